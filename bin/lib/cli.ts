@@ -1,0 +1,66 @@
+// The thin adapter every command shares: --help, one-line refusals with the next step,
+// exit codes, and step timing. Commands export plain functions; this file owns the process.
+import process from 'node:process';
+import { loadDotEnv } from './config.js';
+
+import { Refusal } from './refusal.js';
+
+export { Refusal };
+
+export interface Command {
+  name: string;
+  usage: string; // first line of --help
+  help: string; // the rest of --help
+  run(argv: string[]): Promise<number | void>;
+}
+
+/** Turn a driver or tool error into one line a person can act on. */
+export function explain(err: unknown): { message: string; next?: string; exitCode: number } {
+  if (err instanceof Refusal) return { message: err.message, next: err.next, exitCode: err.exitCode };
+  const e = err as { code?: string; message?: string; hint?: string; detail?: string; address?: string; port?: number };
+  if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === 'ETIMEDOUT' || e?.code === 'EHOSTUNREACH') {
+    return {
+      message: `cannot reach the PostgreSQL server (${e.code}${e.address ? ` at ${e.address}:${e.port}` : ''}).`,
+      next: 'Check DATABASE_URL (host, port) and that the server is running.',
+      exitCode: 3,
+    };
+  }
+  if (e?.code === '3D000') return { message: e.message ?? 'database does not exist', next: 'Check the database name in DATABASE_URL.', exitCode: 3 };
+  if (e?.code === '28P01' || e?.code === '28000') return { message: e.message ?? 'authentication failed', next: 'Check the user and password in DATABASE_URL.', exitCode: 3 };
+  const message = (e?.message ?? String(err)).split('\n')[0];
+  const next = e?.hint ?? undefined;
+  return { message, next, exitCode: 1 };
+}
+
+/** Run a command as a process: parse --help, map errors to exit codes, never print a stack. */
+export async function main(cmd: Command): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${cmd.usage}\n\n${cmd.help.trim()}\n`);
+    return;
+  }
+  try {
+    loadDotEnv();
+    const code = await cmd.run(argv);
+    process.exitCode = code ?? 0;
+  } catch (err) {
+    const { message, next, exitCode } = explain(err);
+    const prefixed = message.startsWith(cmd.name) ? message : `${cmd.name}: ${message}`;
+    process.stderr.write(`${prefixed}${next ? `\n  next: ${next}` : ''}\n`);
+    if (process.env.BM_DEBUG) console.error(err);
+    process.exitCode = exitCode;
+  }
+}
+
+/** Print a step's start and end with its duration; returns the step's value. */
+export async function step<T>(label: string, fn: () => Promise<T>, log: (line: string) => void = console.log): Promise<T> {
+  const t0 = performance.now();
+  log(`→ ${label}…`);
+  const value = await fn();
+  log(`✓ ${label} (${seconds(t0)})`);
+  return value;
+}
+
+export function seconds(t0: number): string {
+  return `${((performance.now() - t0) / 1000).toFixed(2)} s`;
+}

@@ -1,0 +1,27 @@
+// postgres.js connections for the toolkit's own sessions. They opt in to writing, so the
+// maintenance guard (database default read-only) does not stop the migration itself.
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql;
+
+export function connect(url: string, opts: { max?: number; appName?: string } = {}): Sql {
+  return postgres(url, {
+    max: opts.max ?? 1,
+    onnotice: () => {},
+    connect_timeout: 10,
+    connection: {
+      application_name: opts.appName ?? 'breaking-migrations',
+      default_transaction_read_only: false,
+    },
+  });
+}
+
+/** Run fn with a connection and always close it. */
+export async function withSql<T>(url: string, fn: (sql: Sql) => Promise<T>, opts?: { appName?: string }): Promise<T> {
+  const sql = connect(url, opts);
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

@@ -1,0 +1,59 @@
+// dbmate owns the SQL migrations. We call its Go binary directly (the npm wrapper exits 0 when
+// the binary is killed), hand it the URL through the environment (never argv, so no password in
+// `ps`), and keep its bookkeeping table in our own schema so Prisma never sees it.
+import { resolveBinary } from 'dbmate';
+import { $ } from 'zx';
+import { repoPath, writableUrl } from './config.js';
+
+export const MIGRATIONS_TABLE = 'breaking_migrations.schema_migrations';
+
+/** Migration directories, in the order dbmate should see them. */
+export const dirs = {
+  baseline: [repoPath('db/baseline')],
+  toolkit: [repoPath('db/toolkit')],
+  expand: (id: string) => [repoPath('db/toolkit'), repoPath('db', id, 'expand')],
+  all: (id: string) => [...dirs.expand(id), repoPath('db', id, 'contract')],
+};
+
+export interface DbmateResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The exact argv we run (tested on its own). */
+export function dbmateArgs(migrationDirs: string[], command: string, extra: string[] = []): string[] {
+  return [
+    '--no-dump-schema',
+    '--migrations-table', MIGRATIONS_TABLE,
+    ...migrationDirs.flatMap((d) => ['--migrations-dir', d]),
+    command,
+    ...extra,
+  ];
+}
+
+export async function dbmate(url: string, migrationDirs: string[], command: string, extra: string[] = []): Promise<DbmateResult> {
+  const out = await $({
+    env: { ...process.env, DATABASE_URL: writableUrl(url) },
+    nothrow: true,
+    quiet: true,
+  })`${resolveBinary()} ${dbmateArgs(migrationDirs, command, extra)}`;
+  const result = { exitCode: out.exitCode ?? 1, stdout: out.stdout, stderr: out.stderr };
+  if (result.exitCode !== 0) throwIfUnreachable(result.stderr);
+  return result;
+}
+
+/** dbmate's connection failures, as the same coded errors the drivers throw (see cli.explain). */
+function throwIfUnreachable(stderr: string): void {
+  const codes: [RegExp, string][] = [
+    [/connection refused|no such host|i\/o timeout|network is unreachable|no route to host/i, 'ECONNREFUSED'],
+    [/password authentication failed|no pg_hba.conf entry/i, '28P01'],
+    [/database "[^"]*" does not exist/i, '3D000'],
+  ];
+  for (const [pattern, code] of codes) {
+    if (pattern.test(stderr)) {
+      const message = stderr.trim().split('\n').pop()!.replace(/^Error: (pq: )?/, '');
+      throw Object.assign(new Error(message), { code });
+    }
+  }
+}

@@ -1,0 +1,85 @@
+// The schema commands as a user meets them: --help, refusals with the next step, exit codes,
+// .env, and no password in what they print or pass on a command line.
+import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { redact } from '../bin/lib/config.js';
+import { dbmateArgs, dirs } from '../bin/lib/dbmate.js';
+import { runBin } from './helpers/cli.js';
+import { enumLabels, roleCounts, seededDatabase } from './helpers/database.js';
+
+const emptyDir = () => mkdtempSync(join(tmpdir(), 'bm-cwd-'));
+
+t.test('--help for every command', async (t) => {
+  for (const script of ['schema.ts', 'status.ts', 'seed.ts', 'demo.ts']) {
+    const r = runBin(script, ['--help']);
+    t.equal(r.code, 0, `${script} --help exits 0`);
+    t.match(r.stdout, /^usage: /, `${script} --help starts with usage`);
+  }
+});
+
+t.test('missing DATABASE_URL: one line, the fix, exit 2', async (t) => {
+  const r = runBin('schema.ts', ['expand'], {}, { cwd: emptyDir() });
+  t.equal(r.code, 2);
+  t.equal(r.stderr, 'expand: DATABASE_URL is not set.\n  next: Put DATABASE_URL=postgres://user@host:5432/db?sslmode=disable in .env or the environment.\n');
+  const bad = runBin('status.ts', [], { DATABASE_URL: 'mysql://root:hunter2@db/app' }, { cwd: emptyDir() });
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /^status: DATABASE_URL is not a postgres:\/\/ URL/);
+  t.notMatch(bad.stderr, /hunter2/, 'password masked');
+});
+
+t.test('unreachable server: exit 3, says so, prints no password', async (t) => {
+  const url = 'postgres://app:s3cret-pw@127.0.0.1:1/app?sslmode=disable';
+  for (const [script, args] of [['schema.ts', ['expand']], ['status.ts', []], ['seed.ts', ['10']]] as const) {
+    const r = runBin(script, [...args], { DATABASE_URL: url }, { cwd: emptyDir() });
+    t.equal(r.code, 3, `${script}: exit 3`);
+    t.match(r.stderr, /cannot reach the PostgreSQL server/, `${script}: says why`);
+    t.notMatch(r.stdout + r.stderr, /s3cret-pw/, `${script}: no password printed`);
+  }
+});
+
+t.test('.env is read; the environment wins over it', async (t) => {
+  const url = await seededDatabase(t, 7);
+  const cwd = emptyDir();
+  writeFileSync(join(cwd, '.env'), `DATABASE_URL=${url}\n`);
+  const r = runBin('status.ts', ['--json'], {}, { cwd });
+  t.equal(r.code, 0, r.stderr);
+  const counts = await roleCounts(url);
+  t.same(JSON.parse(r.stdout).labels, [
+    { position: 1, label: 'USER', rows: counts.USER ?? 0 },
+    { position: 2, label: 'ADMIN', rows: counts.ADMIN ?? 0 },
+  ]);
+  const wins = runBin('status.ts', [], { DATABASE_URL: 'postgres://x@127.0.0.1:1/none?sslmode=disable' }, { cwd });
+  t.equal(wins.code, 3, 'the real environment variable was used');
+});
+
+t.test('make-level flow through the CLI: expand, status, contract refusal with exit 1', async (t) => {
+  const url = await seededDatabase(t, 30);
+  const env = { DATABASE_URL: url };
+  const e = runBin('schema.ts', ['expand'], env);
+  t.equal(e.code, 0, e.stderr);
+  t.match(e.stdout, /expand: 2 migration\(s\) applied/);
+  const c = runBin('schema.ts', ['contract'], env);
+  t.equal(c.code, 1);
+  t.match(c.stderr, /^contract 0001: refused, nothing changed: \d+ rows still hold USER in public."User".role\n  next: .*make migrate-0001/);
+  t.same(await enumLabels(url), ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN']);
+  const s = runBin('status.ts', [], env);
+  t.match(s.stdout, /status: 2\/3 migrations applied; labels USER, EMPLOYEE, MANAGER, ADMIN; 30 users/);
+});
+
+t.test('seed refuses an application database (one made by Prisma Migrate)', async (t) => {
+  const url = await seededDatabase(t, 5);
+  const { query } = await import('./helpers/database.js');
+  await query(url, `CREATE TABLE _prisma_migrations (id text)`);
+  const r = runBin('seed.ts', ['100'], { DATABASE_URL: url });
+  t.equal(r.code, 2);
+  t.match(r.stderr, /seed: this database has _prisma_migrations/);
+  t.equal((await roleCounts(url)).total, 5);
+});
+
+t.test('credentials never reach a command line', async (t) => {
+  const args = dbmateArgs(dirs.all('0001'), 'migrate');
+  t.notOk(args.some((a) => a.includes('postgres://')), 'dbmate gets the URL from its environment');
+  t.equal(redact('postgres://app:s3cret@db:5432/app'), 'postgres://app:*****@db:5432/app');
+});
