@@ -9,7 +9,7 @@ names(first, last) AS (
 )
 INSERT INTO "User" ("id", "email", "role")
 SELECT
-  'c' || substr(translate(encode(sha256(convert_to('user-' || i, 'UTF8')), 'base64'), '+/=', '_-x'), 1, 24),
+  'c' || substr(md5('user-' || i), 1, 24),
   names.first[1 + i % 16] || '.' || names.last[1 + (i / 16) % 12] || '.' || i || '@example.com',
   (CASE WHEN abs(hashint8(i)) % 10 = 0 THEN 'ADMIN' ELSE 'USER' END)::"Role"
 FROM start, names, generate_series(start.n + 1, start.n + $1::bigint) AS i;
