@@ -4,7 +4,8 @@ SHELL := /bin/bash
 TSX   := node_modules/.bin/tsx
 ROWS  ?= 100000
 
-.PHONY: help demo test seed baseline expand contract rollback status
+.PHONY: help demo test seed baseline expand contract rollback status \
+        maintenance-on maintenance-off maintenance-status dump restore backups
 
 help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
@@ -15,6 +16,25 @@ demo: ## whole story on a throwaway PostgreSQL: baseline, ROWS users, migration 
 
 test: ## the test suite (own throwaway PostgreSQL, or DATABASE_URL's server when set)
 	@node_modules/.bin/tap
+
+## --- maintenance mode and backups -----------------------------------------------------------
+maintenance-on: ## lock file ON (+ database read-only for other sessions) [REASON=… RETRY_AFTER=s]
+	@$(TSX) bin/maintenance.ts on
+
+maintenance-off: ## database writable again, then lock file OFF
+	@$(TSX) bin/maintenance.ts off
+
+maintenance-status: ## ON / OFF / PARTIAL, with reason and age
+	@$(TSX) bin/maintenance.ts status
+
+dump: ## pg_dump into BACKUP_DIR (0600 file, checksum, manifest); prints the path last
+	@$(TSX) bin/dump.ts
+
+restore: ## restore DUMP=backups/….dump in one transaction [YES=1]
+	@$(TSX) bin/restore.ts "$(DUMP)"
+
+backups: ## list dumps, newest first [KEEP=n deletes older ones]
+	@$(TSX) bin/backups.ts
 
 ## --- schema steps of migration 0001, one at a time ------------------------------------------
 status: ## applied/pending migrations, "Role" labels in order, rows per label

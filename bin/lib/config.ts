@@ -62,6 +62,8 @@ export function withDatabase(url: string, database: string): string {
 export function writableUrl(url: string): string {
   const u = new URL(url);
   u.searchParams.set('default_transaction_read_only', 'off');
+  // The guard ends every other session but the toolkit's own, known by this name.
+  u.searchParams.set('application_name', 'breaking-migrations-dbmate');
   return u.toString();
 }
 
@@ -83,6 +85,7 @@ export function libpqEnv(url: string, opts: { writable?: boolean } = {}): Record
   const sslmode = u.searchParams.get('sslmode');
   if (sslmode) env.PGSSLMODE = sslmode;
   if (opts.writable) env.PGOPTIONS = '-c default_transaction_read_only=off';
+  env.PGAPPNAME = 'breaking-migrations-tools'; // spared by the guard (sql/end_other_sessions.sql)
   return env;
 }
 
@@ -94,4 +97,26 @@ export function repoPath(...parts: string[]): string {
 /** The text of a file under sql/. */
 export function readSql(name: string): string {
   return readFileSync(repoPath('sql', name), 'utf8');
+}
+
+/** Settings beyond DATABASE_URL, read once per command (see the README's table). */
+export interface Settings {
+  maintenanceDir: string; // where enabled.lock lives (inside the app container when one is named)
+  backupDir: string;
+  appContainer?: string;
+  appService?: string;
+  pgContainer?: string;
+  dbGuard: boolean;
+}
+
+export function settings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const inContainer = Boolean(env.APP_CONTAINER || env.APP_SERVICE);
+  return {
+    maintenanceDir: env.MAINTENANCE_DIR || (inContainer ? '/app/maintenance' : 'maintenance'),
+    backupDir: env.BACKUP_DIR || 'backups',
+    appContainer: env.APP_CONTAINER || undefined,
+    appService: env.APP_SERVICE || undefined,
+    pgContainer: env.PG_CONTAINER || undefined,
+    dbGuard: Boolean(env.DATABASE_URL) && env.DB_GUARD !== '0',
+  };
 }

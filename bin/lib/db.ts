@@ -11,7 +11,9 @@ export function connect(url: string, opts: { max?: number; appName?: string } = 
     connect_timeout: 10,
     connection: {
       application_name: opts.appName ?? 'breaking-migrations',
-      default_transaction_read_only: false,
+      // A string on purpose: postgres.js drops falsy startup parameters, so `false` would
+      // silently send nothing and the session would start read-only under the guard.
+      default_transaction_read_only: 'off' as unknown as boolean,
     },
   });
 }

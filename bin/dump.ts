@@ -1,0 +1,133 @@
+#!/usr/bin/env tsx
+// A backup you can trust: pg_dump of DATABASE_URL into BACKUP_DIR (0700), the file 0600, renamed
+// into place only once complete and readable, with a checksum and a manifest of row counts taken
+// in the very snapshot pg_dump dumps.
+import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, renameSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { main, Refusal } from './lib/cli.js';
+import { databaseName, databaseUrl, readSql, redact, settings, type Settings } from './lib/config.js';
+import { connect } from './lib/db.js';
+import { toolCommand } from './lib/pgtools.js';
+import { lastLine, mb, runStreaming } from './lib/stream.js';
+
+export interface Manifest {
+  database: string;
+  serverVersion: string;
+  pgDumpVersion: string;
+  createdAt: string;
+  file: string;
+  bytes: number;
+  sha256: string;
+  tables: Record<string, number>;
+}
+export interface DumpResult { path: string; bytes: number; sha256: string; seconds: number; manifest: Manifest }
+
+const stamp = (d: Date) => {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+};
+
+/** `pg_dump --version` → its major version; a refusal when pg_dump is missing or too old. */
+async function checkPgDump(url: string, s: Settings, serverMajor: number): Promise<string> {
+  const out: string[] = [];
+  const r = await runStreaming(toolCommand('pg_dump', url, ['--version'], { container: s.pgContainer }), { onData: (c) => out.push(String(c)) });
+  const version = /(\d+)(?:\.(\d+))?/.exec(out.join(''))?.[0];
+  if (r.code !== 0 || !version) {
+    throw new Refusal(`dump: pg_dump is not available${s.pgContainer ? ` in container ${s.pgContainer}` : ' on this host'} (${lastLine(r.stderr) || `exit ${r.code}`}).`,
+      s.pgContainer ? 'Check PG_CONTAINER names the PostgreSQL container.' : 'Install it: `apt-get install -y postgresql-client`, or set PG_CONTAINER to dump inside the database container.');
+  }
+  if (Number(version.split('.')[0]) < serverMajor) {
+    throw new Refusal(`dump: pg_dump ${version} is older than the server (${serverMajor}); it cannot dump it.`,
+      `Install pg_dump ${serverMajor} or newer, or set PG_CONTAINER to use the one inside the database container.`);
+  }
+  return version;
+}
+
+export async function dump(url: string, s: Settings, log: (line: string) => void = console.log): Promise<DumpResult> {
+  const t0 = performance.now();
+  const sql = connect(url, { appName: 'breaking-migrations-dump' });
+  let partial: string | undefined;
+  const cleanup = () => partial && existsSync(partial) && unlinkSync(partial);
+  process.once('exit', cleanup);
+  try {
+    const [server] = await sql`SELECT current_setting('server_version') AS version, current_setting('server_version_num')::int AS num,
+                                      pg_database_size(current_database())::int8 AS size`;
+    const pgDumpVersion = await checkPgDump(url, s, Math.floor(server.num / 10000));
+
+    const dir = resolve(s.backupDir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700); // also when it existed: dumps hold personal data
+    const { bavail, bsize } = statfsSync(dir);
+    const free = Number(bavail) * Number(bsize);
+    if (free < Number(server.size)) {
+      throw new Refusal(`dump: not enough free disk in ${dir}: ${mb(free)} free, the database is ${mb(Number(server.size))}.`, 'Free some space (`make backups KEEP=3` prunes old dumps) or set BACKUP_DIR to a larger disk.');
+    }
+
+    const db = databaseName(url);
+    const file = `backup_${db.replace(/[^A-Za-z0-9_-]/g, '_')}_${stamp(new Date())}.dump`;
+    const path = join(dir, file);
+    if (existsSync(path)) throw new Refusal(`dump: ${path} already exists.`, 'Wait a second and run it again.');
+    partial = join(dir, `.${file}.partial`);
+    const fd = openSync(partial, 'wx', 0o600);
+    const out = createWriteStream('', { fd, autoClose: false });
+    const hash = createHash('sha256');
+
+    // One snapshot for pg_dump and for the manifest's counts: they describe the same data.
+    const { tables, result } = await sql.begin('isolation level repeatable read read only', async (tx) => {
+      const [{ snapshot }] = await tx`SELECT pg_export_snapshot() AS snapshot`;
+      const counts = await tx.unsafe(readSql('table_counts.sql'));
+      log(`→ dump ${redact(url)} → ${path}`);
+      const result = await runStreaming(
+        toolCommand('pg_dump', url, ['--format=custom', `--snapshot=${snapshot}`, '--no-password'], { container: s.pgContainer }),
+        { output: out, onData: (c) => hash.update(c), progress: (b, sec) => log(`  dump: ${mb(b)} written, ${sec.toFixed(0)} s`) },
+      );
+      return { tables: Object.fromEntries(counts.map((r) => [String(r.name), Number(r.rows)])), result };
+    });
+    await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
+    fsyncSync(fd);
+    closeSync(fd);
+    if (result.code !== 0) throw new Error(`pg_dump failed: ${lastLine(result.stderr) || `exit ${result.code}`}`);
+
+    // Readable as an archive, or it is not a backup.
+    const list = await runStreaming(toolCommand('pg_restore', url, ['--list'], { container: s.pgContainer, stdin: true }), { input: partial });
+    if (list.code !== 0) throw new Error(`the new dump does not read back (pg_restore --list: ${lastLine(list.stderr)})`);
+
+    renameSync(partial, path);
+    partial = undefined;
+    const sha256 = hash.digest('hex');
+    const manifest: Manifest = { database: db, serverVersion: server.version, pgDumpVersion, createdAt: new Date().toISOString(), file, bytes: result.bytes, sha256, tables };
+    writeFileSync(`${path}.sha256`, `${sha256}  ${file}\n`, { mode: 0o600, flag: 'wx' });
+    writeFileSync(`${path}.manifest.json`, JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    const dirFd = openSync(dir, 'r');
+    fsyncSync(dirFd);
+    closeSync(dirFd);
+    return { path, bytes: result.bytes, sha256, seconds: (performance.now() - t0) / 1000, manifest };
+  } finally {
+    cleanup();
+    process.off('exit', cleanup);
+    await sql.end({ timeout: 5 });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main({
+    name: 'dump',
+    usage: 'usage: tsx bin/dump.ts',
+    help: `
+pg_dump --format=custom of DATABASE_URL into BACKUP_DIR (default ./backups, made 0700) as
+backup_<db>_YYYYmmdd_HHMMSS.dump (0600), plus <dump>.sha256 and <dump>.manifest.json (database,
+server version, time, rows per table counted in pg_dump's own snapshot). Written under a
+temporary name, renamed once complete and readable (pg_restore --list). The last line printed
+is the dump's path. With PG_CONTAINER, pg_dump runs inside that container and the stream lands
+on this host. Refuses: server unreachable, pg_dump missing or older than the server, less free
+disk than the database's size.
+Exit codes: 0 written, 1 failed (no file left), 2 refused, 3 unreachable.`,
+    async run() {
+      const r = await dump(databaseUrl('dump'), settings());
+      const total = Object.values(r.manifest.tables).reduce((a, b) => a + b, 0);
+      console.log(`dump: ${mb(r.bytes)}, ${Object.keys(r.manifest.tables).length} tables, ${total} rows, sha256 ${r.sha256.slice(0, 12)}… (${r.seconds.toFixed(2)} s)`);
+      console.log(r.path);
+    },
+  });
+}

@@ -1,0 +1,47 @@
+// The maintenance lock file the web app reads (`enabled.lock`, JSON). The same three shell
+// commands run on the host or, behind `docker exec`, inside an app container.
+import { $ } from 'zx';
+
+export interface LockContent {
+  since: string; // ISO time maintenance began
+  reason: string;
+  retryAfter: number; // seconds, for the HTTP Retry-After header
+  by: string; // user@host
+}
+
+// Written beside the lock and renamed over it, so a reader sees the old file or the new one,
+// never half of one. 0644: the app's user must be able to read it.
+const WRITE = 'set -eu; lock="$1"; dir=$(dirname "$lock"); mkdir -p "$dir"; tmp="$dir/.enabled.lock.$$"; cat > "$tmp"; chmod 644 "$tmp"; mv -f "$tmp" "$lock"';
+const READ = 'test -e "$1" || exit 3; cat "$1"';
+const REMOVE = 'rm -f "$1"';
+
+export function lockCommand(op: 'write' | 'read' | 'remove', prefix: string[], path: string): string[] {
+  const script = { write: WRITE, read: READ, remove: REMOVE }[op];
+  return [...prefix, 'sh', '-c', script, 'sh', path];
+}
+
+async function run(argv: string[], input?: string) {
+  return $({ input, nothrow: true, quiet: true })`${argv}`;
+}
+
+export async function writeLock(prefix: string[], path: string, content: LockContent): Promise<void> {
+  const out = await run(lockCommand('write', prefix, path), JSON.stringify(content, null, 2) + '\n');
+  if (out.exitCode !== 0) throw new Error(`cannot write ${path}: ${out.stderr.trim() || `exit ${out.exitCode}`}`);
+}
+
+/** The lock's content, `null` when there is none. A lock that is not our JSON still means ON. */
+export async function readLock(prefix: string[], path: string): Promise<LockContent | null> {
+  const out = await run(lockCommand('read', prefix, path));
+  if (out.exitCode === 3) return null;
+  if (out.exitCode !== 0) throw new Error(`cannot read ${path}: ${out.stderr.trim() || `exit ${out.exitCode}`}`);
+  try {
+    return JSON.parse(out.stdout) as LockContent;
+  } catch {
+    return { since: '', reason: '(lock file is not JSON)', retryAfter: 0, by: '' };
+  }
+}
+
+export async function removeLock(prefix: string[], path: string): Promise<void> {
+  const out = await run(lockCommand('remove', prefix, path));
+  if (out.exitCode !== 0) throw new Error(`cannot remove ${path}: ${out.stderr.trim() || `exit ${out.exitCode}`}`);
+}

@@ -1,0 +1,37 @@
+// pg_dump / pg_restore on this host or, with PG_CONTAINER, inside the database container.
+// Connection settings travel as libpq environment variables (never argv): on the host they are
+// the process's environment; into a container they are forwarded by name (`docker exec -e NAME`).
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { libpqEnv } from './config.js';
+import { execPrefix } from './docker.js';
+
+export type PgTool = 'pg_dump' | 'pg_restore';
+
+/** This host's binary: $PG_BINDIR, else the newest /usr/lib/postgresql/N/bin, else PATH. */
+export function hostTool(tool: PgTool): string {
+  const dirs = [process.env.PG_BINDIR ?? ''];
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root)) {
+    dirs.push(...readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)).map((v) => join(root, v, 'bin')));
+  }
+  return dirs.map((d) => join(d, tool)).find((p) => p.startsWith('/') && existsSync(p)) ?? tool;
+}
+
+export interface ToolCommand { argv: string[]; env: NodeJS.ProcessEnv }
+
+/**
+ * The full command line and environment for a tool. Inside a container the tool connects over
+ * the container's own socket (as the runbook's `docker exec … pg_dump -U postgres` does), so
+ * host and port are not forwarded; user, password, database and options are.
+ */
+export function toolCommand(tool: PgTool, url: string, args: string[], opts: { container?: string; stdin?: boolean; writable?: boolean } = {}): ToolCommand {
+  const pgEnv = libpqEnv(url, { writable: opts.writable });
+  if (opts.container) {
+    delete pgEnv.PGHOST;
+    delete pgEnv.PGPORT;
+    const names = Object.keys(pgEnv);
+    return { argv: [...execPrefix(opts.container, { stdin: opts.stdin, env: names }), tool, ...args], env: { ...process.env, ...pgEnv } };
+  }
+  return { argv: [hostTool(tool), ...args], env: { ...process.env, ...pgEnv } };
+}

@@ -1,0 +1,40 @@
+// Run a command whose stdin and/or stdout is a file, with a progress line every second for
+// anything slower than that, and the last line of its stderr kept for the error message.
+import { spawn } from 'node:child_process';
+import { createReadStream, type WriteStream } from 'node:fs';
+import type { ToolCommand } from './pgtools.js';
+
+export interface StreamResult { code: number | null; stderr: string; bytes: number }
+
+export async function runStreaming(cmd: ToolCommand, io: { input?: string; output?: WriteStream; onData?: (chunk: Buffer) => void; progress?: (bytes: number, seconds: number) => void }): Promise<StreamResult> {
+  const child = spawn(cmd.argv[0], cmd.argv.slice(1), { env: cmd.env, stdio: [io.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  let bytes = 0;
+  let stderr = '';
+  const t0 = performance.now();
+  const ticker = io.progress ? setInterval(() => io.progress!(bytes, (performance.now() - t0) / 1000), 1000) : undefined;
+  if (io.input) createReadStream(io.input).on('error', () => child.kill()).pipe(child.stdin!).on('error', () => {});
+  child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-8192)));
+  child.stdout!.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    io.onData?.(chunk);
+    if (io.output && !io.output.write(chunk)) {
+      child.stdout!.pause();
+      io.output.once('drain', () => child.stdout!.resume());
+    }
+  });
+  if (!io.output) child.stdout!.resume();
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('error', (err) => ((stderr += `\n${err.message}`), resolve(127)));
+    child.once('close', (c) => resolve(c));
+  });
+  if (ticker) clearInterval(ticker);
+  return { code, stderr: stderr.trim(), bytes };
+}
+
+export function lastLine(text: string): string {
+  return text.trim().split('\n').filter(Boolean).pop() ?? '';
+}
+
+export function mb(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MB`;
+}

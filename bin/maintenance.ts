@@ -1,0 +1,147 @@
+#!/usr/bin/env tsx
+// Maintenance mode: the lock file the web app answers 503 on, plus the database guard that
+// holds back every writer that does not read the file (workers, cron, other replicas).
+import { hostname, userInfo } from 'node:os';
+import { posix, resolve } from 'node:path';
+import { $ } from 'zx';
+import { main, Refusal } from './lib/cli.js';
+import { redact, settings, type Settings } from './lib/config.js';
+import { execPrefix, serviceTasksCommand } from './lib/docker.js';
+import { guardState, setGuard, type GuardState } from './lib/guard.js';
+import { readLock, removeLock, writeLock, type LockContent } from './lib/lockfile.js';
+
+export interface LockTarget { name: string; prefix: string[]; path: string }
+export interface MaintenanceState {
+  on: boolean; // every lock present and, when guarded, the database read-only
+  partial: boolean; // some parts on, some off
+  locks: { target: string; path: string; content: LockContent | null }[];
+  guard?: GuardState;
+  notes: string[];
+}
+
+/** Where the lock file goes: this host, an app container, or each task of a Swarm service here. */
+export async function lockTargets(s: Settings): Promise<{ targets: LockTarget[]; notes: string[] }> {
+  const file = (dir: string) => posix.join(dir, 'enabled.lock');
+  if (!s.appContainer && !s.appService) return { targets: [{ name: 'host', prefix: [], path: resolve(s.maintenanceDir, 'enabled.lock') }], notes: [] };
+  const targets: LockTarget[] = [];
+  const notes: string[] = [];
+  if (s.appContainer) targets.push({ name: `container ${s.appContainer}`, prefix: execPrefix(s.appContainer, { stdin: true }), path: file(s.maintenanceDir) });
+  if (s.appService) {
+    const out = await $({ nothrow: true, quiet: true })`${serviceTasksCommand(s.appService)}`;
+    if (out.exitCode !== 0) {
+      throw new Refusal(`maintenance: cannot list the tasks of service ${s.appService}: ${out.stderr.trim().split('\n').pop() || 'docker failed'}.`,
+        'Run this on a Swarm node with the docker CLI, or set APP_CONTAINER instead.');
+    }
+    const ids = out.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    if (ids.length === 0) throw new Refusal(`maintenance: no running task of service ${s.appService} on this node.`, 'Run it on a node that hosts a replica, or check the name with `docker service ls`.');
+    for (const id of ids) targets.push({ name: `task ${id} of ${s.appService}`, prefix: execPrefix(id, { stdin: true }), path: file(s.maintenanceDir) });
+    notes.push(`Swarm: ${ids.length} task(s) of ${s.appService} on this node were reached; replicas on other nodes see the lock only through a shared folder (a volume on shared storage) or are held back by the database guard.`);
+  }
+  return { targets, notes };
+}
+
+export async function maintenanceStatus(s: Settings, url?: string): Promise<MaintenanceState> {
+  const { targets, notes } = await lockTargets(s);
+  const locks = await Promise.all(targets.map(async (t) => ({ target: t.name, path: t.path, content: await readLock(t.prefix, t.path) })));
+  const guard = s.dbGuard && url ? await guardState(url) : undefined;
+  const parts = [...locks.map((l) => l.content !== null), ...(guard ? [guard.readOnly] : [])];
+  return { on: parts.every(Boolean), partial: parts.some(Boolean) && !parts.every(Boolean), locks, guard, notes };
+}
+
+export interface OnResult { updated: boolean; lock: LockContent; targets: string[]; guard?: { database: string; ended: number }; notes: string[] }
+
+export async function maintenanceOn(s: Settings, url: string | undefined, opts: { reason: string; retryAfter: number }): Promise<OnResult> {
+  const { targets, notes } = await lockTargets(s);
+  const existing = await Promise.all(targets.map((t) => readLock(t.prefix, t.path)));
+  const since = existing.find((c) => c?.since)?.since ?? new Date().toISOString();
+  const lock: LockContent = { since, reason: opts.reason, retryAfter: opts.retryAfter, by: `${userInfo().username}@${hostname()}` };
+  // The lock first (visitors get the maintenance page), then the guard (writers are refused).
+  for (const t of targets) await writeLock(t.prefix, t.path, lock);
+  let guard: OnResult['guard'];
+  if (s.dbGuard && url) {
+    try {
+      guard = await setGuard(url, true);
+    } catch (err) {
+      const why = (err as Error).message;
+      throw new Refusal(`maintenance: the lock file is ON, but the database guard failed: ${why}`,
+        'Fix the cause (the guard needs the database owner or a superuser) and run maintenance-on again, or set DB_GUARD=0; `make maintenance-off` removes the lock.', 1);
+    }
+  }
+  return { updated: existing.some((c) => c !== null), lock, targets: targets.map((t) => t.path), guard, notes };
+}
+
+export async function maintenanceOff(s: Settings, url: string | undefined): Promise<{ removed: number; targets: string[]; guard?: { database: string; ended: number }; notes: string[] }> {
+  const { targets, notes } = await lockTargets(s);
+  // The guard first (the database takes writes again), then the lock (visitors come back).
+  const guard = s.dbGuard && url ? await setGuard(url, false) : undefined;
+  let removed = 0;
+  for (const t of targets) {
+    if (await readLock(t.prefix, t.path)) removed++;
+    await removeLock(t.prefix, t.path);
+  }
+  return { removed, targets: targets.map((t) => t.path), guard, notes };
+}
+
+function age(since: string): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(since)) / 1000));
+  return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const verb = process.argv[2];
+  await main({
+    name: verb ? `maintenance-${verb}` : 'maintenance',
+    usage: 'usage: tsx bin/maintenance.ts on|off|status [--json] [--exit-code]',
+    help: `
+on       write the lock file (JSON: since, reason, retryAfter, by) atomically; again = update it.
+         REASON="…" (default "maintenance"), RETRY_AFTER=seconds (default 300).
+         With DATABASE_URL (unless DB_GUARD=0): the database's default becomes read-only and its
+         other client sessions are ended, so every writer reconnects read-only.
+off      turn the guard off (ending sessions opened read-only), then remove the lock. Idempotent.
+status   ON, OFF or PARTIAL, with reason and age; --json for scripts.
+Where the lock goes: MAINTENANCE_DIR (default ./maintenance) on this host; with APP_CONTAINER
+inside that container (default /app/maintenance); with APP_SERVICE inside each running task of
+that Swarm service on this node.
+Exit codes: 0 done (status: whatever the state), 1 failed, 2 bad input, 3 database unreachable;
+status --exit-code: 0 OFF, 1 ON, 4 PARTIAL.`,
+    async run(argv) {
+      const s = settings();
+      const url = process.env.DATABASE_URL || undefined;
+      if (url) new URL(url); // a malformed URL fails here, before anything changes
+      switch (verb) {
+        case 'on': {
+          const retryAfter = Number(process.env.RETRY_AFTER ?? 300);
+          if (!Number.isInteger(retryAfter) || retryAfter < 0) throw new Refusal(`maintenance-on: RETRY_AFTER must be whole seconds, got "${process.env.RETRY_AFTER}".`, 'Example: make maintenance-on RETRY_AFTER=600.');
+          const r = await maintenanceOn(s, url, { reason: process.env.REASON || 'maintenance', retryAfter });
+          for (const n of r.notes) console.log(`  note: ${n}`);
+          const guard = r.guard ? `guard on database ${r.guard.database}: read-only, ${r.guard.ended} session(s) ended` : 'no database guard (DATABASE_URL unset or DB_GUARD=0)';
+          console.log(`maintenance: ON (${r.updated ? 'updated' : 'started'}; lock ${r.targets.join(', ')}; ${guard})`);
+          return;
+        }
+        case 'off': {
+          const r = await maintenanceOff(s, url);
+          for (const n of r.notes) console.log(`  note: ${n}`);
+          const guard = r.guard ? `guard off on database ${r.guard.database}, ${r.guard.ended} read-only session(s) ended` : 'no database guard';
+          console.log(`maintenance: OFF (${r.removed ? 'lock removed' : 'no lock was there'}: ${r.targets.join(', ')}; ${guard})`);
+          return;
+        }
+        case 'status': {
+          const st = await maintenanceStatus(s, url);
+          if (argv.includes('--json')) console.log(JSON.stringify(st));
+          else {
+            for (const l of st.locks) {
+              console.log(l.content ? `  lock ON   ${l.path} (${l.target}): "${l.content.reason}" for ${age(l.content.since)}, by ${l.content.by}, Retry-After ${l.content.retryAfter} s` : `  lock OFF  ${l.path} (${l.target})`);
+            }
+            if (st.guard) console.log(`  guard ${st.guard.readOnly ? 'ON ' : 'OFF'}  database ${st.guard.database} (${redact(url!)})`);
+            for (const n of st.notes) console.log(`  note: ${n}`);
+            console.log(`maintenance: ${st.partial ? 'PARTIAL (some parts on, some off: run maintenance-on or maintenance-off)' : st.on ? 'ON' : 'OFF'}`);
+          }
+          if (argv.includes('--exit-code')) return st.partial ? 4 : st.on ? 1 : 0;
+          return;
+        }
+        default:
+          throw new Refusal(`maintenance: unknown verb "${verb ?? ''}".`, 'Use on, off or status.');
+      }
+    },
+  });
+}

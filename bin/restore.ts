@@ -1,0 +1,125 @@
+#!/usr/bin/env tsx
+// Put a dump back. Refuses anything it cannot trust (no file, a checksum that does not match,
+// an archive pg_restore cannot read) before touching the database, asks first, and restores in
+// ONE transaction: a restore that fails half way leaves the database exactly as it was.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { main, Refusal } from './lib/cli.js';
+import { databaseName, databaseUrl, readSql, redact, settings, type Settings } from './lib/config.js';
+import { withSql } from './lib/db.js';
+import { toolCommand } from './lib/pgtools.js';
+import { lastLine, mb, runStreaming } from './lib/stream.js';
+import type { Manifest } from './dump.js';
+
+export interface RestoreResult {
+  database: string;
+  seconds: number;
+  tables: { name: string; expected: number; actual: number | null }[];
+  countsMatch: boolean | null; // null: no manifest to compare with
+}
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** Every check that needs no database: the dump is there, intact and readable. */
+export async function checkDump(url: string, s: Settings, dumpPath: string | undefined): Promise<Manifest | null> {
+  if (!dumpPath) throw new Refusal('restore: DUMP is required.', 'List dumps with `make backups`, then `make restore DUMP=backups/….dump`.');
+  if (!existsSync(dumpPath)) throw new Refusal(`restore: ${dumpPath} does not exist.`, 'List dumps with `make backups`.');
+  const sumFile = `${dumpPath}.sha256`;
+  if (!existsSync(sumFile)) {
+    throw new Refusal(`restore: ${dumpPath} has no checksum file (${basename(sumFile)}); its integrity cannot be checked.`,
+      `If you know it is intact: \`sha256sum ${dumpPath} > ${sumFile}\`, then run again.`);
+  }
+  const expected = readFileSync(sumFile, 'utf8').trim().split(/\s+/)[0];
+  const actual = await sha256(dumpPath);
+  if (expected !== actual) {
+    throw new Refusal(`restore: checksum mismatch for ${dumpPath}: the file changed after it was written (expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…).`,
+      'Do not use this file; pick another dump (`make backups`).');
+  }
+  const list = await runStreaming(toolCommand('pg_restore', url, ['--list'], { container: s.pgContainer, stdin: true }), { input: dumpPath });
+  if (list.code !== 0) {
+    throw new Refusal(`restore: ${dumpPath} is not a readable pg_dump archive (${lastLine(list.stderr) || `exit ${list.code}`}).`, 'Pick another dump (`make backups`).');
+  }
+  const manifestFile = `${dumpPath}.manifest.json`;
+  return existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest) : null;
+}
+
+/** Restores a dump; `checked` passes checkDump's result when the caller already ran it. */
+export async function restore(url: string, s: Settings, dumpPath: string, opts: { checked?: Manifest | null; log?: (line: string) => void } = {}): Promise<RestoreResult> {
+  const t0 = performance.now();
+  const log = opts.log ?? console.log;
+  const manifest = opts.checked !== undefined ? opts.checked : await checkDump(url, s, dumpPath);
+  const database = databaseName(url);
+  // --clean --if-exists: drop what the dump recreates; --single-transaction: all or nothing.
+  // The session opts in to writing (the maintenance guard may hold the database read-only) and
+  // gives up on a lock after a minute rather than queueing the whole site behind it.
+  const cmd = toolCommand('pg_restore', url,
+    ['--clean', '--if-exists', '--single-transaction', '--exit-on-error', '--no-password', `--dbname=${database}`],
+    { container: s.pgContainer, stdin: true, writable: true });
+  cmd.env.PGOPTIONS = `${cmd.env.PGOPTIONS ?? ''} -c lock_timeout=60s`.trim();
+  log(`→ restore ${dumpPath} into ${redact(url)} (one transaction)`);
+  const r = await runStreaming(cmd, { input: dumpPath, progress: (_b, sec) => log(`  restore: running, ${sec.toFixed(0)} s`) });
+  if (r.code !== 0) {
+    throw new Refusal(`restore: pg_restore failed, the transaction was rolled back and the database is as it was: ${lastLine(r.stderr) || `exit ${r.code}`}`,
+      'Fix the cause above and run it again.', 1);
+  }
+  const tables: RestoreResult['tables'] = [];
+  if (manifest) {
+    const counts = await withSql(url, (sql) => sql.unsafe(readSql('table_counts.sql')));
+    const actual = new Map(counts.map((c) => [String(c.name), Number(c.rows)]));
+    for (const [name, expected] of Object.entries(manifest.tables)) tables.push({ name, expected, actual: actual.get(name) ?? null });
+  }
+  return { database, seconds: (performance.now() - t0) / 1000, tables, countsMatch: manifest ? tables.every((t) => t.actual === t.expected) : null };
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(question)).trim().toLowerCase() === 'yes';
+  } finally {
+    rl.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main({
+    name: 'restore',
+    usage: 'usage: tsx bin/restore.ts DUMP   (make restore DUMP=backups/….dump [YES=1])',
+    help: `
+Restores DUMP into DATABASE_URL with pg_restore --clean --if-exists --single-transaction.
+Before touching the database it refuses: no DUMP, a missing file, a missing or wrong checksum
+(<dump>.sha256), an archive pg_restore cannot read. It shows the target and the dump's manifest
+and asks to type "yes" on a terminal; YES=1 skips the question; with no terminal and no YES=1 it
+refuses. Afterwards it compares each table's row count with the manifest.
+With PG_CONTAINER, pg_restore runs inside that container, fed from this host.
+Exit codes: 0 restored and counts match, 1 restore failed (database unchanged) or counts differ,
+2 refused (nothing done), 3 unreachable.`,
+    async run(argv) {
+      const dumpPath = argv[0] || process.env.DUMP || undefined;
+      const url = databaseUrl('restore');
+      const s = settings();
+      const manifest = await checkDump(url, s, dumpPath);
+      console.log(`target:  database ${databaseName(url)} on ${redact(url)}`);
+      if (manifest) {
+        console.log(`dump:    ${dumpPath} — database ${manifest.database}, ${manifest.createdAt}, PostgreSQL ${manifest.serverVersion}, ${mb(manifest.bytes)}`);
+        for (const [t, n] of Object.entries(manifest.tables)) console.log(`         ${t}: ${n} rows`);
+      } else console.log(`dump:    ${dumpPath} (no manifest: row counts cannot be checked afterwards)`);
+      if (process.env.YES !== '1') {
+        if (!process.stdin.isTTY) throw new Refusal('restore: not confirmed: no terminal to ask on.', 'Run it on a terminal, or add YES=1 to confirm.');
+        if (!(await confirm(`Replace the data of database ${databaseName(url)} with this dump? Type yes: `))) throw new Refusal('restore: not confirmed; nothing done.', undefined, 2);
+      }
+      const r = await restore(url, s, dumpPath!, { checked: manifest });
+      for (const t of r.tables) console.log(`  ${t.actual === t.expected ? 'ok  ' : 'DIFF'} ${t.name}: ${t.actual ?? 'missing'} rows (dump: ${t.expected})`);
+      if (r.countsMatch === false) {
+        console.log(`restore: restored into ${r.database}, but row counts differ from the manifest (${r.seconds.toFixed(2)} s)`);
+        return 1;
+      }
+      console.log(`restore: restored ${dumpPath} into ${r.database}${r.countsMatch ? `; ${r.tables.length} tables match the manifest` : ''} (${r.seconds.toFixed(2)} s)`);
+    },
+  });
+}

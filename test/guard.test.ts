@@ -1,0 +1,84 @@
+// The database write guard: ordinary sessions are refused and ended; the toolkit still writes.
+import t from 'tap';
+import pg from 'pg';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { settings } from '../bin/lib/config.js';
+import { withSql } from '../bin/lib/db.js';
+import { maintenanceOff, maintenanceOn, maintenanceStatus } from '../bin/maintenance.js';
+import { runBin } from './helpers/cli.js';
+import { query, seededDatabase, testDatabase } from './helpers/database.js';
+
+/** An ordinary application session: no opt-in, plain node-postgres. */
+async function appSession(url: string) {
+  const c = new pg.Client({ connectionString: url, application_name: 'app' });
+  const session = Object.assign(c, { ended: undefined as string | undefined });
+  // An idle client learns of its termination as an 'error' event ("Connection terminated…").
+  c.on('error', (e: Error & { code?: string }) => (session.ended = e.code ?? e.message));
+  await c.connect();
+  return session;
+}
+const settle = () => new Promise((r) => setTimeout(r, 200));
+
+const errorCode = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code ?? 'error');
+
+t.test('guard on: writes refused, open sessions ended, toolkit writes; guard off: writes again', async (t) => {
+  const url = await seededDatabase(t, 10);
+  const other = await testDatabase(t); // another database on the same server: never touched
+  const s = settings({ DATABASE_URL: url, MAINTENANCE_DIR: join(mkdtempSync(join(tmpdir(), 'bm-g-')), 'm') });
+  const open = await appSession(url);
+  const bystander = await appSession(other);
+
+  const on = await maintenanceOn(s, url, { reason: 'test', retryAfter: 5 });
+  t.equal(on.guard?.ended, 1, 'the open app session was ended');
+  await settle();
+  t.match(open.ended, /terminat/, 'the open session was terminated by the server');
+  t.equal(bystander.ended, undefined);
+  t.same((await bystander.query('SELECT 1 AS x')).rows, [{ x: 1 }], 'a session of another database lives on');
+
+  const late = await appSession(url);
+  t.equal(await errorCode(late.query(`INSERT INTO "User" VALUES ('x', 'x@example.com', 'USER')`)), '25006', 'INSERT: read-only transaction');
+  t.equal(await errorCode(late.query(`UPDATE "User" SET email = email || '.x'`)), '25006', 'UPDATE: read-only transaction');
+  t.same((await late.query('SELECT count(*)::int AS n FROM "User"')).rows, [{ n: 10 }], 'reads still work');
+
+  await withSql(url, (sql) => sql`INSERT INTO "User" VALUES ('toolkit', 'toolkit@example.com', 'ADMIN')`);
+  t.same(await query(url, `SELECT count(*)::int AS n FROM "User" WHERE id = 'toolkit'`), [{ n: 1 }], 'the toolkit session wrote');
+  t.match(await maintenanceStatus(s, url), { on: true, guard: { readOnly: true } });
+
+  const off = await maintenanceOff(s, url);
+  t.equal(off.guard?.ended, 1, 'the session opened read-only during maintenance was ended');
+  await settle();
+  t.match(late.ended, /terminat/);
+  const after = await appSession(url);
+  t.equal(await errorCode(after.query(`INSERT INTO "User" VALUES ('y', 'y@example.com', 'USER')`)), 'ok', 'writes work again');
+  t.match(await maintenanceStatus(s, url), { on: false, partial: false, guard: { readOnly: false } });
+  await Promise.all([after.end(), bystander.end()]);
+});
+
+t.test('DB_GUARD=0 leaves the database alone; a lock without guard shows as PARTIAL', async (t) => {
+  const url = await seededDatabase(t, 1);
+  const dir = join(mkdtempSync(join(tmpdir(), 'bm-g-')), 'm');
+  const r = runBin('maintenance.ts', ['on'], { DATABASE_URL: url, MAINTENANCE_DIR: dir, DB_GUARD: '0' });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /no database guard/);
+  const c = await appSession(url);
+  t.equal(await errorCode(c.query(`INSERT INTO "User" VALUES ('z', 'z@example.com', 'USER')`)), 'ok');
+  await c.end();
+  const st = runBin('maintenance.ts', ['status', '--exit-code'], { DATABASE_URL: url, MAINTENANCE_DIR: dir });
+  t.equal(st.code, 4, 'PARTIAL exit code');
+  t.match(st.stdout, /guard OFF .*\nmaintenance: PARTIAL/);
+});
+
+t.test('a guard that cannot be set is reported, with the lock still on', async (t) => {
+  const url = await seededDatabase(t, 1);
+  await query(url, `CREATE ROLE bm_weak LOGIN`);
+  t.teardown(() => query(url, `DROP ROLE IF EXISTS bm_weak`));
+  const weak = new URL(url);
+  weak.username = 'bm_weak';
+  const dir = join(mkdtempSync(join(tmpdir(), 'bm-g-')), 'm');
+  const r = runBin('maintenance.ts', ['on'], { DATABASE_URL: weak.toString(), MAINTENANCE_DIR: dir });
+  t.equal(r.code, 1);
+  t.match(r.stderr, /^maintenance-on: maintenance: the lock file is ON, but the database guard failed: must be owner of database/);
+  t.match(r.stderr, /next: .*DB_GUARD=0/);
+});
