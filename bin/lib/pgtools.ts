@@ -8,14 +8,13 @@ import { execPrefix } from './docker.js';
 
 export type PgTool = 'pg_dump' | 'pg_restore';
 
-/** This host's binary: $PG_BINDIR, else the newest /usr/lib/postgresql/N/bin, else PATH. */
+/** This host's binary: in $PG_BINDIR when set (and only there), else the newest
+ *  /usr/lib/postgresql/N/bin, else whatever PATH finds. */
 export function hostTool(tool: PgTool): string {
-  const dirs = [process.env.PG_BINDIR ?? ''];
+  if (process.env.PG_BINDIR) return join(process.env.PG_BINDIR, tool);
   const root = '/usr/lib/postgresql';
-  if (existsSync(root)) {
-    dirs.push(...readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)).map((v) => join(root, v, 'bin')));
-  }
-  return dirs.map((d) => join(d, tool)).find((p) => p.startsWith('/') && existsSync(p)) ?? tool;
+  const dirs = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  return dirs.map((v) => join(root, v, 'bin', tool)).find((p) => existsSync(p)) ?? tool;
 }
 
 export interface ToolCommand { argv: string[]; env: NodeJS.ProcessEnv }

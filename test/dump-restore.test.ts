@@ -1,0 +1,169 @@
+// Backups you can trust: permissions, checksum, manifest, a faithful round trip, and a restore
+// that refuses or rolls back on any damaged input, leaving the database as it was.
+import t from 'tap';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, openSync, writeSync, closeSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { settings } from '../bin/lib/config.js';
+import { dump } from '../bin/dump.js';
+import { restore } from '../bin/restore.js';
+import { listBackups, pruneBackups } from '../bin/backups.js';
+import { runBin } from './helpers/cli.js';
+import { query, seededDatabase, tableChecksum } from './helpers/database.js';
+
+const quiet = () => {};
+const backupDir = () => join(mkdtempSync(join(tmpdir(), 'bm-bk-')), 'backups');
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** Checksums of every table of the database, by name. */
+async function allTables(url: string): Promise<Record<string, string>> {
+  const names = await query<{ name: string }>(url, `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
+    WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`);
+  const out: Record<string, string> = {};
+  for (const { name } of names) out[name] = await tableChecksum(url, name);
+  return out;
+}
+
+t.test('dump: 0700 folder, 0600 files, checksum and manifest match, round trip is exact', async (t) => {
+  const url = await seededDatabase(t, 3000);
+  await query(url, `CREATE TABLE "Post" (id serial PRIMARY KEY, author text REFERENCES "User"(id), body text);
+                    INSERT INTO "Post" (author, body) SELECT id, repeat('é', 50) FROM "User" LIMIT 500`);
+  const s = settings({ BACKUP_DIR: backupDir() });
+  const r = await dump(url, s, quiet);
+
+  t.match(basename(r.path), /^backup_bm_test_\d+_[0-9a-f]+_\d{8}_\d{6}\.dump$/);
+  t.equal(statSync(s.backupDir).mode & 0o777, 0o700, 'folder 0700');
+  for (const f of [r.path, `${r.path}.sha256`, `${r.path}.manifest.json`]) t.equal(statSync(f).mode & 0o777, 0o600, `${basename(f)} 0600`);
+  t.same(readdirSync(s.backupDir).filter((f) => f.startsWith('.')), [], 'no partial file left');
+  t.equal(sha(r.path), r.sha256, 'sha256 of the file');
+  t.equal(readFileSync(`${r.path}.sha256`, 'utf8'), `${r.sha256}  ${basename(r.path)}\n`, 'sha256sum format');
+  const manifest = JSON.parse(readFileSync(`${r.path}.manifest.json`, 'utf8'));
+  t.match(manifest, { database: new URL(url).pathname.slice(1), serverVersion: /^\d+\.\d+/, pgDumpVersion: /^\d+\.\d+/, bytes: statSync(r.path).size, sha256: r.sha256 });
+  t.same(manifest.tables, { 'breaking_migrations.schema_migrations': 1, 'public."Post"': 500, 'public."User"': 3000 });
+
+  const before = await allTables(url);
+  await query(url, `DELETE FROM "Post"; UPDATE "User" SET email = 'gone-' || id; INSERT INTO "User" VALUES ('extra', 'extra@x', 'ADMIN')`);
+  t.not((await allTables(url))['public."User"'], before['public."User"'], 'data really changed');
+  const rr = await restore(url, s, r.path, { log: quiet });
+  t.equal(rr.countsMatch, true);
+  t.same(await allTables(url), before, 'every table identical after the restore');
+});
+
+t.test('restore refuses damaged or unverifiable dumps and leaves the database as it was', async (t) => {
+  const url = await seededDatabase(t, 2000);
+  const s = settings({ BACKUP_DIR: backupDir() });
+  const good = await dump(url, s, quiet);
+  await query(url, `UPDATE "User" SET role = 'ADMIN' WHERE id IN (SELECT id FROM "User" ORDER BY id LIMIT 100)`);
+  const state = await allTables(url);
+  const damaged = (name: string) => {
+    const p = join(s.backupDir, name);
+    copyFileSync(good.path, p);
+    copyFileSync(`${good.path}.manifest.json`, `${p}.manifest.json`);
+    return p;
+  };
+  const withSum = (p: string) => (writeFileSync(`${p}.sha256`, `${sha(p)}  ${basename(p)}\n`), p);
+
+  await t.rejects(restore(url, s, join(s.backupDir, 'nope.dump'), { log: quiet }), { message: /does not exist/, next: /make backups/ });
+
+  const noSum = damaged('backup_x_20200101_000000.dump');
+  await t.rejects(restore(url, s, noSum, { log: quiet }), { message: /has no checksum file/, next: /sha256sum/ });
+
+  const flipped = damaged('backup_x_20200101_000001.dump');
+  writeFileSync(`${flipped}.sha256`, readFileSync(`${good.path}.sha256`));
+  const fd = openSync(flipped, 'r+');
+  writeSync(fd, Buffer.from([0x42]), 0, 1, Math.floor(statSync(flipped).size / 2));
+  closeSync(fd);
+  await t.rejects(restore(url, s, flipped, { log: quiet }), { message: /checksum mismatch/ });
+
+  // Damage with a checksum that matches: only pg_restore itself can find it out.
+  const truncated = damaged('backup_x_20200101_000002.dump');
+  truncateSync(truncated, Math.floor(statSync(truncated).size * 0.6));
+  withSum(truncated);
+  const tr = await restore(url, s, truncated, { log: quiet }).then(() => undefined, (e: Error) => e);
+  t.match(tr?.message, /^restore: pg_restore failed, the transaction was rolled back and the database is as it was: /, 'truncated: restore rolled back');
+  t.same(await allTables(url), state, 'truncated: database unchanged');
+
+  const garbage = join(s.backupDir, 'backup_x_20200101_000003.dump');
+  writeFileSync(garbage, 'PGDMP this is not an archive');
+  withSum(garbage);
+  await t.rejects(restore(url, s, garbage, { log: quiet }), { message: /is not a readable pg_dump archive/ });
+
+  const corrupt = damaged('backup_x_20200101_000004.dump');
+  const size = statSync(corrupt).size;
+  const cfd = openSync(corrupt, 'r+');
+  writeSync(cfd, Buffer.alloc(4096, 0x5a), 0, 4096, Math.floor(size * 0.7));
+  closeSync(cfd);
+  withSum(corrupt);
+  const co = await restore(url, s, corrupt, { log: quiet }).then(() => undefined, (e: Error) => e);
+  t.ok(co, 'corrupted data block: refused or rolled back');
+  t.same(await allTables(url), state, 'corrupted: database unchanged');
+});
+
+t.test('restore CLI: DUMP required, no terminal without YES=1 refused, YES=1 restores', async (t) => {
+  const url = await seededDatabase(t, 50);
+  const dir = backupDir();
+  const env = { DATABASE_URL: url, BACKUP_DIR: dir };
+  const none = runBin('restore.ts', [''], env);
+  t.equal(none.code, 2);
+  t.equal(none.stderr, 'restore: DUMP is required.\n  next: List dumps with `make backups`, then `make restore DUMP=backups/….dump`.\n');
+  const d = runBin('dump.ts', [], env);
+  t.equal(d.code, 0, d.stderr);
+  const path = d.stdout.trim().split('\n').pop()!;
+  t.ok(existsSync(path), 'the last line is the path');
+  t.match(d.stdout, /^dump: [\d.]+ MB, 2 tables, 51 rows, sha256 [0-9a-f]{12}…/m);
+  await query(url, `DELETE FROM "User"`);
+  const noTty = runBin('restore.ts', [path], env, { input: 'yes\n' });
+  t.equal(noTty.code, 2);
+  t.match(noTty.stderr, /restore: not confirmed: no terminal to ask on.\n  next: .*YES=1/);
+  t.same(await query(url, `SELECT count(*)::int AS n FROM "User"`), [{ n: 0 }], 'nothing restored');
+  const yes = runBin('restore.ts', [path], { ...env, YES: '1' });
+  t.equal(yes.code, 0, yes.stderr);
+  t.match(yes.stdout, /ok {3}public."User": 50 rows \(dump: 50\)/);
+  t.match(yes.stdout, /restore: restored .* 2 tables match the manifest/);
+  t.same(await query(url, `SELECT count(*)::int AS n FROM "User"`), [{ n: 50 }]);
+});
+
+t.test('dump refusals: unreachable server, pg_dump missing', async (t) => {
+  const env = { BACKUP_DIR: backupDir() };
+  const down = runBin('dump.ts', [], { ...env, DATABASE_URL: 'postgres://u:pw-secret@127.0.0.1:1/app' });
+  t.equal(down.code, 3);
+  t.match(down.stderr, /^dump: cannot reach the PostgreSQL server/);
+  t.notMatch(down.stdout + down.stderr, /pw-secret/);
+  const url = await seededDatabase(t, 1);
+  const empty = mkdtempSync(join(tmpdir(), 'bm-bin-'));
+  const missing = runBin('dump.ts', [], { ...env, DATABASE_URL: url, PG_BINDIR: empty });
+  t.equal(missing.code, 2);
+  t.match(missing.stderr, /^dump: pg_dump is not available on this host .*\n  next: Install it: `apt-get install -y postgresql-client`/);
+  writeFileSync(join(empty, 'pg_dump'), '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n');
+  chmodSync(join(empty, 'pg_dump'), 0o755);
+  const old = runBin('dump.ts', [], { ...env, DATABASE_URL: url, PG_BINDIR: empty });
+  t.equal(old.code, 2);
+  t.match(old.stderr, /^dump: pg_dump 9\.6 is older than the server \(\d+\); it cannot dump it\./);
+  t.notOk(existsSync(env.BACKUP_DIR) && readdirSync(env.BACKUP_DIR).length > 0, 'no file written');
+});
+
+t.test('backups: list newest first, KEEP prunes with checksum and manifest', async (t) => {
+  const dir = backupDir();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const [i, stamp] of ['20250101_000000', '20250102_000000', '20250103_000000'].entries()) {
+    const p = join(dir, `backup_app_${stamp}.dump`);
+    writeFileSync(p, 'x'.repeat(100 + i));
+    writeFileSync(`${p}.sha256`, 'x');
+    writeFileSync(`${p}.manifest.json`, JSON.stringify({ database: 'app', createdAt: `2025-01-0${i + 1}T00:00:00.000Z` }));
+  }
+  writeFileSync(join(dir, 'notes.txt'), 'not a dump');
+  t.same(listBackups(dir).map((b) => basename(b.path)), ['backup_app_20250103_000000.dump', 'backup_app_20250102_000000.dump', 'backup_app_20250101_000000.dump']);
+  const r = runBin('backups.ts', [], { BACKUP_DIR: dir, KEEP: '2' });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /deleted .*backup_app_20250101_000000.dump\n/);
+  t.match(r.stdout, /backups: 2 dump\(s\) in /);
+  t.same(readdirSync(dir).sort(), [
+    'backup_app_20250102_000000.dump', 'backup_app_20250102_000000.dump.manifest.json', 'backup_app_20250102_000000.dump.sha256',
+    'backup_app_20250103_000000.dump', 'backup_app_20250103_000000.dump.manifest.json', 'backup_app_20250103_000000.dump.sha256',
+    'notes.txt',
+  ]);
+  t.equal(runBin('backups.ts', [], { BACKUP_DIR: dir, KEEP: '0' }).code, 2);
+  t.same(pruneBackups(dir, 5), []);
+  chmodSync(dir, 0o700);
+});
