@@ -55,3 +55,7 @@ baseline: ## the "before" schema (Prisma's User/Role); refuses when "User" exist
 
 seed: ## add ROWS fake users (90% USER, 10% ADMIN); refuses on an application database
 	@$(TSX) bin/seed.ts $(ROWS)
+
+## --- the whole runbook ----------------------------------------------------------------------
+migrate-%: ## migrate-0001: preflight, maintenance, dump, expand, verify, contract, checks [AUTO_RESTORE=1]
+	@$(TSX) bin/migrate.ts $*

@@ -7,7 +7,7 @@ import { chmodSync, closeSync, createWriteStream, existsSync, fsyncSync, mkdirSy
 import { join, resolve } from 'node:path';
 import { main, Refusal } from './lib/cli.js';
 import { databaseName, databaseUrl, readSql, redact, settings, type Settings } from './lib/config.js';
-import { connect } from './lib/db.js';
+import { connect, type Sql } from './lib/db.js';
 import { toolCommand } from './lib/pgtools.js';
 import { lastLine, mb, runStreaming } from './lib/stream.js';
 
@@ -44,6 +44,25 @@ async function checkPgDump(url: string, s: Settings, serverMajor: number): Promi
   return version;
 }
 
+export interface DumpPreflight { serverVersion: string; serverMajor: number; databaseBytes: number; pgDumpVersion: string; dir: string }
+
+/** Everything a dump needs, checked before anything is written: server, pg_dump, disk. */
+export async function dumpPreflight(sql: Sql, url: string, s: Settings): Promise<DumpPreflight> {
+  const [server] = await sql`SELECT current_setting('server_version') AS version, current_setting('server_version_num')::int AS num,
+                                    pg_database_size(current_database())::int8 AS size`;
+  const serverMajor = Math.floor(server.num / 10000);
+  const pgDumpVersion = await checkPgDump(url, s, serverMajor);
+  const dir = resolve(s.backupDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700); // also when it existed: dumps hold personal data
+  const { bavail, bsize } = statfsSync(dir);
+  const free = Number(bavail) * Number(bsize);
+  if (free < Number(server.size)) {
+    throw new Refusal(`dump: not enough free disk in ${dir}: ${mb(free)} free, the database is ${mb(Number(server.size))}.`, 'Free some space (`make backups KEEP=3` prunes old dumps) or set BACKUP_DIR to a larger disk.');
+  }
+  return { serverVersion: String(server.version), serverMajor, databaseBytes: Number(server.size), pgDumpVersion, dir };
+}
+
 export async function dump(url: string, s: Settings, log: (line: string) => void = console.log): Promise<DumpResult> {
   const t0 = performance.now();
   const sql = connect(url, { appName: 'breaking-migrations-dump' });
@@ -51,18 +70,7 @@ export async function dump(url: string, s: Settings, log: (line: string) => void
   const cleanup = () => partial && existsSync(partial) && unlinkSync(partial);
   process.once('exit', cleanup);
   try {
-    const [server] = await sql`SELECT current_setting('server_version') AS version, current_setting('server_version_num')::int AS num,
-                                      pg_database_size(current_database())::int8 AS size`;
-    const pgDumpVersion = await checkPgDump(url, s, Math.floor(server.num / 10000));
-
-    const dir = resolve(s.backupDir);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700); // also when it existed: dumps hold personal data
-    const { bavail, bsize } = statfsSync(dir);
-    const free = Number(bavail) * Number(bsize);
-    if (free < Number(server.size)) {
-      throw new Refusal(`dump: not enough free disk in ${dir}: ${mb(free)} free, the database is ${mb(Number(server.size))}.`, 'Free some space (`make backups KEEP=3` prunes old dumps) or set BACKUP_DIR to a larger disk.');
-    }
+    const { serverVersion, pgDumpVersion, dir } = await dumpPreflight(sql, url, s);
 
     const db = databaseName(url);
     const file = `backup_${db.replace(/[^A-Za-z0-9_-]/g, '_')}_${stamp(new Date())}.dump`;
@@ -96,7 +104,7 @@ export async function dump(url: string, s: Settings, log: (line: string) => void
     renameSync(partial, path);
     partial = undefined;
     const sha256 = hash.digest('hex');
-    const manifest: Manifest = { database: db, serverVersion: server.version, pgDumpVersion, createdAt: new Date().toISOString(), file, bytes: result.bytes, sha256, tables };
+    const manifest: Manifest = { database: db, serverVersion, pgDumpVersion, createdAt: new Date().toISOString(), file, bytes: result.bytes, sha256, tables };
     writeFileSync(`${path}.sha256`, `${sha256}  ${file}\n`, { mode: 0o600, flag: 'wx' });
     writeFileSync(`${path}.manifest.json`, JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
     const dirFd = openSync(dir, 'r');

@@ -56,9 +56,15 @@ export async function main(cmd: Command): Promise<void> {
 export async function step<T>(label: string, fn: () => Promise<T>, log: (line: string) => void = console.log): Promise<T> {
   const t0 = performance.now();
   log(`→ ${label}…`);
-  const value = await fn();
-  log(`✓ ${label} (${seconds(t0)})`);
-  return value;
+  // Anything slower than a few seconds says it is still alive.
+  const ticker = setInterval(() => log(`  … ${label}: ${seconds(t0)}`), 5000);
+  try {
+    const value = await fn();
+    log(`✓ ${label} (${seconds(t0)})`);
+    return value;
+  } finally {
+    clearInterval(ticker);
+  }
 }
 
 export function seconds(t0: number): string {

@@ -3,6 +3,7 @@
 import postgres from 'postgres';
 
 export type Sql = postgres.Sql;
+export type Tx = postgres.TransactionSql;
 
 export function connect(url: string, opts: { max?: number; appName?: string } = {}): Sql {
   return postgres(url, {

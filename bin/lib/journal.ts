@@ -1,0 +1,34 @@
+// Access to the runbook's journal (sql/journal*.sql), a table in the target database.
+import { readSql } from './config.js';
+import type { Sql, Tx } from './db.js';
+
+export interface OpenRun { runId: string; done: Record<string, Record<string, unknown>> }
+
+export async function ensureJournal(sql: Sql): Promise<void> {
+  await sql.unsafe(readSql('journal.sql'));
+}
+
+/** The unfinished run of this migration, if any (read-only; no journal table → none). */
+export async function openRun(sql: Sql, migration: string): Promise<OpenRun | undefined> {
+  const [exists] = await sql`SELECT to_regclass('breaking_migrations.journal') IS NOT NULL AS yes`;
+  if (!exists.yes) return undefined;
+  const [row] = await sql.unsafe(readSql('journal_open_run.sql'), [migration]);
+  return row ? { runId: String(row.run_id), done: row.done as OpenRun['done'] } : undefined;
+}
+
+/** The detail of a step in the latest finished run (for checks after the fact). */
+export async function lastFinished(sql: Sql, migration: string, step: string): Promise<Record<string, unknown> | undefined> {
+  const [exists] = await sql`SELECT to_regclass('breaking_migrations.journal') IS NOT NULL AS yes`;
+  if (!exists.yes) return undefined;
+  const [row] = await sql`
+    SELECT detail FROM breaking_migrations.journal
+    WHERE migration = ${migration} AND step = ${step} AND event = 'done'
+      AND run_id IN (SELECT run_id FROM breaking_migrations.journal WHERE migration = ${migration} AND step = 'finish' AND event = 'done')
+    ORDER BY id DESC LIMIT 1`;
+  return row?.detail as Record<string, unknown> | undefined;
+}
+
+export async function record(sql: Sql | Tx, e: { runId: string; migration: string; step: string; event: 'start' | 'done' | 'failed'; seconds?: number; detail?: unknown }): Promise<void> {
+  await sql`INSERT INTO breaking_migrations.journal (run_id, migration, step, event, seconds, detail)
+            VALUES (${e.runId}, ${e.migration}, ${e.step}, ${e.event}, ${e.seconds ?? null}, ${sql.json((e.detail ?? {}) as never)})`;
+}

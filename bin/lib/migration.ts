@@ -1,0 +1,43 @@
+// A migration is a folder of files: db/NNNN/expand and db/NNNN/contract (dbmate) and
+// sql/NNNN/*.sql (plain SQL the verifier and the runner read). 0002 is only new files.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { Refusal } from './refusal.js';
+import { repoPath } from './config.js';
+
+export const SQL_FILES = ['preflight', 'lock', 'counts', 'mutation', 'invariants', 'final_checks'] as const;
+export type SqlFile = (typeof SQL_FILES)[number];
+
+export interface Migration {
+  id: string; // "0001"
+  sql: Record<SqlFile, string>;
+  expandVersions: string[];
+  contractVersions: string[];
+}
+
+const versions = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.sql')).map((f) => f.split('_')[0]).sort();
+
+export function loadMigration(id: string): Migration {
+  if (!/^\d{4}$/.test(id)) throw new Refusal(`migrate: a migration is four digits, got "${id}".`, 'Example: make migrate-0001.');
+  const missing = [
+    ...['expand', 'contract'].map((d) => repoPath('db', id, d)).filter((p) => !existsSync(p)),
+    ...SQL_FILES.map((f) => repoPath('sql', id, `${f}.sql`)).filter((p) => !existsSync(p)),
+  ];
+  if (missing.length) {
+    throw new Refusal(`migrate: migration ${id} is incomplete: missing ${missing.join(', ')}.`, 'A migration needs db/NNNN/{expand,contract}/ and sql/NNNN/{' + SQL_FILES.join(',') + '}.sql; see sql/0001/README.md.');
+  }
+  const sql = Object.fromEntries(SQL_FILES.map((f) => [f, readFileSync(repoPath('sql', id, `${f}.sql`), 'utf8')])) as Record<SqlFile, string>;
+  return { id, sql, expandVersions: versions(repoPath('db', id, 'expand')), contractVersions: versions(repoPath('db', id, 'contract')) };
+}
+
+/** The `-- migrate:up` part of the toolkit's migrations, to load its functions in a rolled-back transaction. */
+export function toolkitUpSql(): string {
+  const dir = repoPath('db', 'toolkit');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => {
+      const text = readFileSync(`${dir}/${f}`, 'utf8');
+      return text.slice(text.indexOf('-- migrate:up'), text.indexOf('-- migrate:down'));
+    })
+    .join('\n');
+}

@@ -1,0 +1,63 @@
+// The runbook's read-only pieces: preflight, where the database stands, final checks.
+import type { Sql } from './db.js';
+import type { Migration } from './migration.js';
+import { toolkitUpSql } from './migration.js';
+import { dbmate, dirs } from './dbmate.js';
+
+class Rollback extends Error {}
+
+/** preflight.sql's problems, with the toolkit's functions loaded in a transaction rolled back. */
+export async function contractProblems(sql: Sql, m: Migration): Promise<string[]> {
+  let problems: string[] = [];
+  await sql
+    .begin(async (tx) => {
+      await tx.unsafe(toolkitUpSql());
+      problems = (await tx.unsafe(m.sql.preflight)).map((r) => String(r.problem));
+      throw new Rollback();
+    })
+    .catch((err) => {
+      if (!(err instanceof Rollback)) throw err;
+    });
+  return problems;
+}
+
+export interface DbState { expanded: boolean; contracted: boolean; pending: string[] }
+
+/** Which of the migration's dbmate files are applied (dbmate status). */
+export async function dbState(url: string, m: Migration): Promise<DbState> {
+  const out = await dbmate(url, dirs.all(m.id), 'status');
+  const pending = out.stdout.split('\n').filter((l) => l.startsWith('[ ]')).map((l) => l.slice(4).split('_')[0]);
+  if (out.exitCode !== 0 && out.stdout.trim() === '') throw new Error(`dbmate status failed: ${out.stderr.trim().split('\n').pop()}`);
+  return {
+    expanded: m.expandVersions.every((v) => !pending.includes(v)),
+    contracted: m.contractVersions.every((v) => !pending.includes(v)),
+    pending,
+  };
+}
+
+/**
+ * A killed run leaves its children behind: dbmate (a Go process) finishes its transaction on
+ * its own. Wait for such leftover toolkit sessions on this database before going on, so that a
+ * resumed run never races the orphan of the run it resumes.
+ */
+export async function waitForOrphans(sql: Sql, log: (l: string) => void, timeoutMs = 120_000): Promise<void> {
+  const t0 = Date.now();
+  for (let said = false; ; said = true) {
+    const [{ n }] = await sql`SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE 'breaking-migrations%'
+        AND application_name <> 'breaking-migrations-tools' AND state <> 'idle'`;
+    if (n === 0) return;
+    if (!said) log(`  waiting for ${n} session(s) of an earlier, interrupted run to finish…`);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${n} session(s) of an earlier run are still busy after ${timeoutMs / 1000} s; check pg_stat_activity`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export interface FinalCheck { check: string; kind: string; expected: string; actual: string; ok: boolean }
+
+/** final_checks.sql against the verifier's committed counts. */
+export async function finalChecks(sql: Sql, m: Migration, committed: Record<string, string> | undefined): Promise<FinalCheck[]> {
+  const [now] = await sql.unsafe(m.sql.counts);
+  const rows = await sql.unsafe(m.sql.final_checks, [(committed ?? {}) as never, now as never]);
+  return rows.map((r) => ({ check: String(r.check), kind: String(r.kind), expected: String(r.expected), actual: String(r.actual), ok: String(r.expected) === String(r.actual) }));
+}

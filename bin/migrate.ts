@@ -1,0 +1,178 @@
+#!/usr/bin/env tsx
+// The whole runbook in one command: preflight → maintenance on → dump → expand → verifier →
+// contract → final checks → maintenance off. Each step is journaled in the target database; a
+// run killed at any moment is finished by running it again, and a finished one is not redone.
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { main, Refusal, seconds, step } from './lib/cli.js';
+import { databaseUrl, redact, settings, type Settings } from './lib/config.js';
+import { connect, type Tx } from './lib/db.js';
+import { ensureJournal, lastFinished, openRun, record } from './lib/journal.js';
+import { loadMigration } from './lib/migration.js';
+import { contractProblems, dbState, finalChecks, waitForOrphans, type FinalCheck } from './lib/runbook.js';
+import { dump, dumpPreflight } from './dump.js';
+import { maintenanceOff, maintenanceOn } from './maintenance.js';
+import { restore } from './restore.js';
+import { schema } from './schema.js';
+import { verify, type VerifyReport } from '../verify/verifier.js';
+
+export interface StepTime { step: string; seconds: number; skipped?: string }
+export interface RunResult {
+  migration: string; runId: string; resumed: boolean; alreadyApplied: boolean;
+  steps: StepTime[]; dump?: string; verifier?: Pick<VerifyReport, 'before' | 'after' | 'updated'>;
+  checks: FinalCheck[]; windowSeconds?: number; report?: string;
+}
+export interface RunOptions { autoRestore?: boolean; lockTimeout?: string; log?: (line: string) => void }
+
+export class RunFailed extends Refusal {}
+
+export async function migrate(url: string, id: string, s: Settings, opts: RunOptions = {}): Promise<RunResult> {
+  const log = opts.log ?? console.log;
+  const m = loadMigration(id);
+  const sql = connect(url, { appName: 'breaking-migrations-migrate' });
+  try {
+    const [{ locked }] = await sql`SELECT pg_try_advisory_lock(hashtext(${'breaking-migrations:' + id})) AS locked`;
+    if (!locked) throw new Refusal(`migrate-${id}: another run of migrate-${id} is in progress on this database.`, 'Wait for it to end (`make maintenance-status`), then run again.');
+    const open = await openRun(sql, id);
+    const state = await dbState(url, m);
+    const result: RunResult = { migration: id, runId: open?.runId ?? `${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}-${randomBytes(3).toString('hex')}`, resumed: Boolean(open), alreadyApplied: false, steps: [], checks: [] };
+    const done = open?.done ?? {};
+
+    if (!open && state.expanded && state.contracted) {
+      // Finished before: check, change nothing.
+      const committed = (await lastFinished(sql, id, 'mutate'))?.after as Record<string, string> | undefined;
+      result.checks = await finalChecks(sql, m, committed);
+      const bad = result.checks.filter((c) => !c.ok && (c.kind === 'schema' || committed));
+      if (bad.length) throw new Refusal(`migrate-${id}: already applied, but final checks fail: ${bad.map((c) => `${c.check} (expected ${c.expected}, got ${c.actual})`).join('; ')}.`, 'Inspect with `make status`.', 1);
+      return { ...result, alreadyApplied: true };
+    }
+    if (open) log(`  resuming run ${result.runId} (done: ${Object.keys(done).join(', ') || 'nothing'})`);
+
+    const runStep = async <T>(name: string, fn: () => Promise<T>, detail: (v: T) => unknown = () => ({}), skip?: string): Promise<T | undefined> => {
+      if (skip) {
+        log(`• ${name}: skipped (${skip})`);
+        result.steps.push({ step: name, seconds: 0, skipped: skip });
+        return undefined;
+      }
+      const t0 = performance.now();
+      const journaled = name !== 'preflight';
+      if (journaled) await record(sql, { runId: result.runId, migration: id, step: name, event: 'start' });
+      const value = await step(name, fn, log);
+      const secs = (performance.now() - t0) / 1000;
+      result.steps.push({ step: name, seconds: secs });
+      if (journaled && name !== 'mutate') await record(sql, { runId: result.runId, migration: id, step: name, event: 'done', seconds: secs, detail: detail(value) });
+      return value;
+    };
+
+    let current = 'preflight';
+    let dumpPath = done.dump?.path as string | undefined;
+    let windowStart: number | undefined;
+    try {
+      await runStep('preflight', async () => {
+        await dumpPreflight(sql, url, s);
+        const problems = state.contracted ? [] : await contractProblems(sql, m);
+        if (problems.length) throw new Refusal(`migrate-${id}: preflight: ${problems.join('; ')}.`, 'Nothing was changed. Fix each object listed, then run again.');
+        await ensureJournal(sql);
+      });
+      current = 'maintenance-on';
+      windowStart = performance.now();
+      await runStep('maintenance-on', () => maintenanceOn(s, url, { reason: `migration ${id}`, retryAfter: 300 }), () => ({}), state.contracted ? 'schema already contracted' : undefined);
+      current = 'dump';
+      const haveDump = dumpPath && existsSync(dumpPath) ? `taken at the start of this run: ${dumpPath}` : undefined;
+      const d = await runStep('dump', () => dump(url, s, log), (r) => ({ path: r.path, sha256: r.sha256, bytes: r.bytes }), haveDump ?? (state.contracted ? 'schema already contracted' : undefined));
+      dumpPath = d?.path ?? dumpPath;
+      result.dump = dumpPath;
+      current = 'expand';
+      await waitForOrphans(sql, log);
+      await runStep('expand', () => schema(url, 'expand', id));
+      current = 'mutate';
+      // The mutation's journal row commits in the verifier's own transaction, with the data.
+      const mutate = () => verify(sql, m, { lockTimeout: opts.lockTimeout, log, beforeCommit: (tx: Tx, r) =>
+        record(tx, { runId: result.runId, migration: id, step: 'mutate', event: 'done', seconds: r.seconds.mutation, detail: { before: r.before, after: r.after, updated: r.updated } }) });
+      const v = await runStep('mutate', mutate, () => ({}), done.mutate ? 'committed earlier in this run' : undefined);
+      result.verifier = v ?? (done.mutate as RunResult['verifier']);
+      current = 'contract';
+      await runStep('contract', async () => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await schema(url, 'contract', id);
+          } catch (err) {
+            // A writer that bypassed the guard added old labels after the mutation: carry them through.
+            if (attempt >= 3 || !/rows? still holds? /.test((err as Error).message)) throw err;
+            log(`  rows with old labels appeared after the mutation; running the verifier again (attempt ${attempt + 1})`);
+            result.verifier = await mutate();
+          }
+        }
+      });
+      current = 'final-checks';
+      await runStep('final-checks', async () => {
+        result.checks = await finalChecks(sql, m, result.verifier?.after);
+        const enforced = result.checks.filter((c) => c.kind === 'schema' || (s.dbGuard && result.verifier));
+        const bad = enforced.filter((c) => !c.ok);
+        if (bad.length) throw new Error(`final checks failed: ${bad.map((c) => `${c.check} (expected ${c.expected}, got ${c.actual})`).join('; ')}`);
+      }, () => ({ checks: result.checks }));
+      current = 'maintenance-off';
+      await runStep('maintenance-off', () => maintenanceOff(s, url));
+      result.windowSeconds = windowStart === undefined ? undefined : (performance.now() - windowStart) / 1000;
+      await record(sql, { runId: result.runId, migration: id, step: 'finish', event: 'done', detail: { steps: result.steps } });
+      result.report = join(resolve(s.backupDir), `migrate-${id}_${result.runId}.report.json`);
+      writeFileSync(result.report, JSON.stringify(result, null, 2) + '\n', { mode: 0o600 });
+      return result;
+    } catch (err) {
+      await failed(err, { sql, url, m, s, id, result, current, dumpPath, autoRestore: opts.autoRestore, log });
+      throw err; // unreachable: failed() always throws
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Stop, keep maintenance ON, say where the database stands and how to go back. */
+async function failed(err: unknown, c: { sql: ReturnType<typeof connect>; url: string; m: ReturnType<typeof loadMigration>; s: Settings; id: string; result: RunResult; current: string; dumpPath?: string; autoRestore?: boolean; log: (l: string) => void }): Promise<never> {
+  const cause = (err as Error).message?.split('\n')[0] ?? String(err);
+  await record(c.sql, { runId: c.result.runId, migration: c.id, step: c.current, event: 'failed', detail: { cause } }).catch(() => {});
+  if (c.current === 'preflight') throw err;
+  const st = await dbState(c.url, c.m).catch(() => undefined);
+  const open = await openRun(c.sql, c.id).catch(() => undefined);
+  const mutated = Boolean(open?.done.mutate);
+  const where = !st ? 'unknown (the server did not answer)' : st.contracted ? 'contracted' : mutated ? 'mutated (expanded, data changed, not contracted)' : st.expanded ? 'expanded (schema only, data unchanged)' : 'untouched';
+  const lines = [`state: ${where}; maintenance stays ON`];
+  if (c.dumpPath && c.autoRestore && (mutated || st?.contracted)) {
+    c.log(`  AUTO_RESTORE=1: restoring ${c.dumpPath}`);
+    const r = await restore(c.url, c.s, c.dumpPath, { log: c.log });
+    lines.push(`restored ${c.dumpPath} (${r.countsMatch ? 'row counts match the dump' : 'ROW COUNTS DIFFER'}); maintenance stays ON`);
+  } else if (c.dumpPath) {
+    lines.push(`back to the data before this run: make restore DUMP=${c.dumpPath}`);
+  }
+  lines.push(`or fix the cause and run \`make migrate-${c.id}\` again: it resumes`);
+  throw new RunFailed(`migrate-${c.id}: step ${c.current} failed: ${cause}`, lines.join('\n  '), 1);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const id = process.argv[2] ?? '';
+  await main({
+    name: `migrate-${id}`,
+    usage: 'usage: tsx bin/migrate.ts NNNN   (make migrate-0001 [AUTO_RESTORE=1] [LOCK_TIMEOUT=10s])',
+    help: `
+Runs migration NNNN end to end on DATABASE_URL: preflight (server, pg_dump, disk, the contract's
+blockers: nothing changes if it fails) → maintenance on → dump → expand → verifier (mutation and
+invariants in one transaction) → contract → final checks → maintenance off → summary.
+Journaled in breaking_migrations.journal: run it again after a crash or a failure and it resumes;
+after a success it checks and changes nothing. On failure it stops with maintenance ON and prints
+the state and the exact \`make restore DUMP=…\` command; AUTO_RESTORE=1 restores that dump itself
+when data had changed. Exit codes: 0 done (or already applied), 1 a step failed, 2 refused
+before any change, 3 unreachable.`,
+    async run() {
+      const t0 = performance.now();
+      const s = settings();
+      const r = await migrate(databaseUrl(`migrate-${id}`), id, s, { autoRestore: process.env.AUTO_RESTORE === '1', lockTimeout: process.env.LOCK_TIMEOUT });
+      for (const c of r.checks) console.log(`  ${c.ok ? 'ok  ' : 'NOTE'} ${c.check}: ${c.actual}${c.ok ? '' : ` (expected ${c.expected}; writes were not held back)`}`);
+      if (r.alreadyApplied) return void console.log(`migrate-${id}: already applied; final checks pass; nothing changed (${seconds(t0)})`);
+      for (const st of r.steps) console.log(`  ${st.step.padEnd(16)} ${st.skipped ? `skipped: ${st.skipped}` : `${st.seconds.toFixed(2)} s`}`);
+      const v = r.verifier;
+      console.log(`  report: ${r.report}`);
+      console.log(`migrate-${id}: done${r.resumed ? ' (resumed)' : ''}; ${v ? `${v.updated} rows mutated, ${v.after.total} rows in all; ` : ''}maintenance window ${r.windowSeconds?.toFixed(1) ?? '?'} s; dump ${r.dump ?? 'none'} (${seconds(t0)})`);
+    },
+  });
+}

@@ -1,0 +1,13 @@
+-- The latest run of migration $1 that has not finished, with the detail of each step done.
+-- No row: no run is open.
+WITH latest AS (
+  SELECT run_id FROM breaking_migrations.journal
+  WHERE migration = $1
+  GROUP BY run_id
+  HAVING NOT bool_or(step = 'finish' AND event = 'done')
+  ORDER BY max(id) DESC
+  LIMIT 1
+)
+SELECT j.run_id, COALESCE(jsonb_object_agg(j.step, j.detail ORDER BY j.id) FILTER (WHERE j.event = 'done'), '{}') AS done
+FROM breaking_migrations.journal j JOIN latest USING (run_id)
+GROUP BY j.run_id;

@@ -1,0 +1,79 @@
+// The verifier: a migration's data mutation and its invariants in ONE transaction.
+//   lock.sql → counts.sql → mutation.sql → counts.sql → invariants.sql → COMMIT or ROLLBACK
+// Any failed check rolls everything back and says which check, with the numbers. The SQL files
+// hold all the logic a DBA needs to review; this file only sequences them.
+import type { Sql, Tx } from '../bin/lib/db.js';
+import type { Migration } from '../bin/lib/migration.js';
+
+export type Counts = Record<string, string>; // counts.sql's row, every value as text
+export interface Check { check: string; expected: string; actual: string; ok: boolean }
+export interface VerifyReport {
+  migration: string;
+  committed: boolean; // false on --dry-run and on failure
+  dryRun: boolean;
+  before: Counts;
+  after: Counts;
+  updated: number;
+  checks: Check[];
+  seconds: { lock: number; countBefore: number; mutation: number; countAfter: number; checks: number };
+}
+
+export class InvariantFailed extends Error {
+  constructor(readonly report: VerifyReport) {
+    const failed = report.checks.filter((c) => !c.ok);
+    super(`invariant failed, mutation rolled back: ${failed.map((c) => `${c.check} (expected ${c.expected}, got ${c.actual})`).join('; ')}`);
+  }
+}
+
+class DryRunRollback extends Error {}
+
+const asText = (row: Record<string, unknown>): Counts => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, String(v)]));
+
+export interface VerifyOptions {
+  dryRun?: boolean;
+  lockTimeout?: string; // e.g. '10s'
+  log?: (line: string) => void;
+  /** Runs inside the transaction just before COMMIT: the journal's record commits with the data. */
+  beforeCommit?: (tx: Tx, report: VerifyReport) => Promise<void>;
+}
+
+export async function verify(sql: Sql, m: Migration, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const log = opts.log ?? (() => {});
+  let report: VerifyReport | undefined;
+  const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+    const t0 = performance.now();
+    const v = await fn();
+    return [v, (performance.now() - t0) / 1000];
+  };
+  try {
+    await sql.begin(async (tx) => {
+      await tx`SELECT set_config('lock_timeout', ${opts.lockTimeout ?? '10s'}, true)`;
+      // Abort at once when this client dies (kill -9) instead of finishing a long UPDATE for nobody.
+      await tx`SELECT set_config('client_connection_check_interval', '1000', true) WHERE current_setting('server_version_num')::int >= 140000`;
+      const [, lock] = await timed(() => tx.unsafe(m.sql.lock));
+      const [[before], countBefore] = await timed(() => tx.unsafe(m.sql.counts));
+      log(`  before: ${JSON.stringify(asText(before))}`);
+      const ticker = setInterval(() => log(`  mutation running…`), 2000);
+      const [result, mutation] = await timed(() => tx.unsafe(m.sql.mutation)).finally(() => clearInterval(ticker));
+      const [[after], countAfter] = await timed(() => tx.unsafe(m.sql.counts));
+      log(`  after:  ${JSON.stringify(asText(after))}`);
+      const [rows, checks] = await timed(() => tx.unsafe(m.sql.invariants, [before as never, after as never, result.count]));
+      report = {
+        migration: m.id, committed: false, dryRun: Boolean(opts.dryRun), before: asText(before), after: asText(after), updated: result.count,
+        checks: rows.map((r) => ({ check: String(r.check), expected: String(r.expected), actual: String(r.actual), ok: String(r.expected) === String(r.actual) })),
+        seconds: { lock, countBefore, mutation, countAfter, checks },
+      };
+      if (report.checks.some((c) => !c.ok)) throw new InvariantFailed(report);
+      if (opts.dryRun) throw new DryRunRollback();
+      await opts.beforeCommit?.(tx, report);
+    });
+    report!.committed = true;
+    return report!;
+  } catch (err) {
+    if (err instanceof DryRunRollback) return report!;
+    if ((err as { code?: string }).code === '55P03') {
+      throw Object.assign(new Error(`could not lock the table within lock_timeout (${opts.lockTimeout ?? '10s'}): another transaction holds it; nothing changed`), { code: '55P03' });
+    }
+    throw err;
+  }
+}
