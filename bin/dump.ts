@@ -4,7 +4,7 @@
 // in the very snapshot pg_dump dumps.
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, renameSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { main, Refusal } from './lib/cli.js';
 import { databaseName, databaseUrl, readSql, redact, settings, type Settings } from './lib/config.js';
 import { connect, type Sql } from './lib/db.js';
@@ -53,9 +53,9 @@ export async function dumpPreflight(sql: Sql, url: string, s: Settings): Promise
   const serverMajor = Math.floor(server.num / 10000);
   const pgDumpVersion = await checkPgDump(url, s, serverMajor);
   const dir = resolve(s.backupDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700); // also when it existed: dumps hold personal data
-  const { bavail, bsize } = statfsSync(dir);
+  let probe = dir; // the folder may not exist yet: measure the disk it will be on
+  while (!existsSync(probe)) probe = dirname(probe);
+  const { bavail, bsize } = statfsSync(probe);
   const free = Number(bavail) * Number(bsize);
   if (free < Number(server.size)) {
     throw new Refusal(`dump: not enough free disk in ${dir}: ${mb(free)} free, the database is ${mb(Number(server.size))}.`, 'Free some space (`make backups KEEP=3` prunes old dumps) or set BACKUP_DIR to a larger disk.');
@@ -71,6 +71,8 @@ export async function dump(url: string, s: Settings, log: (line: string) => void
   process.once('exit', cleanup);
   try {
     const { serverVersion, pgDumpVersion, dir } = await dumpPreflight(sql, url, s);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700); // also when it existed: dumps hold personal data
 
     const db = databaseName(url);
     const file = `backup_${db.replace(/[^A-Za-z0-9_-]/g, '_')}_${stamp(new Date())}.dump`;

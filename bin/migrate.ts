@@ -56,12 +56,12 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
         return undefined;
       }
       const t0 = performance.now();
-      const journaled = name !== 'preflight';
+      const journaled = name !== 'preflight' && name !== 'toolkit'; // the journal exists once 'toolkit' is done
       if (journaled) await record(sql, { runId: result.runId, migration: id, step: name, event: 'start' });
       const value = await step(name, fn, log);
       const secs = (performance.now() - t0) / 1000;
       result.steps.push({ step: name, seconds: secs });
-      if (journaled && name !== 'mutate') await record(sql, { runId: result.runId, migration: id, step: name, event: 'done', seconds: secs, detail: detail(value) });
+      if ((journaled || name === 'toolkit') && name !== 'mutate') await record(sql, { runId: result.runId, migration: id, step: name, event: 'done', seconds: secs, detail: detail(value) });
       return value;
     };
 
@@ -73,6 +73,11 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
         await dumpPreflight(sql, url, s);
         const problems = state.contracted ? [] : await contractProblems(sql, m);
         if (problems.length) throw new Refusal(`migrate-${id}: preflight: ${problems.join('; ')}.`, 'Nothing was changed. Fix each object listed, then run again.');
+      });
+      // Before the dump, so that the dump holds the toolkit's schema as the rest of the run uses it.
+      current = 'toolkit';
+      await runStep('toolkit', async () => {
+        await schema(url, 'toolkit');
         await ensureJournal(sql);
       });
       current = 'maintenance-on';

@@ -3,6 +3,7 @@
 // an archive pg_restore cannot read) before touching the database, asks first, and restores in
 // ONE transaction: a restore that fails half way leaves the database exactly as it was.
 import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -55,18 +56,10 @@ export async function restore(url: string, s: Settings, dumpPath: string, opts: 
   const log = opts.log ?? console.log;
   const manifest = opts.checked !== undefined ? opts.checked : await checkDump(url, s, dumpPath);
   const database = databaseName(url);
-  // --clean --if-exists: drop what the dump recreates; --single-transaction: all or nothing.
-  // The session opts in to writing (the maintenance guard may hold the database read-only) and
-  // gives up on a lock after a minute rather than queueing the whole site behind it.
-  const cmd = toolCommand('pg_restore', url,
-    ['--clean', '--if-exists', '--single-transaction', '--exit-on-error', '--no-password', `--dbname=${database}`],
-    { container: s.pgContainer, stdin: true, writable: true });
-  cmd.env.PGOPTIONS = `${cmd.env.PGOPTIONS ?? ''} -c lock_timeout=60s`.trim();
   log(`→ restore ${dumpPath} into ${redact(url)} (one transaction)`);
-  const r = await runStreaming(cmd, { input: dumpPath, progress: (_b, sec) => log(`  restore: running, ${sec.toFixed(0)} s`) });
-  if (r.code !== 0) {
-    throw new Refusal(`restore: pg_restore failed, the transaction was rolled back and the database is as it was: ${lastLine(r.stderr) || `exit ${r.code}`}`,
-      'Fix the cause above and run it again.', 1);
+  const r = await restoreInOneTransaction(url, s, dumpPath, log);
+  if (!r.ok) {
+    throw new Refusal(`restore: the restore failed and was rolled back; the database is as it was: ${r.why}`, 'Fix the cause above and run it again.', 1);
   }
   const tables: RestoreResult['tables'] = [];
   if (manifest) {
@@ -75,6 +68,38 @@ export async function restore(url: string, s: Settings, dumpPath: string, opts: 
     for (const [name, expected] of Object.entries(manifest.tables)) tables.push({ name, expected, actual: actual.get(name) ?? null });
   }
   return { database, seconds: (performance.now() - t0) / 1000, tables, countsMatch: manifest ? tables.every((t) => t.actual === t.expected) : null };
+}
+
+/**
+ * pg_restore --clean --if-exists writes the SQL; psql runs it. We sit between the two and wrap
+ * the stream in BEGIN … COMMIT ourselves, sending COMMIT only once pg_restore has exited 0 and
+ * psql has met no error (ON_ERROR_STOP): a truncated archive never commits half a restore.
+ * The toolkit's own schema is dropped first, in the same transaction, so that it comes back
+ * exactly as the dump has it (or not at all, for a dump taken before the toolkit was installed).
+ * psql opts in to writing (the guard) and gives up on a lock after a minute rather than queue
+ * the site behind it.
+ */
+async function restoreInOneTransaction(url: string, s: Settings, dumpPath: string, log: (l: string) => void): Promise<{ ok: boolean; why: string }> {
+  const producer = toolCommand('pg_restore', url, ['--clean', '--if-exists', '--no-owner', '--no-password', '--file=-'], { container: s.pgContainer, stdin: true });
+  const consumer = toolCommand('psql', url, ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--no-password', '--file=-'], { container: s.pgContainer, stdin: true, writable: true });
+  consumer.env.PGOPTIONS = `${consumer.env.PGOPTIONS ?? ''} -c lock_timeout=60s -c client_min_messages=warning`.trim();
+  const psql = spawn(consumer.argv[0], consumer.argv.slice(1), { env: consumer.env, stdio: ['pipe', 'ignore', 'pipe'] });
+  let psqlErr = '';
+  psql.stderr.on('data', (d) => (psqlErr = (psqlErr + d).slice(-8192)));
+  psql.stdin.on('error', () => {}); // psql stopped on an error: its exit code tells
+  const psqlDone = new Promise<number | null>((res) => psql.once('close', res));
+  psql.stdin.write('BEGIN;\nDROP SCHEMA IF EXISTS breaking_migrations CASCADE;\n');
+  const produced = await runStreaming(producer, {
+    input: dumpPath,
+    onData: (chunk) => void psql.stdin.write(chunk),
+    progress: (b, sec) => log(`  restore: ${mb(b)} of SQL sent, ${sec.toFixed(0)} s`),
+  });
+  if (produced.code === 0) psql.stdin.end('COMMIT;\n');
+  else psql.kill('SIGTERM'); // the connection closes, the server rolls the transaction back
+  const psqlCode = await psqlDone;
+  if (produced.code !== 0) return { ok: false, why: `pg_restore: ${lastLine(produced.stderr) || `exit ${produced.code}`}` };
+  if (psqlCode !== 0) return { ok: false, why: lastLine(psqlErr) || `psql exit ${psqlCode}` };
+  return { ok: true, why: '' };
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -91,7 +116,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     name: 'restore',
     usage: 'usage: tsx bin/restore.ts DUMP   (make restore DUMP=backups/….dump [YES=1])',
     help: `
-Restores DUMP into DATABASE_URL with pg_restore --clean --if-exists --single-transaction.
+Restores DUMP into DATABASE_URL in ONE transaction: pg_restore --clean --if-exists produces the
+SQL, psql runs it between BEGIN and a COMMIT sent only when everything succeeded.
 Before touching the database it refuses: no DUMP, a missing file, a missing or wrong checksum
 (<dump>.sha256), an archive pg_restore cannot read. It shows the target and the dump's manifest
 and asks to type "yes" on a terminal; YES=1 skips the question; with no terminal and no YES=1 it

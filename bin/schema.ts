@@ -4,10 +4,11 @@ import { main, Refusal, seconds } from './lib/cli.js';
 import { databaseUrl, redact } from './lib/config.js';
 import { dbmate, dirs } from './lib/dbmate.js';
 
-export type SchemaStep = 'baseline' | 'expand' | 'contract' | 'rollback';
+export type SchemaStep = 'baseline' | 'toolkit' | 'expand' | 'contract' | 'rollback';
 
 const NEXT: Record<SchemaStep, string> = {
   baseline: 'The baseline is only for empty sandbox databases.',
+  toolkit: 'Check the state with `make status`.',
   expand: 'Check the state with `make status`.',
   contract:
     'Fix each object listed. Rows still holding an old label: run the mutation first (`make migrate-0001` does). Then `make contract` again.',
@@ -35,6 +36,9 @@ export async function schema(url: string, stepName: SchemaStep, migration = '000
       migrationDirs = dirs.baseline;
       command = 'up'; // creates the sandbox database when missing
       break;
+    case 'toolkit':
+      migrationDirs = dirs.toolkit;
+      break;
     case 'expand':
       migrationDirs = dirs.expand(migration);
       break;
@@ -59,16 +63,17 @@ export async function schema(url: string, stepName: SchemaStep, migration = '000
     .map((l) => l.replace(/ in [\d.]+\S*$/, ''));
 }
 
-const STEPS: SchemaStep[] = ['baseline', 'expand', 'contract', 'rollback'];
+const STEPS: SchemaStep[] = ['baseline', 'toolkit', 'expand', 'contract', 'rollback'];
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   await main({
     name: STEPS.includes(process.argv[2] as SchemaStep) ? process.argv[2] : 'schema',
-    usage: 'usage: tsx bin/schema.ts baseline|expand|contract|rollback [--migration NNNN]',
+    usage: 'usage: tsx bin/schema.ts baseline|toolkit|expand|contract|rollback [--migration NNNN]',
     help: `
 Applies one schema step of a migration with dbmate, against DATABASE_URL.
   baseline   the "before" schema (enum "Role" USER, ADMIN; table "User"); sandbox only,
              refuses when "User" or "Role" already exists
+  toolkit    installs the toolkit's helper functions (schema breaking_migrations); expand does too
   expand     adds the new labels (0001: USER, EMPLOYEE, MANAGER, ADMIN); idempotent
   contract   swaps the type for the final labels (0001: EMPLOYEE, MANAGER, ADMIN); refuses,
              changing nothing, when rows or objects would break the swap

@@ -100,7 +100,9 @@ t.test('PG_CONTAINER: dump and restore stream through `docker exec`', async (t) 
   await query(url, `DELETE FROM "User" WHERE role = 'ADMIN'`);
   const r = runBin('restore.ts', [path], { ...env, YES: '1' });
   t.equal(r.code, 0, r.stderr);
-  t.match(readFileSync(docker.log, 'utf8'), /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production pg_restore --clean --if-exists --single-transaction --exit-on-error --no-password --dbname=\S+$/m);
+  const log = readFileSync(docker.log, 'utf8');
+  t.match(log, /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGAPPNAME postgres-production pg_restore --clean --if-exists --no-owner --no-password --file=-$/m);
+  t.match(log, /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --no-password --file=-$/m);
   t.equal(await tableChecksum(url), before, 'restored through the container path');
   t.notMatch(readFileSync(docker.log, 'utf8'), /pw-only-in-env/, 'no password on any docker command line');
   t.notMatch(d.stdout + d.stderr + r.stdout + r.stderr, /pw-only-in-env/, 'nor in any output');

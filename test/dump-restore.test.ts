@@ -81,7 +81,7 @@ t.test('restore refuses damaged or unverifiable dumps and leaves the database as
   truncateSync(truncated, Math.floor(statSync(truncated).size * 0.6));
   withSum(truncated);
   const tr = await restore(url, s, truncated, { log: quiet }).then(() => undefined, (e: Error) => e);
-  t.match(tr?.message, /^restore: pg_restore failed, the transaction was rolled back and the database is as it was: /, 'truncated: restore rolled back');
+  t.match(tr?.message, /^restore: the restore failed and was rolled back; the database is as it was: pg_restore: .*(end of file|could not read)/, 'truncated: restore rolled back');
   t.same(await allTables(url), state, 'truncated: database unchanged');
 
   const garbage = join(s.backupDir, 'backup_x_20200101_000003.dump');

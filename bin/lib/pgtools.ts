@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { libpqEnv } from './config.js';
 import { execPrefix } from './docker.js';
 
-export type PgTool = 'pg_dump' | 'pg_restore';
+export type PgTool = 'pg_dump' | 'pg_restore' | 'psql';
 
 /** This host's binary: in $PG_BINDIR when set (and only there), else the newest
  *  /usr/lib/postgresql/N/bin, else whatever PATH finds. */

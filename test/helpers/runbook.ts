@@ -1,0 +1,31 @@
+// Helpers for runbook tests: settings in temp folders, and the state a finished 0001 must leave.
+import type { Test } from 'tap';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { settings, type Settings } from '../../bin/lib/config.js';
+import { enumLabels, identityChecksum, query, roleCounts } from './database.js';
+
+export function tempSettings(url: string, extra: Record<string, string> = {}): Settings & { env: Record<string, string> } {
+  const root = mkdtempSync(join(tmpdir(), 'bm-run-'));
+  const env = { DATABASE_URL: url, MAINTENANCE_DIR: join(root, 'maintenance'), BACKUP_DIR: join(root, 'backups'), ...extra };
+  return { ...settings(env), env };
+}
+
+export interface Snapshot { counts: Record<string, number>; identity: string }
+
+export async function snapshot(url: string): Promise<Snapshot> {
+  return { counts: await roleCounts(url), identity: await identityChecksum(url) };
+}
+
+/** Every USER became EMPLOYEE, nothing else moved, the type is final, maintenance is off. */
+export async function assertMigrated(t: Test, url: string, before: Snapshot, s: Settings): Promise<void> {
+  t.same(await enumLabels(url), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'final labels, in order');
+  const counts = await roleCounts(url);
+  const employees = (before.counts.USER ?? 0) + (before.counts.EMPLOYEE ?? 0);
+  t.same(counts, { total: before.counts.total, ...(employees ? { EMPLOYEE: employees } : {}), ...(before.counts.ADMIN ? { ADMIN: before.counts.ADMIN } : {}) }, 'every USER is EMPLOYEE, ADMIN kept');
+  t.equal(await identityChecksum(url), before.identity, '(id, email) checksum unchanged');
+  t.notOk(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'lock file removed');
+  const [g] = await query(url, `SELECT count(*)::int AS n FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+  t.equal(g.n, 0, 'guard off');
+}
