@@ -32,8 +32,18 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
   const m = loadMigration(id);
   const sql = connect(url, { appName: 'breaking-migrations-migrate' });
   try {
-    const [{ locked }] = await sql`SELECT pg_try_advisory_lock(hashtext(${'breaking-migrations:' + id})) AS locked`;
-    if (!locked) throw new Refusal(`migrate-${id}: another run of migrate-${id} is in progress on this database.`, 'Wait for it to end (`make maintenance-status`), then run again.');
+    const key = `breaking-migrations:${id}`;
+    const [{ locked }] = await sql`SELECT pg_try_advisory_lock(hashtext(${key})) AS locked`;
+    if (!locked) {
+      // Another run, or the server-side leftovers of a killed one, which end within seconds.
+      log(`  another session holds migrate-${id}'s lock; waiting up to 30 s…`);
+      await sql`SELECT set_config('lock_timeout', '30s', false)`;
+      await sql`SELECT pg_advisory_lock(hashtext(${key}))`.catch((err) => {
+        if (err.code !== '55P03') throw err;
+        throw new Refusal(`migrate-${id}: another run of migrate-${id} is in progress on this database.`, 'Wait for it to end (`make maintenance-status`), then run again.');
+      });
+      await sql`SELECT set_config('lock_timeout', '0', false)`;
+    }
     const open = await openRun(sql, id);
     const state = await dbState(url, m);
     const result: RunResult = { migration: id, runId: open?.runId ?? `${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}-${randomBytes(3).toString('hex')}`, resumed: Boolean(open), alreadyApplied: false, steps: [], checks: [] };

@@ -1,0 +1,68 @@
+// kill -9 of the runner at each step boundary and in the middle of the mutation, then a re-run:
+// the migration ends correctly, every USER is EMPLOYEE, (id, email) unchanged.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { migrate } from '../bin/migrate.js';
+import { query, seededDatabase } from './helpers/database.js';
+import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+
+/** Starts the runner as its own process and SIGKILLs it when `when` says so. */
+async function runAndKill(env: Record<string, string>, when: (out: string) => boolean | Promise<boolean>): Promise<{ out: string; killed: boolean }> {
+  const child = spawn(process.execPath, ['--import=tsx', 'bin/migrate.ts', '0001'], { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let killed = false;
+  child.stdout.on('data', async (d) => {
+    out += d;
+    if (!killed && (await Promise.resolve(when(out)).catch(() => false))) {
+      killed = true;
+      child.kill('SIGKILL');
+    }
+  });
+  await new Promise((resolve) => child.on('close', resolve));
+  return { out, killed };
+}
+
+const boundaries = ['✓ preflight', '✓ toolkit', '✓ maintenance-on', '→ dump', '✓ dump', '✓ expand', '→ mutate', '✓ mutate', '→ contract', '✓ contract', '✓ final-checks', '✓ maintenance-off'];
+
+for (const marker of boundaries) {
+  t.test(`killed at "${marker}", then run again`, async (t) => {
+    const url = await seededDatabase(t, 3000);
+    const s = tempSettings(url);
+    const before = await snapshot(url);
+    const { killed } = await runAndKill(s.env, (out) => out.includes(marker));
+    t.ok(killed, 'the runner was killed');
+    const r = await migrate(url, '0001', s, { log: () => {} });
+    // From maintenance-on on, the run is in the journal: the re-run resumes it.
+    if (boundaries.indexOf(marker) >= boundaries.indexOf('✓ maintenance-on')) {
+      t.ok(r.resumed || r.alreadyApplied, `the re-run resumed (${r.resumed}) or found it applied (${r.alreadyApplied})`);
+    }
+    await assertMigrated(t, url, before, s);
+    const [open] = await query(url, `SELECT count(DISTINCT run_id)::int AS runs FROM breaking_migrations.journal`);
+    t.ok(open.runs <= 1, 'one run in the journal, resumed rather than restarted');
+  });
+}
+
+t.test('killed in the middle of the mutation (the UPDATE is running), then run again', async (t) => {
+  const url = await seededDatabase(t, 250000);
+  const s = tempSettings(url);
+  const before = await snapshot(url);
+  const { killed } = await runAndKill(s.env, async (out) => {
+    if (!out.includes('→ mutate')) return false;
+    for (let i = 0; i < 200; i++) {
+      const [r] = await query(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%UPDATE "User" SET role%' AND state = 'active'`);
+      if (r.n > 0) return true;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    return false;
+  });
+  t.ok(killed, 'killed while the UPDATE ran');
+  const [mid] = await query(url, `SELECT count(*)::int AS n FROM breaking_migrations.journal WHERE step = 'mutate' AND event = 'done'`);
+  t.equal(mid.n, 0, 'the mutation did not commit');
+  const r = await migrate(url, '0001', s, { log: () => {} });
+  t.ok(r.resumed);
+  t.equal(r.verifier?.updated, before.counts.USER, 'the re-run did the whole mutation');
+  await assertMigrated(t, url, before, s);
+});
