@@ -57,5 +57,8 @@ seed: ## add ROWS fake users (90% USER, 10% ADMIN); refuses on an application da
 	@$(TSX) bin/seed.ts $(ROWS)
 
 ## --- the whole runbook ----------------------------------------------------------------------
+rehearse-%: ## rehearse-0001: the whole runbook on a scratch copy (same server, or REHEARSE_IN=sandbox)
+	@$(TSX) bin/rehearse.ts $*
+
 migrate-%: ## migrate-0001: preflight, maintenance, dump, expand, verify, contract, checks [AUTO_RESTORE=1]
 	@$(TSX) bin/migrate.ts $*

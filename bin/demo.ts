@@ -1,18 +1,20 @@
 #!/usr/bin/env tsx
-// The whole story on a throwaway PostgreSQL: the "before" schema, ROWS users, migration 0001
-// (expand, mutation, contract), and the state before and after. Leaves nothing behind.
+// The whole story on a throwaway PostgreSQL: the "before" schema, ROWS users, then the real
+// `make migrate-0001` (maintenance, dump, expand, verifier, contract, checks), before/after
+// counts and the summary. Leaves nothing behind.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { main, Refusal, seconds, step } from './lib/cli.js';
-import { withSql } from './lib/db.js';
+import { settings } from './lib/config.js';
 import { startSandbox } from './lib/sandbox.js';
+import { migrate, type RunResult } from './migrate.js';
 import { schema } from './schema.js';
 import { seed } from './seed.js';
 import { status, type Status } from './status.js';
 
-function show(title: string, s: Status): void {
-  console.log(`  ${title}: ${s.labels.map((l) => `${l.label}=${l.rows}`).join('  ')}`);
-}
+const show = (title: string, s: Status) => console.log(`  ${title}: ${s.labels.map((l) => `${l.label}=${l.rows}`).join('  ')}`);
 
-export async function demo(rows: number): Promise<{ before: Status; after: Status }> {
+export async function demo(rows: number): Promise<{ before: Status; after: Status; run: RunResult }> {
   const sandbox = await step('start a throwaway PostgreSQL', () => startSandbox());
   try {
     const url = sandbox.url.replace('/postgres?', '/demo?');
@@ -20,13 +22,12 @@ export async function demo(rows: number): Promise<{ before: Status; after: Statu
     await step(`seed ${rows} users`, () => seed(url, rows));
     const before = await status(url);
     show('before', before);
-    await step('expand: add EMPLOYEE and MANAGER', () => schema(url, 'expand'));
-    await step('mutate: USER → EMPLOYEE', () =>
-      withSql(url, (sql) => sql`UPDATE "User" SET role = 'EMPLOYEE' WHERE role = 'USER'`));
-    await step('contract: drop USER from "Role"', () => schema(url, 'contract'));
+    const s = settings({ DATABASE_URL: url, MAINTENANCE_DIR: join(sandbox.dir, 'maintenance'), BACKUP_DIR: join(sandbox.dir, 'backups') });
+    console.log('→ make migrate-0001');
+    const run = await migrate(url, '0001', s, { log: (l) => console.log(`  | ${l}`) });
     const after = await status(url);
     show('after ', after);
-    return { before, after };
+    return { before, after, run };
   } finally {
     sandbox.stop();
   }
@@ -38,15 +39,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     usage: 'usage: tsx bin/demo.ts [ROWS]',
     help: `
 Starts a throwaway PostgreSQL (needs Debian's postgresql package), creates the "before" schema,
-adds ROWS users (default 100000), runs migration 0001 and prints the labels and row counts
-before and after. The server and its files are deleted at the end, also on Ctrl-C.`,
+adds ROWS users (default 100000), runs the real migrate-0001 (maintenance mode, dump, expand,
+verifier, contract, final checks) and prints the labels and row counts before and after. The
+server, the dump and the lock file live in a temp folder deleted at the end, also on Ctrl-C.`,
     async run(argv) {
       const rows = Number(argv[0] ?? 100000);
       if (!Number.isInteger(rows) || rows < 0) throw new Refusal(`demo: ROWS must be a whole number, got "${argv[0]}".`, 'Example: make demo ROWS=100000.');
       const t0 = performance.now();
-      const { before, after } = await demo(rows);
+      const { before, after, run } = await demo(rows);
       const count = (s: Status, l: string) => s.labels.find((x) => x.label === l)?.rows ?? 0;
-      console.log(`demo: ${count(before, 'USER')} USER became ${count(after, 'EMPLOYEE')} EMPLOYEE, ${count(after, 'ADMIN')} ADMIN kept; labels now ${after.labels.map((l) => l.label).join(', ')} (${seconds(t0)})`);
+      for (const st of run.steps) console.log(`  ${st.step.padEnd(16)} ${st.seconds.toFixed(2)} s`);
+      console.log(`demo: ${count(before, 'USER')} USER became ${count(after, 'EMPLOYEE')} EMPLOYEE, ${count(after, 'ADMIN')} ADMIN kept; labels now ${after.labels.map((l) => l.label).join(', ')}; maintenance window ${run.windowSeconds?.toFixed(1)} s (${seconds(t0)})`);
     },
   });
 }

@@ -51,13 +51,14 @@ export async function checkDump(url: string, s: Settings, dumpPath: string | und
 }
 
 /** Restores a dump; `checked` passes checkDump's result when the caller already ran it. */
-export async function restore(url: string, s: Settings, dumpPath: string, opts: { checked?: Manifest | null; log?: (line: string) => void } = {}): Promise<RestoreResult> {
+/** `portable`: into another server or a scratch database: no owners, no grants (roles may not exist there). */
+export async function restore(url: string, s: Settings, dumpPath: string, opts: { checked?: Manifest | null; log?: (line: string) => void; portable?: boolean } = {}): Promise<RestoreResult> {
   const t0 = performance.now();
   const log = opts.log ?? console.log;
   const manifest = opts.checked !== undefined ? opts.checked : await checkDump(url, s, dumpPath);
   const database = databaseName(url);
   log(`→ restore ${dumpPath} into ${redact(url)} (one transaction)`);
-  const r = await restoreInOneTransaction(url, s, dumpPath, log);
+  const r = await restoreInOneTransaction(url, s, dumpPath, log, opts.portable);
   if (!r.ok) {
     throw new Refusal(`restore: the restore failed and was rolled back; the database is as it was: ${r.why}`, 'Fix the cause above and run it again.', 1);
   }
@@ -79,8 +80,9 @@ export async function restore(url: string, s: Settings, dumpPath: string, opts: 
  * psql opts in to writing (the guard) and gives up on a lock after a minute rather than queue
  * the site behind it.
  */
-async function restoreInOneTransaction(url: string, s: Settings, dumpPath: string, log: (l: string) => void): Promise<{ ok: boolean; why: string }> {
-  const producer = toolCommand('pg_restore', url, ['--clean', '--if-exists', '--no-owner', '--no-password', '--file=-'], { container: s.pgContainer, stdin: true });
+async function restoreInOneTransaction(url: string, s: Settings, dumpPath: string, log: (l: string) => void, portable = false): Promise<{ ok: boolean; why: string }> {
+  const args = ['--clean', '--if-exists', ...(portable ? ['--no-owner', '--no-privileges'] : []), '--no-password', '--file=-'];
+  const producer = toolCommand('pg_restore', url, args, { container: s.pgContainer, stdin: true });
   const consumer = toolCommand('psql', url, ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--no-password', '--file=-'], { container: s.pgContainer, stdin: true, writable: true });
   consumer.env.PGOPTIONS = `${consumer.env.PGOPTIONS ?? ''} -c lock_timeout=60s -c client_min_messages=warning`.trim();
   const psql = spawn(consumer.argv[0], consumer.argv.slice(1), { env: consumer.env, stdio: ['pipe', 'ignore', 'pipe'] });

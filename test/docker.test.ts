@@ -101,7 +101,7 @@ t.test('PG_CONTAINER: dump and restore stream through `docker exec`', async (t) 
   const r = runBin('restore.ts', [path], { ...env, YES: '1' });
   t.equal(r.code, 0, r.stderr);
   const log = readFileSync(docker.log, 'utf8');
-  t.match(log, /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGAPPNAME postgres-production pg_restore --clean --if-exists --no-owner --no-password --file=-$/m);
+  t.match(log, /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGAPPNAME postgres-production pg_restore --clean --if-exists --no-password --file=-$/m);
   t.match(log, /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --no-password --file=-$/m);
   t.equal(await tableChecksum(url), before, 'restored through the container path');
   t.notMatch(readFileSync(docker.log, 'utf8'), /pw-only-in-env/, 'no password on any docker command line');

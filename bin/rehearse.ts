@@ -1,0 +1,66 @@
+#!/usr/bin/env tsx
+// The runbook's "test it before production", automated: a fresh dump of DATABASE_URL restored
+// into a scratch database (same server, or a throwaway sandbox), the whole runbook run there,
+// each step timed, the scratch database dropped. Production is only read, by pg_dump.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main, Refusal, seconds, step } from './lib/cli.js';
+import { databaseName, databaseUrl, redact, settings, withDatabase, type Settings } from './lib/config.js';
+import { withSql } from './lib/db.js';
+import { startSandbox } from './lib/sandbox.js';
+import { dump } from './dump.js';
+import { migrate, type RunResult } from './migrate.js';
+import { restore } from './restore.js';
+
+export interface Rehearsal { where: 'server' | 'sandbox'; scratch: string; dump: string; dumpSeconds: number; restoreSeconds: number; run: RunResult }
+
+export async function rehearse(url: string, id: string, s: Settings, opts: { inSandbox?: boolean; log?: (l: string) => void } = {}): Promise<Rehearsal> {
+  const log = opts.log ?? console.log;
+  const fresh = await step('fresh dump of the production database', () => dump(url, s, log), log);
+  const sandbox = opts.inSandbox ? await step('start a throwaway PostgreSQL', () => startSandbox(), log) : undefined;
+  const server = sandbox?.url ?? url;
+  const scratch = `${databaseName(url)}_rehearse_${Date.now().toString(36)}`.slice(0, 63);
+  const scratchUrl = withDatabase(server, scratch);
+  const work = mkdtempSync(join(tmpdir(), 'bm-rehearse-'));
+  try {
+    await withSql(server, (sql) => sql`CREATE DATABASE ${sql(scratch)}`).catch((err) => {
+      if (err.code !== '42501') throw err;
+      throw new Refusal(`rehearse: cannot create a scratch database on this server (${err.message}).`, 'Rehearse in a throwaway PostgreSQL instead: make rehearse-0001 REHEARSE_IN=sandbox.');
+    });
+    const t0 = performance.now();
+    await step(`restore it into ${scratch}`, () => restore(scratchUrl, s, fresh.path, { checked: fresh.manifest, log, portable: true }), log);
+    const restoreSeconds = (performance.now() - t0) / 1000;
+    // The rehearsal's own lock file and dump stay in a temp folder: nothing lands beside production's.
+    const local = settings({ DATABASE_URL: scratchUrl, MAINTENANCE_DIR: join(work, 'maintenance'), BACKUP_DIR: join(work, 'backups'), PG_BINDIR: process.env.PG_BINDIR });
+    const run = await migrate(scratchUrl, id, local, { log: (l) => log(`  | ${l}`) });
+    return { where: sandbox ? 'sandbox' : 'server', scratch, dump: fresh.path, dumpSeconds: fresh.seconds, restoreSeconds, run };
+  } finally {
+    await withSql(server, (sql) => sql`DROP DATABASE IF EXISTS ${sql(scratch)} WITH (FORCE)`).catch((err) => log(`  warning: could not drop ${scratch}: ${err.message}`));
+    sandbox?.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const id = process.argv[2] ?? '';
+  await main({
+    name: `rehearse-${id}`,
+    usage: 'usage: tsx bin/rehearse.ts NNNN   (make rehearse-0001 [REHEARSE_IN=sandbox])',
+    help: `
+Rehearses migration NNNN on a copy of DATABASE_URL: takes a fresh dump (into BACKUP_DIR, like
+make dump), restores it into a scratch database — on the same server (needs CREATEDB), or with
+REHEARSE_IN=sandbox in a throwaway local PostgreSQL — runs the whole runbook there, prints each
+step's time and the result, and drops the scratch database. Production is only read.
+Exit codes: 0 the rehearsal passed, 1 it failed (production untouched), 2 refused, 3 unreachable.`,
+    async run() {
+      const t0 = performance.now();
+      const url = databaseUrl(`rehearse-${id}`);
+      const r = await rehearse(url, id, settings(), { inSandbox: process.env.REHEARSE_IN === 'sandbox' });
+      console.log(`  fresh dump       ${r.dumpSeconds.toFixed(2)} s  ${r.dump}`);
+      console.log(`  restore          ${r.restoreSeconds.toFixed(2)} s  into ${r.scratch} (${r.where})`);
+      for (const st of r.run.steps) console.log(`  ${st.step.padEnd(16)} ${st.skipped ? `skipped: ${st.skipped}` : `${st.seconds.toFixed(2)} s`}`);
+      console.log(`rehearse-${id}: passed on a copy of ${redact(url)}; maintenance window there: ${r.run.windowSeconds?.toFixed(1)} s, dump included (${seconds(t0)})`);
+    },
+  });
+}

@@ -1,0 +1,64 @@
+// make rehearse-0001 (production only read) and make demo (the whole story, nothing left behind).
+import t from 'tap';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { rehearse } from '../bin/rehearse.js';
+import { repo, runBin } from './helpers/cli.js';
+import { catalogSnapshot, enumLabels, query, seededDatabase, tableChecksum } from './helpers/database.js';
+import { tempSettings } from './helpers/runbook.js';
+
+for (const inSandbox of [false, true]) {
+  t.test(`rehearse on ${inSandbox ? 'a sandbox' : 'the same server'}: the runbook passes on the copy, production is untouched`, async (t) => {
+    const url = await seededDatabase(t, 5000);
+    const s = tempSettings(url);
+    const catalog = await catalogSnapshot(url);
+    const data = await tableChecksum(url);
+    const r = await rehearse(url, '0001', s, { inSandbox, log: () => {} });
+    t.equal(r.where, inSandbox ? 'sandbox' : 'server');
+    t.same(r.run.steps.map((x) => x.step), ['preflight', 'toolkit', 'maintenance-on', 'dump', 'expand', 'mutate', 'contract', 'final-checks', 'maintenance-off']);
+    t.ok(r.run.checks.every((c) => c.ok), 'final checks pass on the copy');
+    t.equal(r.run.verifier?.updated, Number((await query(url, `SELECT count(*) AS n FROM "User" WHERE role = 'USER'`))[0].n));
+    t.same(await catalogSnapshot(url), catalog, 'production catalog unchanged');
+    t.equal(await tableChecksum(url), data, 'production data unchanged');
+    t.same(await enumLabels(url), ['USER', 'ADMIN']);
+    t.notOk(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'production never in maintenance');
+    const [{ n }] = await query(url, `SELECT count(*)::int AS n FROM pg_database WHERE datname = $1`, [r.scratch]);
+    t.equal(n, 0, 'scratch database dropped');
+    t.same(readdirSync(s.backupDir).filter((f) => f.endsWith('.dump')).length, 1, 'one fresh dump of production, kept as a backup');
+  });
+}
+
+t.test('make demo tells the whole story and exits 0', async (t) => {
+  const r = spawnSync('make', ['-s', 'demo', 'ROWS=3000'], { cwd: repo, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /before: USER=\d+ {2}ADMIN=\d+/);
+  t.match(r.stdout, /after : EMPLOYEE=\d+ {2}MANAGER=0 {2}ADMIN=\d+/);
+  const m = /demo: (\d+) USER became (\d+) EMPLOYEE, (\d+) ADMIN kept; labels now EMPLOYEE, MANAGER, ADMIN; maintenance window [\d.]+ s/.exec(r.stdout);
+  t.ok(m, 'summary line');
+  t.equal(m?.[1], m?.[2], 'every USER became EMPLOYEE');
+  t.equal(Number(m?.[1]) + Number(m?.[3]), 3000);
+});
+
+t.test('verifier CLI: needs expand, --dry-run changes nothing, --report writes JSON', async (t) => {
+  const url = await seededDatabase(t, 800);
+  const env = { DATABASE_URL: url };
+  const early = runBin('../verify/0001_migrate_user_to_employee.ts', [], env);
+  t.equal(early.code, 1);
+  t.match(early.stderr, /^verify 0001: invalid input value for enum "Role": "EMPLOYEE"/);
+  const { schema } = await import('../bin/schema.js');
+  await schema(url, 'expand');
+  const data = await tableChecksum(url);
+  const dry = runBin('../verify/0001_migrate_user_to_employee.ts', ['--dry-run'], env);
+  t.equal(dry.code, 0, dry.stderr);
+  t.match(dry.stdout, /verify 0001: \d+ USER → EMPLOYEE, 7 checks passed, rolled back \(dry run\)/);
+  t.equal(await tableChecksum(url), data, 'dry run: data unchanged');
+  const reportFile = join(tempSettings(url).backupDir + '-report.json');
+  const real = runBin('../verify/0001_migrate_user_to_employee.ts', ['--report', reportFile], env);
+  t.equal(real.code, 0, real.stderr);
+  const { readFileSync } = await import('node:fs');
+  const report = JSON.parse(readFileSync(reportFile, 'utf8'));
+  t.match(report, { migration: '0001', committed: true, dryRun: false, after: { USER: '0' } });
+  t.equal(report.checks.length, 7);
+  t.same((await query(url, `SELECT count(*)::int AS n FROM "User" WHERE role = 'USER'`))[0].n, 0);
+});
