@@ -4,7 +4,7 @@ SHELL := /bin/bash
 TSX   := node_modules/.bin/tsx
 ROWS  ?= 100000
 
-.PHONY: help demo test seed baseline expand contract rollback status \
+.PHONY: help demo test test-e2e seed baseline expand contract rollback status \
         maintenance-on maintenance-off maintenance-status dump restore backups
 
 help: ## list the verbs
@@ -16,6 +16,9 @@ demo: ## whole story on a throwaway PostgreSQL: baseline, ROWS users, migration 
 
 test: ## the test suite (own throwaway PostgreSQL, or DATABASE_URL's server when set)
 	@node_modules/.bin/tap
+
+test-e2e: ## Next.js 15.5 and 16 example apps + headless Chromium (needs npm ci in examples/*, chromium)
+	@node_modules/.bin/tap --include 'e2e/**/*.test.ts' --jobs 1
 
 ## --- maintenance mode and backups -----------------------------------------------------------
 maintenance-on: ## lock file ON (+ database read-only for other sessions) [REASON=… RETRY_AFTER=s]

@@ -1,0 +1,14 @@
+// Next.js 15.5 and later 15.x: copy this file to your project root (beside app/) and
+// maintenance.ts to lib/. `runtime: 'nodejs'` matters: on the default Edge runtime there is no
+// file system, which is why the runbook's `fs.existsSync` middleware throws on every request.
+import { NextResponse, type NextRequest } from 'next/server';
+import { maintenanceGuard } from './lib/maintenance';
+
+const guard = maintenanceGuard({ lockFile: process.env.MAINTENANCE_LOCK_FILE });
+
+export async function middleware(request: NextRequest) {
+  return (await guard(request)) ?? NextResponse.next();
+}
+
+// Everything but Next's own static files: pages, API routes and Server Actions (POSTs to pages).
+export const config = { runtime: 'nodejs', matcher: ['/((?!_next/static|_next/image|favicon.ico).*)'] };
