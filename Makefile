@@ -4,7 +4,7 @@ SHELL := /bin/bash
 TSX   := node_modules/.bin/tsx
 ROWS  ?= 100000
 
-.PHONY: help demo test test-e2e seed baseline expand contract rollback status \
+.PHONY: help demo test test-e2e bench seed baseline expand contract rollback status \
         maintenance-on maintenance-off maintenance-status dump restore backups
 
 help: ## list the verbs
@@ -52,6 +52,9 @@ contract: ## contract: swap "Role" for EMPLOYEE, MANAGER, ADMIN (refuses while U
 rollback: ## undo the most recent schema step (contract, then expand)
 	@$(TSX) bin/schema.ts rollback
 
+bench: ## toolkit vs bare SQL floor on a sandbox [ROWS=1000000 ROUNDS=3]; table + JSON
+	@$(TSX) bench/bench.ts $(if $(filter command line,$(origin ROWS)),$(ROWS),1000000) $(or $(ROUNDS),3)
+
 ## --- sandbox only ---------------------------------------------------------------------------
 baseline: ## the "before" schema (Prisma's User/Role); refuses when "User" exists
 	@$(TSX) bin/schema.ts baseline
@@ -63,5 +66,8 @@ seed: ## add ROWS fake users (90% USER, 10% ADMIN); refuses on an application da
 rehearse-%: ## rehearse-0001: the whole runbook on a scratch copy (same server, or REHEARSE_IN=sandbox)
 	@$(TSX) bin/rehearse.ts $*
 
-migrate-%: ## migrate-0001: preflight, maintenance, dump, expand, verify, contract, checks [AUTO_RESTORE=1]
+plan-%: ## plan-0001: each strategy's lock, rewrite and estimated window for this database
+	@$(TSX) bin/plan.ts $*
+
+migrate-%: ## migrate-0001: preflight, maintenance, dump, expand, verify, contract, checks [STRATEGY= AUTO_RESTORE=1]
 	@$(TSX) bin/migrate.ts $*

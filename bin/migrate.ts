@@ -10,26 +10,26 @@ import { databaseUrl, redact, settings, type Settings } from './lib/config.js';
 import { connect, type Tx } from './lib/db.js';
 import { ensureJournal, lastFinished, openRun, record } from './lib/journal.js';
 import { loadMigration } from './lib/migration.js';
-import { contractProblems, dbState, finalChecks, waitForOrphans, type FinalCheck } from './lib/runbook.js';
+import { failed } from './lib/failure.js';
+import { dbState, finalChecks, preflightProblems, waitForOrphans, type FinalCheck } from './lib/runbook.js';
+import { strategy as pickStrategy, type StrategyName } from './lib/strategy.js';
 import { dump, dumpPreflight } from './dump.js';
 import { maintenanceOff, maintenanceOn } from './maintenance.js';
-import { restore } from './restore.js';
 import { schema } from './schema.js';
 import { verify, type VerifyReport } from '../verify/verifier.js';
 
 export interface StepTime { step: string; seconds: number; skipped?: string }
 export interface RunResult {
-  migration: string; runId: string; resumed: boolean; alreadyApplied: boolean;
+  migration: string; strategy: StrategyName; runId: string; resumed: boolean; alreadyApplied: boolean;
   steps: StepTime[]; dump?: string; verifier?: Pick<VerifyReport, 'before' | 'after' | 'updated'>;
   checks: FinalCheck[]; windowSeconds?: number; report?: string;
 }
-export interface RunOptions { autoRestore?: boolean; lockTimeout?: string; log?: (line: string) => void }
-
-export class RunFailed extends Refusal {}
+export interface RunOptions { autoRestore?: boolean; lockTimeout?: string; strategy?: string; log?: (line: string) => void }
 
 export async function migrate(url: string, id: string, s: Settings, opts: RunOptions = {}): Promise<RunResult> {
   const log = opts.log ?? console.log;
   const m = loadMigration(id);
+  const strategy = pickStrategy(opts.strategy, m);
   const sql = connect(url, { appName: 'breaking-migrations-migrate' });
   try {
     const key = `breaking-migrations:${id}`;
@@ -46,7 +46,7 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
     }
     const open = await openRun(sql, id);
     const state = await dbState(url, m);
-    const result: RunResult = { migration: id, runId: open?.runId ?? `${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}-${randomBytes(3).toString('hex')}`, resumed: Boolean(open), alreadyApplied: false, steps: [], checks: [] };
+    const result: RunResult = { migration: id, strategy: strategy.name, runId: open?.runId ?? `${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}-${randomBytes(3).toString('hex')}`, resumed: Boolean(open), alreadyApplied: false, steps: [], checks: [] };
     const done = open?.done ?? {};
 
     if (!open && state.expanded && state.contracted) {
@@ -81,7 +81,7 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
     try {
       await runStep('preflight', async () => {
         await dumpPreflight(sql, url, s);
-        const problems = state.contracted ? [] : await contractProblems(sql, m);
+        const problems = state.contracted ? [] : await preflightProblems(sql, m, { checkContract: strategy.checkContract, trySql: strategy.tryInPreflight && !done.mutate ? strategy.mutationSql : undefined });
         if (problems.length) throw new Refusal(`migrate-${id}: preflight: ${problems.join('; ')}.`, 'Nothing was changed. Fix each object listed, then run again.');
       });
       // Before the dump, so that the dump holds the toolkit's schema as the rest of the run uses it.
@@ -100,11 +100,14 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
       result.dump = dumpPath;
       current = 'expand';
       await waitForOrphans(sql, log);
-      await runStep('expand', () => schema(url, 'expand', id));
+      await runStep('expand', () => schema(url, 'expand', id), undefined, strategy.expandStep ? undefined : `done by STRATEGY=${strategy.name}`);
       current = 'mutate';
       // The mutation's journal row commits in the verifier's own transaction, with the data.
-      const mutate = () => verify(sql, m, { lockTimeout: opts.lockTimeout, log, beforeCommit: (tx: Tx, r) =>
-        record(tx, { runId: result.runId, migration: id, step: 'mutate', event: 'done', seconds: r.seconds.mutation, detail: { before: r.before, after: r.after, updated: r.updated } }) });
+      // Strategies that reach the final schema here record dbmate's versions in the same transaction.
+      const mutate = () => verify(sql, m, { lockTimeout: opts.lockTimeout, log, mutation: { sql: strategy.mutationSql, updatesRows: strategy.updatesRows }, beforeCommit: async (tx: Tx, r) => {
+        for (const v of strategy.versionsInMutation) await tx`INSERT INTO breaking_migrations.schema_migrations (version) VALUES (${v}) ON CONFLICT DO NOTHING`;
+        await record(tx, { runId: result.runId, migration: id, step: 'mutate', event: 'done', seconds: r.seconds.mutation, detail: { strategy: strategy.name, before: r.before, after: r.after, updated: r.updated } });
+      } });
       const v = await runStep('mutate', mutate, () => ({}), done.mutate ? 'committed earlier in this run' : undefined);
       result.verifier = v ?? (done.mutate as RunResult['verifier']);
       current = 'contract';
@@ -119,7 +122,7 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
             result.verifier = await mutate();
           }
         }
-      });
+      }, undefined, strategy.contractStep ? undefined : `done by STRATEGY=${strategy.name}`);
       current = 'final-checks';
       await runStep('final-checks', async () => {
         result.checks = await finalChecks(sql, m, result.verifier?.after);
@@ -135,40 +138,18 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
       writeFileSync(result.report, JSON.stringify(result, null, 2) + '\n', { mode: 0o600 });
       return result;
     } catch (err) {
-      await failed(err, { sql, url, m, s, id, result, current, dumpPath, autoRestore: opts.autoRestore, log });
-      throw err; // unreachable: failed() always throws
+      return await failed(err, { sql, url, m, s, runId: result.runId, step: current, dumpPath, autoRestore: opts.autoRestore, log });
     }
   } finally {
     await sql.end({ timeout: 5 });
   }
 }
 
-/** Stop, keep maintenance ON, say where the database stands and how to go back. */
-async function failed(err: unknown, c: { sql: ReturnType<typeof connect>; url: string; m: ReturnType<typeof loadMigration>; s: Settings; id: string; result: RunResult; current: string; dumpPath?: string; autoRestore?: boolean; log: (l: string) => void }): Promise<never> {
-  const cause = (err as Error).message?.split('\n')[0] ?? String(err);
-  await record(c.sql, { runId: c.result.runId, migration: c.id, step: c.current, event: 'failed', detail: { cause } }).catch(() => {});
-  if (c.current === 'preflight') throw err;
-  const st = await dbState(c.url, c.m).catch(() => undefined);
-  const open = await openRun(c.sql, c.id).catch(() => undefined);
-  const mutated = Boolean(open?.done.mutate);
-  const where = !st ? 'unknown (the server did not answer)' : st.contracted ? 'contracted' : mutated ? 'mutated (expanded, data changed, not contracted)' : st.expanded ? 'expanded (schema only, data unchanged)' : 'untouched';
-  const lines = [`state: ${where}; maintenance stays ON`];
-  if (c.dumpPath && c.autoRestore && (mutated || st?.contracted)) {
-    c.log(`  AUTO_RESTORE=1: restoring ${c.dumpPath}`);
-    const r = await restore(c.url, c.s, c.dumpPath, { log: c.log });
-    lines.push(`restored ${c.dumpPath} (${r.countsMatch ? 'row counts match the dump' : 'ROW COUNTS DIFFER'}); maintenance stays ON`);
-  } else if (c.dumpPath) {
-    lines.push(`back to the data before this run: make restore DUMP=${c.dumpPath}`);
-  }
-  lines.push(`or fix the cause and run \`make migrate-${c.id}\` again: it resumes`);
-  throw new RunFailed(`migrate-${c.id}: step ${c.current} failed: ${cause}`, lines.join('\n  '), 1);
-}
-
 if (import.meta.url === `file://${process.argv[1]}`) {
   const id = process.argv[2] ?? '';
   await main({
     name: `migrate-${id}`,
-    usage: 'usage: tsx bin/migrate.ts NNNN   (make migrate-0001 [AUTO_RESTORE=1] [LOCK_TIMEOUT=10s])',
+    usage: 'usage: tsx bin/migrate.ts NNNN   (make migrate-0001 [STRATEGY=rewrite|rename] [AUTO_RESTORE=1] [LOCK_TIMEOUT=10s])',
     help: `
 Runs migration NNNN end to end on DATABASE_URL: preflight (server, pg_dump, disk, the contract's
 blockers: nothing changes if it fails) → maintenance on → dump → expand → verifier (mutation and
@@ -176,18 +157,19 @@ invariants in one transaction) → contract → final checks → maintenance off
 Journaled in breaking_migrations.journal: run it again after a crash or a failure and it resumes;
 after a success it checks and changes nothing. On failure it stops with maintenance ON and prints
 the state and the exact \`make restore DUMP=…\` command; AUTO_RESTORE=1 restores that dump itself
-when data had changed. Exit codes: 0 done (or already applied), 1 a step failed, 2 refused
+when data had changed. STRATEGY=rewrite folds the mutation into the type swap (one rewrite);
+STRATEGY=rename relabels in the catalog (no rewrite; pure renames only). Exit codes: 0 done (or already applied), 1 a step failed, 2 refused
 before any change, 3 unreachable.`,
     async run() {
       const t0 = performance.now();
       const s = settings();
-      const r = await migrate(databaseUrl(`migrate-${id}`), id, s, { autoRestore: process.env.AUTO_RESTORE === '1', lockTimeout: process.env.LOCK_TIMEOUT });
+      const r = await migrate(databaseUrl(`migrate-${id}`), id, s, { autoRestore: process.env.AUTO_RESTORE === '1', lockTimeout: process.env.LOCK_TIMEOUT, strategy: process.env.STRATEGY });
       for (const c of r.checks) console.log(`  ${c.ok ? 'ok  ' : 'NOTE'} ${c.check}: ${c.actual}${c.ok ? '' : ` (expected ${c.expected}; writes were not held back)`}`);
       if (r.alreadyApplied) return void console.log(`migrate-${id}: already applied; final checks pass; nothing changed (${seconds(t0)})`);
       for (const st of r.steps) console.log(`  ${st.step.padEnd(16)} ${st.skipped ? `skipped: ${st.skipped}` : `${st.seconds.toFixed(2)} s`}`);
       const v = r.verifier;
       console.log(`  report: ${r.report}`);
-      console.log(`migrate-${id}: done${r.resumed ? ' (resumed)' : ''}; ${v ? `${v.updated} rows mutated, ${v.after.total} rows in all; ` : ''}maintenance window ${r.windowSeconds?.toFixed(1) ?? '?'} s; dump ${r.dump ?? 'none'} (${seconds(t0)})`);
+      console.log(`migrate-${id}: done${r.resumed ? ' (resumed)' : ''}; ${v ? `${v.updated ?? 'relabelled, no'} rows updated, ${v.after.total} rows in all; ` : ''}strategy ${r.strategy}; maintenance window ${r.windowSeconds?.toFixed(1) ?? '?'} s; dump ${r.dump ?? 'none'} (${seconds(t0)})`);
     },
   });
 }

@@ -13,7 +13,7 @@ export interface VerifyReport {
   dryRun: boolean;
   before: Counts;
   after: Counts;
-  updated: number;
+  updated: number | null; // rows the mutation updated; null for strategies that relabel without UPDATE
   checks: Check[];
   seconds: { lock: number; countBefore: number; mutation: number; countAfter: number; checks: number };
 }
@@ -33,6 +33,8 @@ export interface VerifyOptions {
   dryRun?: boolean;
   lockTimeout?: string; // e.g. '10s'
   log?: (line: string) => void;
+  /** What runs between the two counts (default: mutation.sql) and whether its row count is "rows updated". */
+  mutation?: { sql: string; updatesRows: boolean };
   /** Runs inside the transaction just before COMMIT: the journal's record commits with the data. */
   beforeCommit?: (tx: Tx, report: VerifyReport) => Promise<void>;
 }
@@ -54,12 +56,14 @@ export async function verify(sql: Sql, m: Migration, opts: VerifyOptions = {}): 
       const [[before], countBefore] = await timed(() => tx.unsafe(m.sql.counts));
       log(`  before: ${JSON.stringify(asText(before))}`);
       const ticker = setInterval(() => log(`  mutation running…`), 2000);
-      const [result, mutation] = await timed(() => tx.unsafe(m.sql.mutation)).finally(() => clearInterval(ticker));
+      const change = opts.mutation ?? { sql: m.sql.mutation, updatesRows: true };
+      const [result, mutation] = await timed(() => tx.unsafe(change.sql)).finally(() => clearInterval(ticker));
+      const updated = change.updatesRows ? result.count : null;
       const [[after], countAfter] = await timed(() => tx.unsafe(m.sql.counts));
       log(`  after:  ${JSON.stringify(asText(after))}`);
-      const [rows, checks] = await timed(() => tx.unsafe(m.sql.invariants, [before as never, after as never, result.count]));
+      const [rows, checks] = await timed(() => tx.unsafe(m.sql.invariants, [before as never, after as never, updated]));
       report = {
-        migration: m.id, committed: false, dryRun: Boolean(opts.dryRun), before: asText(before), after: asText(after), updated: result.count,
+        migration: m.id, committed: false, dryRun: Boolean(opts.dryRun), before: asText(before), after: asText(after), updated,
         checks: rows.map((r) => ({ check: String(r.check), expected: String(r.expected), actual: String(r.actual), ok: String(r.expected) === String(r.actual) })),
         seconds: { lock, countBefore, mutation, countAfter, checks },
       };

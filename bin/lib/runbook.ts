@@ -1,24 +1,33 @@
 // The runbook's read-only pieces: preflight, where the database stands, final checks.
-import type { Sql } from './db.js';
+import type { Sql, Tx } from './db.js';
 import type { Migration } from './migration.js';
 import { toolkitUpSql } from './migration.js';
 import { dbmate, dirs } from './dbmate.js';
 
 class Rollback extends Error {}
 
-/** preflight.sql's problems, with the toolkit's functions loaded in a transaction rolled back. */
-export async function contractProblems(sql: Sql, m: Migration): Promise<string[]> {
-  let problems: string[] = [];
+/** Runs fn with the toolkit's functions loaded, in a transaction that is always rolled back. */
+export async function withToolkitRolledBack<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  let value: T | undefined;
   await sql
     .begin(async (tx) => {
       await tx.unsafe(toolkitUpSql());
-      problems = (await tx.unsafe(m.sql.preflight)).map((r) => String(r.problem));
+      value = await fn(tx);
       throw new Rollback();
     })
     .catch((err) => {
       if (!(err instanceof Rollback)) throw err;
     });
-  return problems;
+  return value as T;
+}
+
+/** preflight.sql's problems (when `checkContract`), and the error of `trySql` if it fails: changes nothing. */
+export async function preflightProblems(sql: Sql, m: Migration, opts: { checkContract: boolean; trySql?: string }): Promise<string[]> {
+  return withToolkitRolledBack(sql, async (tx) => {
+    const problems = opts.checkContract ? (await tx.unsafe(m.sql.preflight)).map((r) => String(r.problem)) : [];
+    if (opts.trySql) await tx.unsafe(opts.trySql).catch((err: Error) => problems.push(err.message));
+    return problems;
+  });
 }
 
 export interface DbState { expanded: boolean; contracted: boolean; pending: string[] }

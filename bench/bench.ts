@@ -1,0 +1,153 @@
+#!/usr/bin/env tsx
+// make bench ROWS=n: in one run, on a throwaway PostgreSQL, the bare SQL floor (bench/floor.sql
+// through psql) against `make migrate-0001` end to end, ROUNDS times each on identical copies
+// of one seeded database; medians, the ratio of the maintenance windows, dump/restore speed.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main, Refusal } from '../bin/lib/cli.js';
+import { libpqEnv, repoPath, settings, withDatabase } from '../bin/lib/config.js';
+import { withSql } from '../bin/lib/db.js';
+import { startSandbox } from '../bin/lib/sandbox.js';
+import { migrate } from '../bin/migrate.js';
+import { restore } from '../bin/restore.js';
+import { schema } from '../bin/schema.js';
+import { seed } from '../bin/seed.js';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const parts = (): Record<string, string> => {
+  const out: Record<string, string> = {};
+  let current = '';
+  for (const line of readFileSync(repoPath('bench/floor.sql'), 'utf8').split('\n')) {
+    const m = /^-- part: (\w+)/.exec(line);
+    if (m) current = m[1];
+    else if (current) out[current] = (out[current] ?? '') + line + '\n';
+  }
+  return out;
+};
+
+/** One psql run of a part, timed from the outside like an operator would. */
+function psql(bindir: string, url: string, sql: string): number {
+  const t0 = performance.now();
+  const r = spawnSync(join(bindir, 'psql'), ['--no-psqlrc', '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql], { env: { ...process.env, ...libpqEnv(url) }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`floor: psql failed: ${r.stderr.trim()}`);
+  return (performance.now() - t0) / 1000;
+}
+
+export interface BenchResult {
+  rows: number; rounds: number; machine: string; strategies: Record<string, { window: number; ratio: number; steps: Record<string, number> }>;
+  floor: Record<string, number>; toolkit: Record<string, number>;
+  floorWindow: number; toolkitWindow: number; toolkitWindowWithDump: number; ratio: number;
+  databaseMB: number; dumpMB: number; dumpMBps: number; restoreMBps: number;
+}
+
+export async function bench(rows: number, rounds: number, log: (l: string) => void, others: string[] = []): Promise<BenchResult> {
+  const sb = await startSandbox({ settings: { shared_buffers: '256MB', maintenance_work_mem: '256MB', max_wal_size: '4GB' } });
+  const work = mkdtempSync(join(tmpdir(), 'bm-bench-'));
+  try {
+    const template = withDatabase(sb.url, 'bench_template');
+    log(`→ seeding ${rows} users into a template database…`);
+    await schema(template, 'baseline');
+    await seed(template, rows);
+    await withSql(template, (sql) => sql`VACUUM ANALYZE "User"`);
+    const databaseMB = await withSql(template, async (sql) => Number((await sql`SELECT pg_database_size(current_database()) AS b`)[0].b) / 1048576);
+    const copy = async (name: string) => {
+      await withSql(sb.url, (sql) => sql`CREATE DATABASE ${sql(name)} TEMPLATE bench_template`);
+      return withDatabase(sb.url, name);
+    };
+    const drop = (name: string) => withSql(sb.url, (sql) => sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`);
+    const floor: Record<string, number[]> = {};
+    const toolkit: Record<string, number[]> = {};
+    const strategyRuns: Record<string, Record<string, number[]>> = {};
+    const push = (into: Record<string, number[]>, k: string, v: number) => (into[k] ??= []).push(v);
+    const sql = parts();
+    for (let r = 1; r <= rounds; r++) {
+      const f = await copy(`floor_${r}`);
+      for (const [part, text] of Object.entries(sql)) push(floor, part, psql(sb.bindir, f, text));
+      await drop(`floor_${r}`);
+      log(`  round ${r}: floor ${Object.entries(floor).map(([k, v]) => `${k} ${v[r - 1].toFixed(2)} s`).join(', ')}`);
+
+      const tk = await copy(`toolkit_${r}`);
+      const s = settings({ DATABASE_URL: tk, MAINTENANCE_DIR: join(work, `m${r}`), BACKUP_DIR: join(work, `b${r}`) });
+      const run = await migrate(tk, '0001', s, { log: () => {} });
+      for (const st of run.steps) push(toolkit, st.step, st.seconds);
+      push(toolkit, 'window', run.windowSeconds ?? NaN);
+      const dumpStep = run.steps.find((x) => x.step === 'dump')!.seconds;
+      push(toolkit, 'window-no-dump', (run.windowSeconds ?? NaN) - dumpStep);
+      push(toolkit, 'dumpMB', statSync(run.dump!).size / 1048576);
+      const target = await copy(`restore_${r}`); // restore over the same data, as after a failed run
+      const t0 = performance.now();
+      await restore(target, s, run.dump!, { log: () => {} });
+      push(toolkit, 'restore', (performance.now() - t0) / 1000);
+      await Promise.all([drop(`toolkit_${r}`), drop(`restore_${r}`)]);
+      for (const name of others) {
+        const db = await copy(`${name}_${r}`);
+        const sr = await migrate(db, '0001', settings({ DATABASE_URL: db, MAINTENANCE_DIR: join(work, `m${name}${r}`), BACKUP_DIR: join(work, `b${name}${r}`) }), { strategy: name, log: () => {} });
+        const byStep = (strategyRuns[name] ??= {});
+        for (const st of sr.steps) push(byStep, st.step, st.seconds);
+        push(byStep, 'window-no-dump', (sr.windowSeconds ?? NaN) - sr.steps.find((x) => x.step === 'dump')!.seconds);
+        await drop(`${name}_${r}`);
+        log(`  round ${r}: STRATEGY=${name} window without the dump ${byStep['window-no-dump'][r - 1].toFixed(2)} s`);
+      }
+      log(`  round ${r}: toolkit window ${toolkit.window[r - 1].toFixed(2)} s (without the dump ${toolkit['window-no-dump'][r - 1].toFixed(2)} s)`);
+    }
+    const med = (o: Record<string, number[]>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, median(v)]));
+    const fm = med(floor);
+    const tm = med(toolkit);
+    const floorWindow = median(Object.values(floor)[0].map((_, i) => Object.values(floor).reduce((a, v) => a + v[i], 0)));
+    return {
+      rows, rounds, machine: `${process.platform} ${process.arch}, ${(await import('node:os')).cpus().length} cores, PostgreSQL sandbox (fsync off)`,
+      floor: fm, toolkit: tm, floorWindow, toolkitWindow: tm['window-no-dump'], toolkitWindowWithDump: tm.window,
+      ratio: tm['window-no-dump'] / floorWindow, databaseMB,
+      strategies: Object.fromEntries(Object.entries(strategyRuns).map(([name, runs]) => {
+        const steps = med(runs);
+        return [name, { window: steps['window-no-dump'], ratio: steps['window-no-dump'] / floorWindow, steps }];
+      })), dumpMB: tm.dumpMB, dumpMBps: databaseMB / tm.dump, restoreMBps: databaseMB / tm.restore,
+    };
+  } finally {
+    sb.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export function table(b: BenchResult): string {
+  const f = (x?: number) => (x === undefined ? '' : `${x.toFixed(2)} s`).padStart(10);
+  const lines = [
+    `rows ${b.rows}, ${b.rounds} round(s), medians; ${b.machine}`,
+    `step              ${'floor'.padStart(10)} ${'toolkit'.padStart(10)}`,
+    ...['preflight', 'toolkit', 'maintenance-on', 'dump', 'expand', 'mutate', 'contract', 'final-checks', 'maintenance-off']
+      .map((s) => `${s.padEnd(17)} ${f(b.floor[s])} ${f(b.toolkit[s])}`),
+    `window, no dump   ${f(b.floorWindow)} ${f(b.toolkitWindow)}   ratio ${b.ratio.toFixed(3)}`,
+    `window with dump  ${''.padStart(10)} ${f(b.toolkitWindowWithDump)}`,
+    `dump    ${b.databaseMB.toFixed(0)} MB database → ${b.dumpMB.toFixed(0)} MB file: ${b.dumpMBps.toFixed(0)} MB/s`,
+    `restore ${b.restoreMBps.toFixed(0)} MB/s (one transaction)`,
+    ...Object.entries(b.strategies).map(([name, x]) => `STRATEGY=${name.padEnd(8)} window, no dump ${f(x.window)}   ratio to floor ${x.ratio.toFixed(3)}`),
+  ];
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main({
+    name: 'bench',
+    usage: 'usage: tsx bench/bench.ts [ROWS] [ROUNDS]   (make bench ROWS=1000000 ROUNDS=3)',
+    help: `
+Starts a throwaway PostgreSQL, seeds ROWS users once into a template, then ROUNDS times on
+fresh copies: the bare SQL floor (bench/floor.sql through psql) and make migrate-0001. Prints
+each step's median, the maintenance windows (toolkit without the dump vs floor) and their
+ratio, dump and restore throughput, and the window of each other strategy (STRATEGIES, default
+"rewrite,rename"); writes the same as JSON under bench/results/.`,
+    async run(argv) {
+      const rows = Number(argv[0] ?? 1_000_000);
+      const rounds = Number(argv[1] ?? 3);
+      if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(rounds) || rounds < 1) throw new Refusal('bench: ROWS and ROUNDS must be whole numbers ≥ 1.', 'Example: make bench ROWS=1000000 ROUNDS=3.');
+      const others = (process.env.STRATEGIES ?? 'rewrite,rename').split(',').map((x) => x.trim()).filter((x) => x && x !== 'default');
+      const b = await bench(rows, rounds, console.log, others);
+      mkdirSync(repoPath('bench/results'), { recursive: true });
+      const file = repoPath('bench/results', `bench-${rows}-${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}.json`);
+      writeFileSync(file, JSON.stringify(b, null, 2) + '\n');
+      console.log(table(b));
+      console.log(`bench: toolkit window ${b.toolkitWindow.toFixed(2)} s vs floor ${b.floorWindow.toFixed(2)} s, ratio ${b.ratio.toFixed(3)} at ${rows} rows; JSON ${file}`);
+    },
+  });
+}

@@ -1,0 +1,37 @@
+// What a failed run says: the step, the cause, the state, and the way back (or AUTO_RESTORE).
+import type { Settings } from './config.js';
+import type { Sql } from './db.js';
+import { openRun, record } from './journal.js';
+import type { Migration } from './migration.js';
+import { Refusal } from './refusal.js';
+import { dbState } from './runbook.js';
+import { restore } from '../restore.js';
+
+export class RunFailed extends Refusal {}
+
+export interface FailureContext {
+  sql: Sql; url: string; m: Migration; s: Settings; runId: string; step: string;
+  dumpPath?: string; autoRestore?: boolean; log: (l: string) => void;
+}
+
+/** Stop, keep maintenance ON, say where the database stands and how to go back. Always throws. */
+export async function failed(err: unknown, c: FailureContext): Promise<never> {
+  const cause = (err as Error).message?.split('\n')[0] ?? String(err);
+  await record(c.sql, { runId: c.runId, migration: c.m.id, step: c.step, event: 'failed', detail: { cause } }).catch(() => {});
+  if (c.step === 'preflight') throw err;
+  const st = await dbState(c.url, c.m).catch(() => undefined);
+  const open = await openRun(c.sql, c.m.id).catch(() => undefined);
+  const mutated = Boolean(open?.done.mutate);
+  const where = !st ? 'unknown (the server did not answer)' : st.contracted ? 'contracted'
+    : mutated ? 'mutated (expanded, data changed, not contracted)' : st.expanded ? 'expanded (schema only, data unchanged)' : 'untouched';
+  const lines = [`state: ${where}; maintenance stays ON`];
+  if (c.dumpPath && c.autoRestore && (mutated || st?.contracted)) {
+    c.log(`  AUTO_RESTORE=1: restoring ${c.dumpPath}`);
+    const r = await restore(c.url, c.s, c.dumpPath, { log: c.log });
+    lines.push(`restored ${c.dumpPath} (${r.countsMatch ? 'row counts match the dump' : 'ROW COUNTS DIFFER'}); maintenance stays ON`);
+  } else if (c.dumpPath) {
+    lines.push(`back to the data before this run: make restore DUMP=${c.dumpPath}`);
+  }
+  lines.push(`or fix the cause and run \`make migrate-${c.m.id}\` again: it resumes`);
+  throw new RunFailed(`migrate-${c.m.id}: step ${c.step} failed: ${cause}`, lines.join('\n  '), 1);
+}

@@ -1,0 +1,41 @@
+// How a migration reaches its final state (STRATEGY=). Every strategy runs inside the verifier's
+// transaction, between the same two counts, and passes the same invariants.
+//   default  expand (dbmate) → mutation.sql (UPDATE) → contract (dbmate): the runbook, any state
+//   rewrite  expand (dbmate) → rewrite.sql: the mapping folded into the type swap, one rewrite
+//   rename   rename.sql: catalog only, no rewrite; only when the change is a pure rename
+import { existsSync, readFileSync } from 'node:fs';
+import { repoPath } from './config.js';
+import type { Migration } from './migration.js';
+import { Refusal } from './refusal.js';
+
+export type StrategyName = 'default' | 'rewrite' | 'rename';
+
+export interface Strategy {
+  name: StrategyName;
+  mutationSql: string; // runs between the verifier's counts
+  updatesRows: boolean; // its row count is "rows updated" (NULL otherwise: see invariants.sql)
+  expandStep: boolean; // run dbmate's expand as its own step
+  contractStep: boolean; // run dbmate's contract as its own step
+  versionsInMutation: string[]; // dbmate versions recorded in the verifier's transaction
+  checkContract: boolean; // preflight.sql's contract check applies
+  tryInPreflight: boolean; // run mutationSql in preflight's rolled-back transaction
+}
+
+export function strategy(name: string | undefined, m: Migration): Strategy {
+  const n = (name || 'default') as StrategyName;
+  const file = (f: string) => {
+    const p = repoPath('sql', m.id, `${f}.sql`);
+    if (!existsSync(p)) throw new Refusal(`migrate-${m.id}: STRATEGY=${n} is not available for migration ${m.id} (no sql/${m.id}/${f}.sql).`, 'Leave STRATEGY unset for the default expand / mutate / contract.');
+    return readFileSync(p, 'utf8');
+  };
+  switch (n) {
+    case 'default':
+      return { name: n, mutationSql: m.sql.mutation, updatesRows: true, expandStep: true, contractStep: true, versionsInMutation: [], checkContract: true, tryInPreflight: false };
+    case 'rewrite':
+      return { name: n, mutationSql: file('rewrite'), updatesRows: false, expandStep: true, contractStep: false, versionsInMutation: m.contractVersions, checkContract: true, tryInPreflight: false };
+    case 'rename':
+      return { name: n, mutationSql: file('rename'), updatesRows: false, expandStep: false, contractStep: false, versionsInMutation: [...m.expandVersions, ...m.contractVersions], checkContract: false, tryInPreflight: true };
+    default:
+      throw new Refusal(`migrate-${m.id}: unknown STRATEGY "${name}".`, 'Use default, rewrite or rename (`make plan-' + m.id + '` compares them).');
+  }
+}

@@ -1,0 +1,15 @@
+-- STRATEGY=rename: USER is renamed EMPLOYEE in the catalog (every row holding USER now reads
+-- EMPLOYEE: same label, new name), then MANAGER is added before ADMIN. No row is written, no
+-- table is rewritten: the time does not grow with the table. Only valid when the change is a
+-- pure rename from USER, ADMIN; anything else is refused here, before any change (the runner
+-- also tries this file in preflight, in a transaction it rolls back).
+DO $$
+DECLARE labels text[] := breaking_migrations.enum_labels('"Role"');
+BEGIN
+  IF labels IS DISTINCT FROM ARRAY['USER', 'ADMIN'] THEN
+    RAISE EXCEPTION 'rename 0001: "Role" has labels %, not USER, ADMIN: the change is not a pure rename from here', labels
+      USING HINT = 'Use the default strategy (STRATEGY unset), which handles every state.';
+  END IF;
+END $$;
+ALTER TYPE "Role" RENAME VALUE 'USER' TO 'EMPLOYEE';
+ALTER TYPE "Role" ADD VALUE 'MANAGER' BEFORE 'ADMIN';

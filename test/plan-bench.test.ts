@@ -1,0 +1,42 @@
+// make plan-0001 (read-only estimates) and the benchmark harness itself (on a tiny table).
+import t from 'tap';
+import { plan } from '../bin/plan.js';
+import { bench, table } from '../bench/bench.js';
+import { runBin } from './helpers/cli.js';
+import { catalogSnapshot, query, seededDatabase, tableChecksum } from './helpers/database.js';
+
+t.test('plan: three strategies, estimates ordered by the work they do, rename only when pure', async (t) => {
+  const p = plan([{ bytes: 100e6, rows: 1e6, user_rows: 9e5, pure_rename: true }]);
+  t.same(p.map((x) => x.strategy), ['default', 'rewrite', 'rename']);
+  t.ok(p[0].seconds! > p[1].seconds! && p[1].seconds! > p[2].seconds!, `default > rewrite > rename (${p.map((x) => x.seconds?.toFixed(1))})`);
+  t.same(p.map((x) => x.rewrites.startsWith('yes')), [true, true, false]);
+  t.equal(plan([{ bytes: 1, rows: 1, user_rows: 1, pure_rename: false }])[2].seconds, null);
+
+  const url = await seededDatabase(t, 20000);
+  await query(url, `ANALYZE "User"`);
+  const catalog = await catalogSnapshot(url);
+  const data = await tableChecksum(url);
+  const r = runBin('plan.ts', ['0001'], { DATABASE_URL: url });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /public."User" ~20000 rows \(~1\d{4} USER\)/);
+  t.match(r.stdout, /^ {2}default +~ *[\d.]+ s {2}rewrites: yes: UPDATE \+ one rewrite/m);
+  t.match(r.stdout, /^ {2}rename +~ *[\d.]+ s {2}rewrites: no;.*pure rename: available/m);
+  t.same(await catalogSnapshot(url), catalog, 'plan changes nothing');
+  t.equal(await tableChecksum(url), data);
+  const { schema } = await import('../bin/schema.js');
+  await schema(url, 'expand');
+  t.match(runBin('plan.ts', ['0001'], { DATABASE_URL: url }).stdout, /rename +— .*not available/);
+});
+
+t.test('bench: floor and toolkit measured on copies of one database, ratio and throughput reported', async (t) => {
+  const b = await bench(3000, 1, () => {}, ['rename']);
+  t.equal(b.rows, 3000);
+  t.same(Object.keys(b.floor).sort(), ['contract', 'expand', 'mutate']);
+  t.ok(['preflight', 'dump', 'expand', 'mutate', 'contract', 'final-checks', 'window', 'window-no-dump'].every((k) => b.toolkit[k] > 0), 'every toolkit step timed');
+  t.ok(b.floorWindow > 0 && b.toolkitWindow > 0 && Math.abs(b.ratio - b.toolkitWindow / b.floorWindow) < 1e-9, 'ratio = toolkit / floor');
+  t.ok(b.dumpMBps > 0 && b.restoreMBps > 0);
+  t.ok(b.strategies.rename.window > 0);
+  const text = table(b);
+  t.match(text, /window, no dump +[\d.]+ s +[\d.]+ s +ratio [\d.]+/);
+  t.match(text, /STRATEGY=rename +window, no dump/);
+});
