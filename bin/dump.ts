@@ -89,7 +89,7 @@ export async function dump(url: string, s: Settings, log: (line: string) => void
       const counts = await tx.unsafe(readSql('table_counts.sql'));
       log(`→ dump ${redact(url)} → ${path}`);
       const result = await runStreaming(
-        toolCommand('pg_dump', url, ['--format=custom', `--snapshot=${snapshot}`, '--no-password'], { container: s.pgContainer }),
+        toolCommand('pg_dump', url, ['--format=custom', `--compress=${s.dumpCompress}`, `--snapshot=${snapshot}`, '--no-password'], { container: s.pgContainer }),
         { output: out, onData: (c) => hash.update(c), progress: (b, sec) => log(`  dump: ${mb(b)} written, ${sec.toFixed(0)} s`) },
       );
       return { tables: Object.fromEntries(counts.map((r) => [String(r.name), Number(r.rows)])), result };

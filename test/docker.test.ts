@@ -94,7 +94,7 @@ t.test('PG_CONTAINER: dump and restore stream through `docker exec`', async (t) 
   t.equal(d.code, 0, d.stderr);
   const path = d.stdout.trim().split('\n').pop()!;
   const calls = readFileSync(docker.log, 'utf8');
-  t.match(calls, /^exec -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGAPPNAME postgres-production pg_dump --format=custom --snapshot=\S+ --no-password$/m);
+  t.match(calls, /^exec -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGAPPNAME postgres-production pg_dump --format=custom --compress=1 --snapshot=\S+ --no-password$/m);
   t.match(calls, /^exec -i .*postgres-production pg_restore --list$/m);
   const before = await tableChecksum(url);
   await query(url, `DELETE FROM "User" WHERE role = 'ADMIN'`);

@@ -107,6 +107,7 @@ export interface Settings {
   appService?: string;
   pgContainer?: string;
   dbGuard: boolean;
+  dumpCompress: number; // pg_dump -Z: 1 is ~30% faster than the default 6 for ~10% more bytes (make bench)
 }
 
 export function settings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -118,5 +119,6 @@ export function settings(env: NodeJS.ProcessEnv = process.env): Settings {
     appService: env.APP_SERVICE || undefined,
     pgContainer: env.PG_CONTAINER || undefined,
     dbGuard: Boolean(env.DATABASE_URL) && env.DB_GUARD !== '0',
+    dumpCompress: /^[0-9]$/.test(env.DUMP_COMPRESS ?? '') ? Number(env.DUMP_COMPRESS) : 1,
   };
 }
