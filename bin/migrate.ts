@@ -11,7 +11,7 @@ import { connect, type Tx } from './lib/db.js';
 import { ensureJournal, lastFinished, openRun, record } from './lib/journal.js';
 import { loadMigration } from './lib/migration.js';
 import { failed } from './lib/failure.js';
-import { dbState, finalChecks, preflightProblems, waitForOrphans, type FinalCheck } from './lib/runbook.js';
+import { dbState, describeFailed, finalChecks, preflightProblems, waitForOrphans, type FinalCheck } from './lib/runbook.js';
 import { strategy as pickStrategy, type StrategyName } from './lib/strategy.js';
 import { dump, dumpPreflight } from './dump.js';
 import { maintenanceOff, maintenanceOn } from './maintenance.js';
@@ -54,7 +54,7 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
       const committed = (await lastFinished(sql, id, 'mutate'))?.after as Record<string, string> | undefined;
       result.checks = await finalChecks(sql, m, committed);
       const bad = result.checks.filter((c) => !c.ok && (c.kind === 'schema' || committed));
-      if (bad.length) throw new Refusal(`migrate-${id}: already applied, but final checks fail: ${bad.map((c) => `${c.check} (expected ${c.expected}, got ${c.actual})`).join('; ')}.`, 'Inspect with `make status`.', 1);
+      if (bad.length) throw new Refusal(`migrate-${id}: already applied, but final checks fail: ${describeFailed(bad)}.`, 'Inspect with `make status`.', 1);
       return { ...result, alreadyApplied: true };
     }
     if (open) log(`  resuming run ${result.runId} (done: ${Object.keys(done).join(', ') || 'nothing'})`);
@@ -128,7 +128,7 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
         result.checks = await finalChecks(sql, m, result.verifier?.after);
         const enforced = result.checks.filter((c) => c.kind === 'schema' || (s.dbGuard && result.verifier));
         const bad = enforced.filter((c) => !c.ok);
-        if (bad.length) throw new Error(`final checks failed: ${bad.map((c) => `${c.check} (expected ${c.expected}, got ${c.actual})`).join('; ')}`);
+        if (bad.length) throw new Error(`final checks failed: ${describeFailed(bad)}`);
       }, () => ({ checks: result.checks }));
       current = 'maintenance-off';
       await runStep('maintenance-off', () => maintenanceOff(s, url));

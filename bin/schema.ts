@@ -2,7 +2,7 @@
 // Schema steps through dbmate: baseline (sandbox only), expand, contract, rollback.
 import { main, Refusal, seconds } from './lib/cli.js';
 import { databaseUrl, redact } from './lib/config.js';
-import { dbmate, dirs } from './lib/dbmate.js';
+import { dbmate, dbmateError, dbmateStatus, dirs } from './lib/dbmate.js';
 
 export type SchemaStep = 'baseline' | 'toolkit' | 'expand' | 'contract' | 'rollback';
 
@@ -14,18 +14,6 @@ const NEXT: Record<SchemaStep, string> = {
     'Fix each object listed. Rows still holding an old label: run the mutation first (`make migrate-0001` does). Then `make contract` again.',
   rollback: 'Check the state with `make status`; rows holding a label the older type lacks must be changed back first.',
 };
-
-/** Pending versions among the given directories (dbmate status). */
-async function pending(url: string, migrationDirs: string[]): Promise<string[]> {
-  const out = await dbmate(url, migrationDirs, 'status');
-  if (out.exitCode !== 0 && !/Pending/.test(out.stdout)) throw new Error(dbmateError(out.stderr));
-  return out.stdout.split('\n').filter((l) => l.startsWith('[ ]')).map((l) => l.slice(4).trim());
-}
-
-function dbmateError(stderr: string): string {
-  const line = stderr.trim().split('\n').filter(Boolean).pop() ?? 'dbmate failed';
-  return line.replace(/^Error: (pq: )?/, '').replace(/ \([0-9A-Z]{5}\)$/, '');
-}
 
 /** Run one schema step; returns what dbmate applied or rolled back. */
 export async function schema(url: string, stepName: SchemaStep, migration = '0001'): Promise<string[]> {
@@ -44,7 +32,7 @@ export async function schema(url: string, stepName: SchemaStep, migration = '000
       break;
     case 'contract': {
       migrationDirs = dirs.all(migration);
-      const notYet = await pending(url, dirs.expand(migration));
+      const notYet = (await dbmateStatus(url, dirs.expand(migration))).filter((f) => !f.applied).map((f) => f.file);
       if (notYet.length > 0) {
         throw new Refusal(`contract: expand ${migration} is not applied yet (${notYet.join(', ')}).`, 'Run `make expand` first.');
       }

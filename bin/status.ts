@@ -3,18 +3,13 @@
 import { main, seconds } from './lib/cli.js';
 import { databaseUrl, readSql, redact } from './lib/config.js';
 import { withSql } from './lib/db.js';
-import { dbmate, dirs } from './lib/dbmate.js';
+import { dbmateStatus, dirs } from './lib/dbmate.js';
 
 export interface LabelCount { position: number; label: string; rows: number }
 export interface Status { migrations: { version: string; applied: boolean }[]; labels: LabelCount[] }
 
 export async function status(url: string, migration = '0001'): Promise<Status> {
-  const out = await dbmate(url, dirs.all(migration), 'status');
-  if (out.exitCode !== 0 && !/Pending/.test(out.stdout)) throw new Error(out.stderr.trim().split('\n').pop());
-  const migrations = out.stdout
-    .split('\n')
-    .filter((l) => /^\[[ X]\] /.test(l))
-    .map((l) => ({ version: l.slice(4).trim(), applied: l[1] === 'X' }));
+  const migrations = (await dbmateStatus(url, dirs.all(migration))).map((f) => ({ version: f.file, applied: f.applied }));
   const labels = await withSql(url, async (sql) => {
     const rows = await sql.unsafe(readSql('status.sql'));
     return rows.map((r) => ({ position: Number(r.position), label: String(r.label), rows: Number(r.rows) }));

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, openSync, writeSync, closeSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { settings } from '../bin/lib/config.js';
@@ -166,4 +167,16 @@ t.test('backups: list newest first, KEEP prunes with checksum and manifest', asy
   t.equal(runBin('backups.ts', [], { BACKUP_DIR: dir, KEEP: '0' }).code, 2);
   t.same(pruneBackups(dir, 5), []);
   chmodSync(dir, 0o700);
+});
+
+t.test('dump refuses when BACKUP_DIR has less free disk than the database, writing nothing', { skip: process.getuid?.() !== 0 && 'needs root to mount a tiny tmpfs' }, async (t) => {
+  const url = await seededDatabase(t, 200);
+  const tiny = mkdtempSync(join(tmpdir(), 'bm-tiny-'));
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', tiny], { encoding: 'utf8' });
+  t.equal(mount.status, 0, `mounted a 256 kB tmpfs: ${mount.stderr}`);
+  t.teardown(() => void spawnSync('umount', [tiny]));
+  const r = runBin('dump.ts', [], { DATABASE_URL: url, BACKUP_DIR: join(tiny, 'backups') });
+  t.equal(r.code, 2);
+  t.match(r.stderr, /^dump: not enough free disk in .*backups: 0\.\d MB free, the database is \d+\.\d MB\.\n {2}next: Free some space/);
+  t.same(readdirSync(tiny), [], 'not even the folder was created');
 });

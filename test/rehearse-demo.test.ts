@@ -62,3 +62,20 @@ t.test('verifier CLI: needs expand, --dry-run changes nothing, --report writes J
   t.equal(report.checks.length, 7);
   t.same((await query(url, `SELECT count(*)::int AS n FROM "User" WHERE role = 'USER'`))[0].n, 0);
 });
+
+t.test('verifier: a table it cannot lock within LOCK_TIMEOUT is a clear failure, nothing changed', async (t) => {
+  const url = await seededDatabase(t, 300);
+  const { schema } = await import('../bin/schema.js');
+  await schema(url, 'expand');
+  const pg = (await import('pg')).default;
+  const writer = new pg.Client({ connectionString: url });
+  await writer.connect();
+  await writer.query(`BEGIN; UPDATE "User" SET email = email WHERE id = (SELECT min(id) FROM "User")`); // holds ROW EXCLUSIVE
+  const data = await tableChecksum(url);
+  const r = runBin('../verify/0001_migrate_user_to_employee.ts', [], { DATABASE_URL: url, LOCK_TIMEOUT: '1s' });
+  await writer.query('ROLLBACK');
+  await writer.end();
+  t.equal(r.code, 1);
+  t.match(r.stderr, /^verify 0001: could not lock the table within lock_timeout \(1s\): another transaction holds it; nothing changed/);
+  t.equal(await tableChecksum(url), data);
+});

@@ -4,6 +4,7 @@
 // hold all the logic a DBA needs to review; this file only sequences them.
 import type { Sql, Tx } from '../bin/lib/db.js';
 import type { Migration } from '../bin/lib/migration.js';
+import { describeFailed } from '../bin/lib/runbook.js';
 
 export type Counts = Record<string, string>; // counts.sql's row, every value as text
 export interface Check { check: string; expected: string; actual: string; ok: boolean }
@@ -20,8 +21,7 @@ export interface VerifyReport {
 
 export class InvariantFailed extends Error {
   constructor(readonly report: VerifyReport) {
-    const failed = report.checks.filter((c) => !c.ok);
-    super(`invariant failed, mutation rolled back: ${failed.map((c) => `${c.check} (expected ${c.expected}, got ${c.actual})`).join('; ')}`);
+    super(`invariant failed, mutation rolled back: ${describeFailed(report.checks)}`);
   }
 }
 

@@ -43,6 +43,25 @@ export async function dbmate(url: string, migrationDirs: string[], command: stri
   return result;
 }
 
+/** dbmate's own error line, without its prefixes and SQLSTATE suffix. */
+export function dbmateError(stderr: string): string {
+  const line = stderr.trim().split('\n').filter(Boolean).pop() ?? 'dbmate failed';
+  return line.replace(/^Error: (pq: )?/, '').replace(/ \([0-9A-Z]{5}\)$/, '');
+}
+
+export interface MigrationFile { file: string; version: string; applied: boolean }
+
+/** `dbmate status` for these directories: each migration file, applied or pending. */
+export async function dbmateStatus(url: string, migrationDirs: string[]): Promise<MigrationFile[]> {
+  const out = await dbmate(url, migrationDirs, 'status');
+  // --exit-code is not used: dbmate exits 0 and lists the files, pending ones as "[ ]".
+  if (out.exitCode !== 0) throw new Error(dbmateError(out.stderr));
+  return out.stdout
+    .split('\n')
+    .filter((l) => /^\[[ X]\] /.test(l))
+    .map((l) => ({ file: l.slice(4).trim(), version: l.slice(4).split('_')[0], applied: l[1] === 'X' }));
+}
+
 /** dbmate's connection failures, as the same coded errors the drivers throw (see cli.explain). */
 function throwIfUnreachable(stderr: string): void {
   const codes: [RegExp, string][] = [
@@ -52,8 +71,7 @@ function throwIfUnreachable(stderr: string): void {
   ];
   for (const [pattern, code] of codes) {
     if (pattern.test(stderr)) {
-      const message = stderr.trim().split('\n').pop()!.replace(/^Error: (pq: )?/, '');
-      throw Object.assign(new Error(message), { code });
+      throw Object.assign(new Error(dbmateError(stderr)), { code });
     }
   }
 }

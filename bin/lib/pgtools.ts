@@ -8,13 +8,17 @@ import { execPrefix } from './docker.js';
 
 export type PgTool = 'pg_dump' | 'pg_restore' | 'psql';
 
+/** Debian's layout: /usr/lib/postgresql/N/bin, newest version first. */
+export function debianBinDirs(root = '/usr/lib/postgresql'): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)).map((v) => join(root, v, 'bin'));
+}
+
 /** This host's binary: in $PG_BINDIR when set (and only there), else the newest
  *  /usr/lib/postgresql/N/bin, else whatever PATH finds. */
 export function hostTool(tool: PgTool): string {
   if (process.env.PG_BINDIR) return join(process.env.PG_BINDIR, tool);
-  const root = '/usr/lib/postgresql';
-  const dirs = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
-  return dirs.map((v) => join(root, v, 'bin', tool)).find((p) => existsSync(p)) ?? tool;
+  return debianBinDirs().map((d) => join(d, tool)).find((p) => existsSync(p)) ?? tool;
 }
 
 export interface ToolCommand { argv: string[]; env: NodeJS.ProcessEnv }

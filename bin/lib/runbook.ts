@@ -2,7 +2,7 @@
 import type { Sql, Tx } from './db.js';
 import type { Migration } from './migration.js';
 import { toolkitUpSql } from './migration.js';
-import { dbmate, dirs } from './dbmate.js';
+import { dbmateStatus, dirs } from './dbmate.js';
 
 class Rollback extends Error {}
 
@@ -34,9 +34,7 @@ export interface DbState { expanded: boolean; contracted: boolean; pending: stri
 
 /** Which of the migration's dbmate files are applied (dbmate status). */
 export async function dbState(url: string, m: Migration): Promise<DbState> {
-  const out = await dbmate(url, dirs.all(m.id), 'status');
-  const pending = out.stdout.split('\n').filter((l) => l.startsWith('[ ]')).map((l) => l.slice(4).split('_')[0]);
-  if (out.exitCode !== 0 && out.stdout.trim() === '') throw new Error(`dbmate status failed: ${out.stderr.trim().split('\n').pop()}`);
+  const pending = (await dbmateStatus(url, dirs.all(m.id))).filter((f) => !f.applied).map((f) => f.version);
   return {
     expanded: m.expandVersions.every((v) => !pending.includes(v)),
     contracted: m.contractVersions.every((v) => !pending.includes(v)),
@@ -63,6 +61,11 @@ export async function waitForOrphans(sql: Sql, log: (l: string) => void, timeout
 }
 
 export interface FinalCheck { check: string; kind: string; expected: string; actual: string; ok: boolean }
+
+/** "check (expected x, got y); …" for the checks that failed. */
+export function describeFailed(checks: { check: string; expected: string; actual: string; ok: boolean }[]): string {
+  return checks.filter((c) => !c.ok).map((c) => `${c.check} (expected ${c.expected}, got ${c.actual})`).join('; ');
+}
 
 /** final_checks.sql against the verifier's committed counts. */
 export async function finalChecks(sql: Sql, m: Migration, committed: Record<string, string> | undefined): Promise<FinalCheck[]> {

@@ -3,10 +3,11 @@
 // runs as the `postgres` user (initdb refuses root). It is stopped and deleted on exit, on Ctrl-C
 // and when a test fails; it never touches any other server.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, chownSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { debianBinDirs } from './pgtools.js';
 import { Refusal } from './refusal.js';
 
 export interface Sandbox {
@@ -32,10 +33,7 @@ export function findPgBindir(
       /* no pg_config: fall back to the packaging layout */
     }
   }
-  if (where.root && existsSync(where.root)) {
-    const versions = readdirSync(where.root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-    candidates.push(...versions.map((v) => join(where.root!, v, 'bin')));
-  }
+  if (where.root) candidates.push(...debianBinDirs(where.root));
   return candidates.find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl')));
 }
 
