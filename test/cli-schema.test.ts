@@ -12,7 +12,8 @@ import { enumLabels, roleCounts, seededDatabase } from './helpers/database.js';
 const emptyDir = () => mkdtempSync(join(tmpdir(), 'bm-cwd-'));
 
 t.test('--help for every command', async (t) => {
-  for (const script of ['schema.ts', 'status.ts', 'seed.ts', 'demo.ts']) {
+  for (const script of ['schema.ts', 'status.ts', 'seed.ts', 'demo.ts', 'maintenance.ts', 'dump.ts', 'restore.ts', 'backups.ts',
+    'migrate.ts', 'rehearse.ts', 'plan.ts', '../verify/0001_migrate_user_to_employee.ts', '../bench/bench.ts']) {
     const r = runBin(script, ['--help']);
     t.equal(r.code, 0, `${script} --help exits 0`);
     t.match(r.stdout, /^usage: /, `${script} --help starts with usage`);
