@@ -3,7 +3,7 @@
 // contract → final checks → maintenance off. Each step is journaled in the target database; a
 // run killed at any moment is finished by running it again, and a finished one is not redone.
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { main, Refusal, seconds, step } from './lib/cli.js';
 import { databaseUrl, redact, settings, type Settings } from './lib/config.js';
@@ -134,6 +134,7 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
       await runStep('maintenance-off', () => maintenanceOff(s, url));
       result.windowSeconds = windowStart === undefined ? undefined : (performance.now() - windowStart) / 1000;
       await record(sql, { runId: result.runId, migration: id, step: 'finish', event: 'done', detail: { steps: result.steps } });
+      mkdirSync(resolve(s.backupDir), { recursive: true, mode: 0o700 }); // a resumed run may not have dumped here
       result.report = join(resolve(s.backupDir), `migrate-${id}_${result.runId}.report.json`);
       writeFileSync(result.report, JSON.stringify(result, null, 2) + '\n', { mode: 0o600 });
       return result;
