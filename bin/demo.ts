@@ -2,12 +2,11 @@
 // The whole story on a throwaway PostgreSQL: the "before" schema, ROWS users, then the real
 // `make migrate-0001` (maintenance, dump, expand, verifier, contract, checks), before/after
 // counts and the summary. Leaves nothing behind.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { main, Refusal, seconds, step } from './lib/cli.js';
 import { settings } from './lib/config.js';
 import { startSandbox } from './lib/sandbox.js';
-import { migrate, type RunResult } from './migrate.js';
+import { migrate, stepLine, type RunResult } from './migrate.js';
 import { schema } from './schema.js';
 import { seed } from './seed.js';
 import { status, type Status } from './status.js';
@@ -48,7 +47,7 @@ server, the dump and the lock file live in a temp folder deleted at the end, als
       const t0 = performance.now();
       const { before, after, run } = await demo(rows);
       const count = (s: Status, l: string) => s.labels.find((x) => x.label === l)?.rows ?? 0;
-      for (const st of run.steps) console.log(`  ${st.step.padEnd(16)} ${st.seconds.toFixed(2)} s`);
+      for (const st of run.steps) console.log(stepLine(st));
       console.log(`demo: ${count(before, 'USER')} USER became ${count(after, 'EMPLOYEE')} EMPLOYEE, ${count(after, 'ADMIN')} ADMIN kept; labels now ${after.labels.map((l) => l.label).join(', ')}; maintenance window ${run.windowSeconds?.toFixed(1)} s (${seconds(t0)})`);
     },
   });

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { main, Refusal, seconds, step } from './lib/cli.js';
-import { databaseUrl, redact, settings, type Settings } from './lib/config.js';
+import { databaseUrl, settings, type Settings } from './lib/config.js';
 import { connect, type Tx } from './lib/db.js';
 import { ensureJournal, lastFinished, openRun, record } from './lib/journal.js';
 import { loadMigration } from './lib/migration.js';
@@ -19,6 +19,9 @@ import { schema } from './schema.js';
 import { verify, type VerifyReport } from '../verify/verifier.js';
 
 export interface StepTime { step: string; seconds: number; skipped?: string }
+
+/** One line of a run's summary table. */
+export const stepLine = (st: StepTime) => `  ${st.step.padEnd(16)} ${st.skipped ? `skipped: ${st.skipped}` : `${st.seconds.toFixed(2)} s`}`;
 export interface RunResult {
   migration: string; strategy: StrategyName; runId: string; resumed: boolean; alreadyApplied: boolean;
   steps: StepTime[]; dump?: string; verifier?: Pick<VerifyReport, 'before' | 'after' | 'updated'>;
@@ -66,12 +69,12 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
         return undefined;
       }
       const t0 = performance.now();
-      const journaled = name !== 'preflight' && name !== 'toolkit'; // the journal exists once 'toolkit' is done
-      if (journaled) await record(sql, { runId: result.runId, migration: id, step: name, event: 'start' });
+      // The journal exists once 'toolkit' is done; the mutation's 'done' row commits inside the verifier.
+      if (name !== 'preflight' && name !== 'toolkit') await record(sql, { runId: result.runId, migration: id, step: name, event: 'start' });
       const value = await step(name, fn, log);
       const secs = (performance.now() - t0) / 1000;
       result.steps.push({ step: name, seconds: secs });
-      if ((journaled || name === 'toolkit') && name !== 'mutate') await record(sql, { runId: result.runId, migration: id, step: name, event: 'done', seconds: secs, detail: detail(value) });
+      if (name !== 'preflight' && name !== 'mutate') await record(sql, { runId: result.runId, migration: id, step: name, event: 'done', seconds: secs, detail: detail(value) });
       return value;
     };
 
@@ -167,7 +170,7 @@ before any change, 3 unreachable.`,
       const r = await migrate(databaseUrl(`migrate-${id}`), id, s, { autoRestore: process.env.AUTO_RESTORE === '1', lockTimeout: process.env.LOCK_TIMEOUT, strategy: process.env.STRATEGY });
       for (const c of r.checks) console.log(`  ${c.ok ? 'ok  ' : 'NOTE'} ${c.check}: ${c.actual}${c.ok ? '' : ` (expected ${c.expected}; writes were not held back)`}`);
       if (r.alreadyApplied) return void console.log(`migrate-${id}: already applied; final checks pass; nothing changed (${seconds(t0)})`);
-      for (const st of r.steps) console.log(`  ${st.step.padEnd(16)} ${st.skipped ? `skipped: ${st.skipped}` : `${st.seconds.toFixed(2)} s`}`);
+      for (const st of r.steps) console.log(stepLine(st));
       const v = r.verifier;
       console.log(`  report: ${r.report}`);
       console.log(`migrate-${id}: done${r.resumed ? ' (resumed)' : ''}; ${v ? `${v.updated ?? 'relabelled, no'} rows updated, ${v.after.total} rows in all; ` : ''}strategy ${r.strategy}; maintenance window ${r.windowSeconds?.toFixed(1) ?? '?'} s; dump ${r.dump ?? 'none'} (${seconds(t0)})`);

@@ -10,7 +10,7 @@ import { databaseName, databaseUrl, redact, settings, withDatabase, type Setting
 import { withSql } from './lib/db.js';
 import { startSandbox } from './lib/sandbox.js';
 import { dump } from './dump.js';
-import { migrate, type RunResult } from './migrate.js';
+import { migrate, stepLine, type RunResult } from './migrate.js';
 import { restore } from './restore.js';
 
 export interface Rehearsal { where: 'server' | 'sandbox'; scratch: string; dump: string; dumpSeconds: number; restoreSeconds: number; run: RunResult }
@@ -59,7 +59,7 @@ Exit codes: 0 the rehearsal passed, 1 it failed (production untouched), 2 refuse
       const r = await rehearse(url, id, settings(), { inSandbox: process.env.REHEARSE_IN === 'sandbox' });
       console.log(`  fresh dump       ${r.dumpSeconds.toFixed(2)} s  ${r.dump}`);
       console.log(`  restore          ${r.restoreSeconds.toFixed(2)} s  into ${r.scratch} (${r.where})`);
-      for (const st of r.run.steps) console.log(`  ${st.step.padEnd(16)} ${st.skipped ? `skipped: ${st.skipped}` : `${st.seconds.toFixed(2)} s`}`);
+      for (const st of r.run.steps) console.log(stepLine(st));
       console.log(`rehearse-${id}: passed on a copy of ${redact(url)}; maintenance window there: ${r.run.windowSeconds?.toFixed(1)} s, dump included (${seconds(t0)})`);
     },
   });

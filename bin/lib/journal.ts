@@ -8,18 +8,21 @@ export async function ensureJournal(sql: Sql): Promise<void> {
   await sql.unsafe(readSql('journal.sql'));
 }
 
+async function hasJournal(sql: Sql): Promise<boolean> {
+  const [r] = await sql`SELECT to_regclass('breaking_migrations.journal') IS NOT NULL AS yes`;
+  return Boolean(r.yes);
+}
+
 /** The unfinished run of this migration, if any (read-only; no journal table → none). */
 export async function openRun(sql: Sql, migration: string): Promise<OpenRun | undefined> {
-  const [exists] = await sql`SELECT to_regclass('breaking_migrations.journal') IS NOT NULL AS yes`;
-  if (!exists.yes) return undefined;
+  if (!(await hasJournal(sql))) return undefined;
   const [row] = await sql.unsafe(readSql('journal_open_run.sql'), [migration]);
   return row ? { runId: String(row.run_id), done: row.done as OpenRun['done'] } : undefined;
 }
 
 /** The detail of a step in the latest finished run (for checks after the fact). */
 export async function lastFinished(sql: Sql, migration: string, step: string): Promise<Record<string, unknown> | undefined> {
-  const [exists] = await sql`SELECT to_regclass('breaking_migrations.journal') IS NOT NULL AS yes`;
-  if (!exists.yes) return undefined;
+  if (!(await hasJournal(sql))) return undefined;
   const [row] = await sql`
     SELECT detail FROM breaking_migrations.journal
     WHERE migration = ${migration} AND step = ${step} AND event = 'done'
