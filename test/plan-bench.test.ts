@@ -11,6 +11,9 @@ t.test('plan: three strategies, estimates ordered by the work they do, rename on
   t.ok(p[0].seconds! > p[1].seconds! && p[1].seconds! > p[2].seconds!, `default > rewrite > rename (${p.map((x) => x.seconds?.toFixed(1))})`);
   t.same(p.map((x) => x.rewrites.startsWith('yes')), [true, true, false]);
   t.equal(plan([{ bytes: 1, rows: 1, user_rows: 1, pure_rename: false }])[2].seconds, null);
+  const tenTimes = plan([{ bytes: 1000e6, rows: 1e7, user_rows: 9e6, pure_rename: true }]);
+  t.equal(tenTimes[2].seconds, p[2].seconds, 'the rename\'s window does not grow with the table');
+  t.ok(tenTimes[2].seconds! < 1 && tenTimes[0].seconds! > 5 * p[0].seconds!, 'the others do');
 
   const url = await seededDatabase(t, 20000);
   await query(url, `ANALYZE "User"`);

@@ -4,6 +4,10 @@ import { migrate } from '../bin/migrate.js';
 import { runBin } from './helpers/cli.js';
 import { catalogSnapshot, enumLabels, query, seededDatabase, tableChecksum } from './helpers/database.js';
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
+import { connect } from '../bin/lib/db.js';
+import { loadMigration } from '../bin/lib/migration.js';
+import { strategy as pickStrategy } from '../bin/lib/strategy.js';
+import { InvariantFailed, verify } from '../verify/verifier.js';
 
 for (const name of ['rewrite', 'rename'] as const) {
   t.test(`STRATEGY=${name}: same final state, same invariants, then nothing to do`, async (t) => {
@@ -52,4 +56,37 @@ t.test('STRATEGY=rewrite maps every column of the type, arrays included', async 
   const r = await migrate(url, '0001', s, { strategy: 'rewrite', log: () => {} });
   t.ok(r.checks.every((c) => c.ok));
   t.same(await query(url, `SELECT roles::text[] AS r FROM "Team"`), [{ r: ['EMPLOYEE', 'ADMIN'] }], 'arrays are mapped by the rewrite too');
+});
+
+// STRATEGY=rename proves its invariants from the catalog instead of counting: each premise of
+// that proof, broken on purpose, must fail the verifier and roll everything back.
+t.test('STRATEGY=rename: the catalog proof fails, and rolls back, when one of its premises does not hold', async (t) => {
+  const url = await seededDatabase(t, 2000);
+  const { schema } = await import('../bin/schema.js');
+  await schema(url, 'toolkit');
+  const m = loadMigration('0001');
+  const rename = pickStrategy('rename', m);
+  const data = await tableChecksum(url);
+  const catalog = await catalogSnapshot(url);
+  const broken: [string, string, RegExp, Partial<typeof m.sql>?][] = [
+    ['a row written too', `${rename.mutationSql}; UPDATE "User" SET email = email || '.x' WHERE id IN (SELECT id FROM "User" LIMIT 3)`,
+      /rows updated = USER before \(no row written: relabelled in the catalog\) \(expected 0, got 3\)/],
+    ['the table rewritten (no row counted as written)', `${rename.mutationSql}; CLUSTER "User" USING "User_pkey"`,
+      /\(id, email\) unchanged \(no rewrite: same file\) \(expected \d+, got \d+\)/],
+    ['the labels swapped instead of renamed', `ALTER TYPE "Role" RENAME VALUE 'USER' TO 'TMP'; ALTER TYPE "Role" RENAME VALUE 'ADMIN' TO 'EMPLOYEE';
+      ALTER TYPE "Role" RENAME VALUE 'TMP' TO 'ADMIN'; ALTER TYPE "Role" ADD VALUE 'MANAGER' BEFORE 'ADMIN'`,
+      /EMPLOYEE after = EMPLOYEE before \+ USER before \(EMPLOYEE is USER's label OID\) \(expected \d+, got \d+\); ADMIN unchanged \(same label OID\)/],
+    ['writers not locked out', rename.mutationSql, /total unchanged \(no row written, other writers locked out\) \(expected true, got false\)/, { lock: 'SELECT 1' }],
+  ];
+  for (const [what, mutationSql, failure, sqlOverride] of broken) {
+    const sql = connect(url);
+    const err = await verify(sql, { ...m, sql: { ...m.sql, ...sqlOverride } }, { mutation: { ...rename.proof!, sql: mutationSql, updatesRows: false } })
+      .then(() => undefined, (e: Error) => e)
+      .finally(() => sql.end());
+    t.ok(err instanceof InvariantFailed, `${what}: the verifier refuses`);
+    t.match(err?.message, failure, `${what}: it names the check that failed`);
+    t.same(await enumLabels(url), ['USER', 'ADMIN'], `${what}: labels rolled back`);
+  }
+  t.equal(await tableChecksum(url), data, 'every row as before');
+  t.same(await catalogSnapshot(url), catalog, 'the catalog as before');
 });

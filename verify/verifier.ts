@@ -33,8 +33,12 @@ export interface VerifyOptions {
   dryRun?: boolean;
   lockTimeout?: string; // e.g. '10s'
   log?: (line: string) => void;
-  /** What runs between the two counts (default: mutation.sql) and whether its row count is "rows updated". */
-  mutation?: { sql: string; updatesRows: boolean };
+  /**
+   * What runs between the two counts (default: mutation.sql), whether its row count is "rows
+   * updated", and, for a strategy that writes no row, the SQL that stands in for counts.sql and
+   * invariants.sql (STRATEGY=rename: the same checks proved from the catalog, no scan).
+   */
+  mutation?: { sql: string; updatesRows: boolean; counts?: string; invariants?: string };
   /** Runs inside the transaction just before COMMIT: the journal's record commits with the data. */
   beforeCommit?: (tx: Tx, report: VerifyReport) => Promise<void>;
 }
@@ -52,16 +56,17 @@ export async function verify(sql: Sql, m: Migration, opts: VerifyOptions = {}): 
       await tx`SELECT set_config('lock_timeout', ${opts.lockTimeout ?? '10s'}, true)`;
       // Abort at once when this client dies (kill -9) instead of finishing a long UPDATE for nobody.
       await tx`SELECT set_config('client_connection_check_interval', '1000', true) WHERE current_setting('server_version_num')::int >= 140000`;
+      const change = opts.mutation ?? { sql: m.sql.mutation, updatesRows: true };
+      const counts = change.counts ?? m.sql.counts;
       const [, lock] = await timed(() => tx.unsafe(m.sql.lock));
-      const [[before], countBefore] = await timed(() => tx.unsafe(m.sql.counts));
+      const [[before], countBefore] = await timed(() => tx.unsafe(counts));
       log(`  before: ${JSON.stringify(asText(before))}`);
       const ticker = setInterval(() => log(`  mutation running…`), 2000);
-      const change = opts.mutation ?? { sql: m.sql.mutation, updatesRows: true };
       const [result, mutation] = await timed(() => tx.unsafe(change.sql)).finally(() => clearInterval(ticker));
       const updated = change.updatesRows ? result.count : null;
-      const [[after], countAfter] = await timed(() => tx.unsafe(m.sql.counts));
+      const [[after], countAfter] = await timed(() => tx.unsafe(counts));
       log(`  after:  ${JSON.stringify(asText(after))}`);
-      const [rows, checks] = await timed(() => tx.unsafe(m.sql.invariants, [before as never, after as never, updated]));
+      const [rows, checks] = await timed(() => tx.unsafe(change.invariants ?? m.sql.invariants, [before as never, after as never, updated]));
       report = {
         migration: m.id, committed: false, dryRun: Boolean(opts.dryRun), before: asText(before), after: asText(after), updated,
         checks: rows.map((r) => ({ check: String(r.check), expected: String(r.expected), actual: String(r.actual), ok: String(r.expected) === String(r.actual) })),

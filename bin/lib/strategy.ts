@@ -2,7 +2,9 @@
 // transaction, between the same two counts, and passes the same invariants.
 //   default  expand (dbmate) → mutation.sql (UPDATE) → contract (dbmate): the runbook, any state
 //   rewrite  expand (dbmate) → rewrite.sql: the mapping folded into the type swap, one rewrite
-//   rename   rename.sql: catalog only, no rewrite; only when the change is a pure rename
+//   rename   rename.sql: catalog only, no rewrite; only when the change is a pure rename. It
+//            writes no row, so its invariants are proved from the catalog (rename_facts.sql,
+//            rename_invariants.sql) instead of counted: the window does not grow with the table.
 import { existsSync, readFileSync } from 'node:fs';
 import { repoPath } from './config.js';
 import type { Migration } from './migration.js';
@@ -19,6 +21,8 @@ export interface Strategy {
   versionsInMutation: string[]; // dbmate versions recorded in the verifier's transaction
   checkContract: boolean; // preflight.sql's contract check applies
   tryInPreflight: boolean; // run mutationSql in preflight's rolled-back transaction
+  /** Stand-ins for counts.sql and invariants.sql when no row is written (rename); none: count. */
+  proof?: { counts: string; invariants: string };
 }
 
 export function strategy(name: string | undefined, m: Migration): Strategy {
@@ -34,7 +38,8 @@ export function strategy(name: string | undefined, m: Migration): Strategy {
     case 'rewrite':
       return { name: n, mutationSql: file('rewrite'), updatesRows: false, expandStep: true, contractStep: false, versionsInMutation: m.contractVersions, checkContract: true, tryInPreflight: false };
     case 'rename':
-      return { name: n, mutationSql: file('rename'), updatesRows: false, expandStep: false, contractStep: false, versionsInMutation: [...m.expandVersions, ...m.contractVersions], checkContract: false, tryInPreflight: true };
+      return { name: n, mutationSql: file('rename'), updatesRows: false, expandStep: false, contractStep: false, versionsInMutation: [...m.expandVersions, ...m.contractVersions], checkContract: false, tryInPreflight: true,
+        proof: { counts: file('rename_facts'), invariants: file('rename_invariants') } };
     default:
       throw new Refusal(`migrate-${m.id}: unknown STRATEGY "${name}".`, 'Use default, rewrite or rename (`make plan-' + m.id + '` compares them).');
   }
