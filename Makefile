@@ -63,7 +63,7 @@ seed: ## add ROWS fake users (90% USER, 10% ADMIN); refuses on an application da
 	@$(TSX) bin/seed.ts $(ROWS)
 
 ## --- the whole runbook ----------------------------------------------------------------------
-rehearse-%: ## rehearse-0001: the whole runbook on a scratch copy (same server, or REHEARSE_IN=sandbox)
+rehearse-%: ## rehearse-0001: the whole runbook on a scratch copy (same server, or REHEARSE_IN=sandbox) [STRATEGY=]
 	@$(TSX) bin/rehearse.ts $*
 
 plan-%: ## plan-0001: each strategy's lock, rewrite and estimated window for this database

@@ -15,7 +15,7 @@ import { restore } from './restore.js';
 
 export interface Rehearsal { where: 'server' | 'sandbox'; scratch: string; dump: string; dumpSeconds: number; restoreSeconds: number; run: RunResult }
 
-export async function rehearse(url: string, id: string, s: Settings, opts: { inSandbox?: boolean; log?: (l: string) => void } = {}): Promise<Rehearsal> {
+export async function rehearse(url: string, id: string, s: Settings, opts: { inSandbox?: boolean; strategy?: string; log?: (l: string) => void } = {}): Promise<Rehearsal> {
   const log = opts.log ?? console.log;
   const fresh = await step('fresh dump of the production database', () => dump(url, s, log), log);
   const sandbox = opts.inSandbox ? await step('start a throwaway PostgreSQL', () => startSandbox(), log) : undefined;
@@ -33,7 +33,7 @@ export async function rehearse(url: string, id: string, s: Settings, opts: { inS
     const restoreSeconds = (performance.now() - t0) / 1000;
     // The rehearsal's own lock file and dump stay in a temp folder: nothing lands beside production's.
     const local = settings({ DATABASE_URL: scratchUrl, MAINTENANCE_DIR: join(work, 'maintenance'), BACKUP_DIR: join(work, 'backups'), PG_BINDIR: process.env.PG_BINDIR });
-    const run = await migrate(scratchUrl, id, local, { log: (l) => log(`  | ${l}`) });
+    const run = await migrate(scratchUrl, id, local, { strategy: opts.strategy, log: (l) => log(`  | ${l}`) });
     return { where: sandbox ? 'sandbox' : 'server', scratch, dump: fresh.path, dumpSeconds: fresh.seconds, restoreSeconds, run };
   } finally {
     await withSql(server, (sql) => sql`DROP DATABASE IF EXISTS ${sql(scratch)} WITH (FORCE)`).catch((err) => log(`  warning: could not drop ${scratch}: ${err.message}`));
@@ -46,21 +46,22 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const id = process.argv[2] ?? '';
   await main({
     name: `rehearse-${id}`,
-    usage: 'usage: tsx bin/rehearse.ts NNNN   (make rehearse-0001 [REHEARSE_IN=sandbox])',
+    usage: 'usage: tsx bin/rehearse.ts NNNN   (make rehearse-0001 [REHEARSE_IN=sandbox] [STRATEGY=rewrite|rename])',
     help: `
 Rehearses migration NNNN on a copy of DATABASE_URL: takes a fresh dump (into BACKUP_DIR, like
 make dump), restores it into a scratch database — on the same server (needs CREATEDB), or with
-REHEARSE_IN=sandbox in a throwaway local PostgreSQL — runs the whole runbook there, prints each
-step's time and the result, and drops the scratch database. Production is only read.
+REHEARSE_IN=sandbox in a throwaway local PostgreSQL — runs the whole runbook there (with
+STRATEGY= as make migrate-NNNN would), prints each step's time and the result, and drops the
+scratch database. Production is only read.
 Exit codes: 0 the rehearsal passed, 1 it failed (production untouched), 2 refused, 3 unreachable.`,
     async run() {
       const t0 = performance.now();
       const url = databaseUrl(`rehearse-${id}`);
-      const r = await rehearse(url, id, settings(), { inSandbox: process.env.REHEARSE_IN === 'sandbox' });
+      const r = await rehearse(url, id, settings(), { inSandbox: process.env.REHEARSE_IN === 'sandbox', strategy: process.env.STRATEGY });
       console.log(`  fresh dump       ${r.dumpSeconds.toFixed(2)} s  ${r.dump}`);
       console.log(`  restore          ${r.restoreSeconds.toFixed(2)} s  into ${r.scratch} (${r.where})`);
       for (const st of r.run.steps) console.log(stepLine(st));
-      console.log(`rehearse-${id}: passed on a copy of ${redact(url)}; maintenance window there: ${r.run.windowSeconds?.toFixed(1)} s, dump included (${seconds(t0)})`);
+      console.log(`rehearse-${id}: passed on a copy of ${redact(url)}; strategy ${r.run.strategy}; maintenance window there: ${r.run.windowSeconds?.toFixed(1)} s, dump included (${seconds(t0)})`);
     },
   });
 }

@@ -1,5 +1,6 @@
-// A worker that ignores the lock file and writes straight to the database during the run: every
-// write it saw succeed is there afterwards (migrated); the others failed with an error it saw.
+// A worker that ignores the lock file and writes straight to the database during the run, for
+// every strategy: every write it saw succeed is there afterwards (migrated); the others failed
+// with an error it saw.
 import t from 'tap';
 import pg from 'pg';
 import { migrate } from '../bin/migrate.js';
@@ -48,13 +49,13 @@ function startWorker(url: string, existingIds: string[]): Worker {
   return w;
 }
 
-t.test('concurrent writer during the whole run: no acknowledged write is lost', async (t) => {
+for (const strategy of ['default', 'rewrite', 'rename']) t.test(`STRATEGY=${strategy}: concurrent writer during the whole run: no acknowledged write is lost`, async (t) => {
   const url = await seededDatabase(t, 20000);
   const ids = (await query<{ id: string }>(url, `SELECT id FROM "User" ORDER BY id LIMIT 500`)).map((r) => r.id);
   const s = tempSettings(url);
   const worker = startWorker(url, ids);
   await new Promise((r) => setTimeout(r, 300)); // the worker is busy before the run starts
-  const result = await migrate(url, '0001', s, { log: () => {} });
+  const result = await migrate(url, '0001', s, { strategy, log: () => {} });
   await new Promise((r) => setTimeout(r, 300)); // and after it ends
   await worker.stop();
 

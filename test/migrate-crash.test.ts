@@ -1,10 +1,10 @@
-// kill -9 of the runner at each step boundary and in the middle of the mutation, then a re-run:
-// the migration ends correctly, every USER is EMPLOYEE, (id, email) unchanged.
+// kill -9 of the runner at each step boundary and in the middle of the mutation, then a re-run,
+// for every strategy: the migration ends correctly, every USER is EMPLOYEE, (id, email) unchanged.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '../bin/migrate.js';
-import { query, seededDatabase } from './helpers/database.js';
+import { enumLabels, query, seededDatabase } from './helpers/database.js';
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -25,44 +25,55 @@ async function runAndKill(env: Record<string, string>, when: (out: string) => bo
   return { out, killed };
 }
 
-const boundaries = ['✓ preflight', '✓ toolkit', '✓ maintenance-on', '→ dump', '✓ dump', '✓ expand', '→ mutate', '✓ mutate', '→ contract', '✓ contract', '✓ final-checks', '✓ maintenance-off'];
+// Every step boundary each strategy prints (a strategy skips the steps it does in the verifier).
+const allBoundaries = ['✓ preflight', '✓ toolkit', '✓ maintenance-on', '→ dump', '✓ dump', '✓ expand', '→ mutate', '✓ mutate', '→ contract', '✓ contract', '✓ final-checks', '✓ maintenance-off'];
+const skips: Record<string, string[]> = { default: [], rewrite: ['contract'], rename: ['expand', 'contract'] };
 
-for (const marker of boundaries) {
-  t.test(`killed at "${marker}", then run again`, async (t) => {
-    const url = await seededDatabase(t, 3000);
-    const s = tempSettings(url);
-    const before = await snapshot(url);
-    const { killed } = await runAndKill(s.env, (out) => out.includes(marker));
-    t.ok(killed, 'the runner was killed');
-    const r = await migrate(url, '0001', s, { log: () => {} });
-    // From maintenance-on on, the run is in the journal: the re-run resumes it.
-    if (boundaries.indexOf(marker) >= boundaries.indexOf('✓ maintenance-on')) {
-      t.ok(r.resumed || r.alreadyApplied, `the re-run resumed (${r.resumed}) or found it applied (${r.alreadyApplied})`);
-    }
-    await assertMigrated(t, url, before, s);
-    const [open] = await query(url, `SELECT count(DISTINCT run_id)::int AS runs FROM breaking_migrations.journal`);
-    t.ok(open.runs <= 1, 'one run in the journal, resumed rather than restarted');
-  });
+for (const strategy of ['default', 'rewrite', 'rename']) {
+  const boundaries = allBoundaries.filter((b) => !skips[strategy].some((step) => b.endsWith(` ${step}`)));
+  for (const marker of boundaries) {
+    t.test(`STRATEGY=${strategy}: killed at "${marker}", then run again`, async (t) => {
+      const url = await seededDatabase(t, 3000);
+      const s = tempSettings(url);
+      const before = await snapshot(url);
+      const { killed } = await runAndKill({ ...s.env, STRATEGY: strategy }, (out) => out.includes(marker));
+      t.ok(killed, 'the runner was killed');
+      const r = await migrate(url, '0001', s, { strategy, log: () => {} });
+      // From maintenance-on on, the run is in the journal: the re-run resumes it.
+      if (boundaries.indexOf(marker) >= boundaries.indexOf('✓ maintenance-on')) {
+        t.ok(r.resumed || r.alreadyApplied, `the re-run resumed (${r.resumed}) or found it applied (${r.alreadyApplied})`);
+      }
+      await assertMigrated(t, url, before, s);
+      const [open] = await query(url, `SELECT count(DISTINCT run_id)::int AS runs FROM breaking_migrations.journal`);
+      t.ok(open.runs <= 1, 'one run in the journal, resumed rather than restarted');
+    });
+  }
 }
 
-t.test('killed in the middle of the mutation (the UPDATE is running), then run again', async (t) => {
-  const url = await seededDatabase(t, 250000);
-  const s = tempSettings(url);
-  const before = await snapshot(url);
-  const { killed } = await runAndKill(s.env, async (out) => {
-    if (!out.includes('→ mutate')) return false;
-    for (let i = 0; i < 200; i++) {
-      const [r] = await query(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%UPDATE "User" SET role%' AND state = 'active'`);
-      if (r.n > 0) return true;
-      await new Promise((res) => setTimeout(res, 20));
-    }
-    return false;
+// The statement the verifier's transaction spends its time in: the UPDATE, or rewrite.sql's swap.
+const longStatement: Record<string, string> = { default: '%UPDATE "User" SET role%', rewrite: '%breaking_migrations.swap_enum(%rewrite 0001%' };
+
+for (const [strategy, like] of Object.entries(longStatement)) {
+  t.test(`STRATEGY=${strategy}: killed in the middle of the mutation (its statement is running), then run again`, async (t) => {
+    const url = await seededDatabase(t, 250000);
+    const s = tempSettings(url);
+    const before = await snapshot(url);
+    const { killed } = await runAndKill({ ...s.env, STRATEGY: strategy }, async (out) => {
+      if (!out.includes('→ mutate')) return false;
+      for (let i = 0; i < 200; i++) {
+        const [r] = await query(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE $1 AND state = 'active'`, [like]);
+        if (r.n > 0) return true;
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      return false;
+    });
+    t.ok(killed, 'killed while the statement ran');
+    const [mid] = await query(url, `SELECT count(*)::int AS n FROM breaking_migrations.journal WHERE step = 'mutate' AND event = 'done'`);
+    t.equal(mid.n, 0, 'the mutation did not commit');
+    t.same(await enumLabels(url), ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN'], 'the type as the expand left it');
+    const r = await migrate(url, '0001', s, { strategy, log: () => {} });
+    t.ok(r.resumed);
+    t.equal(r.verifier?.updated, strategy === 'default' ? before.counts.USER : null, 'the re-run did the whole mutation');
+    await assertMigrated(t, url, before, s);
   });
-  t.ok(killed, 'killed while the UPDATE ran');
-  const [mid] = await query(url, `SELECT count(*)::int AS n FROM breaking_migrations.journal WHERE step = 'mutate' AND event = 'done'`);
-  t.equal(mid.n, 0, 'the mutation did not commit');
-  const r = await migrate(url, '0001', s, { log: () => {} });
-  t.ok(r.resumed);
-  t.equal(r.verifier?.updated, before.counts.USER, 'the re-run did the whole mutation');
-  await assertMigrated(t, url, before, s);
-});
+}

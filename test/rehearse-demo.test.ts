@@ -29,6 +29,19 @@ for (const inSandbox of [false, true]) {
   });
 }
 
+t.test('rehearse STRATEGY=rename from the command line: the copy is renamed, production untouched', async (t) => {
+  const url = await seededDatabase(t, 3000);
+  const s = tempSettings(url);
+  const data = await tableChecksum(url);
+  const r = runBin('rehearse.ts', ['0001'], { ...s.env, STRATEGY: 'rename' });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^ {2}expand +skipped: done by STRATEGY=rename$/m);
+  t.match(r.stdout, /^ {2}contract +skipped: done by STRATEGY=rename$/m);
+  t.match(r.stdout, /^rehearse-0001: passed on a copy of .*; strategy rename; maintenance window there: [\d.]+ s, dump included/m);
+  t.equal(await tableChecksum(url), data, 'production data unchanged');
+  t.same(await enumLabels(url), ['USER', 'ADMIN']);
+});
+
 t.test('make demo tells the whole story and exits 0', async (t) => {
   const r = spawnSync('make', ['-s', 'demo', 'ROWS=3000'], { cwd: repo, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } });
   t.equal(r.status, 0, r.stderr);
