@@ -18,6 +18,11 @@ for (const rows of [0, 1, 2500, 40000]) {
     t.same(r.steps.map((x) => x.step), ['preflight', 'toolkit', 'maintenance-on', 'dump', 'expand', 'mutate', 'contract', 'final-checks', 'maintenance-off']);
     t.ok(r.steps.every((x) => !x.skipped), 'nothing skipped on a first run');
     t.equal(r.verifier?.updated, before.counts.USER ?? 0, 'rows updated = USER before');
+    // counts.sql against the pg oracle's own count per label and hash of every (id, email)
+    const [{ identity }] = await query(url, `SELECT COALESCE(sum(hashtextextended(id || ' ' || email, 0)), 0)::text AS identity FROM "User"`);
+    const n = (k: string) => String(before.counts[k] ?? 0);
+    t.same(r.verifier?.before, { total: n('total'), USER: n('USER'), EMPLOYEE: '0', MANAGER: '0', ADMIN: n('ADMIN'), identity }, 'the verifier counted what was there');
+    t.same(r.verifier?.after, { total: n('total'), USER: '0', EMPLOYEE: n('USER'), MANAGER: '0', ADMIN: n('ADMIN'), identity }, 'and what it left');
     t.ok(r.dump && existsSync(r.dump), 'dump taken');
     t.ok(r.checks.length >= 8 && r.checks.every((c) => c.ok), 'final checks pass');
     t.equal(statSync(r.report!).mode & 0o777, 0o600, 'report 0600');

@@ -80,9 +80,10 @@ BEGIN
         CASE WHEN col.is_array THEN
           'SELECT count(*), (SELECT array_agg(DISTINCT x) FROM %1$s, unnest(%2$I::text[]) x WHERE x = ANY ($1)) FROM %1$s WHERE %2$I::text[] && $1'
         ELSE
-          'SELECT COALESCE(sum(n), 0), array_agg(l) FROM (SELECT %2$I::text AS l, count(*) AS n FROM %1$s WHERE %2$I::text = ANY ($1) GROUP BY 1) g'
+          -- compared as the enum, not as text: no label is turned into text per row
+          'SELECT COALESCE(sum(n), 0), array_agg(l) FROM (SELECT %2$I::text AS l, count(*) AS n FROM %1$s WHERE %2$I = ANY ($1::text[]::%3$s[]) GROUP BY %2$I) g'
         END,
-        col.table_name, col.column_name) INTO n, labels USING removed;
+        col.table_name, col.column_name, t) INTO n, labels USING removed;
       IF n > 0 THEN
         kind := 'data'; object := format('%s.%I', col.table_name, col.column_name);
         problem := format('%s %s %s in %s', n, CASE WHEN n = 1 THEN 'row still holds' ELSE 'rows still hold' END,
