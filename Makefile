@@ -52,8 +52,8 @@ contract: ## contract: swap "Role" for EMPLOYEE, MANAGER, ADMIN (refuses while U
 rollback: ## undo the most recent schema step (contract, then expand)
 	@$(TSX) bin/schema.ts rollback
 
-bench: ## toolkit vs bare SQL floor on a sandbox [ROWS=1000000 ROUNDS=3]; table + JSON
-	@$(TSX) bench/bench.ts $(if $(filter command line,$(origin ROWS)),$(ROWS),1000000) $(or $(ROUNDS),3)
+bench: ## toolkit vs bare SQL floor on a sandbox [ROWS=1000000 ROUNDS=5]; table + JSON
+	@$(TSX) bench/bench.ts $(if $(filter command line,$(origin ROWS)),$(ROWS),1000000) $(or $(ROUNDS),5)
 
 ## --- sandbox only ---------------------------------------------------------------------------
 baseline: ## the "before" schema (Prisma's User/Role); refuses when "User" exists

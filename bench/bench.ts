@@ -38,7 +38,8 @@ function psql(bindir: string, url: string, sql: string): number {
 export interface BenchResult {
   rows: number; rounds: number; machine: string; strategies: Record<string, { window: number; ratio: number; steps: Record<string, number> }>;
   floor: Record<string, number>; toolkit: Record<string, number>;
-  floorWindow: number; toolkitWindow: number; toolkitWindowWithDump: number; ratio: number;
+  floorWindow: number; toolkitWindow: number; toolkitWindowWithDump: number;
+  ratio: number; roundRatios: number[]; // toolkit / floor in each round, and their median
   databaseMB: number; dumpMB: number; dumpMBps: number; restoreMBps: number;
 }
 
@@ -57,35 +58,23 @@ export async function bench(rows: number, rounds: number, log: (l: string) => vo
       return withDatabase(sb.url, name);
     };
     const drop = (name: string) => withSql(sb.url, (sql) => sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`);
+    // Untimed, before every timed run: the bench's own copies and drops (gigabytes at 10M rows)
+    // and the previous run's writes are flushed, so that no run pays for another's I/O.
+    const settle = async () => {
+      await withSql(sb.url, (sql) => sql`CHECKPOINT`);
+      spawnSync('sync');
+    };
     const floor: Record<string, number[]> = {};
     const toolkit: Record<string, number[]> = {};
     const strategyRuns: Record<string, Record<string, number[]>> = {};
     const push = (into: Record<string, number[]>, k: string, v: number) => (into[k] ??= []).push(v);
     const sql = parts();
+    // The other strategies' rounds first: right after the default run's gigabytes of writes,
+    // this VM's disk slows every process start for minutes, which is the bench's doing.
     for (let r = 1; r <= rounds; r++) {
-      const f = await copy(`floor_${r}`);
-      // Untimed: read the table once, as the toolkit's dump does before its steps, so that both
-      // start from a warm cache and the comparison measures the statements, not the disk.
-      psql(sb.bindir, f, 'SELECT count(*) FROM "User"');
-      for (const [part, text] of Object.entries(sql)) push(floor, part, psql(sb.bindir, f, text));
-      await drop(`floor_${r}`);
-      log(`  round ${r}: floor ${Object.entries(floor).map(([k, v]) => `${k} ${v[r - 1].toFixed(2)} s`).join(', ')}`);
-
-      const tk = await copy(`toolkit_${r}`);
-      const s = settings({ DATABASE_URL: tk, MAINTENANCE_DIR: join(work, `m${r}`), BACKUP_DIR: join(work, `b${r}`) });
-      const run = await migrate(tk, '0001', s, { log: () => {} });
-      for (const st of run.steps) push(toolkit, st.step, st.seconds);
-      push(toolkit, 'window', run.windowSeconds ?? NaN);
-      const dumpStep = run.steps.find((x) => x.step === 'dump')!.seconds;
-      push(toolkit, 'window-no-dump', (run.windowSeconds ?? NaN) - dumpStep);
-      push(toolkit, 'dumpMB', statSync(run.dump!).size / 1048576);
-      const target = await copy(`restore_${r}`); // restore over the same data, as after a failed run
-      const t0 = performance.now();
-      await restore(target, s, run.dump!, { log: () => {} });
-      push(toolkit, 'restore', (performance.now() - t0) / 1000);
-      await Promise.all([drop(`toolkit_${r}`), drop(`restore_${r}`)]);
       for (const name of others) {
         const db = await copy(`${name}_${r}`);
+        await settle();
         const sr = await migrate(db, '0001', settings({ DATABASE_URL: db, MAINTENANCE_DIR: join(work, `m${name}${r}`), BACKUP_DIR: join(work, `b${name}${r}`) }), { strategy: name, log: () => {} });
         const byStep = (strategyRuns[name] ??= {});
         for (const st of sr.steps) push(byStep, st.step, st.seconds);
@@ -93,16 +82,51 @@ export async function bench(rows: number, rounds: number, log: (l: string) => vo
         await drop(`${name}_${r}`);
         log(`  round ${r}: STRATEGY=${name} window without the dump ${byStep['window-no-dump'][r - 1].toFixed(2)} s`);
       }
+    }
+    const runFloor = async (r: number) => {
+      const f = await copy(`floor_${r}`);
+      // Untimed: read the table once, as the toolkit's dump does before its steps, so that both
+      // start from a warm cache and the comparison measures the statements, not the disk.
+      psql(sb.bindir, f, 'SELECT count(*) FROM "User"');
+      await settle();
+      for (const [part, text] of Object.entries(sql)) push(floor, part, psql(sb.bindir, f, text));
+      await drop(`floor_${r}`);
+      log(`  round ${r}: floor ${Object.entries(floor).map(([k, v]) => `${k} ${v[r - 1].toFixed(2)} s`).join(', ')}`);
+    };
+    const runToolkit = async (r: number) => {
+      const tk = await copy(`toolkit_${r}`);
+      const s = settings({ DATABASE_URL: tk, MAINTENANCE_DIR: join(work, `m${r}`), BACKUP_DIR: join(work, `b${r}`) });
+      await settle();
+      const run = await migrate(tk, '0001', s, { log: () => {} });
+      for (const st of run.steps) push(toolkit, st.step, st.seconds);
+      push(toolkit, 'window', run.windowSeconds ?? NaN);
+      const dumpStep = run.steps.find((x) => x.step === 'dump')!.seconds;
+      push(toolkit, 'window-no-dump', (run.windowSeconds ?? NaN) - dumpStep);
+      push(toolkit, 'dumpMB', statSync(run.dump!).size / 1048576);
+      const target = await copy(`restore_${r}`); // restore over the same data, as after a failed run
+      await settle();
+      const t0 = performance.now();
+      await restore(target, s, run.dump!, { log: () => {} });
+      push(toolkit, 'restore', (performance.now() - t0) / 1000);
+      await Promise.all([drop(`toolkit_${r}`), drop(`restore_${r}`)]);
       log(`  round ${r}: toolkit window ${toolkit.window[r - 1].toFixed(2)} s (without the dump ${toolkit['window-no-dump'][r - 1].toFixed(2)} s)`);
+    };
+    // Floor and toolkit take turns going first, so that a drift of the machine during a round
+    // weighs on both sides alike; each round gives one ratio, and the bench reports their median.
+    for (let r = 1; r <= rounds; r++) {
+      if (r % 2) await runFloor(r).then(() => runToolkit(r));
+      else await runToolkit(r).then(() => runFloor(r));
     }
     const med = (o: Record<string, number[]>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, median(v)]));
     const fm = med(floor);
     const tm = med(toolkit);
-    const floorWindow = median(Object.values(floor)[0].map((_, i) => Object.values(floor).reduce((a, v) => a + v[i], 0)));
+    const floorWindows = Object.values(floor)[0].map((_, i) => Object.values(floor).reduce((a, v) => a + v[i], 0));
+    const floorWindow = median(floorWindows);
+    const roundRatios = floorWindows.map((fw, i) => toolkit['window-no-dump'][i] / fw);
     return {
       rows, rounds, machine: `${process.platform} ${process.arch}, ${(await import('node:os')).cpus().length} cores, PostgreSQL sandbox (fsync off)`,
       floor: fm, toolkit: tm, floorWindow, toolkitWindow: tm['window-no-dump'], toolkitWindowWithDump: tm.window,
-      ratio: tm['window-no-dump'] / floorWindow, databaseMB,
+      ratio: median(roundRatios), roundRatios, databaseMB,
       strategies: Object.fromEntries(Object.entries(strategyRuns).map(([name, runs]) => {
         const steps = med(runs);
         return [name, { window: steps['window-no-dump'], ratio: steps['window-no-dump'] / floorWindow, steps }];
@@ -121,7 +145,7 @@ export function table(b: BenchResult): string {
     `step              ${'floor'.padStart(10)} ${'toolkit'.padStart(10)}`,
     ...['preflight', 'toolkit', 'maintenance-on', 'dump', 'expand', 'mutate', 'contract', 'final-checks', 'maintenance-off']
       .map((s) => `${s.padEnd(17)} ${f(b.floor[s])} ${f(b.toolkit[s])}`),
-    `window, no dump   ${f(b.floorWindow)} ${f(b.toolkitWindow)}   ratio ${b.ratio.toFixed(3)}`,
+    `window, no dump   ${f(b.floorWindow)} ${f(b.toolkitWindow)}   ratio ${b.ratio.toFixed(3)} (median of rounds: ${b.roundRatios.map((x) => x.toFixed(3)).join(', ')})`,
     `window with dump  ${''.padStart(10)} ${f(b.toolkitWindowWithDump)}`,
     `dump    ${b.databaseMB.toFixed(0)} MB database → ${b.dumpMB.toFixed(0)} MB file: ${b.dumpMBps.toFixed(0)} MB/s`,
     `restore ${b.restoreMBps.toFixed(0)} MB/s (one transaction)`,
@@ -133,7 +157,7 @@ export function table(b: BenchResult): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   await main({
     name: 'bench',
-    usage: 'usage: tsx bench/bench.ts [ROWS] [ROUNDS]   (make bench ROWS=1000000 ROUNDS=3)',
+    usage: 'usage: tsx bench/bench.ts [ROWS] [ROUNDS]   (make bench ROWS=1000000 ROUNDS=5)',
     help: `
 Starts a throwaway PostgreSQL, seeds ROWS users once into a template, then ROUNDS times on
 fresh copies: the bare SQL floor (bench/floor.sql through psql) and make migrate-0001. Prints
@@ -142,8 +166,8 @@ ratio, dump and restore throughput, and the window of each other strategy (STRAT
 "rewrite,rename"); writes the same as JSON under bench/results/.`,
     async run(argv) {
       const rows = Number(argv[0] ?? 1_000_000);
-      const rounds = Number(argv[1] ?? 3);
-      if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(rounds) || rounds < 1) throw new Refusal('bench: ROWS and ROUNDS must be whole numbers ≥ 1.', 'Example: make bench ROWS=1000000 ROUNDS=3.');
+      const rounds = Number(argv[1] ?? 5);
+      if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(rounds) || rounds < 1) throw new Refusal('bench: ROWS and ROUNDS must be whole numbers ≥ 1.', 'Example: make bench ROWS=1000000 ROUNDS=5.');
       const others = (process.env.STRATEGIES ?? 'rewrite,rename').split(',').map((x) => x.trim()).filter((x) => x && x !== 'default');
       const b = await bench(rows, rounds, console.log, others);
       mkdirSync(repoPath('bench/results'), { recursive: true });
