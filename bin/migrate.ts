@@ -130,9 +130,9 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
       }, undefined, strategy.contractStep ? undefined : `done by STRATEGY=${strategy.name}`);
       current = 'final-checks';
       await runStep('final-checks', async () => {
-        // After a rename nothing but the catalog changed since the verifier's proof: check the
-        // schema without scanning the table (its data checks need counts it did not take).
-        result.checks = strategy.proof ? await finalChecks(sql, m, undefined, { scan: false }) : await finalChecks(sql, m, result.verifier?.after);
+        // After a rename nothing but the catalog changed since the verifier's proof, which took
+        // no counts: the schema is checked, the table is not scanned.
+        result.checks = await finalChecks(sql, m, strategy.proof ? undefined : result.verifier?.after);
         const enforced = result.checks.filter((c) => c.kind === 'schema' || (s.dbGuard && result.verifier));
         const bad = enforced.filter((c) => !c.ok);
         if (bad.length) throw new Error(`final checks failed: ${describeFailed(bad)}`);

@@ -68,14 +68,14 @@ export function describeFailed(checks: { check: string; expected: string; actual
 }
 
 /**
- * final_checks.sql against the verifier's committed counts. Its data checks need both counts:
- * without committed ones (a rename's proof, a migration run by hand) or with `scan: false` only
- * the schema is checked.
+ * final_checks.sql against the verifier's committed counts. Its data checks compare a fresh
+ * count with them; without committed counts (a rename's proof holds catalog facts, a migration
+ * run by hand has none) only the schema is checked, and the table is not scanned.
  */
-export async function finalChecks(sql: Sql, m: Migration, committed: Record<string, string> | undefined, opts = { scan: true }): Promise<FinalCheck[]> {
-  const [now] = opts.scan ? await sql.unsafe(m.sql.counts) : [{}];
+export async function finalChecks(sql: Sql, m: Migration, committed: Record<string, string> | undefined): Promise<FinalCheck[]> {
+  const [now] = committed ? await sql.unsafe(m.sql.counts) : [{}];
   const rows = await sql.unsafe(m.sql.final_checks, [(committed ?? {}) as never, now as never]);
   return rows
     .map((r) => ({ check: String(r.check), kind: String(r.kind), expected: String(r.expected), actual: String(r.actual), ok: String(r.expected) === String(r.actual) }))
-    .filter((c) => (opts.scan && committed) || c.kind === 'schema');
+    .filter((c) => committed || c.kind === 'schema');
 }

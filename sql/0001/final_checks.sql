@@ -1,8 +1,9 @@
 -- After the contract: the type is exactly what 0001 promises (kind 'schema'), and the data is
--- what the verifier committed (kind 'data'). $1 = counts.sql's row after the mutation (JSON;
--- '{}' when unknown), $2 = counts.sql now (JSON; '{}' after STRATEGY=rename, which checks only
--- the schema here: its data was proved in the verifier's transaction and nothing wrote since). The runner enforces 'data' checks when the
--- write guard held other writers back since the mutation, and reports them otherwise.
+-- what the verifier committed (kind 'data'). $1 = counts.sql's row after the mutation (JSON),
+-- $2 = counts.sql now (JSON). Without committed counts both are '{}' and only the schema checks
+-- count (after STRATEGY=rename, whose data was proved in the verifier's transaction). The runner
+-- enforces 'data' checks when the write guard held other writers back since the mutation, and
+-- reports them otherwise.
 WITH v AS (SELECT * FROM jsonb_to_record($1::jsonb) AS x(total int8, "EMPLOYEE" int8, "MANAGER" int8, "ADMIN" int8, identity text)),
      n AS (SELECT * FROM jsonb_to_record($2::jsonb) AS x(total int8, "USER" int8, "EMPLOYEE" int8, "MANAGER" int8, "ADMIN" int8, identity text))
 SELECT c.name AS check, c.kind AS kind, c.expected AS expected, c.actual AS actual
