@@ -27,6 +27,8 @@ const stamp = (d: Date) => {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 };
+/** backup_<db>_YYYYmmdd_HHMMSS.dump */
+export const dumpFileName = (db: string, at: Date) => `backup_${db.replace(/[^A-Za-z0-9_-]/g, '_')}_${stamp(at)}.dump`;
 
 /** `pg_dump --version` → its major version; a refusal when pg_dump is missing or too old. */
 async function checkPgDump(url: string, s: Settings, serverMajor: number): Promise<string> {
@@ -75,9 +77,16 @@ export async function dump(url: string, s: Settings, log: (line: string) => void
     chmodSync(dir, 0o700); // also when it existed: dumps hold personal data
 
     const db = databaseName(url);
-    const file = `backup_${db.replace(/[^A-Za-z0-9_-]/g, '_')}_${stamp(new Date())}.dump`;
+    const taken = (f: string) => existsSync(join(dir, f)) || existsSync(join(dir, `.${f}.partial`));
+    let file = dumpFileName(db, new Date());
+    if (taken(file)) {
+      // A dump never overwrites another. This second's name is taken when a run killed right
+      // after its dump is run again at once: take the next second's name.
+      await new Promise((r) => setTimeout(r, 1000 - new Date().getMilliseconds()));
+      file = dumpFileName(db, new Date());
+    }
     const path = join(dir, file);
-    if (existsSync(path)) throw new Refusal(`dump: ${path} already exists.`, 'Wait a second and run it again.');
+    if (taken(file)) throw new Refusal(`dump: ${path} already exists.`, 'Wait a second and run it again.');
     partial = join(dir, `.${file}.partial`);
     const fd = openSync(partial, 'wx', 0o600);
     const out = createWriteStream('', { fd, autoClose: false });

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { settings } from '../bin/lib/config.js';
-import { dump } from '../bin/dump.js';
+import { dump, dumpFileName } from '../bin/dump.js';
 import { restore } from '../bin/restore.js';
 import { listBackups, pruneBackups } from '../bin/backups.js';
 import { runBin } from './helpers/cli.js';
@@ -49,6 +49,23 @@ t.test('dump: 0700 folder, 0600 files, checksum and manifest match, round trip i
   const rr = await restore(url, s, r.path, { log: quiet });
   t.equal(rr.countsMatch, true);
   t.same(await allTables(url), before, 'every table identical after the restore');
+});
+
+t.test('dump never overwrites a dump (or a partial one) of the same second: it takes the next second\'s name', async (t) => {
+  const url = await seededDatabase(t, 100);
+  const s = settings({ DATABASE_URL: url, BACKUP_DIR: backupDir() });
+  mkdirSync(s.backupDir, { recursive: true, mode: 0o700 });
+  await new Promise((r) => setTimeout(r, 1000 - new Date().getMilliseconds())); // start of a second
+  const now = new Date();
+  const db = new URL(url).pathname.slice(1);
+  const earlier = join(s.backupDir, dumpFileName(db, now));
+  writeFileSync(earlier, 'an earlier dump', { mode: 0o600 });
+  writeFileSync(join(s.backupDir, `.${dumpFileName(db, now)}.partial`), 'a killed dump', { mode: 0o600 });
+  const r = await dump(url, s, quiet);
+  t.not(r.path, earlier, 'a new name');
+  t.equal(basename(r.path), dumpFileName(db, new Date(now.getTime() + 1000)), 'the next second\'s');
+  t.equal(readFileSync(earlier, 'utf8'), 'an earlier dump', 'the earlier file untouched');
+  t.equal(statSync(r.path).mode & 0o777, 0o600);
 });
 
 t.test('restore refuses damaged or unverifiable dumps and leaves the database as it was', async (t) => {
