@@ -71,14 +71,21 @@ export async function bench(rows: number, rounds: number, log: (l: string) => vo
     const sql = parts();
     // The other strategies' rounds first: right after the default run's gigabytes of writes,
     // this VM's disk slows every process start for minutes, which is the bench's doing.
+    /** make migrate-0001 on a fresh copy `${name}_${r}`, each step's time and the windows into `into`. */
+    const timedMigrate = async (name: string, r: number, into: Record<string, number[]>, strategy?: string) => {
+      const db = await copy(`${name}_${r}`);
+      const s = settings({ DATABASE_URL: db, MAINTENANCE_DIR: join(work, `m-${name}-${r}`), BACKUP_DIR: join(work, `b-${name}-${r}`) });
+      await settle();
+      const run = await migrate(db, '0001', s, { strategy, log: () => {} });
+      for (const st of run.steps) push(into, st.step, st.seconds);
+      push(into, 'window', run.windowSeconds ?? NaN);
+      push(into, 'window-no-dump', (run.windowSeconds ?? NaN) - run.steps.find((x) => x.step === 'dump')!.seconds);
+      return { s, run };
+    };
     for (let r = 1; r <= rounds; r++) {
       for (const name of others) {
-        const db = await copy(`${name}_${r}`);
-        await settle();
-        const sr = await migrate(db, '0001', settings({ DATABASE_URL: db, MAINTENANCE_DIR: join(work, `m${name}${r}`), BACKUP_DIR: join(work, `b${name}${r}`) }), { strategy: name, log: () => {} });
         const byStep = (strategyRuns[name] ??= {});
-        for (const st of sr.steps) push(byStep, st.step, st.seconds);
-        push(byStep, 'window-no-dump', (sr.windowSeconds ?? NaN) - sr.steps.find((x) => x.step === 'dump')!.seconds);
+        await timedMigrate(name, r, byStep, name);
         await drop(`${name}_${r}`);
         log(`  round ${r}: STRATEGY=${name} window without the dump ${byStep['window-no-dump'][r - 1].toFixed(2)} s`);
       }
@@ -94,14 +101,7 @@ export async function bench(rows: number, rounds: number, log: (l: string) => vo
       log(`  round ${r}: floor ${Object.entries(floor).map(([k, v]) => `${k} ${v[r - 1].toFixed(2)} s`).join(', ')}`);
     };
     const runToolkit = async (r: number) => {
-      const tk = await copy(`toolkit_${r}`);
-      const s = settings({ DATABASE_URL: tk, MAINTENANCE_DIR: join(work, `m${r}`), BACKUP_DIR: join(work, `b${r}`) });
-      await settle();
-      const run = await migrate(tk, '0001', s, { log: () => {} });
-      for (const st of run.steps) push(toolkit, st.step, st.seconds);
-      push(toolkit, 'window', run.windowSeconds ?? NaN);
-      const dumpStep = run.steps.find((x) => x.step === 'dump')!.seconds;
-      push(toolkit, 'window-no-dump', (run.windowSeconds ?? NaN) - dumpStep);
+      const { s, run } = await timedMigrate('toolkit', r, toolkit);
       push(toolkit, 'dumpMB', statSync(run.dump!).size / 1048576);
       const target = await copy(`restore_${r}`); // restore over the same data, as after a failed run
       await settle();

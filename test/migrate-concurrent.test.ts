@@ -4,6 +4,7 @@
 import t from 'tap';
 import pg from 'pg';
 import { migrate } from '../bin/migrate.js';
+import { STRATEGY_NAMES } from '../bin/lib/strategy.js';
 import { enumLabels, query, seededDatabase } from './helpers/database.js';
 import { tempSettings } from './helpers/runbook.js';
 
@@ -49,7 +50,7 @@ function startWorker(url: string, existingIds: string[]): Worker {
   return w;
 }
 
-for (const strategy of ['default', 'rewrite', 'rename']) t.test(`STRATEGY=${strategy}: concurrent writer during the whole run: no acknowledged write is lost`, async (t) => {
+for (const strategy of STRATEGY_NAMES) t.test(`STRATEGY=${strategy}: concurrent writer during the whole run: no acknowledged write is lost`, async (t) => {
   const url = await seededDatabase(t, 20000);
   const ids = (await query<{ id: string }>(url, `SELECT id FROM "User" ORDER BY id LIMIT 500`)).map((r) => r.id);
   const s = tempSettings(url);

@@ -10,7 +10,8 @@ import { repoPath } from './config.js';
 import type { Migration } from './migration.js';
 import { Refusal } from './refusal.js';
 
-export type StrategyName = 'default' | 'rewrite' | 'rename';
+export const STRATEGY_NAMES = ['default', 'rewrite', 'rename'] as const;
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 export interface Strategy {
   name: StrategyName;
