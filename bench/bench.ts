@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, Refusal } from '../bin/lib/cli.js';
-import { libpqEnv, repoPath, settings, withDatabase } from '../bin/lib/config.js';
+import { repoPath, settings } from '../bin/lib/config.js';
+import { libpqEnv, withDatabase, type Target } from '../bin/lib/target.js';
 import { withSql } from '../bin/lib/db.js';
 import { startSandbox } from '../bin/lib/sandbox.js';
 import { migrate } from '../bin/migrate.js';
@@ -28,7 +29,7 @@ const parts = (): Record<string, string> => {
 };
 
 /** One psql run of a part, timed from the outside like an operator would. */
-function psql(bindir: string, url: string, sql: string): number {
+function psql(bindir: string, url: Target, sql: string): number {
   const t0 = performance.now();
   const r = spawnSync(join(bindir, 'psql'), ['--no-psqlrc', '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql], { env: { ...process.env, ...libpqEnv(url) }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`floor: psql failed: ${r.stderr.trim()}`);
@@ -47,21 +48,21 @@ export async function bench(rows: number, rounds: number, log: (l: string) => vo
   const sb = await startSandbox({ settings: { shared_buffers: '256MB', maintenance_work_mem: '256MB', max_wal_size: '4GB' } });
   const work = mkdtempSync(join(tmpdir(), 'bm-bench-'));
   try {
-    const template = withDatabase(sb.url, 'bench_template');
+    const template = withDatabase(sb.target, 'bench_template');
     log(`→ seeding ${rows} users into a template database…`);
     await schema(template, 'baseline');
     await seed(template, rows);
     await withSql(template, (sql) => sql`VACUUM ANALYZE "User"`);
     const databaseMB = await withSql(template, async (sql) => Number((await sql`SELECT pg_database_size(current_database()) AS b`)[0].b) / 1048576);
     const copy = async (name: string) => {
-      await withSql(sb.url, (sql) => sql`CREATE DATABASE ${sql(name)} TEMPLATE bench_template`);
-      return withDatabase(sb.url, name);
+      await withSql(sb.target, (sql) => sql`CREATE DATABASE ${sql(name)} TEMPLATE bench_template`);
+      return withDatabase(sb.target, name);
     };
-    const drop = (name: string) => withSql(sb.url, (sql) => sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`);
+    const drop = (name: string) => withSql(sb.target, (sql) => sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`);
     // Untimed, before every timed run: the bench's own copies and drops (gigabytes at 10M rows)
     // and the previous run's writes are flushed, so that no run pays for another's I/O.
     const settle = async () => {
-      await withSql(sb.url, (sql) => sql`CHECKPOINT`);
+      await withSql(sb.target, (sql) => sql`CHECKPOINT`);
       spawnSync('sync');
     };
     const floor: Record<string, number[]> = {};
@@ -74,7 +75,7 @@ export async function bench(rows: number, rounds: number, log: (l: string) => vo
     /** make migrate-0001 on a fresh copy `${name}_${r}`, each step's time and the windows into `into`. */
     const timedMigrate = async (name: string, r: number, into: Record<string, number[]>, strategy?: string) => {
       const db = await copy(`${name}_${r}`);
-      const s = settings({ DATABASE_URL: db, MAINTENANCE_DIR: join(work, `m-${name}-${r}`), BACKUP_DIR: join(work, `b-${name}-${r}`) });
+      const s = settings({ MAINTENANCE_DIR: join(work, `m-${name}-${r}`), BACKUP_DIR: join(work, `b-${name}-${r}`) });
       await settle();
       const run = await migrate(db, '0001', s, { strategy, log: () => {} });
       for (const st of run.steps) push(into, st.step, st.seconds);

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { main, Refusal, seconds, step } from './lib/cli.js';
 import { settings } from './lib/config.js';
+import { withDatabase } from './lib/target.js';
 import { startSandbox } from './lib/sandbox.js';
 import { migrate, stepLine, type RunResult } from './migrate.js';
 import { schema } from './schema.js';
@@ -16,15 +17,15 @@ const show = (title: string, s: Status) => console.log(`  ${title}: ${s.labels.m
 export async function demo(rows: number): Promise<{ before: Status; after: Status; run: RunResult }> {
   const sandbox = await step('start a throwaway PostgreSQL', () => startSandbox());
   try {
-    const url = sandbox.url.replace('/postgres?', '/demo?');
-    await step('create the "before" schema (Prisma\'s User and Role)', () => schema(url, 'baseline'));
-    await step(`seed ${rows} users`, () => seed(url, rows));
-    const before = await status(url);
+    const target = withDatabase(sandbox.target, 'demo');
+    await step('create the "before" schema (Prisma\'s User and Role)', () => schema(target, 'baseline'));
+    await step(`seed ${rows} users`, () => seed(target, rows));
+    const before = await status(target);
     show('before', before);
-    const s = settings({ DATABASE_URL: url, MAINTENANCE_DIR: join(sandbox.dir, 'maintenance'), BACKUP_DIR: join(sandbox.dir, 'backups') });
+    const s = settings({ MAINTENANCE_DIR: join(sandbox.dir, 'maintenance'), BACKUP_DIR: join(sandbox.dir, 'backups') });
     console.log('→ make migrate-0001');
-    const run = await migrate(url, '0001', s, { log: (l) => console.log(`  | ${l}`) });
-    const after = await status(url);
+    const run = await migrate(target, '0001', s, { log: (l) => console.log(`  | ${l}`) });
+    const after = await status(target);
     show('after ', after);
     return { before, after, run };
   } finally {

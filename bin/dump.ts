@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, renameSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { main, Refusal } from './lib/cli.js';
-import { databaseName, databaseUrl, readSql, redact, settings, type Settings } from './lib/config.js';
+import { readSql, settings, type Settings, connectionTarget } from './lib/config.js';
+import { describeTarget, type Target } from './lib/target.js';
 import { connect, type Sql } from './lib/db.js';
 import { toolCommand } from './lib/pgtools.js';
 import { lastLine, mb, runStreaming } from './lib/stream.js';
@@ -31,9 +32,9 @@ const stamp = (d: Date) => {
 export const dumpFileName = (db: string, at: Date) => `backup_${db.replace(/[^A-Za-z0-9_-]/g, '_')}_${stamp(at)}.dump`;
 
 /** `pg_dump --version` → its major version; a refusal when pg_dump is missing or too old. */
-async function checkPgDump(url: string, s: Settings, serverMajor: number): Promise<string> {
+async function checkPgDump(target: Target, s: Settings, serverMajor: number): Promise<string> {
   const out: string[] = [];
-  const r = await runStreaming(toolCommand('pg_dump', url, ['--version'], { container: s.pgContainer }), { onData: (c) => out.push(String(c)) });
+  const r = await runStreaming(toolCommand('pg_dump', target, ['--version'], { container: s.pgContainer }), { onData: (c) => out.push(String(c)) });
   const version = /(\d+)(?:\.(\d+))?/.exec(out.join(''))?.[0];
   if (r.code !== 0 || !version) {
     throw new Refusal(`dump: pg_dump is not available${s.pgContainer ? ` in container ${s.pgContainer}` : ' on this host'} (${lastLine(r.stderr) || `exit ${r.code}`}).`,
@@ -49,11 +50,11 @@ async function checkPgDump(url: string, s: Settings, serverMajor: number): Promi
 export interface DumpPreflight { serverVersion: string; serverMajor: number; databaseBytes: number; pgDumpVersion: string; dir: string }
 
 /** Everything a dump needs, checked before anything is written: server, pg_dump, disk. */
-export async function dumpPreflight(sql: Sql, url: string, s: Settings): Promise<DumpPreflight> {
+export async function dumpPreflight(sql: Sql, target: Target, s: Settings): Promise<DumpPreflight> {
   const [server] = await sql`SELECT current_setting('server_version') AS version, current_setting('server_version_num')::int AS num,
                                     pg_database_size(current_database())::int8 AS size`;
   const serverMajor = Math.floor(server.num / 10000);
-  const pgDumpVersion = await checkPgDump(url, s, serverMajor);
+  const pgDumpVersion = await checkPgDump(target, s, serverMajor);
   const dir = resolve(s.backupDir);
   let probe = dir; // the folder may not exist yet: measure the disk it will be on
   while (!existsSync(probe)) probe = dirname(probe);
@@ -65,18 +66,18 @@ export async function dumpPreflight(sql: Sql, url: string, s: Settings): Promise
   return { serverVersion: String(server.version), serverMajor, databaseBytes: Number(server.size), pgDumpVersion, dir };
 }
 
-export async function dump(url: string, s: Settings, log: (line: string) => void = console.log): Promise<DumpResult> {
+export async function dump(target: Target, s: Settings, log: (line: string) => void = console.log): Promise<DumpResult> {
   const t0 = performance.now();
-  const sql = connect(url, { appName: 'breaking-migrations-dump' });
+  const sql = connect(target, { appName: 'breaking-migrations-dump' });
   let partial: string | undefined;
   const cleanup = () => partial && existsSync(partial) && unlinkSync(partial);
   process.once('exit', cleanup);
   try {
-    const { serverVersion, pgDumpVersion, dir } = await dumpPreflight(sql, url, s);
+    const { serverVersion, pgDumpVersion, dir } = await dumpPreflight(sql, target, s);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700); // also when it existed: dumps hold personal data
 
-    const db = databaseName(url);
+    const db = target.database;
     const taken = (f: string) => existsSync(join(dir, f)) || existsSync(join(dir, `.${f}.partial`));
     let file = dumpFileName(db, new Date());
     if (taken(file)) {
@@ -96,9 +97,9 @@ export async function dump(url: string, s: Settings, log: (line: string) => void
     const { tables, result } = await sql.begin('isolation level repeatable read read only', async (tx) => {
       const [{ snapshot }] = await tx`SELECT pg_export_snapshot() AS snapshot`;
       const counts = await tx.unsafe(readSql('table_counts.sql'));
-      log(`→ dump ${redact(url)} → ${path}`);
+      log(`→ dump ${describeTarget(target)} → ${path}`);
       const result = await runStreaming(
-        toolCommand('pg_dump', url, ['--format=custom', `--compress=${s.dumpCompress}`, `--snapshot=${snapshot}`, '--no-password'], { container: s.pgContainer }),
+        toolCommand('pg_dump', target, ['--format=custom', `--compress=${s.dumpCompress}`, `--snapshot=${snapshot}`, '--no-password'], { container: s.pgContainer }),
         { output: out, onData: (c) => hash.update(c), progress: (b, sec) => log(`  dump: ${mb(b)} written, ${sec.toFixed(0)} s`) },
       );
       return { tables: Object.fromEntries(counts.map((r) => [String(r.name), Number(r.rows)])), result };
@@ -109,7 +110,7 @@ export async function dump(url: string, s: Settings, log: (line: string) => void
     if (result.code !== 0) throw new Error(`pg_dump failed: ${lastLine(result.stderr) || `exit ${result.code}`}`);
 
     // Readable as an archive, or it is not a backup.
-    const list = await runStreaming(toolCommand('pg_restore', url, ['--list'], { container: s.pgContainer, stdin: true }), { input: partial });
+    const list = await runStreaming(toolCommand('pg_restore', target, ['--list'], { container: s.pgContainer, stdin: true }), { input: partial });
     if (list.code !== 0) throw new Error(`the new dump does not read back (pg_restore --list: ${lastLine(list.stderr)})`);
 
     renameSync(partial, path);
@@ -143,7 +144,7 @@ on this host. Refuses: server unreachable, pg_dump missing or older than the ser
 disk than the database's size.
 Exit codes: 0 written, 1 failed (no file left), 2 refused, 3 unreachable.`,
     async run() {
-      const r = await dump(databaseUrl('dump'), settings());
+      const r = await dump(await connectionTarget('dump'), settings());
       const total = Object.values(r.manifest.tables).reduce((a, b) => a + b, 0);
       console.log(`dump: ${mb(r.bytes)}, ${Object.keys(r.manifest.tables).length} tables, ${total} rows, sha256 ${r.sha256.slice(0, 12)}… (${r.seconds.toFixed(2)} s)`);
       console.log(r.path);

@@ -5,7 +5,8 @@ import { hostname, userInfo } from 'node:os';
 import { posix, resolve } from 'node:path';
 import { $ } from 'zx';
 import { main, Refusal } from './lib/cli.js';
-import { redact, settings, type Settings } from './lib/config.js';
+import { connectionTarget, settings, type Settings } from './lib/config.js';
+import { describeTarget, type Target } from './lib/target.js';
 import { execPrefix, serviceTasksCommand } from './lib/docker.js';
 import { guardState, setGuard, type GuardState } from './lib/guard.js';
 import { readLock, removeLock, writeLock, type LockContent } from './lib/lockfile.js';
@@ -40,17 +41,17 @@ export async function lockTargets(s: Settings): Promise<{ targets: LockTarget[];
   return { targets, notes };
 }
 
-export async function maintenanceStatus(s: Settings, url?: string): Promise<MaintenanceState> {
+export async function maintenanceStatus(s: Settings, target?: Target): Promise<MaintenanceState> {
   const { targets, notes } = await lockTargets(s);
   const locks = await Promise.all(targets.map(async (t) => ({ target: t.name, path: t.path, content: await readLock(t.prefix, t.path) })));
-  const guard = s.dbGuard && url ? await guardState(url) : undefined;
+  const guard = s.dbGuard && target ? await guardState(target) : undefined;
   const parts = [...locks.map((l) => l.content !== null), ...(guard ? [guard.readOnly] : [])];
   return { on: parts.every(Boolean), partial: parts.some(Boolean) && !parts.every(Boolean), locks, guard, notes };
 }
 
 export interface OnResult { updated: boolean; lock: LockContent; targets: string[]; guard?: { database: string; ended: number }; notes: string[] }
 
-export async function maintenanceOn(s: Settings, url: string | undefined, opts: { reason: string; retryAfter: number }): Promise<OnResult> {
+export async function maintenanceOn(s: Settings, target: Target | undefined, opts: { reason: string; retryAfter: number }): Promise<OnResult> {
   const { targets, notes } = await lockTargets(s);
   const existing = await Promise.all(targets.map((t) => readLock(t.prefix, t.path)));
   const since = existing.find((c) => c?.since)?.since ?? new Date().toISOString();
@@ -58,9 +59,9 @@ export async function maintenanceOn(s: Settings, url: string | undefined, opts: 
   // The lock first (visitors get the maintenance page), then the guard (writers are refused).
   for (const t of targets) await writeLock(t.prefix, t.path, lock);
   let guard: OnResult['guard'];
-  if (s.dbGuard && url) {
+  if (s.dbGuard && target) {
     try {
-      guard = await setGuard(url, true);
+      guard = await setGuard(target, true);
     } catch (err) {
       const why = (err as Error).message;
       throw new Refusal(`maintenance: the lock file is ON, but the database guard failed: ${why}`,
@@ -70,10 +71,10 @@ export async function maintenanceOn(s: Settings, url: string | undefined, opts: 
   return { updated: existing.some((c) => c !== null), lock, targets: targets.map((t) => t.path), guard, notes };
 }
 
-export async function maintenanceOff(s: Settings, url: string | undefined): Promise<{ removed: number; targets: string[]; guard?: { database: string; ended: number }; notes: string[] }> {
+export async function maintenanceOff(s: Settings, target: Target | undefined): Promise<{ removed: number; targets: string[]; guard?: { database: string; ended: number }; notes: string[] }> {
   const { targets, notes } = await lockTargets(s);
   // The guard first (the database takes writes again), then the lock (visitors come back).
-  const guard = s.dbGuard && url ? await setGuard(url, false) : undefined;
+  const guard = s.dbGuard && target ? await setGuard(target, false) : undefined;
   let removed = 0;
   for (const t of targets) {
     if (await readLock(t.prefix, t.path)) removed++;
@@ -106,33 +107,33 @@ Exit codes: 0 done (status: whatever the state), 1 failed, 2 bad input, 3 databa
 status --exit-code: 0 OFF, 1 ON, 4 PARTIAL.`,
     async run(argv) {
       const s = settings();
-      const url = process.env.DATABASE_URL || undefined;
-      if (url) new URL(url); // a malformed URL fails here, before anything changes
+      // Parsed here, before anything changes: a URL the toolkit cannot honour is refused.
+      const target = process.env.DATABASE_URL ? await connectionTarget(`maintenance-${verb}`) : undefined;
       switch (verb) {
         case 'on': {
           const retryAfter = Number(process.env.RETRY_AFTER ?? 300);
           if (!Number.isInteger(retryAfter) || retryAfter < 0) throw new Refusal(`maintenance-on: RETRY_AFTER must be whole seconds, got "${process.env.RETRY_AFTER}".`, 'Example: make maintenance-on RETRY_AFTER=600.');
-          const r = await maintenanceOn(s, url, { reason: process.env.REASON || 'maintenance', retryAfter });
+          const r = await maintenanceOn(s, target, { reason: process.env.REASON || 'maintenance', retryAfter });
           for (const n of r.notes) console.log(`  note: ${n}`);
           const guard = r.guard ? `guard on database ${r.guard.database}: read-only, ${r.guard.ended} session(s) ended` : 'no database guard (DATABASE_URL unset or DB_GUARD=0)';
           console.log(`maintenance: ON (${r.updated ? 'updated' : 'started'}; lock ${r.targets.join(', ')}; ${guard})`);
           return;
         }
         case 'off': {
-          const r = await maintenanceOff(s, url);
+          const r = await maintenanceOff(s, target);
           for (const n of r.notes) console.log(`  note: ${n}`);
           const guard = r.guard ? `guard off on database ${r.guard.database}, ${r.guard.ended} read-only session(s) ended` : 'no database guard';
           console.log(`maintenance: OFF (${r.removed ? 'lock removed' : 'no lock was there'}: ${r.targets.join(', ')}; ${guard})`);
           return;
         }
         case 'status': {
-          const st = await maintenanceStatus(s, url);
+          const st = await maintenanceStatus(s, target);
           if (argv.includes('--json')) console.log(JSON.stringify(st));
           else {
             for (const l of st.locks) {
               console.log(l.content ? `  lock ON   ${l.path} (${l.target}): "${l.content.reason}" for ${age(l.content.since)}, by ${l.content.by}, Retry-After ${l.content.retryAfter} s` : `  lock OFF  ${l.path} (${l.target})`);
             }
-            if (st.guard) console.log(`  guard ${st.guard.readOnly ? 'ON ' : 'OFF'}  database ${st.guard.database} (${redact(url!)})`);
+            if (st.guard) console.log(`  guard ${st.guard.readOnly ? 'ON ' : 'OFF'}  database ${st.guard.database} (${describeTarget(target!)})`);
             for (const n of st.notes) console.log(`  note: ${n}`);
             console.log(`maintenance: ${st.partial ? 'PARTIAL (some parts on, some off: run maintenance-on or maintenance-off)' : st.on ? 'ON' : 'OFF'}`);
           }

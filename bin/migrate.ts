@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { main, Refusal, seconds, step } from './lib/cli.js';
-import { databaseUrl, settings, type Settings } from './lib/config.js';
+import { settings, type Settings, connectionTarget } from './lib/config.js';
+import { type Target } from './lib/target.js';
 import { connect, type Tx } from './lib/db.js';
 import { ensureJournal, lastFinished, openRun, record } from './lib/journal.js';
 import { loadMigration } from './lib/migration.js';
@@ -29,11 +30,11 @@ export interface RunResult {
 }
 export interface RunOptions { autoRestore?: boolean; lockTimeout?: string; strategy?: string; log?: (line: string) => void }
 
-export async function migrate(url: string, id: string, s: Settings, opts: RunOptions = {}): Promise<RunResult> {
+export async function migrate(target: Target, id: string, s: Settings, opts: RunOptions = {}): Promise<RunResult> {
   const log = opts.log ?? console.log;
   const m = loadMigration(id);
   const strategy = pickStrategy(opts.strategy, m);
-  const sql = connect(url, { appName: 'breaking-migrations-migrate' });
+  const sql = connect(target, { appName: 'breaking-migrations-migrate' });
   try {
     const key = `breaking-migrations:${id}`;
     const [{ locked }] = await sql`SELECT pg_try_advisory_lock(hashtext(${key})) AS locked`;
@@ -48,7 +49,7 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
       await sql`SELECT set_config('lock_timeout', '0', false)`;
     }
     const open = await openRun(sql, id);
-    const state = await dbState(url, m);
+    const state = await dbState(target, m);
     const result: RunResult = { migration: id, strategy: strategy.name, runId: open?.runId ?? `${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}-${randomBytes(3).toString('hex')}`, resumed: Boolean(open), alreadyApplied: false, steps: [], checks: [] };
     const done = open?.done ?? {};
 
@@ -85,27 +86,27 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
     let windowStart: number | undefined;
     try {
       await runStep('preflight', async () => {
-        await dumpPreflight(sql, url, s);
+        await dumpPreflight(sql, target, s);
         const problems = state.contracted ? [] : await preflightProblems(sql, m, { checkContract: strategy.checkContract, trySql: strategy.tryInPreflight && !done.mutate ? strategy.mutationSql : undefined });
         if (problems.length) throw new Refusal(`migrate-${id}: preflight: ${problems.join('; ')}.`, 'Nothing was changed. Fix each object listed, then run again.');
       });
       // Before the dump, so that the dump holds the toolkit's schema as the rest of the run uses it.
       current = 'toolkit';
       await runStep('toolkit', async () => {
-        await schema(url, 'toolkit');
+        await schema(target, 'toolkit');
         await ensureJournal(sql);
       });
       current = 'maintenance-on';
       windowStart = performance.now();
-      await runStep('maintenance-on', () => maintenanceOn(s, url, { reason: `migration ${id}`, retryAfter: 300 }), () => ({}), state.contracted ? 'schema already contracted' : undefined);
+      await runStep('maintenance-on', () => maintenanceOn(s, target, { reason: `migration ${id}`, retryAfter: 300 }), () => ({}), state.contracted ? 'schema already contracted' : undefined);
       current = 'dump';
       const haveDump = dumpPath && existsSync(dumpPath) ? `taken at the start of this run: ${dumpPath}` : undefined;
-      const d = await runStep('dump', () => dump(url, s, log), (r) => ({ path: r.path, sha256: r.sha256, bytes: r.bytes }), haveDump ?? (state.contracted ? 'schema already contracted' : undefined));
+      const d = await runStep('dump', () => dump(target, s, log), (r) => ({ path: r.path, sha256: r.sha256, bytes: r.bytes }), haveDump ?? (state.contracted ? 'schema already contracted' : undefined));
       dumpPath = d?.path ?? dumpPath;
       result.dump = dumpPath;
       current = 'expand';
       await waitForOrphans(sql, log);
-      await runStep('expand', () => schema(url, 'expand', id), undefined, strategy.expandStep ? undefined : `done by STRATEGY=${strategy.name}`);
+      await runStep('expand', () => schema(target, 'expand', id), undefined, strategy.expandStep ? undefined : `done by STRATEGY=${strategy.name}`);
       current = 'mutate';
       // The mutation's journal row commits in the verifier's own transaction, with the data.
       // Strategies that reach the final schema here record dbmate's versions in the same transaction.
@@ -119,7 +120,7 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
       await runStep('contract', async () => {
         for (let attempt = 1; ; attempt++) {
           try {
-            return await schema(url, 'contract', id);
+            return await schema(target, 'contract', id);
           } catch (err) {
             // A writer that bypassed the guard added old labels after the mutation: carry them through.
             if (attempt >= 3 || !/rows? still holds? /.test((err as Error).message)) throw err;
@@ -138,7 +139,7 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
         if (bad.length) throw new Error(`final checks failed: ${describeFailed(bad)}`);
       }, () => ({ checks: result.checks }));
       current = 'maintenance-off';
-      await runStep('maintenance-off', () => maintenanceOff(s, url));
+      await runStep('maintenance-off', () => maintenanceOff(s, target));
       result.windowSeconds = windowStart === undefined ? undefined : (performance.now() - windowStart) / 1000;
       await record(sql, { runId: result.runId, migration: id, step: 'finish', event: 'done', detail: { steps: result.steps } });
       mkdirSync(resolve(s.backupDir), { recursive: true, mode: 0o700 }); // a resumed run may not have dumped here
@@ -146,7 +147,7 @@ export async function migrate(url: string, id: string, s: Settings, opts: RunOpt
       writeFileSync(result.report, JSON.stringify(result, null, 2) + '\n', { mode: 0o600 });
       return result;
     } catch (err) {
-      return await failed(err, { sql, url, m, s, runId: result.runId, step: current, dumpPath, autoRestore: opts.autoRestore, log });
+      return await failed(err, { sql, target, m, s, runId: result.runId, step: current, dumpPath, autoRestore: opts.autoRestore, log });
     }
   } finally {
     await sql.end({ timeout: 5 });
@@ -172,7 +173,7 @@ before any change, 3 unreachable.`,
     async run() {
       const t0 = performance.now();
       const s = settings();
-      const r = await migrate(databaseUrl(`migrate-${id}`), id, s, { autoRestore: process.env.AUTO_RESTORE === '1', lockTimeout: process.env.LOCK_TIMEOUT, strategy: process.env.STRATEGY });
+      const r = await migrate(await connectionTarget(`migrate-${id}`), id, s, { autoRestore: process.env.AUTO_RESTORE === '1', lockTimeout: process.env.LOCK_TIMEOUT, strategy: process.env.STRATEGY });
       for (const c of r.checks) console.log(`  ${c.ok ? 'ok  ' : 'NOTE'} ${c.check}: ${c.actual}${c.ok ? '' : ` (expected ${c.expected}; writes were not held back)`}`);
       if (r.alreadyApplied) return void console.log(`migrate-${id}: already applied; final checks pass; nothing changed (${seconds(t0)})`);
       for (const st of r.steps) console.log(stepLine(st));

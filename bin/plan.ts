@@ -3,7 +3,8 @@
 // and an estimated maintenance window from the table's size. Read-only (planner statistics, no
 // scan; the toolkit's functions are loaded in a transaction that is rolled back).
 import { main, Refusal } from './lib/cli.js';
-import { databaseUrl, readSql, redact } from './lib/config.js';
+import { readSql, connectionTarget } from './lib/config.js';
+import { describeTarget, type Target } from './lib/target.js';
 import { withSql } from './lib/db.js';
 import { withToolkitRolledBack } from './lib/runbook.js';
 
@@ -38,11 +39,11 @@ For DATABASE_URL, prints each strategy of migration NNNN (STRATEGY=default|rewri
 lock it takes on the table, whether it rewrites it, and an estimated maintenance window (dump
 excluded) from the planner's row estimates and rates measured by make bench. Changes nothing.`,
     async run() {
-      const url = databaseUrl(`plan-${id}`);
+      const target = await connectionTarget(`plan-${id}`);
       if (id !== '0001') throw new Refusal(`plan-${id}: only migration 0001 has a plan (sql/0001/plan.sql).`, 'Add sql/NNNN/plan.sql for another migration.');
       type Table = { table_name: string; bytes: number; rows: number; user_rows: number; pure_rename: boolean };
-      const tables = await withSql(url, (sql) => withToolkitRolledBack(sql, async (tx) => (await tx.unsafe(readSql('0001/plan.sql'))) as unknown as Table[]));
-      console.log(`database ${redact(url)}: ${tables.map((t) => `${t.table_name} ~${t.rows} rows (~${t.user_rows} USER), ${(Number(t.bytes) / 1048576).toFixed(0)} MB`).join('; ') || 'no table uses "Role"'}`);
+      const tables = await withSql(target, (sql) => withToolkitRolledBack(sql, async (tx) => (await tx.unsafe(readSql('0001/plan.sql'))) as unknown as Table[]));
+      console.log(`database ${describeTarget(target)}: ${tables.map((t) => `${t.table_name} ~${t.rows} rows (~${t.user_rows} USER), ${(Number(t.bytes) / 1048576).toFixed(0)} MB`).join('; ') || 'no table uses "Role"'}`);
       const dumpSeconds = tables.reduce((a, t) => a + Number(t.bytes), 0) / 1048576 / RATES.dumpMBps;
       for (const p of plan(tables)) {
         console.log(`  ${p.strategy.padEnd(8)} ${p.seconds === null ? '     —   ' : `~${p.seconds.toFixed(1).padStart(6)} s`}  rewrites: ${p.rewrites}; lock: ${p.lock}; ${p.note}`);

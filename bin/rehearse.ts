@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, Refusal, seconds, step } from './lib/cli.js';
-import { databaseName, databaseUrl, redact, settings, withDatabase, type Settings } from './lib/config.js';
+import { settings, type Settings, connectionTarget } from './lib/config.js';
+import { describeTarget, withDatabase, type Target } from './lib/target.js';
 import { withSql } from './lib/db.js';
 import { startSandbox } from './lib/sandbox.js';
 import { dump } from './dump.js';
@@ -15,13 +16,13 @@ import { restore } from './restore.js';
 
 export interface Rehearsal { where: 'server' | 'sandbox'; scratch: string; dump: string; dumpSeconds: number; restoreSeconds: number; run: RunResult }
 
-export async function rehearse(url: string, id: string, s: Settings, opts: { inSandbox?: boolean; strategy?: string; log?: (l: string) => void } = {}): Promise<Rehearsal> {
+export async function rehearse(target: Target, id: string, s: Settings, opts: { inSandbox?: boolean; strategy?: string; log?: (l: string) => void } = {}): Promise<Rehearsal> {
   const log = opts.log ?? console.log;
-  const fresh = await step('fresh dump of the production database', () => dump(url, s, log), log);
+  const fresh = await step('fresh dump of the production database', () => dump(target, s, log), log);
   const sandbox = opts.inSandbox ? await step('start a throwaway PostgreSQL', () => startSandbox(), log) : undefined;
-  const server = sandbox?.url ?? url;
-  const scratch = `${databaseName(url)}_rehearse_${Date.now().toString(36)}`.slice(0, 63);
-  const scratchUrl = withDatabase(server, scratch);
+  const server = sandbox?.target ?? target;
+  const scratch = `${target.database}_rehearse_${Date.now().toString(36)}`.slice(0, 63);
+  const scratchTarget = withDatabase(server, scratch);
   const work = mkdtempSync(join(tmpdir(), 'bm-rehearse-'));
   try {
     await withSql(server, (sql) => sql`CREATE DATABASE ${sql(scratch)}`).catch((err) => {
@@ -29,11 +30,11 @@ export async function rehearse(url: string, id: string, s: Settings, opts: { inS
       throw new Refusal(`rehearse: cannot create a scratch database on this server (${err.message}).`, 'Rehearse in a throwaway PostgreSQL instead: make rehearse-0001 REHEARSE_IN=sandbox.');
     });
     const t0 = performance.now();
-    await step(`restore it into ${scratch}`, () => restore(scratchUrl, s, fresh.path, { checked: fresh.manifest, log, portable: true }), log);
+    await step(`restore it into ${scratch}`, () => restore(scratchTarget, s, fresh.path, { checked: fresh.manifest, log, portable: true }), log);
     const restoreSeconds = (performance.now() - t0) / 1000;
     // The rehearsal's own lock file and dump stay in a temp folder: nothing lands beside production's.
-    const local = settings({ DATABASE_URL: scratchUrl, MAINTENANCE_DIR: join(work, 'maintenance'), BACKUP_DIR: join(work, 'backups'), PG_BINDIR: process.env.PG_BINDIR });
-    const run = await migrate(scratchUrl, id, local, { strategy: opts.strategy, log: (l) => log(`  | ${l}`) });
+    const local = settings({ MAINTENANCE_DIR: join(work, 'maintenance'), BACKUP_DIR: join(work, 'backups'), PG_BINDIR: process.env.PG_BINDIR });
+    const run = await migrate(scratchTarget, id, local, { strategy: opts.strategy, log: (l) => log(`  | ${l}`) });
     return { where: sandbox ? 'sandbox' : 'server', scratch, dump: fresh.path, dumpSeconds: fresh.seconds, restoreSeconds, run };
   } finally {
     await withSql(server, (sql) => sql`DROP DATABASE IF EXISTS ${sql(scratch)} WITH (FORCE)`).catch((err) => log(`  warning: could not drop ${scratch}: ${err.message}`));
@@ -56,12 +57,12 @@ scratch database. Production is only read.
 Exit codes: 0 the rehearsal passed, 1 it failed (production untouched), 2 refused, 3 unreachable.`,
     async run() {
       const t0 = performance.now();
-      const url = databaseUrl(`rehearse-${id}`);
-      const r = await rehearse(url, id, settings(), { inSandbox: process.env.REHEARSE_IN === 'sandbox', strategy: process.env.STRATEGY });
+      const target = await connectionTarget(`rehearse-${id}`);
+      const r = await rehearse(target, id, settings(), { inSandbox: process.env.REHEARSE_IN === 'sandbox', strategy: process.env.STRATEGY });
       console.log(`  fresh dump       ${r.dumpSeconds.toFixed(2)} s  ${r.dump}`);
       console.log(`  restore          ${r.restoreSeconds.toFixed(2)} s  into ${r.scratch} (${r.where})`);
       for (const st of r.run.steps) console.log(stepLine(st));
-      console.log(`rehearse-${id}: passed on a copy of ${redact(url)}; strategy ${r.run.strategy}; maintenance window there: ${r.run.windowSeconds?.toFixed(1)} s, dump included (${seconds(t0)})`);
+      console.log(`rehearse-${id}: passed on a copy of ${describeTarget(target)}; strategy ${r.run.strategy}; maintenance window there: ${r.run.windowSeconds?.toFixed(1)} s, dump included (${seconds(t0)})`);
     },
   });
 }

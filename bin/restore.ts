@@ -8,7 +8,8 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { main, Refusal } from './lib/cli.js';
-import { databaseName, databaseUrl, readSql, redact, settings, type Settings } from './lib/config.js';
+import { readSql, settings, type Settings, connectionTarget } from './lib/config.js';
+import { describeTarget, type Target } from './lib/target.js';
 import { withSql } from './lib/db.js';
 import { toolCommand } from './lib/pgtools.js';
 import { lastLine, mb, runStreaming } from './lib/stream.js';
@@ -28,7 +29,7 @@ async function sha256(path: string): Promise<string> {
 }
 
 /** Every check that needs no database: the dump is there, intact and readable. */
-export async function checkDump(url: string, s: Settings, dumpPath: string | undefined): Promise<Manifest | null> {
+export async function checkDump(target: Target, s: Settings, dumpPath: string | undefined): Promise<Manifest | null> {
   if (!dumpPath) throw new Refusal('restore: DUMP is required.', 'List dumps with `make backups`, then `make restore DUMP=backups/….dump`.');
   if (!existsSync(dumpPath)) throw new Refusal(`restore: ${dumpPath} does not exist.`, 'List dumps with `make backups`.');
   const sumFile = `${dumpPath}.sha256`;
@@ -42,7 +43,7 @@ export async function checkDump(url: string, s: Settings, dumpPath: string | und
     throw new Refusal(`restore: checksum mismatch for ${dumpPath}: the file changed after it was written (expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…).`,
       'Do not use this file; pick another dump (`make backups`).');
   }
-  const list = await runStreaming(toolCommand('pg_restore', url, ['--list'], { container: s.pgContainer, stdin: true }), { input: dumpPath });
+  const list = await runStreaming(toolCommand('pg_restore', target, ['--list'], { container: s.pgContainer, stdin: true }), { input: dumpPath });
   if (list.code !== 0) {
     throw new Refusal(`restore: ${dumpPath} is not a readable pg_dump archive (${lastLine(list.stderr) || `exit ${list.code}`}).`, 'Pick another dump (`make backups`).');
   }
@@ -52,19 +53,19 @@ export async function checkDump(url: string, s: Settings, dumpPath: string | und
 
 /** Restores a dump; `checked` passes checkDump's result when the caller already ran it. */
 /** `portable`: into another server or a scratch database: no owners, no grants (roles may not exist there). */
-export async function restore(url: string, s: Settings, dumpPath: string, opts: { checked?: Manifest | null; log?: (line: string) => void; portable?: boolean } = {}): Promise<RestoreResult> {
+export async function restore(target: Target, s: Settings, dumpPath: string, opts: { checked?: Manifest | null; log?: (line: string) => void; portable?: boolean } = {}): Promise<RestoreResult> {
   const t0 = performance.now();
   const log = opts.log ?? console.log;
-  const manifest = opts.checked !== undefined ? opts.checked : await checkDump(url, s, dumpPath);
-  const database = databaseName(url);
-  log(`→ restore ${dumpPath} into ${redact(url)} (one transaction)`);
-  const r = await restoreInOneTransaction(url, s, dumpPath, log, opts.portable);
+  const manifest = opts.checked !== undefined ? opts.checked : await checkDump(target, s, dumpPath);
+  const database = target.database;
+  log(`→ restore ${dumpPath} into ${describeTarget(target)} (one transaction)`);
+  const r = await restoreInOneTransaction(target, s, dumpPath, log, opts.portable);
   if (!r.ok) {
     throw new Refusal(`restore: the restore failed and was rolled back; the database is as it was: ${r.why}`, 'Fix the cause above and run it again.', 1);
   }
   const tables: RestoreResult['tables'] = [];
   if (manifest) {
-    const counts = await withSql(url, (sql) => sql.unsafe(readSql('table_counts.sql')));
+    const counts = await withSql(target, (sql) => sql.unsafe(readSql('table_counts.sql')));
     const actual = new Map(counts.map((c) => [String(c.name), Number(c.rows)]));
     for (const [name, expected] of Object.entries(manifest.tables)) tables.push({ name, expected, actual: actual.get(name) ?? null });
   }
@@ -80,10 +81,10 @@ export async function restore(url: string, s: Settings, dumpPath: string, opts: 
  * psql opts in to writing (the guard) and gives up on a lock after a minute rather than queue
  * the site behind it.
  */
-async function restoreInOneTransaction(url: string, s: Settings, dumpPath: string, log: (l: string) => void, portable = false): Promise<{ ok: boolean; why: string }> {
+async function restoreInOneTransaction(target: Target, s: Settings, dumpPath: string, log: (l: string) => void, portable = false): Promise<{ ok: boolean; why: string }> {
   const args = ['--clean', '--if-exists', ...(portable ? ['--no-owner', '--no-privileges'] : []), '--no-password', '--file=-'];
-  const producer = toolCommand('pg_restore', url, args, { container: s.pgContainer, stdin: true });
-  const consumer = toolCommand('psql', url, ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--no-password', '--file=-'], { container: s.pgContainer, stdin: true, writable: true });
+  const producer = toolCommand('pg_restore', target, args, { container: s.pgContainer, stdin: true });
+  const consumer = toolCommand('psql', target, ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--no-password', '--file=-'], { container: s.pgContainer, stdin: true, writable: true });
   consumer.env.PGOPTIONS = `${consumer.env.PGOPTIONS ?? ''} -c lock_timeout=60s -c client_min_messages=warning`.trim();
   const psql = spawn(consumer.argv[0], consumer.argv.slice(1), { env: consumer.env, stdio: ['pipe', 'ignore', 'pipe'] });
   let psqlErr = '';
@@ -129,19 +130,19 @@ Exit codes: 0 restored and counts match, 1 restore failed (database unchanged) o
 2 refused (nothing done), 3 unreachable.`,
     async run(argv) {
       const dumpPath = argv[0] || process.env.DUMP || undefined;
-      const url = databaseUrl('restore');
+      const target = await connectionTarget('restore');
       const s = settings();
-      const manifest = await checkDump(url, s, dumpPath);
-      console.log(`target:  database ${databaseName(url)} on ${redact(url)}`);
+      const manifest = await checkDump(target, s, dumpPath);
+      console.log(`target:  database ${target.database} on ${describeTarget(target)}`);
       if (manifest) {
         console.log(`dump:    ${dumpPath} — database ${manifest.database}, ${manifest.createdAt}, PostgreSQL ${manifest.serverVersion}, ${mb(manifest.bytes)}`);
         for (const [t, n] of Object.entries(manifest.tables)) console.log(`         ${t}: ${n} rows`);
       } else console.log(`dump:    ${dumpPath} (no manifest: row counts cannot be checked afterwards)`);
       if (process.env.YES !== '1') {
         if (!process.stdin.isTTY) throw new Refusal('restore: not confirmed: no terminal to ask on.', 'Run it on a terminal, or add YES=1 to confirm.');
-        if (!(await confirm(`Replace the data of database ${databaseName(url)} with this dump? Type yes: `))) throw new Refusal('restore: not confirmed; nothing done.', undefined, 2);
+        if (!(await confirm(`Replace the data of database ${target.database} with this dump? Type yes: `))) throw new Refusal('restore: not confirmed; nothing done.', undefined, 2);
       }
-      const r = await restore(url, s, dumpPath!, { checked: manifest });
+      const r = await restore(target, s, dumpPath!, { checked: manifest });
       for (const t of r.tables) console.log(`  ${t.actual === t.expected ? 'ok  ' : 'DIFF'} ${t.name}: ${t.actual ?? 'missing'} rows (dump: ${t.expected})`);
       if (r.countsMatch === false) {
         console.log(`restore: restored into ${r.database}, but row counts differ from the manifest (${r.seconds.toFixed(2)} s)`);

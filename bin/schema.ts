@@ -1,7 +1,8 @@
 #!/usr/bin/env tsx
 // Schema steps through dbmate: baseline (sandbox only), expand, contract, rollback.
 import { main, Refusal, seconds } from './lib/cli.js';
-import { databaseUrl, redact } from './lib/config.js';
+import { connectionTarget } from './lib/config.js';
+import { describeTarget, type Target } from './lib/target.js';
 import { dbmate, dbmateError, dbmateStatus, dirs } from './lib/dbmate.js';
 
 export type SchemaStep = 'baseline' | 'toolkit' | 'expand' | 'contract' | 'rollback';
@@ -16,7 +17,7 @@ const NEXT: Record<SchemaStep, string> = {
 };
 
 /** Run one schema step; returns what dbmate applied or rolled back. */
-export async function schema(url: string, stepName: SchemaStep, migration = '0001'): Promise<string[]> {
+export async function schema(target: Target, stepName: SchemaStep, migration = '0001'): Promise<string[]> {
   let migrationDirs: string[];
   let command = 'migrate';
   switch (stepName) {
@@ -32,7 +33,7 @@ export async function schema(url: string, stepName: SchemaStep, migration = '000
       break;
     case 'contract': {
       migrationDirs = dirs.all(migration);
-      const notYet = (await dbmateStatus(url, dirs.expand(migration))).filter((f) => !f.applied).map((f) => f.file);
+      const notYet = (await dbmateStatus(target, dirs.expand(migration))).filter((f) => !f.applied).map((f) => f.file);
       if (notYet.length > 0) {
         throw new Refusal(`contract: expand ${migration} is not applied yet (${notYet.join(', ')}).`, 'Run `make expand` first.');
       }
@@ -43,7 +44,7 @@ export async function schema(url: string, stepName: SchemaStep, migration = '000
       command = 'rollback';
       break;
   }
-  const out = await dbmate(url, migrationDirs, command);
+  const out = await dbmate(target, migrationDirs, command);
   if (out.exitCode !== 0) throw new Refusal(dbmateError(out.stderr), NEXT[stepName], 1);
   return out.stdout
     .split('\n')
@@ -74,10 +75,10 @@ Exit codes: 0 done, 1 refused by the database (nothing changed), 2 bad input, 3 
       const mi = argv.indexOf('--migration');
       const migration = mi >= 0 ? argv[mi + 1] : (process.env.MIGRATION ?? '0001');
       if (!/^\d{4}$/.test(migration ?? '')) throw new Refusal(`schema: migration must be four digits, got "${migration}".`, 'Example: --migration 0001.');
-      const url = databaseUrl(stepName);
+      const target = await connectionTarget(stepName);
       const t0 = performance.now();
-      console.log(`→ ${stepName} ${stepName === 'baseline' ? '' : migration + ' '}on ${redact(url)}`);
-      const done = await schema(url, stepName, migration);
+      console.log(`→ ${stepName} ${stepName === 'baseline' ? '' : migration + ' '}on ${describeTarget(target)}`);
+      const done = await schema(target, stepName, migration);
       for (const line of done) console.log(`  ${line}`);
       console.log(`${stepName}: ${done.length ? done.length + ' migration(s) ' + (stepName === 'rollback' ? 'rolled back' : 'applied') : 'nothing to do, already applied'} (${seconds(t0)})`);
     },

@@ -1,12 +1,13 @@
 #!/usr/bin/env tsx
 // Fill "User" with realistic fake rows (sql/seed.sql). Never on an application database.
 import { main, Refusal, seconds } from './lib/cli.js';
-import { databaseUrl, readSql, redact } from './lib/config.js';
+import { readSql, connectionTarget } from './lib/config.js';
+import { describeTarget, type Target } from './lib/target.js';
 import { withSql, type Sql } from './lib/db.js';
 
 /** Adds `rows` users; refuses on a database made by Prisma Migrate (a real application's). */
-export async function seed(url: string, rows: number): Promise<{ added: number; total: number }> {
-  return withSql(url, async (sql: Sql) => {
+export async function seed(target: Target, rows: number): Promise<{ added: number; total: number }> {
+  return withSql(target, async (sql: Sql) => {
     const [probe] = await sql`SELECT to_regclass('"User"') IS NOT NULL AS has_user, to_regclass('_prisma_migrations') IS NOT NULL AS prisma`;
     if (probe.prisma) {
       throw new Refusal('seed: this database has _prisma_migrations: it is an application database, not a sandbox.', 'Seed only sandbox or test databases.');
@@ -28,10 +29,10 @@ with one set-based INSERT. Refuses on a database that has _prisma_migrations.`,
     async run(argv) {
       const rows = Number(argv[0] ?? process.env.ROWS ?? 1000);
       if (!Number.isInteger(rows) || rows < 0) throw new Refusal(`seed: ROWS must be a whole number, got "${argv[0]}".`, 'Example: make seed ROWS=100000.');
-      const url = databaseUrl('seed');
+      const target = await connectionTarget('seed');
       const t0 = performance.now();
-      console.log(`→ seeding ${rows} users into ${redact(url)}`);
-      const r = await seed(url, rows);
+      console.log(`→ seeding ${rows} users into ${describeTarget(target)}`);
+      const r = await seed(target, rows);
       console.log(`seed: added ${r.added} users, ${r.total} in all (${seconds(t0)})`);
     },
   });

@@ -4,10 +4,10 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { redact } from '../bin/lib/config.js';
+import { describeTarget, parseTarget } from '../bin/lib/target.js';
 import { dbmateArgs, dirs } from '../bin/lib/dbmate.js';
 import { runBin } from './helpers/cli.js';
-import { enumLabels, roleCounts, seededDatabase } from './helpers/database.js';
+import { enumLabels, roleCounts, seededDatabase, urlOf } from './helpers/database.js';
 
 const emptyDir = () => mkdtempSync(join(tmpdir(), 'bm-cwd-'));
 
@@ -23,10 +23,10 @@ t.test('--help for every command', async (t) => {
 t.test('missing DATABASE_URL: one line, the fix, exit 2', async (t) => {
   const r = runBin('schema.ts', ['expand'], {}, { cwd: emptyDir() });
   t.equal(r.code, 2);
-  t.equal(r.stderr, 'expand: DATABASE_URL is not set.\n  next: Put DATABASE_URL=postgres://user@host:5432/db?sslmode=disable in .env or the environment.\n');
+  t.equal(r.stderr, 'expand: DATABASE_URL is not set.\n  next: Put DATABASE_URL=postgresql://user:password@host:5432/db in .env or the environment (the app\'s own URL works).\n');
   const bad = runBin('status.ts', [], { DATABASE_URL: 'mysql://root:hunter2@db/app' }, { cwd: emptyDir() });
   t.equal(bad.code, 2);
-  t.match(bad.stderr, /^status: DATABASE_URL is not a postgres:\/\/ URL/);
+  t.match(bad.stderr, /^status: DATABASE_URL is not a postgres:\/\/ or postgresql:\/\/ URL/);
   t.notMatch(bad.stderr, /hunter2/, 'password masked');
 });
 
@@ -43,7 +43,7 @@ t.test('unreachable server: exit 3, says so, prints no password', async (t) => {
 t.test('.env is read; the environment wins over it', async (t) => {
   const url = await seededDatabase(t, 7);
   const cwd = emptyDir();
-  writeFileSync(join(cwd, '.env'), `DATABASE_URL=${url}\n`);
+  writeFileSync(join(cwd, '.env'), `DATABASE_URL=${urlOf(url)}\n`);
   const r = runBin('status.ts', ['--json'], {}, { cwd });
   t.equal(r.code, 0, r.stderr);
   const counts = await roleCounts(url);
@@ -57,7 +57,7 @@ t.test('.env is read; the environment wins over it', async (t) => {
 
 t.test('make-level flow through the CLI: expand, status, contract refusal with exit 1', async (t) => {
   const url = await seededDatabase(t, 30);
-  const env = { DATABASE_URL: url };
+  const env = { DATABASE_URL: urlOf(url) };
   const e = runBin('schema.ts', ['expand'], env);
   t.equal(e.code, 0, e.stderr);
   t.match(e.stdout, /expand: 2 migration\(s\) applied/);
@@ -73,7 +73,7 @@ t.test('seed refuses an application database (one made by Prisma Migrate)', asyn
   const url = await seededDatabase(t, 5);
   const { query } = await import('./helpers/database.js');
   await query(url, `CREATE TABLE _prisma_migrations (id text)`);
-  const r = runBin('seed.ts', ['100'], { DATABASE_URL: url });
+  const r = runBin('seed.ts', ['100'], { DATABASE_URL: urlOf(url) });
   t.equal(r.code, 2);
   t.match(r.stderr, /seed: this database has _prisma_migrations/);
   t.equal((await roleCounts(url)).total, 5);
@@ -82,5 +82,5 @@ t.test('seed refuses an application database (one made by Prisma Migrate)', asyn
 t.test('credentials never reach a command line', async (t) => {
   const args = dbmateArgs(dirs.all('0001'), 'migrate');
   t.notOk(args.some((a) => a.includes('postgres://')), 'dbmate gets the URL from its environment');
-  t.equal(redact('postgres://app:s3cret@db:5432/app'), 'postgres://app:*****@db:5432/app');
+  t.equal(describeTarget(parseTarget('postgres://app:s3cret@db:5432/app')), 'postgresql://app@db:5432/app', 'printed without the password');
 });

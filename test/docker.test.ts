@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { settings } from '../bin/lib/config.js';
 import { execPrefix, serviceTasksCommand } from '../bin/lib/docker.js';
 import { lockCommand } from '../bin/lib/lockfile.js';
+import { parseTarget, type Target } from '../bin/lib/target.js';
 import { toolCommand } from '../bin/lib/pgtools.js';
 import { lockTargets } from '../bin/maintenance.js';
 import { findPgBindir } from '../bin/lib/sandbox.js';
 import { runBin } from './helpers/cli.js';
-import { query, seededDatabase, tableChecksum } from './helpers/database.js';
+import { query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
 
 t.test('exact command lines', async (t) => {
   t.same(execPrefix(undefined), []);
@@ -22,7 +23,7 @@ t.test('exact command lines', async (t) => {
   t.same(serviceTasksCommand('pulse_nextjs'),
     ['docker', 'ps', '--quiet', '--filter', 'label=com.docker.swarm.service.name=pulse_nextjs', '--filter', 'status=running']);
 
-  const url = 'postgres://postgres:s3cret@db.internal:5433/pulsework?sslmode=disable';
+  const url = parseTarget('postgres://postgres:s3cret@db.internal:5433/pulsework?sslmode=disable');
   const dumpCmd = toolCommand('pg_dump', url, ['--format=custom'], { container: 'postgres-production' });
   t.same(dumpCmd.argv, ['docker', 'exec', '-e', 'PGDATABASE', '-e', 'PGUSER', '-e', 'PGPASSWORD', '-e', 'PGSSLMODE', '-e', 'PGAPPNAME',
     'postgres-production', 'pg_dump', '--format=custom']);
@@ -46,7 +47,7 @@ t.test('exact command lines', async (t) => {
 });
 
 /** A `docker` that runs `docker exec`'s command here and answers `docker ps` with two tasks. */
-function fakeDocker(server?: URL): { dir: string; log: string } {
+function fakeDocker(server?: Target): { dir: string; log: string } {
   const dir = mkdtempSync(join(tmpdir(), 'bm-docker-'));
   const log = join(dir, 'calls.log');
   writeFileSync(join(dir, 'docker'), `#!/bin/sh
@@ -56,7 +57,7 @@ case "$1" in
   exec) shift
         while [ $# -gt 0 ]; do case "$1" in -i) shift ;; -e) shift 2 ;; *) break ;; esac; done
         shift  # the container
-        ${server ? `export PGHOST=${server.hostname} PGPORT=${server.port}` : ''}
+        ${server ? `export PGHOST=${server.host} PGPORT=${server.port}` : ''}
         exec "$@" ;;
   *) echo "fake docker: $1 unsupported" >&2; exit 1 ;;
 esac
@@ -84,12 +85,10 @@ t.test('APP_SERVICE: every task on this node gets the lock, and the output says 
 
 t.test('PG_CONTAINER: dump and restore stream through `docker exec`', async (t) => {
   const plain = await seededDatabase(t, 300);
-  const withPassword = new URL(plain);
-  withPassword.password = 'pw-only-in-env'; // the sandbox trusts any password
-  const url = withPassword.toString();
-  const docker = fakeDocker(withPassword);
+  const url = { ...plain, password: 'pw-only-in-env' }; // the sandbox trusts any password
+  const docker = fakeDocker(url);
   const backups = join(mkdtempSync(join(tmpdir(), 'bm-bk-')), 'b');
-  const env = { PATH: `${docker.dir}:${findPgBindir()}:${process.env.PATH}`, DATABASE_URL: url, PG_CONTAINER: 'postgres-production', BACKUP_DIR: backups };
+  const env = { PATH: `${docker.dir}:${findPgBindir()}:${process.env.PATH}`, DATABASE_URL: urlOf(url), PG_CONTAINER: 'postgres-production', BACKUP_DIR: backups };
   const d = runBin('dump.ts', [], env);
   t.equal(d.code, 0, d.stderr);
   const path = d.stdout.trim().split('\n').pop()!;

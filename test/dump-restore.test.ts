@@ -7,18 +7,19 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { settings } from '../bin/lib/config.js';
+import type { Target } from '../bin/lib/target.js';
 import { dump, dumpFileName } from '../bin/dump.js';
 import { restore } from '../bin/restore.js';
 import { listBackups, pruneBackups } from '../bin/backups.js';
 import { runBin } from './helpers/cli.js';
-import { query, seededDatabase, tableChecksum } from './helpers/database.js';
+import { query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
 
 const quiet = () => {};
 const backupDir = () => join(mkdtempSync(join(tmpdir(), 'bm-bk-')), 'backups');
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** Checksums of every table of the database, by name. */
-async function allTables(url: string): Promise<Record<string, string>> {
+async function allTables(url: Target): Promise<Record<string, string>> {
   const names = await query<{ name: string }>(url, `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
     WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`);
   const out: Record<string, string> = {};
@@ -40,7 +41,7 @@ t.test('dump: 0700 folder, 0600 files, checksum and manifest match, round trip i
   t.equal(sha(r.path), r.sha256, 'sha256 of the file');
   t.equal(readFileSync(`${r.path}.sha256`, 'utf8'), `${r.sha256}  ${basename(r.path)}\n`, 'sha256sum format');
   const manifest = JSON.parse(readFileSync(`${r.path}.manifest.json`, 'utf8'));
-  t.match(manifest, { database: new URL(url).pathname.slice(1), serverVersion: /^\d+\.\d+/, pgDumpVersion: /^\d+\.\d+/, bytes: statSync(r.path).size, sha256: r.sha256 });
+  t.match(manifest, { database: url.database, serverVersion: /^\d+\.\d+/, pgDumpVersion: /^\d+\.\d+/, bytes: statSync(r.path).size, sha256: r.sha256 });
   t.same(manifest.tables, { 'breaking_migrations.schema_migrations': 1, 'public."Post"': 500, 'public."User"': 3000 });
 
   const before = await allTables(url);
@@ -53,11 +54,11 @@ t.test('dump: 0700 folder, 0600 files, checksum and manifest match, round trip i
 
 t.test('dump never overwrites a dump (or a partial one) of the same second: it takes the next second\'s name', async (t) => {
   const url = await seededDatabase(t, 100);
-  const s = settings({ DATABASE_URL: url, BACKUP_DIR: backupDir() });
+  const s = settings({ DATABASE_URL: urlOf(url), BACKUP_DIR: backupDir() });
   mkdirSync(s.backupDir, { recursive: true, mode: 0o700 });
   await new Promise((r) => setTimeout(r, 1000 - new Date().getMilliseconds())); // start of a second
   const now = new Date();
-  const db = new URL(url).pathname.slice(1);
+  const db = url.database;
   const earlier = join(s.backupDir, dumpFileName(db, now));
   writeFileSync(earlier, 'an earlier dump', { mode: 0o600 });
   writeFileSync(join(s.backupDir, `.${dumpFileName(db, now)}.partial`), 'a killed dump', { mode: 0o600 });
@@ -121,7 +122,7 @@ t.test('restore refuses damaged or unverifiable dumps and leaves the database as
 t.test('restore CLI: DUMP required, no terminal without YES=1 refused, YES=1 restores', async (t) => {
   const url = await seededDatabase(t, 50);
   const dir = backupDir();
-  const env = { DATABASE_URL: url, BACKUP_DIR: dir };
+  const env = { DATABASE_URL: urlOf(url), BACKUP_DIR: dir };
   const none = runBin('restore.ts', [''], env);
   t.equal(none.code, 2);
   t.equal(none.stderr, 'restore: DUMP is required.\n  next: List dumps with `make backups`, then `make restore DUMP=backups/….dump`.\n');
@@ -150,12 +151,12 @@ t.test('dump refusals: unreachable server, pg_dump missing', async (t) => {
   t.notMatch(down.stdout + down.stderr, /pw-secret/);
   const url = await seededDatabase(t, 1);
   const empty = mkdtempSync(join(tmpdir(), 'bm-bin-'));
-  const missing = runBin('dump.ts', [], { ...env, DATABASE_URL: url, PG_BINDIR: empty });
+  const missing = runBin('dump.ts', [], { ...env, DATABASE_URL: urlOf(url), PG_BINDIR: empty });
   t.equal(missing.code, 2);
   t.match(missing.stderr, /^dump: pg_dump is not available on this host .*\n  next: Install it: `apt-get install -y postgresql-client`/);
   writeFileSync(join(empty, 'pg_dump'), '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n');
   chmodSync(join(empty, 'pg_dump'), 0o755);
-  const old = runBin('dump.ts', [], { ...env, DATABASE_URL: url, PG_BINDIR: empty });
+  const old = runBin('dump.ts', [], { ...env, DATABASE_URL: urlOf(url), PG_BINDIR: empty });
   t.equal(old.code, 2);
   t.match(old.stderr, /^dump: pg_dump 9\.6 is older than the server \(\d+\); it cannot dump it\./);
   t.notOk(existsSync(env.BACKUP_DIR) && readdirSync(env.BACKUP_DIR).length > 0, 'no file written');
@@ -192,7 +193,7 @@ t.test('dump refuses when BACKUP_DIR has less free disk than the database, writi
   const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', tiny], { encoding: 'utf8' });
   t.equal(mount.status, 0, `mounted a 256 kB tmpfs: ${mount.stderr}`);
   t.teardown(() => void spawnSync('umount', [tiny]));
-  const r = runBin('dump.ts', [], { DATABASE_URL: url, BACKUP_DIR: join(tiny, 'backups') });
+  const r = runBin('dump.ts', [], { DATABASE_URL: urlOf(url), BACKUP_DIR: join(tiny, 'backups') });
   t.equal(r.code, 2);
   t.match(r.stderr, /^dump: not enough free disk in .*backups: 0\.\d MB free, the database is \d+\.\d MB\.\n {2}next: Free some space/);
   t.same(readdirSync(tiny), [], 'not even the folder was created');

@@ -5,14 +5,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { settings } from '../bin/lib/config.js';
+import type { Target } from '../bin/lib/target.js';
 import { withSql } from '../bin/lib/db.js';
 import { maintenanceOff, maintenanceOn, maintenanceStatus } from '../bin/maintenance.js';
 import { runBin } from './helpers/cli.js';
-import { query, seededDatabase, testDatabase } from './helpers/database.js';
+import { query, seededDatabase, testDatabase, urlOf, oracleConfig } from './helpers/database.js';
 
 /** An ordinary application session: no opt-in, plain node-postgres. */
-async function appSession(url: string) {
-  const c = new pg.Client({ connectionString: url, application_name: 'app' });
+async function appSession(url: Target) {
+  const c = new pg.Client({ ...oracleConfig(url), application_name: 'app' });
   const session = Object.assign(c, { ended: undefined as string | undefined });
   // An idle client learns of its termination as an 'error' event ("Connection terminated…").
   c.on('error', (e: Error & { code?: string }) => (session.ended = e.code ?? e.message));
@@ -26,7 +27,7 @@ const errorCode = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: strin
 t.test('guard on: writes refused, open sessions ended, toolkit writes; guard off: writes again', async (t) => {
   const url = await seededDatabase(t, 10);
   const other = await testDatabase(t); // another database on the same server: never touched
-  const s = settings({ DATABASE_URL: url, MAINTENANCE_DIR: join(mkdtempSync(join(tmpdir(), 'bm-g-')), 'm') });
+  const s = settings({ DATABASE_URL: urlOf(url), MAINTENANCE_DIR: join(mkdtempSync(join(tmpdir(), 'bm-g-')), 'm') });
   const open = await appSession(url);
   const bystander = await appSession(other);
 
@@ -59,13 +60,13 @@ t.test('guard on: writes refused, open sessions ended, toolkit writes; guard off
 t.test('DB_GUARD=0 leaves the database alone; a lock without guard shows as PARTIAL', async (t) => {
   const url = await seededDatabase(t, 1);
   const dir = join(mkdtempSync(join(tmpdir(), 'bm-g-')), 'm');
-  const r = runBin('maintenance.ts', ['on'], { DATABASE_URL: url, MAINTENANCE_DIR: dir, DB_GUARD: '0' });
+  const r = runBin('maintenance.ts', ['on'], { DATABASE_URL: urlOf(url), MAINTENANCE_DIR: dir, DB_GUARD: '0' });
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /no database guard/);
   const c = await appSession(url);
   t.equal(await errorCode(c.query(`INSERT INTO "User" VALUES ('z', 'z@example.com', 'USER')`)), 'ok');
   await c.end();
-  const st = runBin('maintenance.ts', ['status', '--exit-code'], { DATABASE_URL: url, MAINTENANCE_DIR: dir });
+  const st = runBin('maintenance.ts', ['status', '--exit-code'], { DATABASE_URL: urlOf(url), MAINTENANCE_DIR: dir });
   t.equal(st.code, 4, 'PARTIAL exit code');
   t.match(st.stdout, /guard OFF .*\nmaintenance: PARTIAL/);
 });
@@ -74,10 +75,9 @@ t.test('a guard that cannot be set is reported, with the lock still on', async (
   const url = await seededDatabase(t, 1);
   await query(url, `CREATE ROLE bm_weak LOGIN`);
   t.teardown(() => query(url, `DROP ROLE IF EXISTS bm_weak`));
-  const weak = new URL(url);
-  weak.username = 'bm_weak';
+  const weak = { ...url, user: 'bm_weak' };
   const dir = join(mkdtempSync(join(tmpdir(), 'bm-g-')), 'm');
-  const r = runBin('maintenance.ts', ['on'], { DATABASE_URL: weak.toString(), MAINTENANCE_DIR: dir });
+  const r = runBin('maintenance.ts', ['on'], { DATABASE_URL: urlOf(weak), MAINTENANCE_DIR: dir });
   t.equal(r.code, 1);
   t.match(r.stderr, /^maintenance-on: maintenance: the lock file is ON, but the database guard failed: must be owner of database/);
   t.match(r.stderr, /next: .*DB_GUARD=0/);

@@ -5,13 +5,14 @@ import t from 'tap';
 import pg from 'pg';
 import { migrate } from '../bin/migrate.js';
 import { STRATEGY_NAMES } from '../bin/lib/strategy.js';
-import { enumLabels, query, seededDatabase } from './helpers/database.js';
+import { enumLabels, query, seededDatabase, oracleConfig } from './helpers/database.js';
 import { tempSettings } from './helpers/runbook.js';
+import type { Target } from '../bin/lib/target.js';
 
 interface Worker { stop(): Promise<void>; inserted: Map<string, string>; emails: Map<string, string>; errors: string[] }
 
 /** Inserts users (old code: USER or ADMIN) and updates e-mails as fast as it can, reconnecting on errors. */
-function startWorker(url: string, existingIds: string[]): Worker {
+function startWorker(url: Target, existingIds: string[]): Worker {
   const w: Worker = { inserted: new Map(), emails: new Map(), errors: [], stop: async () => {} };
   let running = true;
   const loop = (async () => {
@@ -19,7 +20,7 @@ function startWorker(url: string, existingIds: string[]): Worker {
     for (let i = 0; running; i++) {
       try {
         if (!client) {
-          client = new pg.Client({ connectionString: url, application_name: 'worker' });
+          client = new pg.Client({ ...oracleConfig(url), application_name: 'worker' });
           client.on('error', () => {});
           await client.connect();
         }

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrate } from '../bin/migrate.js';
 import { runBin } from './helpers/cli.js';
-import { catalogSnapshot, enumLabels, query, seededDatabase, tableChecksum } from './helpers/database.js';
+import { catalogSnapshot, enumLabels, query, seededDatabase, tableChecksum, oracleConfig } from './helpers/database.js';
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 
 const quiet = () => {};
@@ -85,7 +85,7 @@ t.test('a late failure (the contract cannot get its lock) leaves maintenance on;
   child.stderr.on('data', (d) => (err += d));
   // A reader that keeps a transaction open on "User" (reads are allowed in maintenance) blocks
   // only the contract's ACCESS EXCLUSIVE lock: the verifier's EXCLUSIVE lock lets it be.
-  const reader = new pg.Client({ connectionString: url });
+  const reader = new pg.Client({ ...oracleConfig(url) });
   await new Promise<void>((resolve) => {
     const onData = (d: Buffer) => {
       out += d;

@@ -3,7 +3,7 @@ import t from 'tap';
 import { plan } from '../bin/plan.js';
 import { bench, table } from '../bench/bench.js';
 import { runBin } from './helpers/cli.js';
-import { catalogSnapshot, query, seededDatabase, tableChecksum } from './helpers/database.js';
+import { catalogSnapshot, query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
 
 t.test('plan: three strategies, estimates ordered by the work they do, rename only when pure', async (t) => {
   const p = plan([{ bytes: 100e6, rows: 1e6, user_rows: 9e5, pure_rename: true }]);
@@ -19,7 +19,7 @@ t.test('plan: three strategies, estimates ordered by the work they do, rename on
   await query(url, `ANALYZE "User"`);
   const catalog = await catalogSnapshot(url);
   const data = await tableChecksum(url);
-  const r = runBin('plan.ts', ['0001'], { DATABASE_URL: url });
+  const r = runBin('plan.ts', ['0001'], { DATABASE_URL: urlOf(url) });
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /public."User" ~20000 rows \(~1\d{4} USER\)/);
   t.match(r.stdout, /^ {2}default +~ *[\d.]+ s {2}rewrites: yes: UPDATE \+ one rewrite/m);
@@ -28,7 +28,7 @@ t.test('plan: three strategies, estimates ordered by the work they do, rename on
   t.equal(await tableChecksum(url), data);
   const { schema } = await import('../bin/schema.js');
   await schema(url, 'expand');
-  t.match(runBin('plan.ts', ['0001'], { DATABASE_URL: url }).stdout, /rename +— .*not available/);
+  t.match(runBin('plan.ts', ['0001'], { DATABASE_URL: urlOf(url) }).stdout, /rename +— .*not available/);
 });
 
 t.test('bench: floor and toolkit measured on copies of one database, ratio and throughput reported', async (t) => {

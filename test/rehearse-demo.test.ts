@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { rehearse } from '../bin/rehearse.js';
 import { repo, runBin } from './helpers/cli.js';
-import { catalogSnapshot, enumLabels, query, seededDatabase, tableChecksum } from './helpers/database.js';
+import { catalogSnapshot, enumLabels, query, seededDatabase, tableChecksum, urlOf, oracleConfig } from './helpers/database.js';
 import { tempSettings } from './helpers/runbook.js';
 
 for (const inSandbox of [false, true]) {
@@ -55,7 +55,7 @@ t.test('make demo tells the whole story and exits 0', async (t) => {
 
 t.test('verifier CLI: needs expand, --dry-run changes nothing, --report writes JSON', async (t) => {
   const url = await seededDatabase(t, 800);
-  const env = { DATABASE_URL: url };
+  const env = { DATABASE_URL: urlOf(url) };
   const early = runBin('../verify/0001_migrate_user_to_employee.ts', [], env);
   t.equal(early.code, 1);
   t.match(early.stderr, /^verify 0001: invalid input value for enum "Role": "EMPLOYEE"/);
@@ -81,11 +81,11 @@ t.test('verifier: a table it cannot lock within LOCK_TIMEOUT is a clear failure,
   const { schema } = await import('../bin/schema.js');
   await schema(url, 'expand');
   const pg = (await import('pg')).default;
-  const writer = new pg.Client({ connectionString: url });
+  const writer = new pg.Client({ ...oracleConfig(url) });
   await writer.connect();
   await writer.query(`BEGIN; UPDATE "User" SET email = email WHERE id = (SELECT min(id) FROM "User")`); // holds ROW EXCLUSIVE
   const data = await tableChecksum(url);
-  const r = runBin('../verify/0001_migrate_user_to_employee.ts', [], { DATABASE_URL: url, LOCK_TIMEOUT: '1s' });
+  const r = runBin('../verify/0001_migrate_user_to_employee.ts', [], { DATABASE_URL: urlOf(url), LOCK_TIMEOUT: '1s' });
   await writer.query('ROLLBACK');
   await writer.end();
   t.equal(r.code, 1);

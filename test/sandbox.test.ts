@@ -38,7 +38,7 @@ t.test('a sandbox answers on loopback, and stop() removes server and files', asy
   const sb = await startSandbox();
   const port = Number(new URL(sb.url).port);
   t.match(sb.url, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres\?sslmode=disable$/);
-  const [row] = await query(sb.url, `SELECT current_setting('listen_addresses') AS l, current_setting('unix_socket_directories') AS s`);
+  const [row] = await query(sb.target, `SELECT current_setting('listen_addresses') AS l, current_setting('unix_socket_directories') AS s`);
   t.same(row, { l: '127.0.0.1', s: sb.dir });
   sb.stop();
   t.notOk(existsSync(sb.dir), 'temp dir deleted');

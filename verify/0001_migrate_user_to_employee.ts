@@ -3,7 +3,7 @@
 // transaction. `make migrate-0001` runs it as one step; it also runs alone.
 import { writeFileSync } from 'node:fs';
 import { main } from '../bin/lib/cli.js';
-import { databaseUrl } from '../bin/lib/config.js';
+import { connectionTarget } from '../bin/lib/config.js';
 import { withSql } from '../bin/lib/db.js';
 import { loadMigration } from '../bin/lib/migration.js';
 import { verify } from './verifier.js';
@@ -23,7 +23,7 @@ Exit codes: 0 committed (or dry run passed), 1 check failed or error (rolled bac
   async run(argv) {
     const dryRun = argv.includes('--dry-run');
     const ri = argv.indexOf('--report');
-    const report = await withSql(databaseUrl('verify'), (sql) =>
+    const report = await withSql(await connectionTarget('verify'), (sql) =>
       verify(sql, loadMigration('0001'), { dryRun, lockTimeout: process.env.LOCK_TIMEOUT, log: (l) => console.log(l) }),
     );
     for (const c of report.checks) console.log(`  ok  ${c.check}: ${c.actual}`);

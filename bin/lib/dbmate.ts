@@ -3,7 +3,8 @@
 // `ps`), and keep its bookkeeping table in our own schema so Prisma never sees it.
 import { resolveBinary } from 'dbmate';
 import { $ } from 'zx';
-import { repoPath, writableUrl } from './config.js';
+import { repoPath } from './config.js';
+import { dbmateUrl, type Target } from './target.js';
 
 export const MIGRATIONS_TABLE = 'breaking_migrations.schema_migrations';
 
@@ -32,9 +33,9 @@ export function dbmateArgs(migrationDirs: string[], command: string, extra: stri
   ];
 }
 
-export async function dbmate(url: string, migrationDirs: string[], command: string, extra: string[] = []): Promise<DbmateResult> {
+export async function dbmate(target: Target, migrationDirs: string[], command: string, extra: string[] = []): Promise<DbmateResult> {
   const out = await $({
-    env: { ...process.env, DATABASE_URL: writableUrl(url) },
+    env: { ...process.env, DATABASE_URL: dbmateUrl(target) },
     nothrow: true,
     quiet: true,
   })`${resolveBinary()} ${dbmateArgs(migrationDirs, command, extra)}`;
@@ -52,8 +53,8 @@ export function dbmateError(stderr: string): string {
 export interface MigrationFile { file: string; version: string; applied: boolean }
 
 /** `dbmate status` for these directories: each migration file, applied or pending. */
-export async function dbmateStatus(url: string, migrationDirs: string[]): Promise<MigrationFile[]> {
-  const out = await dbmate(url, migrationDirs, 'status');
+export async function dbmateStatus(target: Target, migrationDirs: string[]): Promise<MigrationFile[]> {
+  const out = await dbmate(target, migrationDirs, 'status');
   // --exit-code is not used: dbmate exits 0 and lists the files, pending ones as "[ ]".
   if (out.exitCode !== 0) throw new Error(dbmateError(out.stderr));
   return out.stdout

@@ -1,4 +1,5 @@
 // What a failed run says: the step, the cause, the state, and the way back (or AUTO_RESTORE).
+import type { Target } from './target.js';
 import type { Settings } from './config.js';
 import type { Sql } from './db.js';
 import { openRun, record } from './journal.js';
@@ -10,7 +11,7 @@ import { restore } from '../restore.js';
 export class RunFailed extends Refusal {}
 
 export interface FailureContext {
-  sql: Sql; url: string; m: Migration; s: Settings; runId: string; step: string;
+  sql: Sql; target: Target; m: Migration; s: Settings; runId: string; step: string;
   dumpPath?: string; autoRestore?: boolean; log: (l: string) => void;
 }
 
@@ -19,7 +20,7 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
   const cause = (err as Error).message?.split('\n')[0] ?? String(err);
   await record(c.sql, { runId: c.runId, migration: c.m.id, step: c.step, event: 'failed', detail: { cause } }).catch(() => {});
   if (c.step === 'preflight') throw err;
-  const st = await dbState(c.url, c.m).catch(() => undefined);
+  const st = await dbState(c.target, c.m).catch(() => undefined);
   const open = await openRun(c.sql, c.m.id).catch(() => undefined);
   const mutated = Boolean(open?.done.mutate);
   const where = !st ? 'unknown (the server did not answer)' : st.contracted ? 'contracted'
@@ -27,7 +28,7 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
   const lines = [`state: ${where}; maintenance stays ON`];
   if (c.dumpPath && c.autoRestore && (mutated || st?.contracted)) {
     c.log(`  AUTO_RESTORE=1: restoring ${c.dumpPath}`);
-    const r = await restore(c.url, c.s, c.dumpPath, { log: c.log });
+    const r = await restore(c.target, c.s, c.dumpPath, { log: c.log });
     lines.push(`restored ${c.dumpPath} (${r.countsMatch ? 'row counts match the dump' : 'ROW COUNTS DIFFER'}); maintenance stays ON`);
   } else if (c.dumpPath) {
     lines.push(`back to the data before this run: make restore DUMP=${c.dumpPath}`);

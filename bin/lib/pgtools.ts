@@ -3,7 +3,7 @@
 // the process's environment; into a container they are forwarded by name (`docker exec -e NAME`).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { libpqEnv } from './config.js';
+import { libpqEnv, type Target } from './target.js';
 import { execPrefix } from './docker.js';
 
 export type PgTool = 'pg_dump' | 'pg_restore' | 'psql';
@@ -28,8 +28,8 @@ export interface ToolCommand { argv: string[]; env: NodeJS.ProcessEnv }
  * the container's own socket (as the runbook's `docker exec … pg_dump -U postgres` does), so
  * host and port are not forwarded; user, password, database and options are.
  */
-export function toolCommand(tool: PgTool, url: string, args: string[], opts: { container?: string; stdin?: boolean; writable?: boolean } = {}): ToolCommand {
-  const pgEnv = libpqEnv(url, { writable: opts.writable });
+export function toolCommand(tool: PgTool, target: Target, args: string[], opts: { container?: string; stdin?: boolean; writable?: boolean } = {}): ToolCommand {
+  const pgEnv = libpqEnv(target, { writable: opts.writable });
   if (opts.container) {
     delete pgEnv.PGHOST;
     delete pgEnv.PGPORT;

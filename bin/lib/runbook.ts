@@ -1,4 +1,5 @@
 // The runbook's read-only pieces: preflight, where the database stands, final checks.
+import type { Target } from './target.js';
 import type { Sql, Tx } from './db.js';
 import type { Migration } from './migration.js';
 import { toolkitUpSql } from './migration.js';
@@ -33,8 +34,8 @@ export async function preflightProblems(sql: Sql, m: Migration, opts: { checkCon
 export interface DbState { expanded: boolean; contracted: boolean; pending: string[] }
 
 /** Which of the migration's dbmate files are applied (dbmate status). */
-export async function dbState(url: string, m: Migration): Promise<DbState> {
-  const pending = (await dbmateStatus(url, dirs.all(m.id))).filter((f) => !f.applied).map((f) => f.version);
+export async function dbState(target: Target, m: Migration): Promise<DbState> {
+  const pending = (await dbmateStatus(target, dirs.all(m.id))).filter((f) => !f.applied).map((f) => f.version);
   return {
     expanded: m.expandVersions.every((v) => !pending.includes(v)),
     contracted: m.contractVersions.every((v) => !pending.includes(v)),

@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debianBinDirs } from './pgtools.js';
 import { Refusal } from './refusal.js';
+import { parseTarget, type Target } from './target.js';
 
 export interface Sandbox {
   url: string; // postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable
+  target: Target; // the same, parsed (TLS off)
   bindir: string;
   dir: string;
   stop(): void;
@@ -120,7 +122,8 @@ export async function startSandbox(opts: { settings?: Record<string, string> } =
     };
     const serverOpts = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
     run(join(bindir, 'pg_ctl'), ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o', serverOpts]);
-    return { url: `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`, bindir, dir, stop };
+    const url = `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
+    return { url, target: parseTarget(url), bindir, dir, stop };
   } catch (err) {
     stop();
     throw err;

@@ -4,7 +4,7 @@
 import type { Test } from 'tap';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
-import { withDatabase } from '../../bin/lib/config.js';
+import { resolveTarget, targetUrl, withDatabase, type Target } from '../../bin/lib/target.js';
 import { startSandbox, type Sandbox } from '../../bin/lib/sandbox.js';
 import { schema } from '../../bin/schema.js';
 import { seed } from '../../bin/seed.js';
@@ -12,15 +12,18 @@ import { seed } from '../../bin/seed.js';
 let sandbox: Promise<Sandbox> | undefined;
 
 /** The server the tests use: DATABASE_URL's, or this file's own sandbox. */
-export async function serverUrl(): Promise<string> {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+export async function serverTarget(): Promise<Target> {
+  if (process.env.DATABASE_URL) return resolveTarget(process.env.DATABASE_URL);
   sandbox ??= startSandbox(); // stopped and deleted when the process exits
-  return (await sandbox).url;
+  return (await sandbox).target;
 }
 
+/** A target's URL with its password, for a command's DATABASE_URL in a test. */
+export const urlOf = (target: Target) => targetUrl(target, { password: true });
+
 /** A fresh, empty database for this test; dropped at its end. */
-export async function testDatabase(t: Test): Promise<string> {
-  const admin = await serverUrl();
+export async function testDatabase(t: Test): Promise<Target> {
+  const admin = await serverTarget();
   const name = `bm_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   await query(admin, `CREATE DATABASE ${name}`);
   t.teardown(() => query(admin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
@@ -28,7 +31,7 @@ export async function testDatabase(t: Test): Promise<string> {
 }
 
 /** A database in the "before" state: baseline schema and `rows` seeded users. */
-export async function seededDatabase(t: Test, rows: number): Promise<string> {
+export async function seededDatabase(t: Test, rows: number): Promise<Target> {
   const url = await testDatabase(t);
   await schema(url, 'baseline');
   if (rows > 0) await seed(url, rows);
@@ -37,10 +40,17 @@ export async function seededDatabase(t: Test, rows: number): Promise<string> {
 
 // ---- the oracle: node-postgres, independent of the postgres.js code under test -------------
 
-export async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<R[]> {
+/** pg's own config for a target: the oracle reads the fields, not the toolkit's derivations. */
+export function oracleConfig(db: Target): pg.ClientConfig {
+  return { host: db.host, port: db.port, database: db.database, user: db.user, password: db.password,
+    ssl: db.tls ? { rejectUnauthorized: false } : false,
+    options: db.schema ? `-c search_path="${db.schema}"` : undefined };
+}
+
+export async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(db: Target, text: string, params: unknown[] = []): Promise<R[]> {
   // Named like the toolkit so that the maintenance guard spares the tests' observer; a
   // terminated session surfaces as the query's error, not as an unhandled event.
-  const client = new pg.Client({ connectionString: url, application_name: 'breaking-migrations-test-oracle' });
+  const client = new pg.Client({ ...oracleConfig(db), application_name: 'breaking-migrations-test-oracle' });
   client.on('error', () => {});
   await client.connect();
   try {
@@ -51,14 +61,14 @@ export async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(url
 }
 
 /** Labels of an enum, in pg_enum sort order. */
-export async function enumLabels(url: string, type = '"Role"'): Promise<string[]> {
+export async function enumLabels(url: Target, type = '"Role"'): Promise<string[]> {
   const rows = await query<{ l: string }>(url,
     `SELECT enumlabel AS l FROM pg_enum WHERE enumtypid = to_regtype($1) ORDER BY enumsortorder`, [type]);
   return rows.map((r) => r.l);
 }
 
 /** Rows per role label, and the total. */
-export async function roleCounts(url: string): Promise<Record<string, number>> {
+export async function roleCounts(url: Target): Promise<Record<string, number>> {
   const rows = await query<{ role: string; n: string }>(url, `SELECT role::text AS role, count(*) AS n FROM "User" GROUP BY 1`);
   const counts: Record<string, number> = { total: 0 };
   for (const r of rows) {
@@ -69,21 +79,21 @@ export async function roleCounts(url: string): Promise<Record<string, number>> {
 }
 
 /** A checksum of every (id, email) pair: the identity of the users, whatever their role. */
-export async function identityChecksum(url: string): Promise<string> {
+export async function identityChecksum(url: Target): Promise<string> {
   const [r] = await query<{ sum: string }>(url,
     `SELECT count(*) || ':' || coalesce(md5(string_agg(id || ' ' || email, ',' ORDER BY id)), '') AS sum FROM "User"`);
   return r.sum;
 }
 
 /** A checksum of a whole table's rows, role included. */
-export async function tableChecksum(url: string, table = '"User"'): Promise<string> {
+export async function tableChecksum(url: Target, table = '"User"'): Promise<string> {
   const [r] = await query<{ sum: string }>(url,
     `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') AS sum FROM ${table} t`);
   return r.sum;
 }
 
 /** Catalog facts a swap would change: enum labels, every column's type and default, indexes. */
-export async function catalogSnapshot(url: string): Promise<unknown> {
+export async function catalogSnapshot(url: Target): Promise<unknown> {
   const columns = await query(url, `
     SELECT c.oid::regclass::text AS rel, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
            a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def

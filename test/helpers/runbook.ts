@@ -4,22 +4,23 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { settings, type Settings } from '../../bin/lib/config.js';
-import { enumLabels, identityChecksum, query, roleCounts } from './database.js';
+import { enumLabels, identityChecksum, query, roleCounts, urlOf } from './database.js';
+import type { Target } from '../../bin/lib/target.js';
 
-export function tempSettings(url: string, extra: Record<string, string> = {}): Settings & { env: Record<string, string> } {
+export function tempSettings(url: Target, extra: Record<string, string> = {}): Settings & { env: Record<string, string> } {
   const root = mkdtempSync(join(tmpdir(), 'bm-run-'));
-  const env = { DATABASE_URL: url, MAINTENANCE_DIR: join(root, 'maintenance'), BACKUP_DIR: join(root, 'backups'), ...extra };
+  const env = { DATABASE_URL: urlOf(url), MAINTENANCE_DIR: join(root, 'maintenance'), BACKUP_DIR: join(root, 'backups'), ...extra };
   return { ...settings(env), env };
 }
 
 export interface Snapshot { counts: Record<string, number>; identity: string }
 
-export async function snapshot(url: string): Promise<Snapshot> {
+export async function snapshot(url: Target): Promise<Snapshot> {
   return { counts: await roleCounts(url), identity: await identityChecksum(url) };
 }
 
 /** Every USER became EMPLOYEE, nothing else moved, the type is final, maintenance is off. */
-export async function assertMigrated(t: Test, url: string, before: Snapshot, s: Settings): Promise<void> {
+export async function assertMigrated(t: Test, url: Target, before: Snapshot, s: Settings): Promise<void> {
   t.same(await enumLabels(url), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'final labels, in order');
   const counts = await roleCounts(url);
   const employees = (before.counts.USER ?? 0) + (before.counts.EMPLOYEE ?? 0);
