@@ -66,8 +66,14 @@ seed: ## add ROWS fake users (90% USER, 10% ADMIN); refuses on an application da
 rehearse-%: ## rehearse-0001: the whole runbook on a scratch copy (same server, or REHEARSE_IN=sandbox) [STRATEGY=]
 	@$(TSX) bin/rehearse.ts $*
 
+verify-%: ## verify-0001: the mutation and its invariants alone, in one transaction [DRY_RUN=1]
+	@$(TSX) verify/verify.ts $*
+
 plan-%: ## plan-0001: each strategy's lock, rewrite and estimated window for this database
 	@$(TSX) bin/plan.ts $*
 
-migrate-%: ## migrate-0001: preflight, maintenance, dump, expand, verify, contract, checks [STRATEGY= AUTO_RESTORE=1]
+migrate-%: ## migrate-0001: preflight, maintenance, dump, expand, verify, contract, checks [STRATEGY= AUTO_RESTORE=1 PRISMA_DIR=]
 	@$(TSX) bin/migrate.ts $*
+
+prisma-%: ## prisma-0001 PRISMA_DIR=…: tell Prisma (migration folder, _prisma_migrations row, schema.prisma)
+	@$(TSX) bin/prisma.ts $*

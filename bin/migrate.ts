@@ -11,13 +11,20 @@ import { type Target } from './lib/target.js';
 import { connect, type Tx } from './lib/db.js';
 import { ensureJournal, lastFinished, openRun, record } from './lib/journal.js';
 import { loadMigration } from './lib/migration.js';
-import { failed } from './lib/failure.js';
+import { failed, RunFailed } from './lib/failure.js';
+import { describePrisma, prismaHistory, prismaPreflight, type PrismaResult } from './prisma.js';
 import { dbState, describeFailed, finalChecks, preflightProblems, waitForOrphans, type FinalCheck } from './lib/runbook.js';
 import { strategy as pickStrategy, type StrategyName } from './lib/strategy.js';
 import { dump, dumpPreflight } from './dump.js';
 import { maintenanceOff, maintenanceOn } from './maintenance.js';
 import { schema } from './schema.js';
-import { verify, type VerifyReport } from '../verify/verifier.js';
+import { describeCounts, totalUpdated, verify, type Counts, type VerifyReport } from '../verify/verifier.js';
+
+/** The contract's data refusals ("3 rows still hold USER in public.\"Invite\".role"), when they are all it says. */
+export function rowsStillHolding(message: string): string[] | undefined {
+  const problems = /refused, nothing changed: (.*)$/s.exec(message)?.[1].split('; ') ?? [];
+  return problems.length && problems.every((p) => /^\d+ rows? still holds? /.test(p)) ? problems : undefined;
+}
 
 export interface StepTime { step: string; seconds: number; skipped?: string }
 
@@ -26,9 +33,9 @@ export const stepLine = (st: StepTime) => `  ${st.step.padEnd(16)} ${st.skipped 
 export interface RunResult {
   migration: string; strategy: StrategyName; runId: string; resumed: boolean; alreadyApplied: boolean;
   steps: StepTime[]; dump?: string; verifier?: Pick<VerifyReport, 'before' | 'after' | 'updated'>;
-  checks: FinalCheck[]; windowSeconds?: number; report?: string;
+  checks: FinalCheck[]; windowSeconds?: number; report?: string; prisma?: PrismaResult;
 }
-export interface RunOptions { autoRestore?: boolean; lockTimeout?: string; strategy?: string; log?: (line: string) => void }
+export interface RunOptions { autoRestore?: boolean; lockTimeout?: string; strategy?: string; prismaDir?: string; log?: (line: string) => void }
 
 export async function migrate(target: Target, id: string, s: Settings, opts: RunOptions = {}): Promise<RunResult> {
   const log = opts.log ?? console.log;
@@ -57,10 +64,12 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       // Finished before: check, change nothing.
       const last = await lastFinished(sql, id, 'mutate');
       // A rename's journal holds catalog facts, not counts: its data is compared to nothing.
-      const committed = (last?.proof === 'catalog' ? undefined : last?.after) as Record<string, string> | undefined;
+      const committed = (last?.proof === 'catalog' ? undefined : last?.after) as Counts | undefined;
       result.checks = await finalChecks(sql, m, committed);
       const bad = result.checks.filter((c) => !c.ok && (c.kind === 'schema' || committed));
       if (bad.length) throw new Refusal(`migrate-${id}: already applied, but final checks fail: ${describeFailed(bad)}.`, 'Inspect with `make status`.', 1);
+      // Prisma's history is bookkeeping of its own: finished (idempotently) whenever asked for.
+      if (opts.prismaDir) result.prisma = await prismaHistory(target, id, opts.prismaDir, { command: `migrate-${id}` });
       return { ...result, alreadyApplied: true };
     }
     if (open) log(`  resuming run ${result.runId} (done: ${Object.keys(done).join(', ') || 'nothing'})`);
@@ -87,7 +96,10 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
     try {
       await runStep('preflight', async () => {
         await dumpPreflight(sql, target, s);
-        const problems = state.contracted ? [] : await preflightProblems(sql, m, { checkContract: strategy.checkContract, trySql: strategy.tryInPreflight && !done.mutate ? strategy.mutationSql : undefined });
+        // Prisma's side is checked before anything changes, so that its step at the end cannot be refused.
+        if (opts.prismaDir) await prismaPreflight(sql, id, opts.prismaDir, `migrate-${id}`);
+        const { problems, counts } = state.contracted ? { problems: [] } : await preflightProblems(sql, m, { checkContract: strategy.checkContract, trySql: strategy.tryInPreflight && !done.mutate ? strategy.mutationSql : undefined });
+        for (const line of counts ? describeCounts(counts) : []) log(`  preflight: ${line}`);
         if (problems.length) throw new Refusal(`migrate-${id}: preflight: ${problems.join('; ')}.`, 'Nothing was changed. Fix each object listed, then run again.');
       });
       // Before the dump, so that the dump holds the toolkit's schema as the rest of the run uses it.
@@ -122,9 +134,12 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
           try {
             return await schema(target, 'contract', id);
           } catch (err) {
-            // A writer that bypassed the guard added old labels after the mutation: carry them through.
-            if (attempt >= 3 || !/rows? still holds? /.test((err as Error).message)) throw err;
-            log(`  rows with old labels appeared after the mutation; running the verifier again (attempt ${attempt + 1})`);
+            // A writer that bypassed the guard added old labels after the mutation: carry them
+            // through, but only when rows are all that stops the contract (the verifier would
+            // change them); anything else is not the verifier's to fix.
+            const held = rowsStillHolding((err as Error).message);
+            if (attempt >= 3 || !held) throw err;
+            log(`  rows with an old label appeared after the mutation: ${held.join('; ')}; running the verifier again (attempt ${attempt + 1})`);
             result.verifier = await mutate();
           }
         }
@@ -141,12 +156,22 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       current = 'maintenance-off';
       await runStep('maintenance-off', () => maintenanceOff(s, target));
       result.windowSeconds = windowStart === undefined ? undefined : (performance.now() - windowStart) / 1000;
+      if (opts.prismaDir) {
+        current = 'prisma';
+        result.prisma = await runStep('prisma', () => prismaHistory(target, id, opts.prismaDir!, { runId: result.runId, command: `migrate-${id}` }),
+          (r) => ({ folder: r.folder, checksum: r.checksum, addedRow: r.addedRow })).catch(async (err) => {
+          await record(sql, { runId: result.runId, migration: id, step: 'prisma', event: 'failed', detail: { cause: (err as Error).message } }).catch(() => {});
+          throw new RunFailed(`migrate-${id}: the database is migrated and maintenance is OFF, but Prisma's history was not updated: ${(err as Error).message.replace(/^migrate-\d+: /, '')}`,
+            `Fix the cause, then \`make prisma-${id} PRISMA_DIR=${opts.prismaDir}\` (or \`make migrate-${id}\` again) finishes it.`, 1);
+        });
+      }
       await record(sql, { runId: result.runId, migration: id, step: 'finish', event: 'done', detail: { steps: result.steps } });
       mkdirSync(resolve(s.backupDir), { recursive: true, mode: 0o700 }); // a resumed run may not have dumped here
       result.report = join(resolve(s.backupDir), `migrate-${id}_${result.runId}.report.json`);
       writeFileSync(result.report, JSON.stringify(result, null, 2) + '\n', { mode: 0o600 });
       return result;
     } catch (err) {
+      if (err instanceof RunFailed) throw err; // already says where the run stands
       return await failed(err, { sql, target, m, s, runId: result.runId, step: current, dumpPath, autoRestore: opts.autoRestore, log });
     }
   } finally {
@@ -168,18 +193,28 @@ after a success it checks and changes nothing. On failure it stops with maintena
 the state and the exact \`make restore DUMP=…\` command; AUTO_RESTORE=1 restores that dump itself
 when data had changed. STRATEGY=rewrite folds the mutation into the type swap (one rewrite);
 STRATEGY=rename relabels in the catalog (pure renames only): no row written, no scan, its
-invariants proved from the catalog (sql/0001/rename_invariants.sql). Exit codes: 0 done (or already applied), 1 a step failed, 2 refused
-before any change, 3 unreachable.`,
+invariants proved from the catalog (sql/0001/rename_invariants.sql).
+PRISMA_DIR=path/to/app/prisma: the run also tells Prisma (make prisma-NNNN, checked in preflight,
+done once the contract has committed and maintenance is off): the migration folder, the
+_prisma_migrations row, schema.prisma's enum block.
+Exit codes: 0 done (or already applied), 1 a step failed, 2 refused before any change, 3 unreachable.`,
     async run() {
       const t0 = performance.now();
       const s = settings();
-      const r = await migrate(await connectionTarget(`migrate-${id}`), id, s, { autoRestore: process.env.AUTO_RESTORE === '1', lockTimeout: process.env.LOCK_TIMEOUT, strategy: process.env.STRATEGY });
-      for (const c of r.checks) console.log(`  ${c.ok ? 'ok  ' : 'NOTE'} ${c.check}: ${c.actual}${c.ok ? '' : ` (expected ${c.expected}; writes were not held back)`}`);
+      const r = await migrate(await connectionTarget(`migrate-${id}`), id, s, {
+        autoRestore: process.env.AUTO_RESTORE === '1', lockTimeout: process.env.LOCK_TIMEOUT, strategy: process.env.STRATEGY, prismaDir: process.env.PRISMA_DIR || undefined,
+      });
+      if (r.prisma?.diff) process.stdout.write(r.prisma.diff);
+      if (r.prisma) console.log(`  prisma: ${describePrisma(r.prisma)}`);
+      // A data check's value is a table's counts as JSON: shown only when it differs.
+      for (const c of r.checks) console.log(`  ${c.ok ? 'ok  ' : 'NOTE'} ${c.check}${c.kind === 'schema' ? `: ${c.actual}` : ''}${c.ok ? '' : `: ${c.actual} (expected ${c.expected}; writes were not held back)`}`);
       if (r.alreadyApplied) return void console.log(`migrate-${id}: already applied; final checks pass; nothing changed (${seconds(t0)})`);
       for (const st of r.steps) console.log(stepLine(st));
       const v = r.verifier;
       console.log(`  report: ${r.report}`);
-      console.log(`migrate-${id}: done${r.resumed ? ' (resumed)' : ''}; ${!v ? '' : v.after.total === undefined ? 'relabelled in the catalog, no row written; ' : `${v.updated ?? 'relabelled, no'} rows updated, ${v.after.total} rows in all; `}strategy ${r.strategy}; maintenance window ${r.windowSeconds?.toFixed(1) ?? '?'} s; dump ${r.dump ?? 'none'} (${seconds(t0)})`);
+      const updated = totalUpdated(v?.updated);
+      const change = !v ? '' : updated !== null ? `${updated} rows updated; ` : r.strategy === 'rename' ? 'relabelled in the catalog, no row written; ' : 'relabelled in the table rewrite; ';
+      console.log(`migrate-${id}: done${r.resumed ? ' (resumed)' : ''}; ${change}strategy ${r.strategy}; maintenance window ${r.windowSeconds?.toFixed(1) ?? '?'} s; dump ${r.dump ?? 'none'} (${seconds(t0)})`);
     },
   });
 }

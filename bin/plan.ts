@@ -13,11 +13,16 @@ export const RATES = { update: 14, rewrite: 5, count: 0.2, fixed: 1.0, renameFix
 
 export interface PlanRow { strategy: string; lock: string; rewrites: string; seconds: number | null; note: string }
 
-export function plan(tables: { bytes: number; rows: number; user_rows: number; pure_rename: boolean }[]): PlanRow[] {
+/** plan.sql's row: one column of the enum, with its table's size and estimates. */
+export interface PlanColumn { table_name?: string; column_name?: string; bytes: number; rows: number; user_rows: number; pure_rename: boolean; estimated_by?: string }
+
+export function plan(columns: PlanColumn[]): PlanRow[] {
+  // A table is rewritten and counted once, whatever its number of enum columns.
+  const tables = [...new Map(columns.map((c, i) => [c.table_name ?? String(i), c])).values()];
   const rows = tables.reduce((a, t) => a + Number(t.rows), 0) / 1e6;
-  const users = tables.reduce((a, t) => a + Number(t.user_rows), 0) / 1e6;
+  const users = columns.reduce((a, t) => a + Number(t.user_rows), 0) / 1e6;
   const counts = 3 * RATES.count * rows; // verifier before + after, final checks
-  const pure = tables.every((t) => t.pure_rename);
+  const pure = columns.every((t) => t.pure_rename);
   return [
     { strategy: 'default', lock: 'EXCLUSIVE during the UPDATE, then ACCESS EXCLUSIVE for the swap', rewrites: 'yes: UPDATE + one rewrite',
       seconds: RATES.fixed + counts + RATES.update * users + RATES.rewrite * rows + RATES.count * rows, note: 'works from any state' },
@@ -27,6 +32,18 @@ export function plan(tables: { bytes: number; rows: number; user_rows: number; p
     { strategy: 'rename', lock: 'EXCLUSIVE on the table for milliseconds (catalog only, no scan)', rewrites: 'no',
       seconds: pure ? RATES.renameFixed : null, note: pure ? 'pure rename: available' : 'not available: "Role" is no longer exactly USER, ADMIN' },
   ];
+}
+
+/** The strategy to use, and why: the shortest window among those available. */
+export function recommend(rows: PlanRow[]): { strategy: string; why: string } {
+  const rename = rows.find((r) => r.strategy === 'rename');
+  if (rename?.seconds !== null && rename?.seconds !== undefined) {
+    return { strategy: 'rename', why: 'a pure rename: catalog only, no row written, and its window does not grow with the tables' };
+  }
+  const [rewrite, dflt] = [rows.find((r) => r.strategy === 'rewrite')!, rows.find((r) => r.strategy === 'default')!];
+  return (rewrite.seconds ?? Infinity) < (dflt.seconds ?? Infinity)
+    ? { strategy: 'rewrite', why: `one table rewrite with the mapping folded in instead of an UPDATE and then a rewrite (~${rewrite.seconds!.toFixed(1)} s instead of ~${dflt.seconds!.toFixed(1)} s); the site is in maintenance either way, so the reads it blocks are not the site's` }
+    : { strategy: 'default', why: 'the runbook\'s own steps, from any state' };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -41,14 +58,19 @@ excluded) from the planner's row estimates and rates measured by make bench. Cha
     async run() {
       const target = await connectionTarget(`plan-${id}`);
       if (id !== '0001') throw new Refusal(`plan-${id}: only migration 0001 has a plan (sql/0001/plan.sql).`, 'Add sql/NNNN/plan.sql for another migration.');
-      type Table = { table_name: string; bytes: number; rows: number; user_rows: number; pure_rename: boolean };
-      const tables = await withSql(target, (sql) => withToolkitRolledBack(sql, async (tx) => (await tx.unsafe(readSql('0001/plan.sql'))) as unknown as Table[]));
-      console.log(`database ${describeTarget(target)}: ${tables.map((t) => `${t.table_name} ~${t.rows} rows (~${t.user_rows} USER), ${(Number(t.bytes) / 1048576).toFixed(0)} MB`).join('; ') || 'no table uses "Role"'}`);
-      const dumpSeconds = tables.reduce((a, t) => a + Number(t.bytes), 0) / 1048576 / RATES.dumpMBps;
-      for (const p of plan(tables)) {
+      const columns = await withSql(target, (sql) => withToolkitRolledBack(sql, async (tx) => (await tx.unsafe(readSql('0001/plan.sql'))) as unknown as PlanColumn[]));
+      console.log(`database ${describeTarget(target)}${columns.length ? '' : ': no table uses "Role"'}`);
+      for (const c of columns) {
+        console.log(`  ${c.table_name}.${c.column_name} ~${c.rows} rows (~${c.user_rows} USER), ${(Number(c.bytes) / 1048576).toFixed(0)} MB; estimated from ${c.estimated_by}`);
+      }
+      const dumpSeconds = [...new Map(columns.map((c) => [c.table_name, Number(c.bytes)])).values()].reduce((a, b) => a + b, 0) / 1048576 / RATES.dumpMBps;
+      const rows = plan(columns);
+      for (const p of rows) {
         console.log(`  ${p.strategy.padEnd(8)} ${p.seconds === null ? '     —   ' : `~${p.seconds.toFixed(1).padStart(6)} s`}  rewrites: ${p.rewrites}; lock: ${p.lock}; ${p.note}`);
       }
-      console.log(`plan-${id}: estimates exclude the dump (~${dumpSeconds.toFixed(1)} s at ${RATES.dumpMBps} MB/s); run STRATEGY=<name> make migrate-${id}`);
+      const best = recommend(rows);
+      console.log(`  recommended: ${best.strategy}: ${best.why}`);
+      console.log(`plan-${id}: recommended ${best.strategy}; estimates exclude the dump (~${dumpSeconds.toFixed(1)} s at ${RATES.dumpMBps} MB/s); run STRATEGY=${best.strategy} make migrate-${id}`);
     },
   });
 }

@@ -54,7 +54,7 @@ for (const strategy of STRATEGY_NAMES) {
 }
 
 // The statement the verifier's transaction spends its time in: the UPDATE, or rewrite.sql's swap.
-const longStatement: Record<string, string> = { default: '%UPDATE "User" SET role%', rewrite: '%breaking_migrations.swap_enum(%rewrite 0001%' };
+const longStatement: Record<string, string> = { default: '%breaking_migrations.map_enum_rows(%', rewrite: '%breaking_migrations.swap_enum(%rewrite 0001%' };
 
 for (const [strategy, like] of Object.entries(longStatement)) {
   t.test(`STRATEGY=${strategy}: killed in the middle of the mutation (its statement is running), then run again`, async (t) => {
@@ -76,7 +76,7 @@ for (const [strategy, like] of Object.entries(longStatement)) {
     t.same(await enumLabels(url), ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN'], 'the type as the expand left it');
     const r = await migrate(url, '0001', s, { strategy, log: () => {} });
     t.ok(r.resumed);
-    t.equal(r.verifier?.updated, strategy === 'default' ? before.counts.USER : null, 'the re-run did the whole mutation');
+    t.same(r.verifier?.updated, strategy === 'default' ? { 'public."User"': { role: before.counts.USER } } : null, 'the re-run did the whole mutation');
     await assertMigrated(t, url, before, s);
   });
 }

@@ -13,6 +13,7 @@ t.test('expand then contract on seeded data keeps every user', async (t) => {
 
   t.same(await schema(url, 'expand'), [
     'Applied: 20250101000000_toolkit_enum_swap.sql',
+    'Applied: 20250101000001_toolkit_enum_everywhere.sql',
     'Applied: 20250115000001_role_add_employee_manager.sql',
   ]);
   t.same(await enumLabels(url), ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN'], 'new labels sit before ADMIN');

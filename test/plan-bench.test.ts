@@ -21,7 +21,8 @@ t.test('plan: three strategies, estimates ordered by the work they do, rename on
   const data = await tableChecksum(url);
   const r = runBin('plan.ts', ['0001'], { DATABASE_URL: urlOf(url) });
   t.equal(r.code, 0, r.stderr);
-  t.match(r.stdout, /public."User" ~20000 rows \(~1\d{4} USER\)/);
+  t.match(r.stdout, /public."User".role ~20000 rows \(~1\d{4} USER\), \d+ MB; estimated from planner statistics/);
+  t.match(r.stdout, /recommended: rename: a pure rename/);
   t.match(r.stdout, /^ {2}default +~ *[\d.]+ s {2}rewrites: yes: UPDATE \+ one rewrite/m);
   t.match(r.stdout, /^ {2}rename +~ *[\d.]+ s {2}rewrites: no;.*pure rename: available/m);
   t.same(await catalogSnapshot(url), catalog, 'plan changes nothing');
@@ -29,6 +30,29 @@ t.test('plan: three strategies, estimates ordered by the work they do, rename on
   const { schema } = await import('../bin/schema.js');
   await schema(url, 'expand');
   t.match(runBin('plan.ts', ['0001'], { DATABASE_URL: urlOf(url) }).stdout, /rename +— .*not available/);
+});
+
+t.test('plan on a table the planner knows nothing about (never analysed): a sampled estimate within 2x, and a recommendation', async (t) => {
+  const { testDatabase } = await import('./helpers/database.js');
+  const { schema } = await import('../bin/schema.js');
+  const { seed } = await import('../bin/seed.js');
+  const url = await testDatabase(t);
+  await schema(url, 'baseline');
+  await query(url, `ALTER TABLE "User" SET (autovacuum_enabled = false)`); // keeps reltuples at -1, as after a fresh restore
+  await seed(url, 200000);
+  const [{ reltuples }] = await query(url, `SELECT reltuples FROM pg_class WHERE oid = '"User"'::regclass`);
+  t.equal(Number(reltuples), -1, 'the planner has no estimate');
+  const [{ n, u }] = await query(url, `SELECT count(*)::int AS n, count(*) FILTER (WHERE role = 'USER')::int AS u FROM "User"`);
+  const r = runBin('plan.ts', ['0001'], { DATABASE_URL: urlOf(url) });
+  t.equal(r.code, 0, r.stderr);
+  const m = /public\."User"\.role ~(\d+) rows \(~(\d+) USER\).*estimated from a [\d.]+% sample of its pages \(never analysed\)/.exec(r.stdout);
+  t.ok(m, r.stdout);
+  const [rows, users] = [Number(m?.[1]), Number(m?.[2])];
+  t.ok(rows > n / 2 && rows < n * 2, `rows ${rows} within 2x of ${n}`);
+  t.ok(users > u / 2 && users < u * 2, `USER rows ${users} within 2x of ${u}`);
+  const def = Number(/^ {2}default +~ *([\d.]+) s/m.exec(r.stdout)?.[1]);
+  t.ok(def > 2, `the default strategy's estimate grows with the rows (${def} s), not ~1 s`);
+  t.match(r.stdout, /plan-0001: recommended rename;/);
 });
 
 t.test('bench: floor and toolkit measured on copies of one database, ratio and throughput reported', async (t) => {

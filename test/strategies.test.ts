@@ -25,7 +25,7 @@ for (const name of ['rewrite', 'rename'] as const) {
     const [def] = await query(url, `SELECT pg_get_expr(adbin, adrelid) AS d FROM pg_attrdef WHERE adrelid = '"User"'::regclass`);
     t.equal(def.d, `'EMPLOYEE'::"Role"`, 'the default follows');
     const versions = (await query(url, `SELECT version FROM breaking_migrations.schema_migrations ORDER BY 1`)).map((v) => v.version);
-    t.same(versions, ['20240101000000', '20250101000000', '20250115000001', '20250115000002'], 'dbmate sees expand and contract applied');
+    t.same(versions, ['20240101000000', '20250101000000', '20250101000001', '20250115000001', '20250115000002'], 'dbmate sees expand and contract applied');
     const data = await tableChecksum(url);
     const again = await migrate(url, '0001', s, { strategy: name, log: () => {} });
     t.equal(again.alreadyApplied, true);
@@ -72,7 +72,7 @@ t.test('STRATEGY=rename: the catalog proof fails, and rolls back, when one of it
     ['a row written too', `${rename.mutationSql}; UPDATE "User" SET email = email || '.x' WHERE id IN (SELECT id FROM "User" LIMIT 3)`,
       /rows updated = USER before \(no row written: relabelled in the catalog\) \(expected 0, got 3\)/],
     ['the table rewritten (no row counted as written)', `${rename.mutationSql}; CLUSTER "User" USING "User_pkey"`,
-      /\(id, email\) unchanged \(no rewrite: same file\) \(expected \d+, got \d+\)/],
+      /identity of every row unchanged \(no rewrite: same files\) \(expected \{"public\.\\"User\\"": "\d+"\}, got \{"public\.\\"User\\"": "\d+"\}\)/],
     ['the labels swapped instead of renamed', `ALTER TYPE "Role" RENAME VALUE 'USER' TO 'TMP'; ALTER TYPE "Role" RENAME VALUE 'ADMIN' TO 'EMPLOYEE';
       ALTER TYPE "Role" RENAME VALUE 'TMP' TO 'ADMIN'; ALTER TYPE "Role" ADD VALUE 'MANAGER' BEFORE 'ADMIN'`,
       /EMPLOYEE after = EMPLOYEE before \+ USER before \(EMPLOYEE is USER's label OID\) \(expected \d+, got \d+\); ADMIN unchanged \(same label OID\)/],

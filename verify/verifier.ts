@@ -2,11 +2,15 @@
 //   lock.sql → counts.sql → mutation.sql → counts.sql → invariants.sql → COMMIT or ROLLBACK
 // Any failed check rolls everything back and says which check, with the numbers. The SQL files
 // hold all the logic a DBA needs to review; this file only sequences them.
+import type postgres from 'postgres';
 import type { Sql, Tx } from '../bin/lib/db.js';
 import type { Migration } from '../bin/lib/migration.js';
 import { describeFailed } from '../bin/lib/runbook.js';
 
-export type Counts = Record<string, string>; // counts.sql's row, every value as text
+/** counts.sql's row: scalar values as text, JSON values (0001's per-table counts) as they are. */
+export type Counts = Record<string, unknown>;
+/** Rows a mutation updated: its row count, or per table and column when it reports them. */
+export type Updated = number | Record<string, Record<string, number>>;
 export interface Check { check: string; expected: string; actual: string; ok: boolean }
 export interface VerifyReport {
   migration: string;
@@ -14,7 +18,7 @@ export interface VerifyReport {
   dryRun: boolean;
   before: Counts;
   after: Counts;
-  updated: number | null; // rows the mutation updated; null for strategies that relabel without UPDATE
+  updated: Updated | null; // rows the mutation updated; null for strategies that relabel without UPDATE
   checks: Check[];
   seconds: { lock: number; countBefore: number; mutation: number; countAfter: number; checks: number };
 }
@@ -27,7 +31,31 @@ export class InvariantFailed extends Error {
 
 class DryRunRollback extends Error {}
 
-const asText = (row: Record<string, unknown>): Counts => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, String(v)]));
+const asText = (row: Record<string, unknown>): Counts =>
+  Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v !== null && typeof v === 'object' ? v : String(v)]));
+
+/**
+ * A mutation that reports rows (table_name, column_name, updated), as 0001's does for every
+ * column of the enum, gives its numbers per table and column; a plain UPDATE, its row count.
+ */
+function updatedRows(result: postgres.RowList<postgres.Row[]>): Updated {
+  if (!result.columns?.some((c) => c.name === 'updated')) return result.count;
+  const out: Record<string, Record<string, number>> = {};
+  for (const r of result) (out[String(r.table_name)] ??= {})[String(r.column_name)] = Number(r.updated);
+  return out;
+}
+
+/** All rows updated, whatever the form. */
+export const totalUpdated = (u: Updated | null | undefined): number | null =>
+  u === null || u === undefined ? null : typeof u === 'number' ? u : Object.values(u).flatMap(Object.values).reduce((a, b) => a + b, 0);
+
+/** A counts row as one line per table for the log (0001's per-table JSON), or as it is. */
+export function describeCounts(c: Counts): string[] {
+  const tables = c.tables as Record<string, { rows: number; columns: Record<string, Record<string, number>> }> | undefined;
+  if (!tables || typeof tables !== 'object') return [JSON.stringify(c)];
+  return Object.entries(tables).map(([t, v]) => `${t}: ${v.rows} rows; ` +
+    Object.entries(v.columns ?? {}).map(([col, labels]) => `${col} ${Object.entries(labels).map(([l, n]) => `${l || 'NULL'}=${n}`).join(' ') || '(empty)'}`).join('; '));
+}
 
 export interface VerifyOptions {
   dryRun?: boolean;
@@ -60,12 +88,12 @@ export async function verify(sql: Sql, m: Migration, opts: VerifyOptions = {}): 
       const counts = change.counts ?? m.sql.counts;
       const [, lock] = await timed(() => tx.unsafe(m.sql.lock));
       const [[before], countBefore] = await timed(() => tx.unsafe(counts));
-      log(`  before: ${JSON.stringify(asText(before))}`);
+      for (const line of describeCounts(asText(before))) log(`  before: ${line}`);
       const ticker = setInterval(() => log(`  mutation running…`), 2000);
       const [result, mutation] = await timed(() => tx.unsafe(change.sql)).finally(() => clearInterval(ticker));
-      const updated = change.updatesRows ? result.count : null;
+      const updated = change.updatesRows ? updatedRows(result) : null;
       const [[after], countAfter] = await timed(() => tx.unsafe(counts));
-      log(`  after:  ${JSON.stringify(asText(after))}`);
+      for (const line of describeCounts(asText(after))) log(`  after:  ${line}`);
       const [rows, checks] = await timed(() => tx.unsafe(change.invariants ?? m.sql.invariants, [before as never, after as never, updated]));
       report = {
         migration: m.id, committed: false, dryRun: Boolean(opts.dryRun), before: asText(before), after: asText(after), updated,

@@ -1,5 +1,6 @@
 // The runbook's read-only pieces: preflight, where the database stands, final checks.
 import type { Target } from './target.js';
+import type { Counts } from '../../verify/verifier.js';
 import type { Sql, Tx } from './db.js';
 import type { Migration } from './migration.js';
 import { toolkitUpSql } from './migration.js';
@@ -22,12 +23,18 @@ export async function withToolkitRolledBack<T>(sql: Sql, fn: (tx: Tx) => Promise
   return value as T;
 }
 
-/** preflight.sql's problems (when `checkContract`), and the error of `trySql` if it fails: changes nothing. */
-export async function preflightProblems(sql: Sql, m: Migration, opts: { checkContract: boolean; trySql?: string }): Promise<string[]> {
+/**
+ * preflight.sql's problems (when `checkContract`), the error of `trySql` if it fails, and what
+ * counts.sql sees now (what the mutation will start from, e.g. every column of the enum with
+ * its rows per label). Changes nothing.
+ */
+export async function preflightProblems(sql: Sql, m: Migration, opts: { checkContract: boolean; trySql?: string }): Promise<{ problems: string[]; counts?: Counts }> {
   return withToolkitRolledBack(sql, async (tx) => {
     const problems = opts.checkContract ? (await tx.unsafe(m.sql.preflight)).map((r) => String(r.problem)) : [];
+    // Counted only where it can be: a problem above may be the very reason it cannot.
+    const [counts] = problems.length ? [] : await tx.unsafe(m.sql.counts).catch(() => [] as Counts[]);
     if (opts.trySql) await tx.unsafe(opts.trySql).catch((err: Error) => problems.push(err.message));
-    return problems;
+    return { problems, counts };
   });
 }
 
@@ -73,7 +80,7 @@ export function describeFailed(checks: { check: string; expected: string; actual
  * count with them; without committed counts (a rename's proof holds catalog facts, a migration
  * run by hand has none) only the schema is checked, and the table is not scanned.
  */
-export async function finalChecks(sql: Sql, m: Migration, committed: Record<string, string> | undefined): Promise<FinalCheck[]> {
+export async function finalChecks(sql: Sql, m: Migration, committed: Counts | undefined): Promise<FinalCheck[]> {
   const [now] = committed ? await sql.unsafe(m.sql.counts) : [{}];
   const rows = await sql.unsafe(m.sql.final_checks, [(committed ?? {}) as never, now as never]);
   return rows

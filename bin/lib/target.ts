@@ -6,7 +6,7 @@
 // decides what the toolkit accepts. TLS follows libpq: no sslmode means `prefer`. dbmate's driver
 // has no `prefer`, so decideTls() asks the server once (an SSLRequest, as libpq sends) and every
 // component then gets the same answer: TLS on (`require`) or off (`disable`).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { parse } from 'pg-connection-string';
 import { Refusal } from './refusal.js';
@@ -47,15 +47,16 @@ export function parseTarget(url: string): Target {
   if (!/^postgres(ql)?:\/\//i.test(url)) {
     throw refuse('is not a postgres:// or postgresql:// URL.', 'Write it as postgresql://user:password@host:5432/database (as in the app\'s .env).');
   }
+  const query = new URLSearchParams(url.split('#')[0].split('?').slice(1).join('?'));
+  // pg-connection-string reads the authority, path, host and port; TLS is ours to decide (its
+  // own reading of sslmode is node-postgres's, not libpq's, and it would read the key files).
+  const forParser = new URLSearchParams([...query].filter(([k]) => k === 'host' || k === 'port'));
   let c: Record<string, unknown>;
   try {
-    c = parse(url) as Record<string, unknown>;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ENOENT') throw refuse(`names a certificate or key file that does not exist (${(err as { path?: string }).path}).`, 'Fix sslrootcert / sslcert / sslkey.');
+    c = parse(`${url.split('?')[0]}${forParser.size ? `?${forParser}` : ''}`) as Record<string, unknown>;
+  } catch {
     throw refuse('cannot be parsed as a URL.', 'Percent-encode special characters of the password (@ → %40, : → %3A, / → %2F, % → %25).');
   }
-  const query = new URLSearchParams(url.split('#')[0].split('?').slice(1).join('?'));
   const keys = [...new Set(query.keys())];
   const unknown = keys.filter((k) => !LIBPQ_PARAMS.includes(k) && !PRISMA_PARAMS.includes(k));
   if (unknown.length) {
@@ -73,6 +74,10 @@ export function parseTarget(url: string): Target {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw refuse(`has port "${String(c.port)}", not a TCP port.`, 'Write the port as a number, e.g. :5432.');
   const timeout = get('connect_timeout');
   if (timeout !== undefined && !/^\d+$/.test(timeout)) throw refuse(`has connect_timeout=${timeout}, not whole seconds.`, 'Example: connect_timeout=10.');
+  for (const k of ['sslrootcert', 'sslcert', 'sslkey']) {
+    const file = get(k);
+    if (file && !existsSync(file)) throw refuse(`has ${k}=${file}, a file that does not exist here.`, `Fix ${k}, or copy the file to this machine.`);
+  }
   const schema = get('schema');
   if (schema !== undefined && !/^[^\s"\\]{1,63}$/.test(schema)) throw refuse(`has schema="${schema}", which the toolkit cannot use as a schema name.`, 'Name a schema without spaces, quotes or backslashes.');
   return {

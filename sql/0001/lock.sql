@@ -1,4 +1,4 @@
--- Stop concurrent writes to "User" until the mutation's transaction ends; reads go on.
--- The caller sets lock_timeout, so a long transaction holding "User" makes us fail fast
--- instead of queueing every query of the site behind us.
-LOCK TABLE "User" IN EXCLUSIVE MODE;
+-- Stop concurrent writes to every table with a column of "Role" (or "Role"[]) until the
+-- mutation's transaction ends; reads go on. The caller sets lock_timeout, so a long transaction
+-- holding one of them makes us fail fast instead of queueing every query of the site behind us.
+SELECT breaking_migrations.lock_enum_tables('"Role"', 'EXCLUSIVE') AS tables_locked;

@@ -1,13 +1,35 @@
--- What `make plan-0001` needs to estimate each strategy: the size of every table with a column
--- of "Role" (or "Role"[]), its estimated rows and USER rows (from the planner's statistics:
--- no scan), and whether the change is still a pure rename (labels exactly USER, ADMIN).
-SELECT c.table_name,
+-- What `make plan-0001` needs to estimate each strategy, for every column of "Role" (or
+-- "Role"[]) in any table: the table's size, its rows and the rows holding USER, and whether
+-- the change is still a pure rename (labels exactly USER, ADMIN).
+-- Rows come from the planner's statistics (no scan). A table the planner knows nothing about
+-- (never analysed nor vacuumed: freshly loaded or restored, reltuples = -1) is sampled
+-- instead: about a thousand of its pages (TABLESAMPLE SYSTEM), scaled to its size; `estimated_by`
+-- says which.
+WITH cols AS (
+  SELECT c.table_name, c.column_name, c.is_array, c.relid, cl.reltuples, cl.relname, n.nspname,
+         GREATEST(1, pg_relation_size(c.relid) / current_setting('block_size')::int8) AS pages
+  FROM breaking_migrations.enum_columns c
+  JOIN pg_class cl ON cl.oid = c.relid
+  JOIN pg_namespace n ON n.oid = cl.relnamespace
+  WHERE c.enum_type = to_regtype('"Role"')
+),
+sampled AS (
+  SELECT cols.*, LEAST(100, 100.0 * 1000 / pages) AS percent,
+         query_to_xml(format('SELECT count(*) AS n, count(*) FILTER (WHERE %s) AS u FROM %s TABLESAMPLE SYSTEM (%s) REPEATABLE (1)',
+                             CASE WHEN is_array THEN format('''USER'' = ANY (%I::text[])', column_name) ELSE format('%I::text = ''USER''', column_name) END,
+                             table_name, LEAST(100, 100.0 * 1000 / pages)), false, true, '') AS x
+  FROM cols WHERE reltuples < 0
+)
+SELECT c.table_name, c.column_name,
        pg_total_relation_size(c.relid)::int8 AS bytes,
-       GREATEST(cl.reltuples, 0)::int8 AS rows,
-       COALESCE((SELECT (s.most_common_freqs[array_position(s.most_common_vals::text::text[], 'USER')] * GREATEST(cl.reltuples, 0))::int8
-                 FROM pg_stats s WHERE s.schemaname = n.nspname AND s.tablename = cl.relname AND s.attname = c.column_name), GREATEST(cl.reltuples, 0)::int8) AS user_rows,
+       CASE WHEN c.reltuples >= 0 THEN c.reltuples::int8
+            ELSE ((xpath('/row/n/text()', s.x))[1]::text::numeric * 100 / s.percent)::int8 END AS rows,
+       CASE WHEN c.reltuples >= 0 THEN
+              COALESCE((SELECT (st.most_common_freqs[array_position(st.most_common_vals::text::text[], 'USER')] * c.reltuples)::int8
+                        FROM pg_stats st WHERE st.schemaname = c.nspname AND st.tablename = c.relname AND st.attname = c.column_name
+                          AND NOT c.is_array), c.reltuples::int8)
+            ELSE ((xpath('/row/u/text()', s.x))[1]::text::numeric * 100 / s.percent)::int8 END AS user_rows,
+       CASE WHEN c.reltuples >= 0 THEN 'planner statistics' ELSE format('a %s%% sample of its pages (never analysed)', round(s.percent, 1)) END AS estimated_by,
        breaking_migrations.enum_labels('"Role"') = ARRAY['USER', 'ADMIN'] AS pure_rename
-FROM breaking_migrations.enum_columns c
-JOIN pg_class cl ON cl.oid = c.relid
-JOIN pg_namespace n ON n.oid = cl.relnamespace
-WHERE c.enum_type = to_regtype('"Role"');
+FROM cols c LEFT JOIN sampled s USING (relid, column_name)
+ORDER BY c.table_name, c.column_name;

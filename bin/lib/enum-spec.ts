@@ -1,0 +1,27 @@
+// An enum migration described as data (sql/NNNN/enum.json): the type, its labels before and
+// after, and where the rows of a removed label go. What `make prisma-NNNN` needs to tell Prisma
+// about the change (the migration folder, schema.prisma).
+import { existsSync, readFileSync } from 'node:fs';
+import { repoPath } from './config.js';
+import { Refusal } from './refusal.js';
+
+export interface EnumSpec {
+  type: string; // the enum's name, as in schema.prisma and the database: Role
+  from: string[]; // labels before, in order
+  to: string[]; // labels after, in order
+  map: Record<string, string>; // a label of `from` → a label of `to`: its rows are moved there
+  name: string; // the Prisma migration folder's name after its timestamp
+}
+
+/** sql/NNNN/enum.json, or a refusal saying that this migration is not an enum change. */
+export function loadEnumSpec(id: string, command: string): EnumSpec {
+  const file = repoPath('sql', id, 'enum.json');
+  if (!existsSync(file)) {
+    throw new Refusal(`${command}: migration ${id} has no sql/${id}/enum.json: it is not an enum change the toolkit can describe to Prisma.`,
+      'Edit schema.prisma and write the Prisma migration by hand, then `prisma migrate resolve --applied <name>`.');
+  }
+  return JSON.parse(readFileSync(file, 'utf8')) as EnumSpec;
+}
+
+/** "a" → its label after the change (mapped, kept, or undefined when removed without a mapping). */
+export const labelAfter = (spec: EnumSpec, label: string): string | undefined => spec.map[label] ?? (spec.to.includes(label) ? label : undefined);

@@ -1,0 +1,134 @@
+#!/usr/bin/env tsx
+// make prisma-NNNN: tell Prisma's migration history about an enum migration the toolkit applied,
+// the way `prisma migrate dev` + `prisma migrate resolve --applied` would have: a migration folder
+// whose migration.sql does the same change on databases built from the earlier migrations, the
+// row `resolve --applied` writes in _prisma_migrations, and schema.prisma's enum block.
+// Idempotent: never two folders or two rows; a run that stopped half way is finished by another.
+import { createHash, randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { main, Refusal } from './lib/cli.js';
+import { connectionTarget, readSql } from './lib/config.js';
+import { withSql, type Sql } from './lib/db.js';
+import { loadEnumSpec, type EnumSpec } from './lib/enum-spec.js';
+import { prismaMigrationSql, type EnumColumn } from './lib/prisma-migration.js';
+import { patchSchemaPrisma, type SchemaPatch } from './lib/prisma-schema.js';
+import { withToolkitRolledBack } from './lib/runbook.js';
+import type { Target } from './lib/target.js';
+
+export interface PrismaInputs { spec: EnumSpec; dir: string; schemaFile: string; migrationsDir: string; before: string; patch: SchemaPatch }
+export interface PrismaResult { folder: string; createdFolder: boolean; addedRow: boolean; checksum: string; schema: 'patched' | 'already'; diff: string }
+
+/**
+ * Everything that can be checked before the database changes: the folder, schema.prisma's enum
+ * block (before or after state), and that the database is a Prisma Migrate one. Refuses (exit 2,
+ * nothing written) otherwise.
+ */
+export async function prismaPreflight(sql: Sql, id: string, prismaDir: string, command: string): Promise<PrismaInputs> {
+  const spec = loadEnumSpec(id, command);
+  const dir = resolve(prismaDir);
+  const schemaFile = join(dir, 'schema.prisma');
+  const migrationsDir = join(dir, 'migrations');
+  for (const [path, what] of [[schemaFile, 'schema.prisma'], [migrationsDir, 'migrations/']] as const) {
+    if (!existsSync(path)) throw new Refusal(`${command}: PRISMA_DIR=${prismaDir} has no ${what} (${path}).`, 'Set PRISMA_DIR to the app\'s prisma/ folder, the one holding schema.prisma and migrations/.');
+  }
+  const before = readFileSync(schemaFile, 'utf8');
+  const patch = patchSchemaPrisma(before, spec);
+  if (patch.state === 'refused') throw new Refusal(`${command}: ${patch.why}; nothing was written.`, `Bring schema.prisma's enum ${spec.type} to ${spec.from.join(', ')} (or ${spec.to.join(', ')}), then run again.`);
+  const [{ prisma }] = await sql`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS prisma`;
+  if (!prisma) {
+    throw new Refusal(`${command}: this database has no _prisma_migrations table: it is not managed by Prisma Migrate; nothing was written.`,
+      'Check DATABASE_URL (and its ?schema=), or unset PRISMA_DIR for a database Prisma Migrate does not manage.');
+  }
+  return { spec, dir, schemaFile, migrationsDir, before, patch };
+}
+
+/** Prisma's checksum: lowercase hex SHA-256 of the script, CRLF read as LF (see checksumOf's note). */
+export function checksumOf(script: string): string {
+  // prisma-engines, schema-engine/connectors/schema-connector/src/checksum.rs: render_checksum()
+  // is the SHA-256 of the script as hex ({:02x} per byte); script_matches_checksum() also accepts
+  // the script with CRLF replaced by LF (and LF by CRLF), "because git messes with line endings".
+  return createHash('sha256').update(script.replace(/\r\n/g, '\n')).digest('hex');
+}
+
+const utcStamp = (d: Date) => d.toISOString().replace(/\D/g, '').slice(0, 14);
+
+export async function prismaHistory(target: Target, id: string, prismaDir: string, opts: { runId?: string; command?: string } = {}): Promise<PrismaResult> {
+  const command = opts.command ?? `prisma-${id}`;
+  return withSql(target, async (sql) => {
+    const inputs = await prismaPreflight(sql, id, prismaDir, command);
+    const { spec, migrationsDir } = inputs;
+    const [{ labels }] = await sql`SELECT (SELECT array_agg(enumlabel::text ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = to_regtype(${`"${spec.type}"`})) AS labels`;
+    if ((labels ?? []).join(',') !== spec.to.join(',')) {
+      throw new Refusal(`${command}: "${spec.type}" has labels ${(labels ?? []).join(', ') || '(none)'} in this database, not ${spec.to.join(', ')}: migration ${id} is not applied here; nothing was written.`,
+        `Run \`make migrate-${id}\` first (with PRISMA_DIR set it ends with this step).`);
+    }
+
+    // The folder: the one an earlier run made, or a new one (written aside, then renamed).
+    const suffix = `_${spec.name}`;
+    let folder = readdirSync(migrationsDir).find((f) => /^\d{14}_/.test(f) && f.endsWith(suffix) && existsSync(join(migrationsDir, f, 'migration.sql')));
+    const createdFolder = !folder;
+    if (!folder) {
+      const columns = (await withToolkitRolledBack(sql, (tx) => tx.unsafe(readSql('prisma_enum_columns.sql'), [`"${spec.type}"`]))) as unknown as EnumColumn[];
+      const text = prismaMigrationSql(spec, columns, target.schema ?? 'public', { migration: id, runId: opts.runId });
+      folder = `${utcStamp(new Date())}${suffix}`;
+      const tmp = mkdtempSync(join(migrationsDir, '.breaking-migrations-'));
+      writeFileSync(join(tmp, 'migration.sql'), text);
+      renameSync(tmp, join(migrationsDir, folder));
+    }
+    const checksum = checksumOf(readFileSync(join(migrationsDir, folder, 'migration.sql'), 'utf8'));
+
+    // The row `prisma migrate resolve --applied` writes, once.
+    const addedRow = await sql.begin(async (tx) => {
+      await tx`LOCK TABLE _prisma_migrations IN SHARE ROW EXCLUSIVE MODE`;
+      const [row] = await tx`SELECT 1 FROM _prisma_migrations WHERE migration_name = ${folder!} AND rolled_back_at IS NULL`;
+      if (row) return false;
+      await tx`INSERT INTO _prisma_migrations (id, checksum, migration_name, logs, rolled_back_at, started_at, finished_at, applied_steps_count)
+               VALUES (${randomUUID()}, ${checksum}, ${folder!}, NULL, NULL, now(), now(), 1)`;
+      return true;
+    });
+
+    let diff = '';
+    if (inputs.patch.state === 'patched') {
+      const tmp = `${inputs.schemaFile}.breaking-migrations.tmp`;
+      writeFileSync(tmp, inputs.patch.text);
+      const d = spawnSync('diff', ['-u', '--label', 'a/schema.prisma', '--label', 'b/schema.prisma', inputs.schemaFile, tmp], { encoding: 'utf8' });
+      diff = d.stdout;
+      renameSync(tmp, inputs.schemaFile);
+    }
+    return { folder: join(migrationsDir, folder), createdFolder, addedRow, checksum, schema: inputs.patch.state === 'patched' ? 'patched' : 'already', diff };
+  }, { appName: 'breaking-migrations-prisma' });
+}
+
+/** One line for a run's output. */
+export const describePrisma = (r: PrismaResult) =>
+  `${r.createdFolder ? 'wrote' : 'kept'} ${r.folder}/migration.sql; ${r.addedRow ? 'recorded it as applied in' : 'already in'} _prisma_migrations; schema.prisma ${r.schema === 'patched' ? 'updated' : 'already up to date'}`;
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const id = process.argv[2] ?? '';
+  await main({
+    name: `prisma-${id}`,
+    usage: 'usage: tsx bin/prisma.ts NNNN   (make prisma-0001 PRISMA_DIR=../app/prisma)',
+    help: `
+After migration NNNN is applied (make migrate-NNNN), tells the app's Prisma about it, with
+PRISMA_DIR = the app's prisma/ folder (schema.prisma and migrations/):
+  - migrations/<UTC yyyymmddHHMMSS>_<name>/migration.sql: the same change, data mapping included,
+    for databases built from the earlier migrations (prisma migrate deploy runs it there);
+  - the row \`prisma migrate resolve --applied\` writes in _prisma_migrations of DATABASE_URL
+    (checksum: SHA-256 of migration.sql, as Prisma computes it), so production never runs it;
+  - schema.prisma: the enum block gets the new labels in order, @default(…) follows the mapping;
+    the diff is printed; nothing else changes.
+Idempotent: a second run adds nothing; a run that stopped half way is finished by another.
+Refuses, writing nothing: no schema.prisma or migrations/ in PRISMA_DIR, an enum block in neither
+the before nor the after state, no _prisma_migrations table, the migration not applied yet.
+Exit codes: 0 done (or nothing to do), 1 failed, 2 refused, 3 unreachable.`,
+    async run() {
+      const prismaDir = process.env.PRISMA_DIR;
+      if (!prismaDir) throw new Refusal(`prisma-${id}: PRISMA_DIR is not set.`, `Run it as \`make prisma-${id} PRISMA_DIR=path/to/app/prisma\`.`);
+      const r = await prismaHistory(await connectionTarget(`prisma-${id}`), id, prismaDir);
+      if (r.diff) process.stdout.write(r.diff);
+      console.log(`prisma-${id}: ${describePrisma(r)}; commit ${r.createdFolder || r.schema === 'patched' ? 'the folder and schema.prisma' : 'nothing new'}`);
+    },
+  });
+}

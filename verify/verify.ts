@@ -1,0 +1,47 @@
+#!/usr/bin/env tsx
+// make verify-NNNN: a migration's mutation and its invariants, alone, in one transaction
+// (lock.sql → counts.sql → mutation.sql → counts.sql → invariants.sql → COMMIT or ROLLBACK).
+// `make migrate-NNNN` runs the same as its mutate step; this runs it by hand, or as a dry run.
+import { writeFileSync } from 'node:fs';
+import { main, Refusal } from '../bin/lib/cli.js';
+import { connectionTarget } from '../bin/lib/config.js';
+import { withSql } from '../bin/lib/db.js';
+import { loadMigration } from '../bin/lib/migration.js';
+import { schema } from '../bin/schema.js';
+import { totalUpdated, verify } from './verifier.js';
+
+export async function runVerifyCli(id: string, argv: string[]): Promise<void> {
+  if (!/^\d{4}$/.test(id)) throw new Refusal(`verify: a migration is four digits, got "${id}".`, 'Example: make verify-0001 DRY_RUN=1.');
+  const dryRun = argv.includes('--dry-run') || process.env.DRY_RUN === '1';
+  const ri = argv.indexOf('--report');
+  if (ri >= 0 && !argv[ri + 1]) throw new Refusal(`verify ${id}: --report needs a file name.`, `Example: --report verify-${id}.json.`);
+  const m = loadMigration(id);
+  const target = await connectionTarget(`verify ${id}`);
+  await schema(target, 'toolkit'); // the helper functions the migration's SQL may call (idempotent)
+  const report = await withSql(target, (sql) => verify(sql, m, { dryRun, lockTimeout: process.env.LOCK_TIMEOUT, log: (l) => console.log(l) }));
+  for (const c of report.checks) console.log(`  ok  ${c.check}: ${c.actual}`);
+  if (ri >= 0) writeFileSync(argv[ri + 1], JSON.stringify(report, null, 2) + '\n', { mode: 0o600 });
+  const updated = totalUpdated(report.updated);
+  console.log(`verify ${id}: ${updated === null ? 'no row' : updated} row(s) updated, ${report.checks.length} checks passed, ${dryRun ? 'rolled back (dry run)' : 'committed'}`);
+}
+
+export const VERIFY_HELP = `
+In one transaction on DATABASE_URL, runs migration NNNN's sql/NNNN/ files: lock.sql (writers
+wait; lock_timeout LOCK_TIMEOUT, default 10s), counts.sql, mutation.sql, counts.sql again, and
+invariants.sql, whose every row is a check (expected = actual). A failed check rolls everything
+back and exits 1 with the numbers. --dry-run (DRY_RUN=1) does everything, then rolls back.
+--report FILE writes the JSON report (0600). Installs the toolkit's functions first (schema
+breaking_migrations, idempotent). The expand step must be applied when the mutation writes labels
+it adds (make expand MIGRATION=NNNN).
+Exit codes: 0 committed (or dry run passed), 1 check failed or error (rolled back), 2 bad input,
+3 unreachable.`;
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const id = process.argv[2] ?? '';
+  await main({
+    name: `verify-${id}`,
+    usage: 'usage: tsx verify/verify.ts NNNN [--dry-run] [--report FILE]   (make verify-0001 [DRY_RUN=1])',
+    help: VERIFY_HELP,
+    run: (argv) => runVerifyCli(id, argv.slice(1)),
+  });
+}
