@@ -39,41 +39,48 @@ restore: ## restore DUMP=backups/….dump in one transaction [YES=1]
 backups: ## list dumps, newest first [KEEP=n deletes older ones]
 	@$(TSX) bin/backups.ts
 
-## --- schema steps of migration 0001, one at a time ------------------------------------------
-status: ## applied/pending migrations, "Role" labels in order, rows per label
+## --- schema steps of a migration, one at a time [MIGRATION=NNNN, default 0001] -------------
+status: ## applied/pending files of the migration, and what its sql/NNNN/status.sql reports
 	@$(TSX) bin/status.ts
 
-expand: ## expand: add EMPLOYEE and MANAGER before ADMIN (idempotent)
+expand: ## the migration's expand step (additive)
 	@$(TSX) bin/schema.ts expand
 
-contract: ## contract: swap "Role" for EMPLOYEE, MANAGER, ADMIN (refuses while USER rows remain)
+contract: ## the migration's contract step (refuses, changing nothing, while data or objects forbid it)
 	@$(TSX) bin/schema.ts contract
 
-rollback: ## undo the most recent schema step (contract, then expand)
+rollback: ## undo the migration's latest step: contract, then expand; never the toolkit
 	@$(TSX) bin/schema.ts rollback
 
 bench: ## toolkit vs bare SQL floor on a sandbox [ROWS=1000000 ROUNDS=5]; table + JSON
 	@$(TSX) bench/bench.ts $(if $(filter command line,$(origin ROWS)),$(ROWS),1000000) $(or $(ROUNDS),5)
 
+## --- another migration ---------------------------------------------------------------------
+new-migration: ## ID=NNNN NAME=…: a skeleton of every file of a migration; its TODOs refuse to run
+	@$(TSX) bin/new-migration.ts skeleton
+
+new-enum-migration: ## ID=NNNN TYPE=Enum FROM=a,b TO=x,y MAP=a=x: a complete migration for an enum change
+	@$(TSX) bin/new-migration.ts enum
+
 ## --- sandbox only ---------------------------------------------------------------------------
 baseline: ## the "before" schema (Prisma's User/Role); refuses when "User" exists
 	@$(TSX) bin/schema.ts baseline
 
-seed: ## add ROWS fake users (90% USER, 10% ADMIN); refuses on an application database
+seed: ## add ROWS fake users to the baseline's "User" (90% USER, 10% ADMIN); refuses on an app database
 	@$(TSX) bin/seed.ts $(ROWS)
 
 ## --- the whole runbook ----------------------------------------------------------------------
-rehearse-%: ## rehearse-0001: the whole runbook on a scratch copy (same server, or REHEARSE_IN=sandbox) [STRATEGY=]
+rehearse-%: ## rehearse-NNNN: the whole runbook on a scratch copy (same server, or REHEARSE_IN=sandbox) [STRATEGY=]
 	@$(TSX) bin/rehearse.ts $*
 
-verify-%: ## verify-0001: the mutation and its invariants alone, in one transaction [DRY_RUN=1]
+verify-%: ## verify-NNNN: the mutation and its invariants alone, in one transaction [DRY_RUN=1]
 	@$(TSX) verify/verify.ts $*
 
-plan-%: ## plan-0001: each strategy's lock, rewrite and estimated window for this database
+plan-%: ## plan-NNNN: each strategy's lock, rewrite and estimated window, and a recommendation
 	@$(TSX) bin/plan.ts $*
 
-migrate-%: ## migrate-0001: preflight, maintenance, dump, expand, verify, contract, checks [STRATEGY= AUTO_RESTORE=1 PRISMA_DIR=]
+migrate-%: ## migrate-NNNN: preflight, maintenance, dump, expand, verify, contract, checks [STRATEGY= AUTO_RESTORE=1 PRISMA_DIR=]
 	@$(TSX) bin/migrate.ts $*
 
-prisma-%: ## prisma-0001 PRISMA_DIR=…: tell Prisma (migration folder, _prisma_migrations row, schema.prisma)
+prisma-%: ## prisma-NNNN PRISMA_DIR=…: tell Prisma (migration folder, _prisma_migrations row, schema.prisma)
 	@$(TSX) bin/prisma.ts $*

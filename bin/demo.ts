@@ -12,7 +12,9 @@ import { schema } from './schema.js';
 import { seed } from './seed.js';
 import { status, type Status } from './status.js';
 
-const show = (title: string, s: Status) => console.log(`  ${title}: ${s.labels.map((l) => `${l.label}=${l.rows}`).join('  ')}`);
+const show = (title: string, s: Status) => s.items.forEach((i) => console.log(`  ${title}: ${i.item}: ${i.detail}`));
+/** Rows of "User".role holding a label, from status.sql's line "public."User".role  USER=9  ADMIN=1". */
+const count = (s: Status, label: string) => Number(new RegExp(`\\b${label}=(\\d+)`).exec(s.items.find((i) => i.item === 'public."User".role')?.detail ?? '')?.[1] ?? 0);
 
 export async function demo(rows: number): Promise<{ before: Status; after: Status; run: RunResult }> {
   const sandbox = await step('start a throwaway PostgreSQL', () => startSandbox());
@@ -47,9 +49,8 @@ server, the dump and the lock file live in a temp folder deleted at the end, als
       if (!Number.isInteger(rows) || rows < 0) throw new Refusal(`demo: ROWS must be a whole number, got "${argv[0]}".`, 'Example: make demo ROWS=100000.');
       const t0 = performance.now();
       const { before, after, run } = await demo(rows);
-      const count = (s: Status, l: string) => s.labels.find((x) => x.label === l)?.rows ?? 0;
       for (const st of run.steps) console.log(stepLine(st));
-      console.log(`demo: ${count(before, 'USER')} USER became ${count(after, 'EMPLOYEE')} EMPLOYEE, ${count(after, 'ADMIN')} ADMIN kept; labels now ${after.labels.map((l) => l.label).join(', ')}; maintenance window ${run.windowSeconds?.toFixed(1)} s (${seconds(t0)})`);
+      console.log(`demo: ${count(before, 'USER')} USER became ${count(after, 'EMPLOYEE')} EMPLOYEE, ${count(after, 'ADMIN')} ADMIN kept; labels now ${after.items[0]?.detail}; maintenance window ${run.windowSeconds?.toFixed(1)} s (${seconds(t0)})`);
     },
   });
 }

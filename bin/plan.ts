@@ -3,8 +3,10 @@
 // and an estimated maintenance window from the table's size. Read-only (planner statistics, no
 // scan; the toolkit's functions are loaded in a transaction that is rolled back).
 import { main, Refusal } from './lib/cli.js';
-import { readSql, connectionTarget } from './lib/config.js';
-import { describeTarget, type Target } from './lib/target.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { connectionTarget, repoPath } from './lib/config.js';
+import { loadMigration } from './lib/migration.js';
+import { describeTarget } from './lib/target.js';
 import { withSql } from './lib/db.js';
 import { withToolkitRolledBack } from './lib/runbook.js';
 
@@ -14,24 +16,27 @@ export const RATES = { update: 14, rewrite: 5, count: 0.2, fixed: 1.0, renameFix
 export interface PlanRow { strategy: string; lock: string; rewrites: string; seconds: number | null; note: string }
 
 /** plan.sql's row: one column of the enum, with its table's size and estimates. */
-export interface PlanColumn { table_name?: string; column_name?: string; bytes: number; rows: number; user_rows: number; pure_rename: boolean; estimated_by?: string }
+export interface PlanColumn { table_name?: string; column_name?: string; bytes: number; rows: number; rows_to_change: number; rename_available: boolean; estimated_by?: string }
+/** Which strategies a migration offers: the default always; the others when their file exists. */
+export type Offered = { rewrite: boolean; rename: boolean };
 
-export function plan(columns: PlanColumn[]): PlanRow[] {
+export function plan(columns: PlanColumn[], offered: Offered = { rewrite: true, rename: true }): PlanRow[] {
   // A table is rewritten and counted once, whatever its number of enum columns.
   const tables = [...new Map(columns.map((c, i) => [c.table_name ?? String(i), c])).values()];
   const rows = tables.reduce((a, t) => a + Number(t.rows), 0) / 1e6;
-  const users = columns.reduce((a, t) => a + Number(t.user_rows), 0) / 1e6;
+  const users = columns.reduce((a, t) => a + Number(t.rows_to_change), 0) / 1e6;
   const counts = 3 * RATES.count * rows; // verifier before + after, final checks
-  const pure = columns.every((t) => t.pure_rename);
-  return [
+  const pure = columns.every((t) => t.rename_available);
+  const all: PlanRow[] = [
     { strategy: 'default', lock: 'EXCLUSIVE during the UPDATE, then ACCESS EXCLUSIVE for the swap', rewrites: 'yes: UPDATE + one rewrite',
       seconds: RATES.fixed + counts + RATES.update * users + RATES.rewrite * rows + RATES.count * rows, note: 'works from any state' },
     { strategy: 'rewrite', lock: 'ACCESS EXCLUSIVE for the swap', rewrites: 'yes: one rewrite, mapping included',
       seconds: RATES.fixed + counts + RATES.rewrite * rows + RATES.count * rows, note: 'reads are blocked during the rewrite too' },
     // No scan: its invariants are proved from the catalog, so the estimate does not grow with the table.
     { strategy: 'rename', lock: 'EXCLUSIVE on the table for milliseconds (catalog only, no scan)', rewrites: 'no',
-      seconds: pure ? RATES.renameFixed : null, note: pure ? 'pure rename: available' : 'not available: "Role" is no longer exactly USER, ADMIN' },
+      seconds: pure ? RATES.renameFixed : null, note: pure ? 'pure rename: available' : 'not available: the labels are no longer those a pure rename starts from' },
   ];
+  return all.filter((p) => p.strategy === 'default' || offered[p.strategy as keyof Offered]);
 }
 
 /** The strategy to use, and why: the shortest window among those available. */
@@ -40,9 +45,9 @@ export function recommend(rows: PlanRow[]): { strategy: string; why: string } {
   if (rename?.seconds !== null && rename?.seconds !== undefined) {
     return { strategy: 'rename', why: 'a pure rename: catalog only, no row written, and its window does not grow with the tables' };
   }
-  const [rewrite, dflt] = [rows.find((r) => r.strategy === 'rewrite')!, rows.find((r) => r.strategy === 'default')!];
-  return (rewrite.seconds ?? Infinity) < (dflt.seconds ?? Infinity)
-    ? { strategy: 'rewrite', why: `one table rewrite with the mapping folded in instead of an UPDATE and then a rewrite (~${rewrite.seconds!.toFixed(1)} s instead of ~${dflt.seconds!.toFixed(1)} s); the site is in maintenance either way, so the reads it blocks are not the site's` }
+  const [rewrite, dflt] = [rows.find((r) => r.strategy === 'rewrite'), rows.find((r) => r.strategy === 'default')!];
+  return rewrite && (rewrite.seconds ?? Infinity) < (dflt.seconds ?? Infinity)
+    ? { strategy: 'rewrite', why: `one table rewrite with the mapping folded in instead of an UPDATE and then a rewrite (~${rewrite.seconds?.toFixed(1)} s instead of ~${dflt.seconds!.toFixed(1)} s); the site is in maintenance either way, so the reads it blocks are not the site's` }
     : { strategy: 'default', why: 'the runbook\'s own steps, from any state' };
 }
 
@@ -52,19 +57,27 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     name: `plan-${id}`,
     usage: 'usage: tsx bin/plan.ts NNNN   (make plan-0001)',
     help: `
-For DATABASE_URL, prints each strategy of migration NNNN (STRATEGY=default|rewrite|rename): the
-lock it takes on the table, whether it rewrites it, and an estimated maintenance window (dump
-excluded) from the planner's row estimates and rates measured by make bench. Changes nothing.`,
+For DATABASE_URL, prints each strategy migration NNNN offers (STRATEGY=default, and rewrite /
+rename when sql/NNNN/rewrite.sql / rename.sql exist): the lock it takes, whether it rewrites the
+tables, an estimated maintenance window (dump excluded) from the rows sql/NNNN/plan.sql reports
+(planner statistics, or a sample of pages for a table never analysed) and rates measured by
+make bench, and the strategy it recommends. Needs sql/NNNN/plan.sql (see sql/README.md).
+Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
     async run() {
       const target = await connectionTarget(`plan-${id}`);
-      if (id !== '0001') throw new Refusal(`plan-${id}: only migration 0001 has a plan (sql/0001/plan.sql).`, 'Add sql/NNNN/plan.sql for another migration.');
-      const columns = await withSql(target, (sql) => withToolkitRolledBack(sql, async (tx) => (await tx.unsafe(readSql('0001/plan.sql'))) as unknown as PlanColumn[]));
+      loadMigration(id); // refuses an unknown or incomplete migration, naming what is missing
+      const file = (name: string) => repoPath('sql', id, `${name}.sql`);
+      if (!existsSync(file('plan'))) {
+        throw new Refusal(`plan-${id}: migration ${id} has no sql/${id}/plan.sql, so nothing to estimate from.`,
+          `Write one (its contract: sql/README.md, "plan.sql"), or run \`make rehearse-${id}\` to measure the real window on a copy.`);
+      }
+      const columns = await withSql(target, (sql) => withToolkitRolledBack(sql, async (tx) => (await tx.unsafe(readFileSync(file('plan'), 'utf8'))) as unknown as PlanColumn[]));
       console.log(`database ${describeTarget(target)}${columns.length ? '' : ': no table uses "Role"'}`);
       for (const c of columns) {
-        console.log(`  ${c.table_name}.${c.column_name} ~${c.rows} rows (~${c.user_rows} USER), ${(Number(c.bytes) / 1048576).toFixed(0)} MB; estimated from ${c.estimated_by}`);
+        console.log(`  ${c.table_name}.${c.column_name} ~${c.rows} rows (~${c.rows_to_change} to change), ${(Number(c.bytes) / 1048576).toFixed(0)} MB; estimated from ${c.estimated_by}`);
       }
       const dumpSeconds = [...new Map(columns.map((c) => [c.table_name, Number(c.bytes)])).values()].reduce((a, b) => a + b, 0) / 1048576 / RATES.dumpMBps;
-      const rows = plan(columns);
+      const rows = plan(columns, { rewrite: existsSync(file('rewrite')), rename: existsSync(file('rename')) });
       for (const p of rows) {
         console.log(`  ${p.strategy.padEnd(8)} ${p.seconds === null ? '     —   ' : `~${p.seconds.toFixed(1).padStart(6)} s`}  rewrites: ${p.rewrites}; lock: ${p.lock}; ${p.note}`);
       }

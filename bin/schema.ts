@@ -1,19 +1,22 @@
 #!/usr/bin/env tsx
 // Schema steps through dbmate: baseline (sandbox only), expand, contract, rollback.
 import { main, Refusal, seconds } from './lib/cli.js';
-import { connectionTarget } from './lib/config.js';
+import { connectionTarget, repoPath } from './lib/config.js';
 import { describeTarget, type Target } from './lib/target.js';
-import { dbmate, dbmateError, dbmateStatus, dirs } from './lib/dbmate.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { dbmate, dbmateError, dbmateStatus, dirs, type DbmateResult } from './lib/dbmate.js';
+import { withSql } from './lib/db.js';
 
 export type SchemaStep = 'baseline' | 'toolkit' | 'expand' | 'contract' | 'rollback';
 
-const NEXT: Record<SchemaStep, string> = {
-  baseline: 'The baseline is only for empty sandbox databases.',
-  toolkit: 'Check the state with `make status`.',
-  expand: 'Check the state with `make status`.',
-  contract:
-    'Fix each object listed. Rows still holding an old label: run the mutation first (`make migrate-0001` does). Then `make contract` again.',
-  rollback: 'Check the state with `make status`; rows holding a label the older type lacks must be changed back first.',
+/** What to do when a step fails and the migration's SQL gave no HINT of its own. */
+const NEXT: Record<SchemaStep, (id: string) => string> = {
+  baseline: () => 'The baseline is only for empty sandbox databases.',
+  toolkit: (id) => `Check the state with \`make status MIGRATION=${id}\`.`,
+  expand: (id) => `Check the state with \`make status MIGRATION=${id}\`.`,
+  contract: (id) => `Fix what is listed, then \`make contract MIGRATION=${id}\` again.`,
+  rollback: (id) => `Check the state with \`make status MIGRATION=${id}\`.`,
 };
 
 /** Run one schema step; returns what dbmate applied or rolled back. */
@@ -40,16 +43,45 @@ export async function schema(target: Target, stepName: SchemaStep, migration = '
       break;
     }
     case 'rollback':
-      migrationDirs = dirs.all(migration);
+      migrationDirs = dirs.own(migration);
       command = 'rollback';
       break;
   }
   const out = await dbmate(target, migrationDirs, command);
-  if (out.exitCode !== 0) throw new Refusal(dbmateError(out.stderr), NEXT[stepName], 1);
+  if (out.exitCode !== 0) {
+    if (command === 'rollback' && /no migrations have been applied/.test(out.stderr)) {
+      throw new Refusal(`rollback: nothing of ${migration} left to roll back (neither its contract nor its expand is applied).`,
+        `\`make status MIGRATION=${migration}\` shows where the database stands.`);
+    }
+    const hint = await migrationHint(target, out, command === 'rollback' ? 'down' : 'up');
+    throw new Refusal(dbmateError(out.stderr), hint ?? NEXT[stepName](migration), 1);
+  }
   return out.stdout
     .split('\n')
     .filter((l) => /^(Applied|Rolled back): /.test(l))
     .map((l) => l.replace(/ in [\d.]+\S*$/, ''));
+}
+
+/**
+ * dbmate prints a failed migration's message but drops PostgreSQL's HINT. When the failure is
+ * the migration's own refusal (RAISE: SQLSTATE P0001, which by convention comes before any
+ * change), the hint is fetched by running that section again in a transaction that is rolled
+ * back, so the `next:` line is the migration's own words.
+ */
+async function migrationHint(target: Target, out: DbmateResult, section: 'up' | 'down'): Promise<string | undefined> {
+  if (!/\(P0001\)\s*$/.test(out.stderr)) return undefined;
+  const file = out.stdout.split('\n').filter((l) => /^(Applying|Rolling back): /.test(l)).pop()?.replace(/^[^:]+: /, '').trim();
+  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  const path = file ? walk(repoPath('db')).find((p) => basename(p) === file) : undefined;
+  if (!path) return undefined;
+  const text = readFileSync(path, 'utf8');
+  const up = text.indexOf('-- migrate:up');
+  const down = text.indexOf('-- migrate:down');
+  const body = section === 'up' ? text.slice(up, down < 0 ? undefined : down) : down < 0 ? '' : text.slice(down);
+  return withSql(target, (sql) => sql.begin(async (tx) => {
+    await tx.unsafe(body);
+    throw new Error('no refusal the second time');
+  }).then(() => undefined, (err: { hint?: string }) => err.hint));
 }
 
 const STEPS: SchemaStep[] = ['baseline', 'toolkit', 'expand', 'contract', 'rollback'];
@@ -59,15 +91,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     name: STEPS.includes(process.argv[2] as SchemaStep) ? process.argv[2] : 'schema',
     usage: 'usage: tsx bin/schema.ts baseline|toolkit|expand|contract|rollback [--migration NNNN]',
     help: `
-Applies one schema step of a migration with dbmate, against DATABASE_URL.
-  baseline   the "before" schema (enum "Role" USER, ADMIN; table "User"); sandbox only,
-             refuses when "User" or "Role" already exists
+Applies one schema step of migration MIGRATION (default 0001; or --migration NNNN) with dbmate,
+against DATABASE_URL.
+  baseline   the sandbox's "before" schema (enum "Role" USER, ADMIN; table "User"); refuses
+             when "User" or "Role" already exists
   toolkit    installs the toolkit's helper functions (schema breaking_migrations); expand does too
-  expand     adds the new labels (0001: USER, EMPLOYEE, MANAGER, ADMIN); idempotent
-  contract   swaps the type for the final labels (0001: EMPLOYEE, MANAGER, ADMIN); refuses,
-             changing nothing, when rows or objects would break the swap
-  rollback   undoes the most recent step (contract, then expand); refuses when rows hold a
-             label the older type lacks
+  expand     db/NNNN/expand (additive)
+  contract   db/NNNN/contract; refuses, changing nothing, while data or objects forbid it
+  rollback   undoes the migration's latest applied step: its contract, then its expand, then
+             refuses (nothing left); never the toolkit. A refusal's next: line is the HINT the
+             migration's own SQL gives
 Exit codes: 0 done, 1 refused by the database (nothing changed), 2 bad input, 3 unreachable.`,
     async run(argv) {
       const stepName = argv[0] as SchemaStep;

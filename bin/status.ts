@@ -1,28 +1,25 @@
 #!/usr/bin/env tsx
 // Where a database stands: dbmate's applied/pending list, the enum's labels, and rows per label
 // in every column of the enum (any table, any schema; arrays per element).
-import { main, seconds } from './lib/cli.js';
-import { readSql, connectionTarget } from './lib/config.js';
+import { main, Refusal, seconds } from './lib/cli.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { connectionTarget, repoPath } from './lib/config.js';
 import { describeTarget, type Target } from './lib/target.js';
 import { withSql } from './lib/db.js';
 import { dbmateStatus, dirs } from './lib/dbmate.js';
 import { withToolkitRolledBack } from './lib/runbook.js';
 
-export interface LabelCount { position: number; label: string; rows: number } // rows: in all its columns
-export interface ColumnCount { column: string; array: boolean; rows: Record<string, number> } // every label, in order
-export interface Status { migrations: { version: string; applied: boolean }[]; labels: LabelCount[]; columns: ColumnCount[] }
+export interface StatusItem { item: string; detail: string }
+export interface Status { migration: string; migrations: { version: string; applied: boolean }[]; items: StatusItem[] }
 
-type TableCounts = Record<string, { columns: Record<string, Record<string, number>>; holding: Record<string, unknown> }>;
-
+/** dbmate's list for the migration's files, and what its optional sql/NNNN/status.sql reports. */
 export async function status(target: Target, migration = '0001'): Promise<Status> {
+  if (!/^\d{4}$/.test(migration)) throw new Refusal(`status: MIGRATION must be four digits, got "${migration}".`, 'Example: make status MIGRATION=0001.');
   const migrations = (await dbmateStatus(target, dirs.all(migration))).map((f) => ({ version: f.file, applied: f.applied }));
-  const [row] = await withSql(target, (sql) => withToolkitRolledBack(sql, (tx) => tx.unsafe(readSql('status.sql'))));
-  const names = (row.labels ?? []) as string[];
-  const columns = Object.entries((row.tables ?? {}) as TableCounts).flatMap(([table, t]) => Object.entries(t.columns).map(([column, counts]) => ({
-    column: `${table}.${column}`, array: column in t.holding, rows: Object.fromEntries(names.map((l) => [l, counts[l] ?? 0])),
-  })));
-  const labels = names.map((label, i) => ({ position: i + 1, label, rows: columns.reduce((a, c) => a + c.rows[label], 0) }));
-  return { migrations, labels, columns };
+  const file = repoPath('sql', migration, 'status.sql');
+  const items = !existsSync(file) ? [] : await withSql(target, (sql) => withToolkitRolledBack(sql, async (tx) =>
+    (await tx.unsafe(readFileSync(file, 'utf8'))).map((r) => ({ item: String(r.item), detail: String(r.detail) }))));
+  return { migration, migrations, items };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -30,9 +27,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     name: 'status',
     usage: 'usage: tsx bin/status.ts [--json]',
     help: `
-Shows, for DATABASE_URL: each migration file of 0001 (toolkit, expand, contract) as applied or
-pending, the labels of enum "Role" in order, and for every column of "Role" or "Role"[] in any
-table and schema, its rows per label (array columns: elements per label). Changes nothing.
+Shows, for DATABASE_URL and migration MIGRATION (default 0001): the toolkit's and the migration's
+dbmate files (db/toolkit, db/NNNN/expand, db/NNNN/contract) as applied or pending, then what the
+migration's optional sql/NNNN/status.sql reports, one line per row (for 0001: the labels of "Role"
+in order, and every column of "Role" or "Role"[] with its rows per label). Changes nothing.
 --json prints the same as one JSON object. Exit codes: 0 ok, 2 bad input, 3 unreachable.`,
     async run(argv) {
       const target = await connectionTarget('status');
@@ -42,15 +40,12 @@ table and schema, its rows per label (array columns: elements per label). Change
         console.log(JSON.stringify(s));
         return;
       }
-      console.log(`database ${describeTarget(target)}`);
+      console.log(`database ${describeTarget(target)}, migration ${s.migration}`);
       for (const m of s.migrations) console.log(`  [${m.applied ? 'X' : ' '}] ${m.version}`);
-      console.log(`  "Role" labels, in order: ${s.labels.map((l) => l.label).join(', ') || '(no "Role" type)'}`);
-      const width = Math.max(0, ...s.columns.map((c) => c.column.length + (c.array ? 11 : 0)));
-      for (const c of s.columns) {
-        console.log(`    ${`${c.column}${c.array ? ' (elements)' : ''}`.padEnd(width)}  ${Object.entries(c.rows).map(([l, n]) => `${l}=${n}`).join('  ')}`);
-      }
+      const width = Math.max(0, ...s.items.map((i) => i.item.length));
+      for (const i of s.items) console.log(`  ${i.item.padEnd(width)}  ${i.detail}`);
       const applied = s.migrations.filter((m) => m.applied).length;
-      console.log(`status: ${applied}/${s.migrations.length} migrations applied; labels ${s.labels.map((l) => l.label).join(', ') || '(no "Role" type)'}; ${s.columns.length} column(s) of "Role" (${seconds(t0)})`);
+      console.log(`status: ${applied}/${s.migrations.length} migration files applied${s.items.length ? `; ${s.items[0].item}: ${s.items[0].detail}` : ''} (${seconds(t0)})`);
     },
   });
 }

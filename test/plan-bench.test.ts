@@ -6,12 +6,12 @@ import { runBin } from './helpers/cli.js';
 import { catalogSnapshot, query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
 
 t.test('plan: three strategies, estimates ordered by the work they do, rename only when pure', async (t) => {
-  const p = plan([{ bytes: 100e6, rows: 1e6, user_rows: 9e5, pure_rename: true }]);
+  const p = plan([{ bytes: 100e6, rows: 1e6, rows_to_change: 9e5, rename_available: true }]);
   t.same(p.map((x) => x.strategy), ['default', 'rewrite', 'rename']);
   t.ok(p[0].seconds! > p[1].seconds! && p[1].seconds! > p[2].seconds!, `default > rewrite > rename (${p.map((x) => x.seconds?.toFixed(1))})`);
   t.same(p.map((x) => x.rewrites.startsWith('yes')), [true, true, false]);
-  t.equal(plan([{ bytes: 1, rows: 1, user_rows: 1, pure_rename: false }])[2].seconds, null);
-  const tenTimes = plan([{ bytes: 1000e6, rows: 1e7, user_rows: 9e6, pure_rename: true }]);
+  t.equal(plan([{ bytes: 1, rows: 1, rows_to_change: 1, rename_available: false }])[2].seconds, null);
+  const tenTimes = plan([{ bytes: 1000e6, rows: 1e7, rows_to_change: 9e6, rename_available: true }]);
   t.equal(tenTimes[2].seconds, p[2].seconds, 'the rename\'s window does not grow with the table');
   t.ok(tenTimes[2].seconds! < 1 && tenTimes[0].seconds! > 5 * p[0].seconds!, 'the others do');
 
@@ -21,7 +21,7 @@ t.test('plan: three strategies, estimates ordered by the work they do, rename on
   const data = await tableChecksum(url);
   const r = runBin('plan.ts', ['0001'], { DATABASE_URL: urlOf(url) });
   t.equal(r.code, 0, r.stderr);
-  t.match(r.stdout, /public."User".role ~20000 rows \(~1\d{4} USER\), \d+ MB; estimated from planner statistics/);
+  t.match(r.stdout, /public."User".role ~20000 rows \(~1\d{4} to change\), \d+ MB; estimated from planner statistics/);
   t.match(r.stdout, /recommended: rename: a pure rename/);
   t.match(r.stdout, /^ {2}default +~ *[\d.]+ s {2}rewrites: yes: UPDATE \+ one rewrite/m);
   t.match(r.stdout, /^ {2}rename +~ *[\d.]+ s {2}rewrites: no;.*pure rename: available/m);
@@ -45,7 +45,7 @@ t.test('plan on a table the planner knows nothing about (never analysed): a samp
   const [{ n, u }] = await query(url, `SELECT count(*)::int AS n, count(*) FILTER (WHERE role = 'USER')::int AS u FROM "User"`);
   const r = runBin('plan.ts', ['0001'], { DATABASE_URL: urlOf(url) });
   t.equal(r.code, 0, r.stderr);
-  const m = /public\."User"\.role ~(\d+) rows \(~(\d+) USER\).*estimated from a [\d.]+% sample of its pages \(never analysed\)/.exec(r.stdout);
+  const m = /public\."User"\.role ~(\d+) rows \(~(\d+) to change\).*estimated from a [\d.]+% sample of its pages \(never analysed\)/.exec(r.stdout);
   t.ok(m, r.stdout);
   const [rows, users] = [Number(m?.[1]), Number(m?.[2])];
   t.ok(rows > n / 2 && rows < n * 2, `rows ${rows} within 2x of ${n}`);

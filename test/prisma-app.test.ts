@@ -93,5 +93,10 @@ t.test('preflight lists every column of "Role" with its rows per label; status s
   t.match(st.stdout, /public\."Invite"\.role +EMPLOYEE=450 +MANAGER=0 +ADMIN=50/);
   t.match(st.stdout, /public\."Team"\.roles \(elements\) +EMPLOYEE=30 +MANAGER=0 +ADMIN=20/);
   const json = JSON.parse(runBin('status.ts', ['--json'], { DATABASE_URL: urlOf(db) }).stdout);
-  t.same(json.columns.find((c: { column: string }) => c.column === 'public."User".role').rows, { EMPLOYEE: 270, MANAGER: 0, ADMIN: 30 });
+  t.same(json.items, [
+    { item: '"Role" labels, in order', detail: 'EMPLOYEE, MANAGER, ADMIN' },
+    { item: 'public."Invite".role', detail: 'EMPLOYEE=450  MANAGER=0  ADMIN=50' },
+    { item: 'public."Team".roles (elements)', detail: 'EMPLOYEE=30  MANAGER=0  ADMIN=20' },
+    { item: 'public."User".role', detail: 'EMPLOYEE=270  MANAGER=0  ADMIN=30' },
+  ]);
 });

@@ -45,8 +45,8 @@ t.test('rehearse STRATEGY=rename from the command line: the copy is renamed, pro
 t.test('make demo tells the whole story and exits 0', async (t) => {
   const r = spawnSync('make', ['-s', 'demo', 'ROWS=3000'], { cwd: repo, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } });
   t.equal(r.status, 0, r.stderr);
-  t.match(r.stdout, /before: USER=\d+ {2}ADMIN=\d+/);
-  t.match(r.stdout, /after : EMPLOYEE=\d+ {2}MANAGER=0 {2}ADMIN=\d+/);
+  t.match(r.stdout, /before: public\."User"\.role: USER=\d+ {2}ADMIN=\d+/);
+  t.match(r.stdout, /after : public\."User"\.role: EMPLOYEE=\d+ {2}MANAGER=0 {2}ADMIN=\d+/);
   const m = /demo: (\d+) USER became (\d+) EMPLOYEE, (\d+) ADMIN kept; labels now EMPLOYEE, MANAGER, ADMIN; maintenance window [\d.]+ s/.exec(r.stdout);
   t.ok(m, 'summary line');
   t.equal(m?.[1], m?.[2], 'every USER became EMPLOYEE');
@@ -57,14 +57,14 @@ t.test('verifier CLI: needs expand, --dry-run changes nothing, --report writes J
   const url = await seededDatabase(t, 800);
   const env = { DATABASE_URL: urlOf(url) };
   const early = runBin('../verify/0001_migrate_user_to_employee.ts', [], env);
-  t.equal(early.code, 1);
-  t.match(early.stderr, /^verify 0001: invalid input value for enum "Role": "EMPLOYEE"/);
+  t.equal(early.code, 2);
+  t.match(early.stderr, /^verify 0001: the toolkit's functions are not installed on this database \(.*\); nothing changed\.\n  next: Apply the expand step first: `make expand MIGRATION=0001`/);
   const { schema } = await import('../bin/schema.js');
   await schema(url, 'expand');
   const data = await tableChecksum(url);
   const dry = runBin('../verify/0001_migrate_user_to_employee.ts', ['--dry-run'], env);
   t.equal(dry.code, 0, dry.stderr);
-  t.match(dry.stdout, /verify 0001: \d+ row\(s\) updated, 7 checks passed, rolled back \(dry run\)/);
+  t.match(dry.stdout, /verify 0001: \d+ row\(s\) updated, 9 checks passed, rolled back \(dry run\)/);
   t.equal(await tableChecksum(url), data, 'dry run: data unchanged');
   const reportFile = join(tempSettings(url).backupDir + '-report.json');
   const real = runBin('../verify/0001_migrate_user_to_employee.ts', ['--report', reportFile], env);
@@ -73,7 +73,7 @@ t.test('verifier CLI: needs expand, --dry-run changes nothing, --report writes J
   const report = JSON.parse(readFileSync(reportFile, 'utf8'));
   t.match(report, { migration: '0001', committed: true, dryRun: false });
   t.same(Object.keys(report.after.tables['public."User"'].columns.role).sort(), ['ADMIN', 'EMPLOYEE'], 'no USER left');
-  t.equal(report.checks.length, 7);
+  t.equal(report.checks.length, 9);
   t.same((await query(url, `SELECT count(*)::int AS n FROM "User" WHERE role = 'USER'`))[0].n, 0);
 });
 

@@ -4,7 +4,7 @@
 // hold all the logic a DBA needs to review; this file only sequences them.
 import type postgres from 'postgres';
 import type { Sql, Tx } from '../bin/lib/db.js';
-import type { Migration } from '../bin/lib/migration.js';
+import { paramsFor, type Migration } from '../bin/lib/migration.js';
 import { describeFailed } from '../bin/lib/runbook.js';
 
 /** counts.sql's row: scalar values as text, JSON values (0001's per-table counts) as they are. */
@@ -94,7 +94,8 @@ export async function verify(sql: Sql, m: Migration, opts: VerifyOptions = {}): 
       const updated = change.updatesRows ? updatedRows(result) : null;
       const [[after], countAfter] = await timed(() => tx.unsafe(counts));
       for (const line of describeCounts(asText(after))) log(`  after:  ${line}`);
-      const [rows, checks] = await timed(() => tx.unsafe(change.invariants ?? m.sql.invariants, [before as never, after as never, updated]));
+      const invariants = change.invariants ?? m.sql.invariants;
+      const [rows, checks] = await timed(() => tx.unsafe(invariants, paramsFor(invariants, [before, after, updated])));
       report = {
         migration: m.id, committed: false, dryRun: Boolean(opts.dryRun), before: asText(before), after: asText(after), updated,
         checks: rows.map((r) => ({ check: String(r.check), expected: String(r.expected), actual: String(r.actual), ok: String(r.expected) === String(r.actual) })),

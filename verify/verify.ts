@@ -7,7 +7,6 @@ import { main, Refusal } from '../bin/lib/cli.js';
 import { connectionTarget } from '../bin/lib/config.js';
 import { withSql } from '../bin/lib/db.js';
 import { loadMigration } from '../bin/lib/migration.js';
-import { schema } from '../bin/schema.js';
 import { totalUpdated, verify } from './verifier.js';
 
 export async function runVerifyCli(id: string, argv: string[]): Promise<void> {
@@ -17,8 +16,15 @@ export async function runVerifyCli(id: string, argv: string[]): Promise<void> {
   if (ri >= 0 && !argv[ri + 1]) throw new Refusal(`verify ${id}: --report needs a file name.`, `Example: --report verify-${id}.json.`);
   const m = loadMigration(id);
   const target = await connectionTarget(`verify ${id}`);
-  await schema(target, 'toolkit'); // the helper functions the migration's SQL may call (idempotent)
-  const report = await withSql(target, (sql) => verify(sql, m, { dryRun, lockTimeout: process.env.LOCK_TIMEOUT, log: (l) => console.log(l) }));
+  const report = await withSql(target, (sql) => verify(sql, m, { dryRun, lockTimeout: process.env.LOCK_TIMEOUT, log: (l) => console.log(l) }))
+    .catch((err: { code?: string; message?: string }) => {
+      // The toolkit's functions come with the expand step (db/toolkit is applied with it).
+      if (err.code === '42883' && err.message?.includes('breaking_migrations.')) {
+        throw new Refusal(`verify ${id}: the toolkit's functions are not installed on this database (${err.message}); nothing changed.`,
+          `Apply the expand step first: \`make expand MIGRATION=${id}\` (it installs them).`);
+      }
+      throw err;
+    });
   for (const c of report.checks) console.log(`  ok  ${c.check}: ${c.actual}`);
   if (ri >= 0) writeFileSync(argv[ri + 1], JSON.stringify(report, null, 2) + '\n', { mode: 0o600 });
   const updated = totalUpdated(report.updated);
@@ -30,9 +36,9 @@ In one transaction on DATABASE_URL, runs migration NNNN's sql/NNNN/ files: lock.
 wait; lock_timeout LOCK_TIMEOUT, default 10s), counts.sql, mutation.sql, counts.sql again, and
 invariants.sql, whose every row is a check (expected = actual). A failed check rolls everything
 back and exits 1 with the numbers. --dry-run (DRY_RUN=1) does everything, then rolls back.
---report FILE writes the JSON report (0600). Installs the toolkit's functions first (schema
-breaking_migrations, idempotent). The expand step must be applied when the mutation writes labels
-it adds (make expand MIGRATION=NNNN).
+--report FILE writes the JSON report (0600). The expand step must be applied first (make expand
+MIGRATION=NNNN): it installs the toolkit's functions the SQL may call, and the labels or columns
+the mutation writes.
 Exit codes: 0 committed (or dry run passed), 1 check failed or error (rolled back), 2 bad input,
 3 unreachable.`;
 

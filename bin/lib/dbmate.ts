@@ -14,6 +14,8 @@ export const dirs = {
   toolkit: [repoPath('db/toolkit')],
   expand: (id: string) => [repoPath('db/toolkit'), repoPath('db', id, 'expand')],
   all: (id: string) => [...dirs.expand(id), repoPath('db', id, 'contract')],
+  // Only the migration's own folders: a rollback never reaches the toolkit (or another migration).
+  own: (id: string) => [repoPath('db', id, 'expand'), repoPath('db', id, 'contract')],
 };
 
 export interface DbmateResult {

@@ -11,6 +11,8 @@ export interface EnumSpec {
   to: string[]; // labels after, in order
   map: Record<string, string>; // a label of `from` → a label of `to`: its rows are moved there
   name: string; // the Prisma migration folder's name after its timestamp
+  expand: string; // db/NNNN/expand/<this>.sql: dbmate version and name
+  contract: string; // db/NNNN/contract/<this>.sql
 }
 
 /** sql/NNNN/enum.json, or a refusal saying that this migration is not an enum change. */

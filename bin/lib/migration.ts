@@ -29,6 +29,15 @@ export function loadMigration(id: string): Migration {
   return { id, sql, expandVersions: versions(repoPath('db', id, 'expand')), contractVersions: versions(repoPath('db', id, 'contract')) };
 }
 
+/**
+ * The parameters a migration's SQL file takes, of those the runner offers: $1 … $n as far as the
+ * file uses them (a file that compares nothing may use none; PostgreSQL refuses extra ones).
+ */
+export function paramsFor(text: string, offered: unknown[]): never[] {
+  const used = Math.max(0, ...[...text.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+  return offered.slice(0, used) as never[];
+}
+
 /** The `-- migrate:up` part of the toolkit's migrations, to load its functions in a rolled-back transaction. */
 export function toolkitUpSql(): string {
   const dir = repoPath('db', 'toolkit');

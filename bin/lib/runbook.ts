@@ -3,7 +3,7 @@ import type { Target } from './target.js';
 import type { Counts } from '../../verify/verifier.js';
 import type { Sql, Tx } from './db.js';
 import type { Migration } from './migration.js';
-import { toolkitUpSql } from './migration.js';
+import { paramsFor, toolkitUpSql } from './migration.js';
 import { dbmateStatus, dirs } from './dbmate.js';
 
 class Rollback extends Error {}
@@ -82,7 +82,7 @@ export function describeFailed(checks: { check: string; expected: string; actual
  */
 export async function finalChecks(sql: Sql, m: Migration, committed: Counts | undefined): Promise<FinalCheck[]> {
   const [now] = committed ? await sql.unsafe(m.sql.counts) : [{}];
-  const rows = await sql.unsafe(m.sql.final_checks, [(committed ?? {}) as never, now as never]);
+  const rows = await sql.unsafe(m.sql.final_checks, paramsFor(m.sql.final_checks, [committed ?? {}, now]));
   return rows
     .map((r) => ({ check: String(r.check), kind: String(r.kind), expected: String(r.expected), actual: String(r.actual), ok: String(r.expected) === String(r.actual) }))
     .filter((c) => committed || c.kind === 'schema');

@@ -186,7 +186,7 @@ END $$;
 -- transaction: an error anywhere rolls the whole swap back.
 CREATE OR REPLACE FUNCTION breaking_migrations.swap_enum(
   type_name text, new_labels text[], default_map jsonb DEFAULT '{}', row_map jsonb DEFAULT '{}',
-  context text DEFAULT 'swap'
+  context text DEFAULT 'swap', hint text DEFAULT 'Fix each object listed, then run again.'
 ) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -218,7 +218,7 @@ BEGIN
   IF problems IS NOT NULL THEN
     -- Every problem goes in the message itself: dbmate prints the message and drops DETAIL.
     RAISE EXCEPTION '%: refused, nothing changed: %', context, array_to_string(problems, '; ')
-      USING HINT = 'Fix each object listed, then run again.';
+      USING HINT = hint; -- the migration's own next step (the runner shows it as `next:`)
   END IF;
 
   old_name := left(typ || '__bm_old', 63);
@@ -269,7 +269,7 @@ END $$;
 
 -- migrate:down
 -- The schema stays: dbmate keeps its own table there.
-DROP FUNCTION breaking_migrations.swap_enum(text, text[], jsonb, jsonb, text);
+DROP FUNCTION breaking_migrations.swap_enum(text, text[], jsonb, jsonb, text, text);
 DROP FUNCTION breaking_migrations.enum_blockers(text, text[], jsonb, jsonb);
 DROP FUNCTION breaking_migrations.default_labels(text, boolean);
 DROP VIEW breaking_migrations.enum_columns;

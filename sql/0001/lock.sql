@@ -1,4 +1,4 @@
--- Stop concurrent writes to every table with a column of "Role" (or "Role"[]) until the
--- mutation's transaction ends; reads go on. The caller sets lock_timeout, so a long transaction
--- holding one of them makes us fail fast instead of queueing every query of the site behind us.
+-- Stop concurrent writes to every table with a column of "Role" (or "Role"[]) until the mutation's
+-- transaction ends; reads go on. The caller sets lock_timeout: a long transaction holding one of
+-- them makes this fail fast instead of queueing every query of the site behind it.
 SELECT breaking_migrations.lock_enum_tables('"Role"', 'EXCLUSIVE') AS tables_locked;

@@ -1,8 +1,7 @@
--- STRATEGY=rename: USER is renamed EMPLOYEE in the catalog (every row holding USER now reads
--- EMPLOYEE: same label, new name), then MANAGER is added before ADMIN. No row is written, no
--- table is rewritten: the time does not grow with the table. Only valid when the change is a
--- pure rename from USER, ADMIN; anything else is refused here, before any change (the runner
--- also tries this file in preflight, in a transaction it rolls back).
+-- STRATEGY=rename: USER is renamed EMPLOYEE in the catalog (every row holding it now
+-- reads the new name: same label, new name), then MANAGER is added. No row is written, no table is
+-- rewritten: the time does not grow with the tables. Only valid from exactly USER, ADMIN; anything
+-- else is refused here, before any change (the runner also tries this file in preflight).
 DO $$
 DECLARE labels text[] := breaking_migrations.enum_labels('"Role"');
 BEGIN
@@ -12,4 +11,4 @@ BEGIN
   END IF;
 END $$;
 ALTER TYPE "Role" RENAME VALUE 'USER' TO 'EMPLOYEE';
-ALTER TYPE "Role" ADD VALUE 'MANAGER' BEFORE 'ADMIN';
+ALTER TYPE "Role" ADD VALUE IF NOT EXISTS 'MANAGER' BEFORE 'ADMIN';

@@ -1,10 +1,10 @@
--- 0001 contract: "Role" becomes exactly EMPLOYEE, MANAGER, ADMIN; USER is gone.
--- PostgreSQL has no DROP VALUE, so this swaps the type: every column of "Role" or "Role"[] in
--- any schema is converted in one transaction (NOT NULL and indexes kept; DEFAULT 'USER' becomes
--- DEFAULT 'EMPLOYEE'). It first checks the catalog and the data and refuses, changing nothing,
--- when a row still holds USER or an object (view, CHECK, partial index, function, trigger,
--- policy, domain, ...) would break the swap. The rewrite takes an ACCESS EXCLUSIVE lock on each
--- table; lock_timeout stops it from queueing behind a long transaction and blocking the site.
+-- Migration 0001 (generated from sql/0001/enum.json: "Role" USER, ADMIN -> EMPLOYEE, MANAGER, ADMIN; USER -> EMPLOYEE).
+-- Contract: "Role" becomes exactly EMPLOYEE, MANAGER, ADMIN; USER is gone.
+-- PostgreSQL has no DROP VALUE, so this swaps the type: every column of "Role" or "Role"[] in any schema is
+-- converted in one transaction (NOT NULL and indexes kept; constant defaults follow the mapping).
+-- It first checks the catalog and the data and refuses, changing nothing, when a row still holds
+-- a removed label or an object (view, CHECK, partial index, function, trigger, policy, domain, …)
+-- would break the swap. lock_timeout stops it from queueing behind a long transaction.
 
 -- migrate:up
 SET LOCAL lock_timeout = '10s';
@@ -12,10 +12,11 @@ SELECT breaking_migrations.swap_enum(
   '"Role"',
   ARRAY['EMPLOYEE', 'MANAGER', 'ADMIN'],
   default_map => '{"USER": "EMPLOYEE"}',
-  context     => 'contract 0001'
+  context     => 'contract 0001',
+  hint        => 'Rows still holding USER: run the mutation first (`make migrate-0001` does, or `make verify-0001`). '
+                 'Objects listed: drop them before the swap and recreate them after. Then `make contract MIGRATION=0001` again.'
 );
 
 -- migrate:down
--- Back to the expanded type. Catalog-only and never blocked by data: the expanded type has
--- every label the contracted one has.
+-- Back to the expanded type: catalog only, never blocked by data.
 ALTER TYPE "Role" ADD VALUE IF NOT EXISTS 'USER' BEFORE 'EMPLOYEE';

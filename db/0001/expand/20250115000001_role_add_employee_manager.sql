@@ -1,16 +1,16 @@
--- 0001 expand: "Role" goes from USER, ADMIN to USER, EMPLOYEE, MANAGER, ADMIN.
--- Additive only: old code keeps working, new code may start writing the new labels once this
--- has committed (PostgreSQL refuses to use a label in the transaction that added it).
--- Idempotent: IF NOT EXISTS turns a second run into a NOTICE.
+-- Migration 0001 (generated from sql/0001/enum.json: "Role" USER, ADMIN -> EMPLOYEE, MANAGER, ADMIN; USER -> EMPLOYEE).
+-- Expand: "Role" gets EMPLOYEE, MANAGER, so that old and new labels coexist.
+-- Additive only: old code keeps working; new labels are usable once this has committed (PostgreSQL
+-- refuses to use a label in the transaction that added it). Idempotent (IF NOT EXISTS).
 
 -- migrate:up
 DO $$
 DECLARE
   labels text[] := breaking_migrations.enum_labels('"Role"');
 BEGIN
-  IF NOT labels <@ ARRAY['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN'] OR NOT 'ADMIN' = ANY (labels) THEN
-    RAISE EXCEPTION 'expand 0001: "Role" has labels % where USER, ADMIN (or a subset of USER, EMPLOYEE, MANAGER, ADMIN) was expected', labels
-      USING HINT = 'This database is not in the state migration 0001 starts from; check `make status`.';
+  IF NOT labels <@ ARRAY['USER', 'ADMIN', 'EMPLOYEE', 'MANAGER'] OR NOT ARRAY['ADMIN']::text[] <@ labels THEN
+    RAISE EXCEPTION 'expand 0001: "Role" has labels % where USER, ADMIN (or a state migration 0001 left) was expected', labels
+      USING HINT = 'This database is not in the state migration 0001 starts from; check `make status MIGRATION=0001`.';
   END IF;
 END $$;
 
@@ -19,7 +19,6 @@ ALTER TYPE "Role" ADD VALUE IF NOT EXISTS 'MANAGER' BEFORE 'ADMIN';
 
 -- migrate:down
 -- Back to USER, ADMIN. Refuses (and changes nothing) while any row holds EMPLOYEE or MANAGER.
--- A column default of 'EMPLOYEE' goes back to 'USER' (the reverse of the contract's carry-over).
 SET LOCAL lock_timeout = '10s';
 SELECT breaking_migrations.swap_enum(
   '"Role"',
