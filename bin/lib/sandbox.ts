@@ -20,11 +20,12 @@ export interface Sandbox {
 }
 
 /**
- * The machine's PostgreSQL binaries: $PG_BINDIR, `pg_config --bindir`, else the newest
- * /usr/lib/postgresql/N/bin (Debian's server package ships no pg_config on PATH).
+ * The machine's PostgreSQL binaries: $PG_BINDIR when set (and only there, as for pg_dump and
+ * psql), else `pg_config --bindir`, else the newest /usr/lib/postgresql/N/bin (Debian's server
+ * package ships no pg_config on PATH).
  */
 export function findPgBindir(
-  where: { bindir?: string; pgConfig?: string; root?: string } = { bindir: process.env.PG_BINDIR, pgConfig: 'pg_config', root: '/usr/lib/postgresql' },
+  where: { bindir?: string; pgConfig?: string; root?: string } = process.env.PG_BINDIR ? { bindir: process.env.PG_BINDIR } : { pgConfig: 'pg_config', root: '/usr/lib/postgresql' },
 ): string | undefined {
   const candidates: string[] = [];
   if (where.bindir) candidates.push(where.bindir);
