@@ -9,6 +9,7 @@ import { connectionTarget, settings, type Settings } from './lib/config.js';
 import { describeTarget, type Target } from './lib/target.js';
 import { execPrefix, serviceTasksCommand } from './lib/docker.js';
 import { guardState, setGuard, type GuardState } from './lib/guard.js';
+import { clearFlag, flagState, setFlag } from './lib/flag.js';
 import { readLock, removeLock, writeLock, type LockContent } from './lib/lockfile.js';
 
 export interface LockTarget { name: string; prefix: string[]; path: string }
@@ -17,6 +18,7 @@ export interface MaintenanceState {
   partial: boolean; // some parts on, some off
   locks: { target: string; path: string; content: LockContent | null }[];
   guard?: GuardState;
+  flag?: boolean; // the database's maintenance row (replicas on other nodes read it)
   notes: string[];
 }
 
@@ -45,26 +47,29 @@ export async function maintenanceStatus(s: Settings, target?: Target): Promise<M
   const { targets, notes } = await lockTargets(s);
   const locks = await Promise.all(targets.map(async (t) => ({ target: t.name, path: t.path, content: await readLock(t.prefix, t.path) })));
   const guard = s.dbGuard && target ? await guardState(target) : undefined;
-  const parts = [...locks.map((l) => l.content !== null), ...(guard ? [guard.readOnly] : [])];
-  return { on: parts.every(Boolean), partial: parts.some(Boolean) && !parts.every(Boolean), locks, guard, notes };
+  const flag = s.dbGuard && target ? await flagState(target) : undefined;
+  const parts = [...locks.map((l) => l.content !== null), ...(guard ? [guard.readOnly] : []), ...(flag === undefined ? [] : [flag])];
+  return { on: parts.every(Boolean), partial: parts.some(Boolean) && !parts.every(Boolean), locks, guard, flag, notes };
 }
 
 export interface OnResult { updated: boolean; lock: LockContent; targets: string[]; guard?: { database: string; ended: number }; notes: string[] }
 
-export async function maintenanceOn(s: Settings, target: Target | undefined, opts: { reason: string; retryAfter: number }): Promise<OnResult> {
+export async function maintenanceOn(s: Settings, target: Target | undefined, opts: { reason: string; retryAfter: number; message?: string }): Promise<OnResult> {
   const { targets, notes } = await lockTargets(s);
   const existing = await Promise.all(targets.map((t) => readLock(t.prefix, t.path)));
   const since = existing.find((c) => c?.since)?.since ?? new Date().toISOString();
-  const lock: LockContent = { since, reason: opts.reason, retryAfter: opts.retryAfter, by: `${userInfo().username}@${hostname()}` };
-  // The lock first (visitors get the maintenance page), then the guard (writers are refused).
+  const lock: LockContent = { since, reason: opts.reason, retryAfter: opts.retryAfter, by: `${userInfo().username}@${hostname()}`, ...(opts.message ? { message: opts.message } : {}) };
+  // The lock first (visitors get the maintenance page), then the database's flag (replicas that
+  // do not see the lock folder), committed before the guard (writers are refused) makes it read-only.
   for (const t of targets) await writeLock(t.prefix, t.path, lock);
   let guard: OnResult['guard'];
-  if (s.dbGuard && target) {
+  if (s.dbGuard && target) { // DB_GUARD=0: the database is left alone, flag and guard
     try {
+      await setFlag(target, lock);
       guard = await setGuard(target, true);
     } catch (err) {
       const why = (err as Error).message;
-      throw new Refusal(`maintenance: the lock file is ON, but the database guard failed: ${why}`,
+      throw new Refusal(`maintenance: the lock file is ON, but the database side (flag, guard) failed: ${why}`,
         'Fix the cause (the guard needs the database owner or a superuser) and run maintenance-on again, or set DB_GUARD=0; `make maintenance-off` removes the lock.', 1);
     }
   }
@@ -75,6 +80,7 @@ export async function maintenanceOff(s: Settings, target: Target | undefined): P
   const { targets, notes } = await lockTargets(s);
   // The guard first (the database takes writes again), then the lock (visitors come back).
   const guard = s.dbGuard && target ? await setGuard(target, false) : undefined;
+  if (s.dbGuard && target) await clearFlag(target);
   let removed = 0;
   for (const t of targets) {
     if (await readLock(t.prefix, t.path)) removed++;
@@ -95,7 +101,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     usage: 'usage: tsx bin/maintenance.ts on|off|status [--json] [--exit-code]',
     help: `
 on       write the lock file (JSON: since, reason, retryAfter, by) atomically; again = update it.
-         REASON="…" (default "maintenance"), RETRY_AFTER=seconds (default 300).
+         REASON="…" (the operator's, default "maintenance"; never shown to visitors),
+         MESSAGE="…" (what visitors read; default: the app's own text), RETRY_AFTER=seconds (300).
+         With DATABASE_URL: the flag row breaking_migrations.maintenance (what replicas on other
+         nodes read through the app's probe), committed before the guard below.
          With DATABASE_URL (unless DB_GUARD=0): the database's default becomes read-only and its
          other client sessions are ended, so every writer reconnects read-only.
 off      turn the guard off (ending sessions opened read-only), then remove the lock. Idempotent.
@@ -113,7 +122,7 @@ status --exit-code: 0 OFF, 1 ON, 4 PARTIAL.`,
         case 'on': {
           const retryAfter = Number(process.env.RETRY_AFTER ?? 300);
           if (!Number.isInteger(retryAfter) || retryAfter < 0) throw new Refusal(`maintenance-on: RETRY_AFTER must be whole seconds, got "${process.env.RETRY_AFTER}".`, 'Example: make maintenance-on RETRY_AFTER=600.');
-          const r = await maintenanceOn(s, target, { reason: process.env.REASON || 'maintenance', retryAfter });
+          const r = await maintenanceOn(s, target, { reason: process.env.REASON || 'maintenance', retryAfter, message: process.env.MESSAGE || undefined });
           for (const n of r.notes) console.log(`  note: ${n}`);
           const guard = r.guard ? `guard on database ${r.guard.database}: read-only, ${r.guard.ended} session(s) ended` : 'no database guard (DATABASE_URL unset or DB_GUARD=0)';
           console.log(`maintenance: ON (${r.updated ? 'updated' : 'started'}; lock ${r.targets.join(', ')}; ${guard})`);
@@ -134,6 +143,7 @@ status --exit-code: 0 OFF, 1 ON, 4 PARTIAL.`,
               console.log(l.content ? `  lock ON   ${l.path} (${l.target}): "${l.content.reason}" for ${age(l.content.since)}, by ${l.content.by}, Retry-After ${l.content.retryAfter} s` : `  lock OFF  ${l.path} (${l.target})`);
             }
             if (st.guard) console.log(`  guard ${st.guard.readOnly ? 'ON ' : 'OFF'}  database ${st.guard.database} (${describeTarget(target!)})`);
+            if (st.flag !== undefined) console.log(`  flag  ${st.flag ? 'ON ' : 'OFF'}  breaking_migrations.maintenance (what replicas on other nodes read)`);
             for (const n of st.notes) console.log(`  note: ${n}`);
             console.log(`maintenance: ${st.partial ? 'PARTIAL (some parts on, some off: run maintenance-on or maintenance-off)' : st.on ? 'ON' : 'OFF'}`);
           }

@@ -4,7 +4,13 @@
 import { NextResponse, type NextRequest } from 'next/server';
 import { maintenanceGuard } from './lib/maintenance';
 
-const guard = maintenanceGuard({ lockFile: process.env.MAINTENANCE_LOCK_FILE });
+// Replicas that do not see the lock folder (other Swarm nodes): add the database's flag as a
+// probe, through the client your app already has (see the README), e.g. with Prisma:
+//   probe: databaseProbe((sql) => prisma.$queryRawUnsafe(sql)),
+const guard = maintenanceGuard({
+  lockFile: process.env.MAINTENANCE_LOCK_FILE,
+  product: process.env.MAINTENANCE_PRODUCT,
+});
 
 export async function middleware(request: NextRequest) {
   return (await guard(request)) ?? NextResponse.next();

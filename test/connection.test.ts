@@ -221,7 +221,7 @@ t.test('?schema=app: the application\'s tables live in schema app; the toolkit f
   t.same(await query(owner, `SELECT role::text FROM public."User"`), [{ role: 'USER' }]);
   t.same(await query(owner, inPublic), publicBefore, 'nothing created in public');
   const state = await query(owner, `SELECT string_agg(relname, ',' ORDER BY relname) AS r FROM pg_class WHERE relnamespace = 'breaking_migrations'::regnamespace AND relkind = 'r'`);
-  t.same(state, [{ r: 'journal,schema_migrations' }], 'the toolkit\'s state lives in breaking_migrations');
+  t.same(state, [{ r: 'journal,maintenance,schema_migrations' }], 'the toolkit\'s state lives in breaking_migrations');
   const st = runBin('status.ts', [], { DATABASE_URL: url });
   t.match(st.stdout, /app\."User"\.role +EMPLOYEE=\d+ +MANAGER=0 +ADMIN=\d+/);
 });

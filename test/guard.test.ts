@@ -68,7 +68,7 @@ t.test('DB_GUARD=0 leaves the database alone; a lock without guard shows as PART
   await c.end();
   const st = runBin('maintenance.ts', ['status', '--exit-code'], { DATABASE_URL: urlOf(url), MAINTENANCE_DIR: dir });
   t.equal(st.code, 4, 'PARTIAL exit code');
-  t.match(st.stdout, /guard OFF .*\nmaintenance: PARTIAL/);
+  t.match(st.stdout, /guard OFF .*\n {2}flag  OFF .*\nmaintenance: PARTIAL/);
 });
 
 t.test('a guard that cannot be set is reported, with the lock still on', async (t) => {
@@ -79,6 +79,6 @@ t.test('a guard that cannot be set is reported, with the lock still on', async (
   const dir = join(mkdtempSync(join(tmpdir(), 'bm-g-')), 'm');
   const r = runBin('maintenance.ts', ['on'], { DATABASE_URL: urlOf(weak), MAINTENANCE_DIR: dir });
   t.equal(r.code, 1);
-  t.match(r.stderr, /^maintenance-on: maintenance: the lock file is ON, but the database guard failed: must be owner of database/);
+  t.match(r.stderr, /^maintenance-on: maintenance: the lock file is ON, but the database side \(flag, guard\) failed: permission denied for database/);
   t.match(r.stderr, /next: .*DB_GUARD=0/);
 });

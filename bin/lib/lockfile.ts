@@ -7,6 +7,7 @@ export interface LockContent {
   reason: string;
   retryAfter: number; // seconds, for the HTTP Retry-After header
   by: string; // user@host
+  message?: string; // MESSAGE=: what visitors read (the reason is the operator's, never shown)
 }
 
 // Written beside the lock and renamed over it, so a reader sees the old file or the new one,
