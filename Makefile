@@ -3,84 +3,99 @@
 SHELL := /bin/bash
 TSX   := node_modules/.bin/tsx
 ROWS  ?= 100000
+# npm ci writes this file last: node_modules is missing, or older than the lock, when it is.
+NPM   := node_modules/.package-lock.json
 
-.PHONY: help demo test test-e2e bench seed baseline expand contract rollback status \
-        maintenance-on maintenance-off maintenance-status dump restore backups
+.PHONY: help demo test test-e2e bench seed baseline expand contract rollback status postgres-programs \
+        maintenance-on maintenance-off maintenance-status dump restore backups history psql new-migration new-enum-migration
 
 help: ## list the verbs
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
+	@grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
 
-## --- try it ---------------------------------------------------------------------------------
-demo: ## whole story on a throwaway PostgreSQL: baseline, ROWS users, migration 0001, before/after
+## --- try it (each sets up what it needs: npm packages, PostgreSQL's programs) ---------------
+demo: postgres-programs ## whole story on a throwaway PostgreSQL: baseline, ROWS users, migration 0001, before/after
 	@$(TSX) bin/demo.ts $(ROWS)
 
-test: ## the test suite (own throwaway PostgreSQL, or DATABASE_URL's server when set)
+test: postgres-programs ## the test suite (own throwaway PostgreSQL, or DATABASE_URL's server when set)
 	@node_modules/.bin/tap
 
-test-e2e: ## Next.js 15.5 and 16 example apps + headless Chromium (needs npm ci in examples/*, chromium)
+$(NPM): package-lock.json
+	@echo "setup: installing the npm packages (npm ci)"
+	@npm ci --no-audit --no-fund --loglevel=error
+
+postgres-programs: $(NPM)
+	@$(TSX) bin/setup.ts postgres
+
+test-e2e: postgres-programs ## Next.js 15.5 and 16 example apps + headless Chromium (needs npm ci in examples/*, chromium)
 	@node_modules/.bin/tap --include 'e2e/**/*.test.ts' --jobs 1
 
 ## --- maintenance mode and backups -----------------------------------------------------------
-maintenance-on: ## lock file ON (+ database read-only for other sessions) [REASON=… RETRY_AFTER=s]
+maintenance-on: $(NPM) ## lock file + database flag ON, database read-only for other sessions [REASON= MESSAGE= RETRY_AFTER=s]
 	@$(TSX) bin/maintenance.ts on
 
-maintenance-off: ## database writable again, then lock file OFF
+maintenance-off: $(NPM) ## database writable again, flag and lock file OFF
 	@$(TSX) bin/maintenance.ts off
 
-maintenance-status: ## ON / OFF / PARTIAL, with reason and age
+maintenance-status: $(NPM) ## ON / OFF / PARTIAL, with reason and age
 	@$(TSX) bin/maintenance.ts status
 
-dump: ## pg_dump into BACKUP_DIR (0600 file, checksum, manifest); prints the path last
+dump: $(NPM) ## pg_dump into BACKUP_DIR (0600 file, checksum, manifest); prints the path last
 	@$(TSX) bin/dump.ts
 
-restore: ## restore DUMP=backups/….dump in one transaction [YES=1]
+restore: $(NPM) ## restore DUMP=backups/….dump in one transaction [YES=1]
 	@$(TSX) bin/restore.ts "$(DUMP)"
 
-backups: ## list dumps, newest first [KEEP=n deletes older ones]
+backups: $(NPM) ## list dumps, newest first [KEEP=n deletes older ones]
 	@$(TSX) bin/backups.ts
 
+history: $(NPM) ## every run of every migration on this database, newest first (--json: tsx bin/history.ts --json)
+	@$(TSX) bin/history.ts
+
+psql: $(NPM) ## a psql session that may write while the guard holds the database read-only (to fix what a run names)
+	@$(TSX) bin/psql.ts
+
 ## --- schema steps of a migration, one at a time [MIGRATION=NNNN, default 0001] -------------
-status: ## applied/pending files of the migration, and what its sql/NNNN/status.sql reports
+status: $(NPM) ## applied/pending files of the migration, and what its sql/NNNN/status.sql reports
 	@$(TSX) bin/status.ts
 
-expand: ## the migration's expand step (additive)
+expand: $(NPM) ## the migration's expand step (additive)
 	@$(TSX) bin/schema.ts expand
 
-contract: ## the migration's contract step (refuses, changing nothing, while data or objects forbid it)
+contract: $(NPM) ## the migration's contract step (refuses, changing nothing, while data or objects forbid it)
 	@$(TSX) bin/schema.ts contract
 
-rollback: ## undo the migration's latest step: contract, then expand; never the toolkit
+rollback: $(NPM) ## undo the migration's latest step: contract, then expand; never the toolkit
 	@$(TSX) bin/schema.ts rollback
 
-bench: ## toolkit vs bare SQL floor on a sandbox [ROWS=1000000 ROUNDS=5]; table + JSON
+bench: postgres-programs ## toolkit vs bare SQL floor on a sandbox [ROWS=1000000 ROUNDS=5]; table + JSON
 	@$(TSX) bench/bench.ts $(if $(filter command line,$(origin ROWS)),$(ROWS),1000000) $(or $(ROUNDS),5)
 
 ## --- another migration ---------------------------------------------------------------------
-new-migration: ## ID=NNNN NAME=…: a skeleton of every file of a migration; its TODOs refuse to run
+new-migration: $(NPM) ## ID=NNNN NAME=…: a skeleton of every file of a migration; its TODOs refuse to run
 	@$(TSX) bin/new-migration.ts skeleton
 
-new-enum-migration: ## ID=NNNN TYPE=Enum FROM=a,b TO=x,y MAP=a=x: a complete migration for an enum change
+new-enum-migration: $(NPM) ## ID=NNNN TYPE=Enum FROM=a,b TO=x,y MAP=a=x: a complete migration for an enum change
 	@$(TSX) bin/new-migration.ts enum
 
 ## --- sandbox only ---------------------------------------------------------------------------
-baseline: ## the "before" schema (Prisma's User/Role); refuses when "User" exists
+baseline: $(NPM) ## the "before" schema (Prisma's User/Role); refuses when "User" exists
 	@$(TSX) bin/schema.ts baseline
 
-seed: ## add ROWS fake users to the baseline's "User" (90% USER, 10% ADMIN); refuses on an app database
+seed: $(NPM) ## add ROWS fake users to the baseline's "User" (90% USER, 10% ADMIN); refuses on an app database
 	@$(TSX) bin/seed.ts $(ROWS)
 
 ## --- the whole runbook ----------------------------------------------------------------------
-rehearse-%: ## rehearse-NNNN: the whole runbook on a scratch copy (same server, or REHEARSE_IN=sandbox) [STRATEGY=]
+rehearse-%: $(NPM) ## rehearse-NNNN: the whole runbook on a scratch copy (same server, or REHEARSE_IN=sandbox) [STRATEGY=]
 	@$(TSX) bin/rehearse.ts $*
 
-verify-%: ## verify-NNNN: the mutation and its invariants alone, in one transaction [DRY_RUN=1]
+verify-%: $(NPM) ## verify-NNNN: the mutation and its invariants alone, in one transaction [DRY_RUN=1]
 	@$(TSX) verify/verify.ts $*
 
-plan-%: ## plan-NNNN: each strategy's lock, rewrite and estimated window, and a recommendation
+plan-%: $(NPM) ## plan-NNNN: each strategy's lock, rewrite and estimated window, and a recommendation
 	@$(TSX) bin/plan.ts $*
 
-migrate-%: ## migrate-NNNN: preflight, maintenance, dump, expand, verify, contract, checks [STRATEGY= AUTO_RESTORE=1 PRISMA_DIR=]
+migrate-%: $(NPM) ## migrate-NNNN: preflight, maintenance, dump, expand, verify, contract, checks [STRATEGY= AUTO_RESTORE=1 PRISMA_DIR=]
 	@$(TSX) bin/migrate.ts $*
 
-prisma-%: ## prisma-NNNN PRISMA_DIR=…: tell Prisma (migration folder, _prisma_migrations row, schema.prisma)
+prisma-%: $(NPM) ## prisma-NNNN PRISMA_DIR=…: tell Prisma (migration folder, _prisma_migrations row, schema.prisma)
 	@$(TSX) bin/prisma.ts $*

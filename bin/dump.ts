@@ -11,6 +11,8 @@ import { describeTarget, type Target } from './lib/target.js';
 import { connect, type Sql } from './lib/db.js';
 import { toolCommand } from './lib/pgtools.js';
 import { lastLine, mb, runStreaming } from './lib/stream.js';
+import { describeProgress } from './lib/progress.js';
+import { listBackups } from './backups.js';
 
 export interface Manifest {
   database: string;
@@ -78,6 +80,7 @@ export async function dump(target: Target, s: Settings, log: (line: string) => v
     chmodSync(dir, 0o700); // also when it existed: dumps hold personal data
 
     const db = target.database;
+    const previous = listBackups(dir).find((b) => b.database === db)?.bytes;
     const taken = (f: string) => existsSync(join(dir, f)) || existsSync(join(dir, `.${f}.partial`));
     let file = dumpFileName(db, new Date());
     if (taken(file)) {
@@ -100,7 +103,8 @@ export async function dump(target: Target, s: Settings, log: (line: string) => v
       log(`→ dump ${describeTarget(target)} → ${path}`);
       const result = await runStreaming(
         toolCommand('pg_dump', target, ['--format=custom', `--compress=${s.dumpCompress}`, `--snapshot=${snapshot}`, '--no-password'], { container: s.pgContainer }),
-        { output: out, onData: (c) => hash.update(c), progress: (b, sec) => log(`  dump: ${mb(b)} written, ${sec.toFixed(0)} s`) },
+        // Measured against the previous dump of this database, when there is one: its size.
+        { output: out, onData: (c) => hash.update(c), progress: (b, sec) => log(`  … dump: ${describeProgress({ done: b, total: previous, unit: 'bytes' }, sec)}`) },
       );
       return { tables: Object.fromEntries(counts.map((r) => [String(r.name), Number(r.rows)])), result };
     });

@@ -16,6 +16,7 @@ import { describePrisma, prismaHistory, prismaPreflight, type PrismaResult } fro
 import { dbState, describeFailed, finalChecks, preflightProblems, waitForOrphans, type FinalCheck } from './lib/runbook.js';
 import { strategy as pickStrategy, type StrategyName } from './lib/strategy.js';
 import { dump, dumpPreflight } from './dump.js';
+import { expectedWrites, withGrowth } from './lib/progress.js';
 import { maintenanceOff, maintenanceOn } from './maintenance.js';
 import { schema } from './schema.js';
 import { describeCounts, totalUpdated, verify, type Counts, type VerifyReport } from '../verify/verifier.js';
@@ -126,10 +127,13 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         for (const v of strategy.versionsInMutation) await tx`INSERT INTO breaking_migrations.schema_migrations (version) VALUES (${v}) ON CONFLICT DO NOTHING`;
         await record(tx, { runId: result.runId, migration: id, step: 'mutate', event: 'done', seconds: r.seconds.mutation, detail: { strategy: strategy.name, proof: strategy.proof ? 'catalog' : 'count', before: r.before, after: r.after, updated: r.updated } });
       } });
-      const v = await runStep('mutate', mutate, () => ({}), done.mutate ? 'committed earlier in this run' : undefined);
+      // The long steps report a percentage and the time left, measured from a second connection.
+      const writes = await expectedWrites(sql, m.plan);
+      const v = await runStep('mutate', () => withGrowth(target, 'mutate', strategy.name === 'rename' ? 0 : strategy.name === 'rewrite' ? writes?.rewrite : writes?.update, log, mutate),
+        () => ({}), done.mutate ? 'committed earlier in this run' : undefined);
       result.verifier = v ?? (done.mutate as RunResult['verifier']);
       current = 'contract';
-      await runStep('contract', async () => {
+      await runStep('contract', () => withGrowth(target, 'contract', writes?.rewrite, log, async () => {
         for (let attempt = 1; ; attempt++) {
           try {
             return await schema(target, 'contract', id);
@@ -143,7 +147,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
             result.verifier = await mutate();
           }
         }
-      }, undefined, strategy.contractStep ? undefined : `done by STRATEGY=${strategy.name}`);
+      }), undefined, strategy.contractStep ? undefined : `done by STRATEGY=${strategy.name}`);
       current = 'final-checks';
       await runStep('final-checks', async () => {
         // After a rename nothing but the catalog changed since the verifier's proof, which took

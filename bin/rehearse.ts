@@ -34,7 +34,14 @@ export async function rehearse(target: Target, id: string, s: Settings, opts: { 
     const restoreSeconds = (performance.now() - t0) / 1000;
     // The rehearsal's own lock file and dump stay in a temp folder: nothing lands beside production's.
     const local = settings({ MAINTENANCE_DIR: join(work, 'maintenance'), BACKUP_DIR: join(work, 'backups'), PG_BINDIR: process.env.PG_BINDIR });
-    const run = await migrate(scratchTarget, id, local, { strategy: opts.strategy, log: (l) => log(`  | ${l}`) });
+    const run = await migrate(scratchTarget, id, local, { strategy: opts.strategy, log: (l) => log(`  | ${l}`) }).catch((err: Error & { next?: string; exitCode?: number }) => {
+      // What migrate says is about the database it ran on: here the scratch copy, which is dropped.
+      // Production was only read: nothing to restore, no maintenance to end, nothing to resume.
+      const cause = err.message.replace(/^migrate-\d+: /, '');
+      throw new Refusal(`rehearse-${id}: the rehearsal failed on the scratch copy ${scratch} (dropped); production is untouched: ${cause}`,
+        `Fix the cause in production's schema or data (or in the migration's files), then \`make rehearse-${id}\` again. Nothing to restore.`,
+        err.exitCode === 2 ? 2 : 1);
+    });
     return { where: sandbox ? 'sandbox' : 'server', scratch, dump: fresh.path, dumpSeconds: fresh.seconds, restoreSeconds, run };
   } finally {
     await withSql(server, (sql) => sql`DROP DATABASE IF EXISTS ${sql(scratch)} WITH (FORCE)`).catch((err) => log(`  warning: could not drop ${scratch}: ${err.message}`));

@@ -4,7 +4,7 @@
 // ONE transaction: a restore that fails half way leaves the database exactly as it was.
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { main, Refusal } from './lib/cli.js';
@@ -13,6 +13,7 @@ import { describeTarget, type Target } from './lib/target.js';
 import { withSql } from './lib/db.js';
 import { toolCommand } from './lib/pgtools.js';
 import { lastLine, mb, runStreaming } from './lib/stream.js';
+import { describeProgress } from './lib/progress.js';
 import type { Manifest } from './dump.js';
 
 export interface RestoreResult {
@@ -95,7 +96,8 @@ async function restoreInOneTransaction(target: Target, s: Settings, dumpPath: st
   const produced = await runStreaming(producer, {
     input: dumpPath,
     onData: (chunk) => void psql.stdin.write(chunk),
-    progress: (b, sec) => log(`  restore: ${mb(b)} of SQL sent, ${sec.toFixed(0)} s`),
+    // Measured: the share of the dump file read so far (pg_restore reads it once, in order).
+    progress: (_sent, sec, read) => log(`  … restore: ${describeProgress({ done: read, total: statSync(dumpPath).size, unit: 'bytes' }, sec)}`),
   });
   if (produced.code === 0) psql.stdin.end('COMMIT;\n');
   else psql.kill('SIGTERM'); // the connection closes, the server rolls the transaction back

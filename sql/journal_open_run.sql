@@ -1,10 +1,11 @@
 -- The latest run of migration $1 that has not finished, with the detail of each step done.
--- No row: no run is open.
+-- No row: no run is open. A run is over once it has a 'finish' row: done, or failed (refused in
+-- preflight, or restored by AUTO_RESTORE): the next run then starts afresh.
 WITH latest AS (
   SELECT run_id FROM breaking_migrations.journal
   WHERE migration = $1
   GROUP BY run_id
-  HAVING NOT bool_or(step = 'finish' AND event = 'done')
+  HAVING NOT bool_or(step = 'finish')
   ORDER BY max(id) DESC
   LIMIT 1
 )

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { migrate } from '../bin/migrate.js';
 import { runBin } from './helpers/cli.js';
 import { catalogSnapshot, enumLabels, query, seededDatabase, tableChecksum, oracleConfig } from './helpers/database.js';
-import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
+import { addSneakyTrigger, assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 
 const quiet = () => {};
 
@@ -46,10 +46,7 @@ for (const rows of [0, 1, 2500, 40000]) {
 
 t.test('an invariant that fails rolls the mutation back; maintenance stays on; the restore command is printed', async (t) => {
   const url = await seededDatabase(t, 3000);
-  // A trigger that rewrites role on update: EMPLOYEE rows silently become MANAGER.
-  await query(url, `CREATE FUNCTION sneaky() RETURNS trigger LANGUAGE plpgsql AS $$
-                      BEGIN IF NEW.role::text = 'EMPLOYEE' THEN NEW.role := 'MANAGER'; END IF; RETURN NEW; END $$;
-                    CREATE TRIGGER sneaky BEFORE UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTION sneaky()`);
+  await addSneakyTrigger(url);
   const s = tempSettings(url);
   const data = await tableChecksum(url);
   const r = runBin('migrate.ts', ['0001'], s.env);
@@ -103,7 +100,9 @@ t.test('AUTO_RESTORE=1 restores the dump itself when the data had changed', asyn
   t.equal(code, 1);
   t.match(err, /step contract failed: .*lock timeout/);
   t.match(out, /AUTO_RESTORE=1: restoring /);
-  t.match(err, /restored \S+ \(row counts match the dump\); maintenance stays ON/);
+  t.match(err, /\n  next: state after the restore: untouched; restored \S+ \(row counts match the dump\); maintenance stays ON\n/, 'the state after the restore, not before');
+  t.notMatch(err, /state: mutated|it resumes/);
+  t.match(err, /`make maintenance-off` to reopen the site/);
   t.equal(await tableChecksum(url), before, '"User" back to its pre-run data');
   t.same(await enumLabels(url), ['USER', 'ADMIN']);
 });

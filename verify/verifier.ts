@@ -89,8 +89,8 @@ export async function verify(sql: Sql, m: Migration, opts: VerifyOptions = {}): 
       const [, lock] = await timed(() => tx.unsafe(m.sql.lock));
       const [[before], countBefore] = await timed(() => tx.unsafe(counts));
       for (const line of describeCounts(asText(before))) log(`  before: ${line}`);
-      const ticker = setInterval(() => log(`  mutation running…`), 2000);
-      const [result, mutation] = await timed(() => tx.unsafe(change.sql)).finally(() => clearInterval(ticker));
+      // Its progress is reported from outside, by whoever runs it (a second connection sees it write).
+      const [result, mutation] = await timed(() => tx.unsafe(change.sql));
       const updated = change.updatesRows ? updatedRows(result) : null;
       const [[after], countAfter] = await timed(() => tx.unsafe(counts));
       for (const line of describeCounts(asText(after))) log(`  after:  ${line}`);

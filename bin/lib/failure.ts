@@ -19,20 +19,33 @@ export interface FailureContext {
 export async function failed(err: unknown, c: FailureContext): Promise<never> {
   const cause = (err as Error).message?.split('\n')[0] ?? String(err);
   await record(c.sql, { runId: c.runId, migration: c.m.id, step: c.step, event: 'failed', detail: { cause } }).catch(() => {});
-  if (c.step === 'preflight') throw err;
-  const st = await dbState(c.target, c.m).catch(() => undefined);
-  const open = await openRun(c.sql, c.m.id).catch(() => undefined);
-  const mutated = Boolean(open?.done.mutate);
-  const where = !st ? 'unknown (the server did not answer)' : st.contracted ? 'contracted'
-    : mutated ? 'mutated (expanded, data changed, not contracted)' : st.expanded ? 'expanded (schema only, data unchanged)' : 'untouched';
-  const lines = [`state: ${where}; maintenance stays ON`];
-  if (c.dumpPath && c.autoRestore && (mutated || st?.contracted)) {
+  if (c.step === 'preflight') {
+    // Refused before any change: the run is over, and the next one starts afresh (not "resuming").
+    await record(c.sql, { runId: c.runId, migration: c.m.id, step: 'finish', event: 'failed', detail: { refused: cause } }).catch(() => {});
+    throw err;
+  }
+  const where = async () => {
+    const st = await dbState(c.target, c.m).catch(() => undefined);
+    const open = await openRun(c.sql, c.m.id).catch(() => undefined);
+    const mutated = Boolean(open?.done.mutate);
+    return { st, mutated, text: !st ? 'unknown (the server did not answer)' : st.contracted ? 'contracted'
+      : mutated ? 'mutated (expanded, data changed, not contracted)' : st.expanded ? 'expanded (schema only, data unchanged)' : 'untouched' };
+  };
+  const before = await where();
+  const lines: string[] = [];
+  if (c.dumpPath && c.autoRestore && (before.mutated || before.st?.contracted)) {
     c.log(`  AUTO_RESTORE=1: restoring ${c.dumpPath}`);
     const r = await restore(c.target, c.s, c.dumpPath, { log: c.log });
-    lines.push(`restored ${c.dumpPath} (${r.countsMatch ? 'row counts match the dump' : 'ROW COUNTS DIFFER'}); maintenance stays ON`);
-  } else if (c.dumpPath) {
-    lines.push(`back to the data before this run: make restore DUMP=${c.dumpPath}`);
+    // The restore brought back the journal as dumped too: this run is closed, the next starts afresh.
+    await record(c.sql, { runId: c.runId, migration: c.m.id, step: 'finish', event: 'failed', detail: { restored: c.dumpPath } }).catch(() => {});
+    const after = await where();
+    lines.push(`state after the restore: ${after.text}; restored ${c.dumpPath} (${r.countsMatch ? 'row counts match the dump' : 'ROW COUNTS DIFFER'}); maintenance stays ON`,
+      `check the data, then \`make maintenance-off\` to reopen the site; or fix the cause and \`make migrate-${c.m.id}\`: it starts afresh`);
+  } else {
+    lines.push(`state: ${before.text}; maintenance stays ON`);
+    if (c.dumpPath) lines.push(`back to the data before this run: make restore DUMP=${c.dumpPath}`);
+    lines.push(`or fix the cause and run \`make migrate-${c.m.id}\` again: it resumes`);
   }
-  lines.push(`or fix the cause and run \`make migrate-${c.m.id}\` again: it resumes`);
+  lines.push('a session that may write while the guard holds the database read-only: `make psql`');
   throw new RunFailed(`migrate-${c.m.id}: step ${c.step} failed: ${cause}`, lines.join('\n  '), 1);
 }

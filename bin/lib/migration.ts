@@ -12,6 +12,7 @@ export interface Migration {
   sql: Record<SqlFile, string>;
   expandVersions: string[];
   contractVersions: string[];
+  plan?: string; // sql/NNNN/plan.sql, when the migration has one
 }
 
 const versions = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.sql')).map((f) => f.split('_')[0]).sort();
@@ -26,7 +27,9 @@ export function loadMigration(id: string): Migration {
     throw new Refusal(`migrate: migration ${id} is incomplete: missing ${missing.join(', ')}.`, 'A migration needs db/NNNN/{expand,contract}/ and sql/NNNN/{' + SQL_FILES.join(',') + '}.sql; see sql/0001/README.md.');
   }
   const sql = Object.fromEntries(SQL_FILES.map((f) => [f, readFileSync(repoPath('sql', id, `${f}.sql`), 'utf8')])) as Record<SqlFile, string>;
-  return { id, sql, expandVersions: versions(repoPath('db', id, 'expand')), contractVersions: versions(repoPath('db', id, 'contract')) };
+  const plan = repoPath('sql', id, 'plan.sql');
+  return { id, sql, expandVersions: versions(repoPath('db', id, 'expand')), contractVersions: versions(repoPath('db', id, 'contract')),
+    plan: existsSync(plan) ? readFileSync(plan, 'utf8') : undefined };
 }
 
 /**

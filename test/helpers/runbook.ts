@@ -30,3 +30,10 @@ export async function assertMigrated(t: Test, url: Target, before: Snapshot, s: 
   const [g] = await query(url, `SELECT count(*)::int AS n FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`);
   t.equal(g.n, 0, 'guard off');
 }
+
+/** A trigger that rewrites role on update, so that the verifier's invariants fail: EMPLOYEE rows silently become MANAGER. */
+export async function addSneakyTrigger(url: Target): Promise<void> {
+  await query(url, `CREATE FUNCTION sneaky() RETURNS trigger LANGUAGE plpgsql AS $$
+                      BEGIN IF NEW.role::text = 'EMPLOYEE' THEN NEW.role := 'MANAGER'; END IF; RETURN NEW; END $$;
+                    CREATE TRIGGER sneaky BEFORE UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTION sneaky()`);
+}

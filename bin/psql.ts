@@ -1,0 +1,30 @@
+#!/usr/bin/env tsx
+// make psql: a psql session on DATABASE_URL that may write while the maintenance guard holds the
+// database read-only (default_transaction_read_only=off), and that the guard spares when it ends
+// other sessions (its application_name starts with breaking-migrations). For fixing what a failed
+// run names (a trigger, a view, a row) during maintenance.
+import { spawnSync } from 'node:child_process';
+import { main } from './lib/cli.js';
+import { connectionTarget } from './lib/config.js';
+import { toolCommand } from './lib/pgtools.js';
+import { describeTarget } from './lib/target.js';
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main({
+    name: 'psql',
+    usage: 'usage: tsx bin/psql.ts [psql arguments]   (make psql)',
+    help: `
+Opens psql on DATABASE_URL (credentials through the environment, never the command line), in a
+session that may write while the maintenance guard holds the database read-only, and that the
+guard spares. Arguments are passed to psql (e.g. -c "DROP VIEW …"). Reads standard input when it
+is not a terminal. Exit code: psql's.`,
+    async run(argv) {
+      const target = await connectionTarget('psql');
+      const cmd = toolCommand('psql', target, ['--no-psqlrc', ...argv], { writable: true });
+      cmd.env.PGAPPNAME = 'breaking-migrations-psql';
+      console.error(`psql: ${describeTarget(target)}, a session that may write during maintenance`);
+      const r = spawnSync(cmd.argv[0], cmd.argv.slice(1), { env: cmd.env, stdio: 'inherit' });
+      return r.status ?? 1;
+    },
+  });
+}

@@ -1,0 +1,22 @@
+-- `make history`: every run of every migration on this database, newest first, from the journal
+-- (breaking_migrations.journal): when it started and ended, its steps in order with their
+-- durations, how it ended, its dump, its strategy and the rows its mutation changed.
+WITH runs AS (
+  SELECT run_id, migration, min(at) AS started, max(at) AS ended,
+         CASE WHEN bool_or(step = 'finish' AND event = 'done') THEN 'done'
+              WHEN bool_or(step = 'finish' AND detail ? 'refused') THEN 'refused in preflight'
+              WHEN bool_or(step = 'finish' AND detail ? 'restored') THEN 'failed, restored from its dump'
+              WHEN bool_or(event = 'failed') THEN 'failed'
+              ELSE 'unfinished (run it again: it resumes)' END AS result,
+         (array_agg(detail ->> 'path') FILTER (WHERE step = 'dump' AND event = 'done'))[1] AS dump,
+         (array_agg(detail ->> 'strategy') FILTER (WHERE step = 'mutate' AND event = 'done'))[1] AS strategy,
+         (array_agg(detail -> 'updated') FILTER (WHERE step = 'mutate' AND event = 'done'))[1] AS updated,
+         (array_agg(COALESCE(detail ->> 'cause', detail ->> 'refused') ORDER BY id DESC) FILTER (WHERE event = 'failed' OR step = 'finish'))[1] AS cause,
+         COALESCE(jsonb_agg(jsonb_build_object('step', step, 'seconds', seconds) ORDER BY id)
+                  FILTER (WHERE event = 'done' AND step <> 'finish'), '[]') AS steps
+  FROM breaking_migrations.journal
+  GROUP BY run_id, migration
+)
+SELECT run_id, migration, started, ended, result, dump, strategy, updated, cause, steps
+FROM runs
+ORDER BY started DESC;
