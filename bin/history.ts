@@ -4,22 +4,26 @@
 import { main, seconds } from './lib/cli.js';
 import { connectionTarget, readSql } from './lib/config.js';
 import { withSql } from './lib/db.js';
+import { hasJournal } from './lib/journal.js';
 import { describeTarget, type Target } from './lib/target.js';
 import { totalUpdated, type Updated } from '../verify/verifier.js';
 
 export interface Run {
   runId: string; migration: string; started: string; ended: string; result: string; dump: string | null;
-  strategy: string | null; rowsChanged: number | null; cause: string | null; steps: { step: string; seconds: number | null }[];
+  strategy: string | null; rowsChanged: number | null; cause: string | null;
+  steps: { step: string; seconds: number | null }[];
 }
 
 export async function history(target: Target): Promise<Run[]> {
   return withSql(target, async (sql) => {
-    const [{ present }] = await sql`SELECT to_regclass('breaking_migrations.journal') IS NOT NULL AS present`;
-    if (!present) return [];
+    if (!(await hasJournal(sql))) return [];
     return (await sql.unsafe(readSql('history.sql'))).map((r) => ({
-      runId: String(r.run_id), migration: String(r.migration), started: new Date(r.started).toISOString(), ended: new Date(r.ended).toISOString(),
-      result: String(r.result), dump: r.dump ?? null, strategy: r.strategy ?? null, rowsChanged: totalUpdated(r.updated as Updated | null),
-      cause: r.cause ?? null, steps: (r.steps as { step: string; seconds: string | null }[]).map((s) => ({ step: s.step, seconds: s.seconds === null ? null : Number(s.seconds) })),
+      runId: String(r.run_id), migration: String(r.migration),
+      started: new Date(r.started).toISOString(), ended: new Date(r.ended).toISOString(),
+      result: String(r.result), dump: r.dump ?? null, strategy: r.strategy ?? null,
+      rowsChanged: totalUpdated(r.updated as Updated | null), cause: r.cause ?? null,
+      steps: (r.steps as { step: string; seconds: string | null }[])
+        .map((s) => ({ step: s.step, seconds: s.seconds === null ? null : Number(s.seconds) })),
     }));
   });
 }
@@ -40,10 +44,14 @@ of a failure. --json prints the same as JSON. Changes nothing. Exit codes: 0, 2 
       if (argv.includes('--json')) return void console.log(JSON.stringify(runs, null, 2));
       console.log(`database ${describeTarget(target)}`);
       for (const r of runs) {
-        console.log(`  ${r.started.slice(0, 19).replace('T', ' ')} → ${r.ended.slice(11, 19)}  migration ${r.migration}  run ${r.runId}: ${r.result}`);
-        const facts = [r.strategy && `strategy ${r.strategy}`, r.rowsChanged !== null && `${r.rowsChanged} rows changed`, r.dump && `dump ${r.dump}`, r.cause && `cause: ${r.cause}`].filter(Boolean);
+        const when = `${r.started.slice(0, 19).replace('T', ' ')} → ${r.ended.slice(11, 19)}`;
+        console.log(`  ${when}  migration ${r.migration}  run ${r.runId}: ${r.result}`);
+        const changed = r.rowsChanged !== null && `${r.rowsChanged} rows changed`;
+        const facts = [r.strategy && `strategy ${r.strategy}`, changed, r.dump && `dump ${r.dump}`,
+          r.cause && `cause: ${r.cause}`].filter(Boolean);
         if (facts.length) console.log(`      ${facts.join('; ')}`);
-        console.log(`      ${r.steps.map((s) => `${s.step} ${s.seconds === null ? '' : `${s.seconds.toFixed(2)} s`}`.trim()).join(', ') || 'no step done'}`);
+        const steps = r.steps.map((s) => (s.seconds === null ? s.step : `${s.step} ${s.seconds.toFixed(2)} s`));
+        console.log(`      ${steps.join(', ') || 'no step done'}`);
       }
       console.log(`history: ${runs.length} run(s) on this database (${seconds(t0)})`);
     },

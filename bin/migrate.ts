@@ -109,6 +109,9 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         await schema(target, 'toolkit');
         await ensureJournal(sql);
       });
+      // What the long steps will write, for their percentage and time left: read before the
+      // maintenance window opens (plan.sql may sample a table the planner never analysed).
+      const writes = await expectedWrites(sql, m.plan);
       current = 'maintenance-on';
       windowStart = performance.now();
       await runStep('maintenance-on', () => maintenanceOn(s, target, { reason: `migration ${id}`, retryAfter: 300 }), () => ({}), state.contracted ? 'schema already contracted' : undefined);
@@ -127,8 +130,6 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         for (const v of strategy.versionsInMutation) await tx`INSERT INTO breaking_migrations.schema_migrations (version) VALUES (${v}) ON CONFLICT DO NOTHING`;
         await record(tx, { runId: result.runId, migration: id, step: 'mutate', event: 'done', seconds: r.seconds.mutation, detail: { strategy: strategy.name, proof: strategy.proof ? 'catalog' : 'count', before: r.before, after: r.after, updated: r.updated } });
       } });
-      // The long steps report a percentage and the time left, measured from a second connection.
-      const writes = await expectedWrites(sql, m.plan);
       const v = await runStep('mutate', () => withGrowth(target, 'mutate', strategy.name === 'rename' ? 0 : strategy.name === 'rewrite' ? writes?.rewrite : writes?.update, log, mutate),
         () => ({}), done.mutate ? 'committed earlier in this run' : undefined);
       result.verifier = v ?? (done.mutate as RunResult['verifier']);

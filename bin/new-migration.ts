@@ -4,13 +4,13 @@
 //                                                refuses to run, so a skeleton can never pass
 //   make new-enum-migration ID=0003 TYPE=Plan FROM=FREE,BASIC,PRO TO=FREE,STARTER,PRO MAP=BASIC=STARTER
 //                                                a complete enum migration, plain SQL to review
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { main, Refusal } from './lib/cli.js';
 import { repoPath } from './lib/config.js';
 import { enumMigrationFiles, isPureRename } from './lib/enum-migration.js';
 import type { EnumSpec } from './lib/enum-spec.js';
-import { SQL_FILES } from './lib/migration.js';
+import { dbmateFiles, SQL_FILES } from './lib/migration.js';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const bad = (what: string, next: string) => new Refusal(`new-migration: ${what}; nothing was written.`, next, 2);
@@ -18,8 +18,7 @@ const bad = (what: string, next: string) => new Refusal(`new-migration: ${what};
 /** Two dbmate versions from now (UTC), one second apart, that no migration file uses yet. */
 function versions(now = new Date()): [string, string] {
   const v = (d: Date) => d.toISOString().replace(/\D/g, '').slice(0, 14);
-  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [e.name]));
-  const used = new Set(walk(repoPath('db')).map((f) => f.split('_')[0]));
+  const used = new Set(dbmateFiles().map((f) => basename(f).split('_')[0]));
   for (let t = now.getTime(); ; t += 2000) {
     const pair: [string, string] = [v(new Date(t)), v(new Date(t + 1000))];
     if (!used.has(pair[0]) && !used.has(pair[1])) return pair;
@@ -27,7 +26,9 @@ function versions(now = new Date()): [string, string] {
 }
 
 function checkId(id: string | undefined): string {
-  if (!id || !/^\d{4}$/.test(id)) throw bad(`ID must be four digits, got "${id ?? ''}"`, 'Example: make new-migration ID=0002 NAME=username.');
+  if (!id || !/^\d{4}$/.test(id)) {
+    throw bad(`ID must be four digits, got "${id ?? ''}"`, 'Example: make new-migration ID=0002 NAME=username.');
+  }
   for (const dir of [repoPath('db', id), repoPath('sql', id)]) {
     if (existsSync(dir)) throw bad(`migration ${id} exists already (${dir})`, 'Pick the next free ID (`ls db sql`).');
   }
@@ -37,11 +38,17 @@ function checkId(id: string | undefined): string {
 /** Parses and checks an enum change given as TYPE, FROM, TO, MAP (a=x,b=y). */
 export function enumSpec(env: Record<string, string | undefined>, stamp = versions()): EnumSpec {
   const type = env.TYPE ?? '';
-  if (!IDENT.test(type)) throw bad(`TYPE "${type}" is not a valid enum name`, 'Example: TYPE=Role (letters, digits, _; as in schema.prisma).');
+  if (!IDENT.test(type)) {
+    throw bad(`TYPE "${type}" is not a valid enum name`,
+      'Example: TYPE=Role (letters, digits, _; as in schema.prisma).');
+  }
   const list = (name: string) => {
     const labels = (env[name] ?? '').split(',').map((l) => l.trim()).filter(Boolean);
     if (!labels.length) throw bad(`${name} is empty`, `Example: ${name}=USER,ADMIN (the labels, in order).`);
-    for (const l of labels) if (!IDENT.test(l)) throw bad(`${name} has "${l}", not a valid label`, 'Labels are letters, digits and _, as Prisma allows.');
+    const invalid = labels.find((l) => !IDENT.test(l));
+    if (invalid) {
+      throw bad(`${name} has "${invalid}", not a valid label`, 'Labels are letters, digits and _, as Prisma allows.');
+    }
     const twice = labels.find((l, i) => labels.indexOf(l) !== i);
     if (twice) throw bad(`${name} has ${twice} twice`, `List each label of ${name} once.`);
     return labels;
@@ -51,20 +58,33 @@ export function enumSpec(env: Record<string, string | undefined>, stamp = versio
   const map: Record<string, string> = {};
   for (const pair of (env.MAP ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
     const [a, b, ...rest] = pair.split('=');
-    if (!a || !b || rest.length) throw bad(`MAP has "${pair}", not label=label`, 'Example: MAP=USER=EMPLOYEE,GUEST=EMPLOYEE.');
-    if (!from.includes(a)) throw bad(`MAP maps ${a}, which is not in FROM (${from.join(', ')})`, 'A mapping moves the rows of a label of FROM.');
-    if (!to.includes(b)) throw bad(`MAP maps ${a} to ${b}, which is not in TO (${to.join(', ')})`, 'A mapping moves rows to a label of TO.');
+    if (!a || !b || rest.length) {
+      throw bad(`MAP has "${pair}", not label=label`, 'Example: MAP=USER=EMPLOYEE,GUEST=EMPLOYEE.');
+    }
+    if (!from.includes(a)) {
+      throw bad(`MAP maps ${a}, which is not in FROM (${from.join(', ')})`,
+        'A mapping moves the rows of a label of FROM.');
+    }
+    if (!to.includes(b)) {
+      throw bad(`MAP maps ${a} to ${b}, which is not in TO (${to.join(', ')})`,
+        'A mapping moves rows to a label of TO.');
+    }
     if (map[a]) throw bad(`MAP maps ${a} twice`, `Map ${a} to one label.`);
     map[a] = b;
   }
-  if (from.join(',') === to.join(',') && !Object.keys(map).length) throw bad('FROM and TO are the same and nothing is mapped', 'There is nothing to migrate.');
-  const name = env.NAME && IDENT.test(env.NAME) ? env.NAME.toLowerCase() : `${type.toLowerCase()}_${to.join('_').toLowerCase()}`.slice(0, 60);
+  if (from.join(',') === to.join(',') && !Object.keys(map).length) {
+    throw bad('FROM and TO are the same and nothing is mapped', 'There is nothing to migrate.');
+  }
+  const name = env.NAME && IDENT.test(env.NAME)
+    ? env.NAME.toLowerCase()
+    : `${type.toLowerCase()}_${to.join('_').toLowerCase()}`.slice(0, 60);
   return { type, from, to, map, name, expand: `${stamp[0]}_${name}_expand`, contract: `${stamp[1]}_${name}_contract` };
 }
 
 /** Writes files (paths relative to the repository), refusing to overwrite any. */
 function write(files: Record<string, string>): string[] {
-  for (const path of Object.keys(files)) if (existsSync(repoPath(path))) throw bad(`${path} exists already`, 'Pick another ID.');
+  const there = Object.keys(files).find((path) => existsSync(repoPath(path)));
+  if (there) throw bad(`${there} exists already`, 'Pick another ID.');
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(repoPath(path)), { recursive: true });
     writeFileSync(repoPath(path), text);
@@ -79,7 +99,9 @@ export function newEnumMigration(id: string, spec: EnumSpec): string[] {
 
 export function newSkeleton(id: string, name: string): string[] {
   checkId(id);
-  if (!IDENT.test(name)) throw bad(`NAME "${name}" is not a usable name`, 'Example: NAME=username (letters, digits, _).');
+  if (!IDENT.test(name)) {
+    throw bad(`NAME "${name}" is not a usable name`, 'Example: NAME=username (letters, digits, _).');
+  }
   const [v1, v2] = versions();
   const todo = (file: string, what: string) => `-- TODO(${id}): ${what}
 -- Its contract (when it runs, in which transaction, what it receives and returns): sql/README.md.
@@ -104,12 +126,16 @@ ${todo(`db/${id}/${step} (down)`, `undo the ${step} step, refusing (changing not
   };
   const files: Record<string, string> = {
     [`db/${id}/expand/${v1}_${name}_expand.sql`]: dbmate('expand', 'additive schema change (old code keeps working).'),
-    [`db/${id}/contract/${v2}_${name}_contract.sql`]: dbmate('contract', 'removing schema change (after the mutation).'),
+    [`db/${id}/contract/${v2}_${name}_contract.sql`]:
+      dbmate('contract', 'removing schema change (after the mutation).'),
   };
   for (const f of SQL_FILES) {
     // preflight.sql returns problems rather than raising: the run is refused, cleanly, in preflight.
     files[`sql/${id}/${f}.sql`] = f === 'preflight'
-      ? `-- TODO(${id}): ${sqlWhat[f]}\n-- Its contract: sql/README.md. Until it is written, the run is refused here, before any change.\nSELECT 'sql/${id}/preflight.sql is still the skeleton''s: write every file of migration ${id} first (see sql/README.md)' AS problem;\n`
+      ? `-- TODO(${id}): ${sqlWhat[f]}\n`
+        + '-- Its contract: sql/README.md. Until it is written, the run is refused here, before any change.\n'
+        + `SELECT 'sql/${id}/preflight.sql is still the skeleton''s: write every file of migration ${id} first `
+        + '(see sql/README.md)\' AS problem;\n'
       : todo(`sql/${id}/${f}.sql`, sqlWhat[f]);
   }
   return write(files);
@@ -119,7 +145,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const mode = process.argv[2];
   await main({
     name: mode === 'enum' ? 'new-enum-migration' : 'new-migration',
-    usage: 'usage: tsx bin/new-migration.ts skeleton|enum   (make new-migration ID= NAME= | make new-enum-migration ID= TYPE= FROM= TO= MAP=)',
+    usage: 'usage: tsx bin/new-migration.ts skeleton|enum   '
+      + '(make new-migration ID= NAME= | make new-enum-migration ID= TYPE= FROM= TO= MAP=)',
     help: `
 skeleton  ID=NNNN NAME=name: db/NNNN/{expand,contract}/ and sql/NNNN/{preflight,lock,counts,mutation,
           invariants,final_checks}.sql, commented, each TODO refusing to run until written.
@@ -134,11 +161,14 @@ not in FROM or not in TO. FROM is checked against the database by the migration'
 Exit codes: 0 written, 2 refused.`,
     async run() {
       const id = process.env.ID ?? '';
-      const written = mode === 'enum' ? newEnumMigration(id, enumSpec(process.env)) : mode === 'skeleton' ? newSkeleton(id, process.env.NAME ?? '') : undefined;
+      const spec = mode === 'enum' ? enumSpec(process.env) : undefined;
+      const written = spec ? newEnumMigration(id, spec)
+        : mode === 'skeleton' ? newSkeleton(id, process.env.NAME ?? '') : undefined;
       if (!written) throw new Refusal(`new-migration: unknown mode "${mode ?? ''}".`, 'Use skeleton or enum.');
       for (const f of written) console.log(`  wrote ${f}`);
-      const strategies = mode === 'enum' && isPureRename(enumSpec(process.env)) ? 'default, rewrite, rename' : mode === 'enum' ? 'default, rewrite' : 'default';
-      console.log(`new-migration: ${written.length} files for migration ${id} (strategies: ${strategies}); review them, then \`make rehearse-${id}\``);
+      const strategies = !spec ? 'default' : isPureRename(spec) ? 'default, rewrite, rename' : 'default, rewrite';
+      console.log(`new-migration: ${written.length} files for migration ${id} (strategies: ${strategies}); `
+        + `review them, then \`make rehearse-${id}\``);
     },
   });
 }

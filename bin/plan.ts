@@ -3,7 +3,7 @@
 // and an estimated maintenance window from the table's size. Read-only (planner statistics, no
 // scan; the toolkit's functions are loaded in a transaction that is rolled back).
 import { main, Refusal } from './lib/cli.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { connectionTarget, repoPath } from './lib/config.js';
 import { loadMigration } from './lib/migration.js';
 import { describeTarget } from './lib/target.js';
@@ -65,13 +65,13 @@ make bench, and the strategy it recommends. Needs sql/NNNN/plan.sql (see sql/REA
 Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
     async run() {
       const target = await connectionTarget(`plan-${id}`);
-      loadMigration(id); // refuses an unknown or incomplete migration, naming what is missing
+      const m = loadMigration(id); // refuses an unknown or incomplete migration, naming what is missing
       const file = (name: string) => repoPath('sql', id, `${name}.sql`);
-      if (!existsSync(file('plan'))) {
+      if (!m.plan) {
         throw new Refusal(`plan-${id}: migration ${id} has no sql/${id}/plan.sql, so nothing to estimate from.`,
           `Write one (its contract: sql/README.md, "plan.sql"), or run \`make rehearse-${id}\` to measure the real window on a copy.`);
       }
-      const columns = await withSql(target, (sql) => withToolkitRolledBack(sql, async (tx) => (await tx.unsafe(readFileSync(file('plan'), 'utf8'))) as unknown as PlanColumn[]));
+      const columns = await withSql(target, (sql) => withToolkitRolledBack(sql, async (tx) => (await tx.unsafe(m.plan!)) as unknown as PlanColumn[]));
       console.log(`database ${describeTarget(target)}${columns.length ? '' : ': no table uses "Role"'}`);
       for (const c of columns) {
         console.log(`  ${c.table_name}.${c.column_name} ~${c.rows} rows (~${c.rows_to_change} to change), ${(Number(c.bytes) / 1048576).toFixed(0)} MB; estimated from ${c.estimated_by}`);

@@ -6,19 +6,24 @@
 // Idempotent: never two folders or two rows; a run that stopped half way is finished by another.
 import { createHash, randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { main, Refusal } from './lib/cli.js';
 import { connectionTarget, readSql } from './lib/config.js';
-import { withSql, type Sql } from './lib/db.js';
+import { tableExists, withSql, type Sql, type Tx } from './lib/db.js';
 import { loadEnumSpec, type EnumSpec } from './lib/enum-spec.js';
 import { prismaMigrationSql, type EnumColumn } from './lib/prisma-migration.js';
 import { patchSchemaPrisma, type SchemaPatch } from './lib/prisma-schema.js';
 import { withToolkitRolledBack } from './lib/runbook.js';
 import type { Target } from './lib/target.js';
 
-export interface PrismaInputs { spec: EnumSpec; dir: string; schemaFile: string; migrationsDir: string; before: string; patch: SchemaPatch }
-export interface PrismaResult { folder: string; createdFolder: boolean; addedRow: boolean; checksum: string; schema: 'patched' | 'already'; diff: string }
+export interface PrismaInputs {
+  spec: EnumSpec; dir: string; schemaFile: string; migrationsDir: string; before: string; patch: SchemaPatch;
+}
+export interface PrismaResult {
+  folder: string; createdFolder: boolean; addedRow: boolean; checksum: string;
+  schema: 'patched' | 'already'; diff: string;
+}
 
 /**
  * Everything that can be checked before the database changes: the folder, schema.prisma's enum
@@ -31,14 +36,20 @@ export async function prismaPreflight(sql: Sql, id: string, prismaDir: string, c
   const schemaFile = join(dir, 'schema.prisma');
   const migrationsDir = join(dir, 'migrations');
   for (const [path, what] of [[schemaFile, 'schema.prisma'], [migrationsDir, 'migrations/']] as const) {
-    if (!existsSync(path)) throw new Refusal(`${command}: PRISMA_DIR=${prismaDir} has no ${what} (${path}).`, 'Set PRISMA_DIR to the app\'s prisma/ folder, the one holding schema.prisma and migrations/.');
+    if (!existsSync(path)) {
+      throw new Refusal(`${command}: PRISMA_DIR=${prismaDir} has no ${what} (${path}).`,
+        'Set PRISMA_DIR to the app\'s prisma/ folder, the one holding schema.prisma and migrations/.');
+    }
   }
   const before = readFileSync(schemaFile, 'utf8');
   const patch = patchSchemaPrisma(before, spec);
-  if (patch.state === 'refused') throw new Refusal(`${command}: ${patch.why}; nothing was written.`, `Bring schema.prisma's enum ${spec.type} to ${spec.from.join(', ')} (or ${spec.to.join(', ')}), then run again.`);
-  const [{ prisma }] = await sql`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS prisma`;
-  if (!prisma) {
-    throw new Refusal(`${command}: this database has no _prisma_migrations table: it is not managed by Prisma Migrate; nothing was written.`,
+  if (patch.state === 'refused') {
+    throw new Refusal(`${command}: ${patch.why}; nothing was written.`,
+      `Bring schema.prisma's enum ${spec.type} to ${spec.from.join(', ')} (or ${spec.to.join(', ')}), then run again.`);
+  }
+  if (!(await tableExists(sql, '_prisma_migrations'))) {
+    throw new Refusal(`${command}: this database has no _prisma_migrations table: `
+      + 'it is not managed by Prisma Migrate; nothing was written.',
       'Check DATABASE_URL (and its ?schema=), or unset PRISMA_DIR for a database Prisma Migrate does not manage.');
   }
   return { spec, dir, schemaFile, migrationsDir, before, patch };
@@ -54,23 +65,29 @@ export function checksumOf(script: string): string {
 
 const utcStamp = (d: Date) => d.toISOString().replace(/\D/g, '').slice(0, 14);
 
-export async function prismaHistory(target: Target, id: string, prismaDir: string, opts: { runId?: string; command?: string } = {}): Promise<PrismaResult> {
+export async function prismaHistory(target: Target, id: string, prismaDir: string,
+  opts: { runId?: string; command?: string } = {}): Promise<PrismaResult> {
   const command = opts.command ?? `prisma-${id}`;
   return withSql(target, async (sql) => {
     const inputs = await prismaPreflight(sql, id, prismaDir, command);
     const { spec, migrationsDir } = inputs;
-    const [{ labels }] = await sql`SELECT (SELECT array_agg(enumlabel::text ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = to_regtype(${`"${spec.type}"`})) AS labels`;
+    const [{ labels }] = await sql`SELECT (SELECT array_agg(enumlabel::text ORDER BY enumsortorder) FROM pg_enum
+                                           WHERE enumtypid = to_regtype(${`"${spec.type}"`})) AS labels`;
     if ((labels ?? []).join(',') !== spec.to.join(',')) {
-      throw new Refusal(`${command}: "${spec.type}" has labels ${(labels ?? []).join(', ') || '(none)'} in this database, not ${spec.to.join(', ')}: migration ${id} is not applied here; nothing was written.`,
+      const has = (labels ?? []).join(', ') || '(none)';
+      throw new Refusal(`${command}: "${spec.type}" has labels ${has} in this database, `
+        + `not ${spec.to.join(', ')}: migration ${id} is not applied here; nothing was written.`,
         `Run \`make migrate-${id}\` first (with PRISMA_DIR set it ends with this step).`);
     }
 
     // The folder: the one an earlier run made, or a new one (written aside, then renamed).
     const suffix = `_${spec.name}`;
-    let folder = readdirSync(migrationsDir).find((f) => /^\d{14}_/.test(f) && f.endsWith(suffix) && existsSync(join(migrationsDir, f, 'migration.sql')));
+    let folder = readdirSync(migrationsDir)
+      .find((f) => /^\d{14}_/.test(f) && f.endsWith(suffix) && existsSync(join(migrationsDir, f, 'migration.sql')));
     const createdFolder = !folder;
     if (!folder) {
-      const columns = (await withToolkitRolledBack(sql, (tx) => tx.unsafe(readSql('prisma_enum_columns.sql'), [`"${spec.type}"`]))) as unknown as EnumColumn[];
+      const query = (tx: Tx) => tx.unsafe(readSql('prisma_enum_columns.sql'), [`"${spec.type}"`]);
+      const columns = (await withToolkitRolledBack(sql, query)) as unknown as EnumColumn[];
       const text = prismaMigrationSql(spec, columns, target.schema ?? 'public', { migration: id, runId: opts.runId });
       folder = `${utcStamp(new Date())}${suffix}`;
       const tmp = mkdtempSync(join(migrationsDir, '.breaking-migrations-'));
@@ -82,9 +99,11 @@ export async function prismaHistory(target: Target, id: string, prismaDir: strin
     // The row `prisma migrate resolve --applied` writes, once.
     const addedRow = await sql.begin(async (tx) => {
       await tx`LOCK TABLE _prisma_migrations IN SHARE ROW EXCLUSIVE MODE`;
-      const [row] = await tx`SELECT 1 FROM _prisma_migrations WHERE migration_name = ${folder!} AND rolled_back_at IS NULL`;
+      const [row] = await tx`SELECT 1 FROM _prisma_migrations
+                             WHERE migration_name = ${folder!} AND rolled_back_at IS NULL`;
       if (row) return false;
-      await tx`INSERT INTO _prisma_migrations (id, checksum, migration_name, logs, rolled_back_at, started_at, finished_at, applied_steps_count)
+      await tx`INSERT INTO _prisma_migrations
+                 (id, checksum, migration_name, logs, rolled_back_at, started_at, finished_at, applied_steps_count)
                VALUES (${randomUUID()}, ${checksum}, ${folder!}, NULL, NULL, now(), now(), 1)`;
       return true;
     });
@@ -93,17 +112,22 @@ export async function prismaHistory(target: Target, id: string, prismaDir: strin
     if (inputs.patch.state === 'patched') {
       const tmp = `${inputs.schemaFile}.breaking-migrations.tmp`;
       writeFileSync(tmp, inputs.patch.text);
-      const d = spawnSync('diff', ['-u', '--label', 'a/schema.prisma', '--label', 'b/schema.prisma', inputs.schemaFile, tmp], { encoding: 'utf8' });
+      const labels = ['--label', 'a/schema.prisma', '--label', 'b/schema.prisma'];
+      const d = spawnSync('diff', ['-u', ...labels, inputs.schemaFile, tmp], { encoding: 'utf8' });
       diff = d.stdout;
       renameSync(tmp, inputs.schemaFile);
     }
-    return { folder: join(migrationsDir, folder), createdFolder, addedRow, checksum, schema: inputs.patch.state === 'patched' ? 'patched' : 'already', diff };
+    const schema = inputs.patch.state === 'patched' ? 'patched' : 'already';
+    return { folder: join(migrationsDir, folder), createdFolder, addedRow, checksum, schema, diff };
   }, { appName: 'breaking-migrations-prisma' });
 }
 
 /** One line for a run's output. */
-export const describePrisma = (r: PrismaResult) =>
-  `${r.createdFolder ? 'wrote' : 'kept'} ${r.folder}/migration.sql; ${r.addedRow ? 'recorded it as applied in' : 'already in'} _prisma_migrations; schema.prisma ${r.schema === 'patched' ? 'updated' : 'already up to date'}`;
+export const describePrisma = (r: PrismaResult) => [
+  `${r.createdFolder ? 'wrote' : 'kept'} ${r.folder}/migration.sql`,
+  `${r.addedRow ? 'recorded it as applied in' : 'already in'} _prisma_migrations`,
+  `schema.prisma ${r.schema === 'patched' ? 'updated' : 'already up to date'}`,
+].join('; ');
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const id = process.argv[2] ?? '';
@@ -125,10 +149,14 @@ the before nor the after state, no _prisma_migrations table, the migration not a
 Exit codes: 0 done (or nothing to do), 1 failed, 2 refused, 3 unreachable.`,
     async run() {
       const prismaDir = process.env.PRISMA_DIR;
-      if (!prismaDir) throw new Refusal(`prisma-${id}: PRISMA_DIR is not set.`, `Run it as \`make prisma-${id} PRISMA_DIR=path/to/app/prisma\`.`);
+      if (!prismaDir) {
+        throw new Refusal(`prisma-${id}: PRISMA_DIR is not set.`,
+          `Run it as \`make prisma-${id} PRISMA_DIR=path/to/app/prisma\`.`);
+      }
       const r = await prismaHistory(await connectionTarget(`prisma-${id}`), id, prismaDir);
       if (r.diff) process.stdout.write(r.diff);
-      console.log(`prisma-${id}: ${describePrisma(r)}; commit ${r.createdFolder || r.schema === 'patched' ? 'the folder and schema.prisma' : 'nothing new'}`);
+      const commit = r.createdFolder || r.schema === 'patched' ? 'the folder and schema.prisma' : 'nothing new';
+      console.log(`prisma-${id}: ${describePrisma(r)}; commit ${commit}`);
     },
   });
 }

@@ -20,8 +20,8 @@ guard spares. Arguments are passed to psql (e.g. -c "DROP VIEW …"). Reads stan
 is not a terminal. Exit code: psql's.`,
     async run(argv) {
       const target = await connectionTarget('psql');
-      const cmd = toolCommand('psql', target, ['--no-psqlrc', ...argv], { writable: true });
-      cmd.env.PGAPPNAME = 'breaking-migrations-psql';
+      const cmd = toolCommand('psql', target, ['--no-psqlrc', ...argv],
+        { writable: true, appName: 'breaking-migrations-psql' });
       console.error(`psql: ${describeTarget(target)}, a session that may write during maintenance`);
       const r = spawnSync(cmd.argv[0], cmd.argv.slice(1), { env: cmd.env, stdio: 'inherit' });
       return r.status ?? 1;

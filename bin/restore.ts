@@ -85,6 +85,7 @@ export async function restore(target: Target, s: Settings, dumpPath: string, opt
 async function restoreInOneTransaction(target: Target, s: Settings, dumpPath: string, log: (l: string) => void, portable = false): Promise<{ ok: boolean; why: string }> {
   const args = ['--clean', '--if-exists', ...(portable ? ['--no-owner', '--no-privileges'] : []), '--no-password', '--file=-'];
   const producer = toolCommand('pg_restore', target, args, { container: s.pgContainer, stdin: true });
+  const dumpBytes = statSync(dumpPath).size;
   const consumer = toolCommand('psql', target, ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--no-password', '--file=-'], { container: s.pgContainer, stdin: true, writable: true });
   consumer.env.PGOPTIONS = `${consumer.env.PGOPTIONS ?? ''} -c lock_timeout=60s -c client_min_messages=warning`.trim();
   const psql = spawn(consumer.argv[0], consumer.argv.slice(1), { env: consumer.env, stdio: ['pipe', 'ignore', 'pipe'] });
@@ -97,7 +98,7 @@ async function restoreInOneTransaction(target: Target, s: Settings, dumpPath: st
     input: dumpPath,
     onData: (chunk) => void psql.stdin.write(chunk),
     // Measured: the share of the dump file read so far (pg_restore reads it once, in order).
-    progress: (_sent, sec, read) => log(`  … restore: ${describeProgress({ done: read, total: statSync(dumpPath).size, unit: 'bytes' }, sec)}`),
+    progress: (_sent, sec, read) => log(`  … restore: ${describeProgress({ done: read, total: dumpBytes, unit: 'bytes' }, sec)}`),
   });
   if (produced.code === 0) psql.stdin.end('COMMIT;\n');
   else psql.kill('SIGTERM'); // the connection closes, the server rolls the transaction back

@@ -1,12 +1,13 @@
 #!/usr/bin/env tsx
 // Schema steps through dbmate: baseline (sandbox only), expand, contract, rollback.
 import { main, Refusal, seconds } from './lib/cli.js';
-import { connectionTarget, repoPath } from './lib/config.js';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { connectionTarget } from './lib/config.js';
 import { describeTarget, type Target } from './lib/target.js';
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
 import { dbmate, dbmateError, dbmateStatus, dirs, type DbmateResult } from './lib/dbmate.js';
 import { withSql } from './lib/db.js';
+import { dbmateFiles, migrationSection } from './lib/migration.js';
 
 export type SchemaStep = 'baseline' | 'toolkit' | 'expand' | 'contract' | 'rollback';
 
@@ -71,13 +72,9 @@ export async function schema(target: Target, stepName: SchemaStep, migration = '
 async function migrationHint(target: Target, out: DbmateResult, section: 'up' | 'down'): Promise<string | undefined> {
   if (!/\(P0001\)\s*$/.test(out.stderr)) return undefined;
   const file = out.stdout.split('\n').filter((l) => /^(Applying|Rolling back): /.test(l)).pop()?.replace(/^[^:]+: /, '').trim();
-  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
-  const path = file ? walk(repoPath('db')).find((p) => basename(p) === file) : undefined;
+  const path = file ? dbmateFiles().find((p) => basename(p) === file) : undefined;
   if (!path) return undefined;
-  const text = readFileSync(path, 'utf8');
-  const up = text.indexOf('-- migrate:up');
-  const down = text.indexOf('-- migrate:down');
-  const body = section === 'up' ? text.slice(up, down < 0 ? undefined : down) : down < 0 ? '' : text.slice(down);
+  const body = migrationSection(readFileSync(path, 'utf8'), section);
   return withSql(target, (sql) => sql.begin(async (tx) => {
     await tx.unsafe(body);
     throw new Error('no refusal the second time');

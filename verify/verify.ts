@@ -10,17 +10,23 @@ import { loadMigration } from '../bin/lib/migration.js';
 import { totalUpdated, verify } from './verifier.js';
 
 export async function runVerifyCli(id: string, argv: string[]): Promise<void> {
-  if (!/^\d{4}$/.test(id)) throw new Refusal(`verify: a migration is four digits, got "${id}".`, 'Example: make verify-0001 DRY_RUN=1.');
+  if (!/^\d{4}$/.test(id)) {
+    throw new Refusal(`verify: a migration is four digits, got "${id}".`, 'Example: make verify-0001 DRY_RUN=1.');
+  }
   const dryRun = argv.includes('--dry-run') || process.env.DRY_RUN === '1';
   const ri = argv.indexOf('--report');
-  if (ri >= 0 && !argv[ri + 1]) throw new Refusal(`verify ${id}: --report needs a file name.`, `Example: --report verify-${id}.json.`);
+  if (ri >= 0 && !argv[ri + 1]) {
+    throw new Refusal(`verify ${id}: --report needs a file name.`, `Example: --report verify-${id}.json.`);
+  }
   const m = loadMigration(id);
   const target = await connectionTarget(`verify ${id}`);
-  const report = await withSql(target, (sql) => verify(sql, m, { dryRun, lockTimeout: process.env.LOCK_TIMEOUT, log: (l) => console.log(l) }))
+  const opts = { dryRun, lockTimeout: process.env.LOCK_TIMEOUT, log: (l: string) => console.log(l) };
+  const report = await withSql(target, (sql) => verify(sql, m, opts))
     .catch((err: { code?: string; message?: string }) => {
       // The toolkit's functions come with the expand step (db/toolkit is applied with it).
       if (err.code === '42883' && err.message?.includes('breaking_migrations.')) {
-        throw new Refusal(`verify ${id}: the toolkit's functions are not installed on this database (${err.message}); nothing changed.`,
+        throw new Refusal(`verify ${id}: the toolkit's functions are not installed on this database `
+          + `(${err.message}); nothing changed.`,
           `Apply the expand step first: \`make expand MIGRATION=${id}\` (it installs them).`);
       }
       throw err;
@@ -28,7 +34,9 @@ export async function runVerifyCli(id: string, argv: string[]): Promise<void> {
   for (const c of report.checks) console.log(`  ok  ${c.check}: ${c.actual}`);
   if (ri >= 0) writeFileSync(argv[ri + 1], JSON.stringify(report, null, 2) + '\n', { mode: 0o600 });
   const updated = totalUpdated(report.updated);
-  console.log(`verify ${id}: ${updated === null ? 'no row' : updated} row(s) updated, ${report.checks.length} checks passed, ${dryRun ? 'rolled back (dry run)' : 'committed'}`);
+  const ending = dryRun ? 'rolled back (dry run)' : 'committed';
+  const rows = updated === null ? 'no row' : updated;
+  console.log(`verify ${id}: ${rows} row(s) updated, ${report.checks.length} checks passed, ${ending}`);
 }
 
 export const VERIFY_HELP = `

@@ -21,6 +21,12 @@ export function connect(target: Target, opts: { max?: number; appName?: string }
   });
 }
 
+/** Does this table exist (as the session's search_path resolves its name)? */
+export async function tableExists(sql: Sql | Tx, name: string): Promise<boolean> {
+  const [r] = await sql`SELECT to_regclass(${name}) IS NOT NULL AS present`;
+  return Boolean(r.present);
+}
+
 /** Run fn with a connection and always close it. */
 export async function withSql<T>(target: Target, fn: (sql: Sql) => Promise<T>, opts?: { appName?: string }): Promise<T> {
   const sql = connect(target, opts);

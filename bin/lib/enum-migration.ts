@@ -2,9 +2,8 @@
 // DBA to review. Every column of the type or of its array, in every schema, is mapped in the
 // verifier's transaction and checked column by column; the contract swaps the type through
 // breaking_migrations.swap_enum. Migration 0001 is this generator's output for its spec.
-import type { EnumSpec } from './enum-spec.js';
+import { lit, q, type EnumSpec } from './enum-spec.js';
 
-const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const json = (o: Record<string, string>) => lit(JSON.stringify(o).replace(/":"/g, '": "').replace(/","/g, '", "'));
 const arr = (xs: string[]) => `ARRAY[${xs.map(lit).join(', ')}]`;
 
@@ -21,7 +20,6 @@ function addValues(spec: EnumSpec, labels: string[], exists: string[]): string[]
     return `ALTER TYPE ${q(spec.type)} ADD VALUE IF NOT EXISTS ${lit(label)}${next ? ` BEFORE ${lit(next)}` : prev ? ` AFTER ${lit(prev)}` : ''};`;
   });
 }
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** The change is a pure rename when every mapped label goes to a new one, one to one, order kept. */
 export function isPureRename(spec: EnumSpec): boolean {

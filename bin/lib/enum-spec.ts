@@ -19,11 +19,17 @@ export interface EnumSpec {
 export function loadEnumSpec(id: string, command: string): EnumSpec {
   const file = repoPath('sql', id, 'enum.json');
   if (!existsSync(file)) {
-    throw new Refusal(`${command}: migration ${id} has no sql/${id}/enum.json: it is not an enum change the toolkit can describe to Prisma.`,
+    throw new Refusal(`${command}: migration ${id} has no sql/${id}/enum.json: `
+      + 'it is not an enum change the toolkit can describe to Prisma.',
       'Edit schema.prisma and write the Prisma migration by hand, then `prisma migrate resolve --applied <name>`.');
   }
   return JSON.parse(readFileSync(file, 'utf8')) as EnumSpec;
 }
 
+/** A quoted SQL identifier and a quoted SQL literal, for the SQL generated from a spec. */
+export const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+export const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
 /** "a" → its label after the change (mapped, kept, or undefined when removed without a mapping). */
-export const labelAfter = (spec: EnumSpec, label: string): string | undefined => spec.map[label] ?? (spec.to.includes(label) ? label : undefined);
+export const labelAfter = (spec: EnumSpec, label: string): string | undefined =>
+  spec.map[label] ?? (spec.to.includes(label) ? label : undefined);

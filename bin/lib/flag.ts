@@ -1,9 +1,11 @@
 // The database side of the lock file, for replicas that cannot see the lock folder (other Swarm
 // nodes): a row in breaking_migrations.maintenance while ON (sql/maintenance_flag.sql).
 import { readSql } from './config.js';
-import { withSql } from './db.js';
+import { tableExists, withSql } from './db.js';
 import type { LockContent } from './lockfile.js';
 import type { Target } from './target.js';
+
+const FLAG_TABLE = 'breaking_migrations.maintenance';
 
 /** Records maintenance ON (keeping the first `since`), committed before the caller's guard goes on. */
 export async function setFlag(target: Target, lock: LockContent & { message?: string }): Promise<void> {
@@ -19,15 +21,14 @@ export async function setFlag(target: Target, lock: LockContent & { message?: st
 /** Clears it (after the guard is lifted). */
 export async function clearFlag(target: Target): Promise<boolean> {
   return withSql(target, async (sql) => {
-    const [{ present }] = await sql`SELECT to_regclass('breaking_migrations.maintenance') IS NOT NULL AS present`;
-    if (!present) return false;
+    if (!(await tableExists(sql, FLAG_TABLE))) return false;
     return (await sql`DELETE FROM breaking_migrations.maintenance`).count > 0;
   });
 }
 
 export async function flagState(target: Target): Promise<boolean> {
   return withSql(target, async (sql) => {
-    const [{ present }] = await sql`SELECT to_regclass('breaking_migrations.maintenance') IS NOT NULL AS present`;
-    return present ? (await sql`SELECT 1 FROM breaking_migrations.maintenance`).length > 0 : false;
+    if (!(await tableExists(sql, FLAG_TABLE))) return false;
+    return (await sql`SELECT 1 FROM breaking_migrations.maintenance`).length > 0;
   });
 }

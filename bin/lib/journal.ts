@@ -1,6 +1,6 @@
 // Access to the runbook's journal (sql/journal*.sql), a table in the target database.
 import { readSql } from './config.js';
-import type { Sql, Tx } from './db.js';
+import { tableExists, type Sql, type Tx } from './db.js';
 
 export interface OpenRun { runId: string; done: Record<string, Record<string, unknown>> }
 
@@ -8,10 +8,7 @@ export async function ensureJournal(sql: Sql): Promise<void> {
   await sql.unsafe(readSql('journal.sql'));
 }
 
-async function hasJournal(sql: Sql): Promise<boolean> {
-  const [r] = await sql`SELECT to_regclass('breaking_migrations.journal') IS NOT NULL AS yes`;
-  return Boolean(r.yes);
-}
+export const hasJournal = (sql: Sql) => tableExists(sql, 'breaking_migrations.journal');
 
 /** The unfinished run of this migration, if any (read-only; no journal table → none). */
 export async function openRun(sql: Sql, migration: string): Promise<OpenRun | undefined> {

@@ -1,6 +1,7 @@
 // A migration is a folder of files: db/NNNN/expand and db/NNNN/contract (dbmate) and
 // sql/NNNN/*.sql (plain SQL the verifier and the runner read). 0002 is only new files.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Refusal } from './refusal.js';
 import { repoPath } from './config.js';
 
@@ -41,15 +42,25 @@ export function paramsFor(text: string, offered: unknown[]): never[] {
   return offered.slice(0, used) as never[];
 }
 
+/** Every dbmate file under db/ (toolkit, baseline, every migration), as paths. */
+export function dbmateFiles(dir = repoPath('db')): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? dbmateFiles(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+/** A dbmate file's `-- migrate:up` or `-- migrate:down` section. */
+export function migrationSection(text: string, section: 'up' | 'down'): string {
+  const up = text.indexOf('-- migrate:up');
+  const down = text.indexOf('-- migrate:down');
+  if (section === 'down') return down < 0 ? '' : text.slice(down);
+  return text.slice(up, down < 0 ? undefined : down);
+}
+
 /** The `-- migrate:up` part of the toolkit's migrations, to load its functions in a rolled-back transaction. */
 export function toolkitUpSql(): string {
   const dir = repoPath('db', 'toolkit');
   return readdirSync(dir)
     .filter((f) => f.endsWith('.sql'))
     .sort()
-    .map((f) => {
-      const text = readFileSync(`${dir}/${f}`, 'utf8');
-      return text.slice(text.indexOf('-- migrate:up'), text.indexOf('-- migrate:down'));
-    })
+    .map((f) => migrationSection(readFileSync(join(dir, f), 'utf8'), 'up'))
     .join('\n');
 }

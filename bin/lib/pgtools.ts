@@ -28,8 +28,9 @@ export interface ToolCommand { argv: string[]; env: NodeJS.ProcessEnv }
  * the container's own socket (as the runbook's `docker exec … pg_dump -U postgres` does), so
  * host and port are not forwarded; user, password, database and options are.
  */
-export function toolCommand(tool: PgTool, target: Target, args: string[], opts: { container?: string; stdin?: boolean; writable?: boolean } = {}): ToolCommand {
-  const pgEnv = libpqEnv(target, { writable: opts.writable });
+export function toolCommand(tool: PgTool, target: Target, args: string[],
+  opts: { container?: string; stdin?: boolean; writable?: boolean; appName?: string } = {}): ToolCommand {
+  const pgEnv = libpqEnv(target, { writable: opts.writable, appName: opts.appName });
   if (opts.container) {
     delete pgEnv.PGHOST;
     delete pgEnv.PGPORT;

@@ -3,15 +3,16 @@
 // (a developer's, CI, a preview) `prisma migrate deploy` sends it as one script and it must do
 // the same change there: the type swap Prisma itself writes for enums, with the label mapping
 // folded into USING (a label added in a transaction cannot be used in it: 55P04, see NOTES).
-import type { EnumSpec } from './enum-spec.js';
+import { lit, q, type EnumSpec } from './enum-spec.js';
 
-export interface EnumColumn { schema_name: string; table_name: string; column_name: string; is_array: boolean; default_expr: string | null }
+export interface EnumColumn {
+  schema_name: string; table_name: string; column_name: string; is_array: boolean; default_expr: string | null;
+}
 
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
-
-export function prismaMigrationSql(spec: EnumSpec, columns: EnumColumn[], appSchema: string, note: { migration: string; runId?: string }): string {
-  const table = (c: EnumColumn) => (c.schema_name === appSchema ? q(c.table_name) : `${q(c.schema_name)}.${q(c.table_name)}`);
+export function prismaMigrationSql(spec: EnumSpec, columns: EnumColumn[], appSchema: string,
+  note: { migration: string; runId?: string }): string {
+  const table = (c: EnumColumn) => (c.schema_name === appSchema ? '' : `${q(c.schema_name)}.`) + q(c.table_name);
+  const alter = (c: EnumColumn) => `ALTER TABLE ${table(c)} ALTER COLUMN ${q(c.column_name)}`;
   const type = q(spec.type);
   const next = q(`${spec.type}_new`);
   const mapped = Object.entries(spec.map);
@@ -26,9 +27,11 @@ export function prismaMigrationSql(spec: EnumSpec, columns: EnumColumn[], appSch
   };
   const withDefault = columns.filter((c) => c.default_expr !== null);
   const lines = [
-    `-- Migration ${note.migration} (breaking-migrations): enum ${type} ${spec.from.join(', ')} -> ${spec.to.join(', ')}` +
-      (mapped.length ? `; ${mapped.map(([a, b]) => `every ${a} becomes ${b}`).join(', ')}.` : '.'),
-    `-- Applied to production by \`make migrate-${note.migration}\`${note.runId ? ` (run ${note.runId})` : ''}, and recorded there as applied in`,
+    `-- Migration ${note.migration} (breaking-migrations): enum ${type} `
+      + `${spec.from.join(', ')} -> ${spec.to.join(', ')}`
+      + (mapped.length ? `; ${mapped.map(([a, b]) => `every ${a} becomes ${b}`).join(', ')}.` : '.'),
+    `-- Applied to production by \`make migrate-${note.migration}\`${note.runId ? ` (run ${note.runId})` : ''}, `
+      + 'and recorded there as applied in',
     '-- _prisma_migrations: `prisma migrate deploy` does not run it there. On a database built from the',
     '-- earlier migrations it makes the same change, data included, in one transaction.',
     '',
@@ -36,13 +39,13 @@ export function prismaMigrationSql(spec: EnumSpec, columns: EnumColumn[], appSch
     '',
     '-- AlterEnum',
     `CREATE TYPE ${next} AS ENUM (${spec.to.map(lit).join(', ')});`,
-    ...withDefault.map((c) => `ALTER TABLE ${table(c)} ALTER COLUMN ${q(c.column_name)} DROP DEFAULT;`),
-    ...columns.map((c) => `ALTER TABLE ${table(c)} ALTER COLUMN ${q(c.column_name)} TYPE ${next}${c.is_array ? '[]' : ''} USING ${using(c)};`),
+    ...withDefault.map((c) => `${alter(c)} DROP DEFAULT;`),
+    ...columns.map((c) => `${alter(c)} TYPE ${next}${c.is_array ? '[]' : ''} USING ${using(c)};`),
     `ALTER TYPE ${type} RENAME TO ${q(`${spec.type}_old`)};`,
     `ALTER TYPE ${next} RENAME TO ${type};`,
     `DROP TYPE ${q(`${spec.type}_old`)};`,
     // Production's defaults, as PostgreSQL prints them, now that the type has its name back.
-    ...withDefault.map((c) => `ALTER TABLE ${table(c)} ALTER COLUMN ${q(c.column_name)} SET DEFAULT ${c.default_expr};`),
+    ...withDefault.map((c) => `${alter(c)} SET DEFAULT ${c.default_expr};`),
     '',
     'COMMIT;',
     '',

@@ -30,10 +30,14 @@ export function patchSchemaPrisma(text: string, spec: EnumSpec): SchemaPatch {
   const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, k) => x === b[k]);
   if (same(labels, spec.to)) return { state: 'already' };
   if (!same(labels, spec.from)) {
-    return { state: 'refused', why: `\`enum ${spec.type}\` in schema.prisma has ${labels.join(', ') || 'no values'}, neither ${spec.from.join(', ')} (before) nor ${spec.to.join(', ')} (after)` };
+    const has = labels.join(', ') || 'no values';
+    return { state: 'refused',
+      why: `\`enum ${spec.type}\` in schema.prisma has ${has}, `
+        + `neither ${spec.from.join(', ')} (before) nor ${spec.to.join(', ')} (after)` };
   }
   if (slots.some((s) => /@map\(/.test(s.rest) && labelAfter(spec, s.label) !== s.label)) {
-    return { state: 'refused', why: `a value of \`enum ${spec.type}\` that changes has @map(…): its database label is not its name` };
+    return { state: 'refused',
+      why: `a value of \`enum ${spec.type}\` that changes has @map(…): its database label is not its name` };
   }
 
   // The new value lines, in the new order: a kept or mapped label keeps its line (and comment).

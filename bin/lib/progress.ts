@@ -1,7 +1,7 @@
 // Progress with a percentage and the time left, from a measured source: what a step has done so
 // far against what it will do in all (bytes read from a dump, bytes a rewrite has written). One
 // line every few seconds on a pipe; a live line on a terminal; the caller prints the final one.
-import { withSql } from './db.js';
+import { connect, type Sql } from './db.js';
 import type { Target } from './target.js';
 import { mb } from './stream.js';
 
@@ -13,12 +13,13 @@ export function describeProgress(m: Measure, seconds: number): string {
   if (!m.total || m.total <= 0) return `${fmt(m.done)}, ${seconds.toFixed(0)} s`;
   const f = Math.min(1, m.done / m.total);
   const left = f > 0.01 ? (seconds * (1 - f)) / f : undefined;
-  return `${Math.floor(f * 100)}% (${fmt(m.done)} of ${fmt(m.total)}), ${left === undefined ? 'estimating' : `~${Math.ceil(left)} s left`}`;
+  const eta = left === undefined ? 'estimating' : `~${Math.ceil(left)} s left`;
+  return `${Math.floor(f * 100)}% (${fmt(m.done)} of ${fmt(m.total)}), ${eta}`;
 }
 
 /** Reports `measure()` every `everyMs` while the returned stop() is not called. */
-export function reportProgress(label: string, measure: () => Promise<Measure | undefined> | Measure | undefined, log: (l: string) => void,
-  opts: { everyMs?: number; live?: boolean } = {}): () => void {
+export function reportProgress(label: string, measure: () => Promise<Measure | undefined> | Measure | undefined,
+  log: (l: string) => void, opts: { everyMs?: number; live?: boolean } = {}): () => void {
   const t0 = performance.now();
   const live = opts.live ?? (Boolean(process.stdout.isTTY) && log === console.log);
   let busy = false;
@@ -48,13 +49,15 @@ export function reportProgress(label: string, measure: () => Promise<Measure | u
  * the running transaction writes (new row versions, new files), uncommitted as it is. `expected`
  * is what it will write in all (the tables' size, times the share of rows it changes).
  */
-export async function growthMeasure(target: Target, expected: number | undefined): Promise<{ measure: () => Promise<Measure>; stop: () => Promise<void> }> {
-  const size = (sql: Parameters<Parameters<typeof withSql>[1]>[0]) => sql`SELECT pg_database_size(current_database())::int8 AS b`.then(([r]) => Number(r.b));
-  const start = await withSql(target, size, { appName: 'breaking-migrations-progress' });
-  let stopped = false;
+export async function growthMeasure(target: Target, expected: number | undefined):
+  Promise<{ measure: () => Promise<Measure>; stop: () => Promise<void> }> {
+  // One connection for the whole step, not one per reading.
+  const sql = connect(target, { appName: 'breaking-migrations-progress' });
+  const size = async () => Number((await sql`SELECT pg_database_size(current_database())::int8 AS b`)[0].b);
+  const start = await size().catch(async (err) => { await sql.end({ timeout: 5 }); throw err; });
   return {
-    measure: async () => (stopped ? { done: 0, unit: 'bytes' } : { done: Math.max(0, (await withSql(target, size, { appName: 'breaking-migrations-progress' })) - start), total: expected, unit: 'bytes' }),
-    stop: async () => { stopped = true; },
+    measure: async () => ({ done: Math.max(0, (await size()) - start), total: expected, unit: 'bytes' }),
+    stop: () => sql.end({ timeout: 5 }),
   };
 }
 
@@ -63,20 +66,24 @@ export async function growthMeasure(target: Target, expected: number | undefined
  * rows, rows to change): an UPDATE writes new versions of the rows it changes, a rewrite the
  * whole tables. Undefined without plan.sql: progress then shows bytes and time, no percentage.
  */
-export async function expectedWrites(sql: import('./db.js').Sql, planSql: string | undefined): Promise<{ update: number; rewrite: number } | undefined> {
+export async function expectedWrites(sql: Sql, planSql: string | undefined):
+  Promise<{ update: number; rewrite: number } | undefined> {
   if (!planSql) return undefined;
   const rows = await sql.unsafe(planSql).catch(() => undefined);
   if (!rows?.length) return undefined;
   const tables = [...new Map(rows.map((r) => [String(r.table_name), r])).values()];
   return {
     rewrite: tables.reduce((a, t) => a + Number(t.bytes), 0),
-    update: rows.reduce((a, r) => a + (Number(r.rows) > 0 ? (Number(r.bytes) * Math.min(1, Number(r.rows_to_change) / Number(r.rows))) : 0), 0),
+    update: rows.reduce((a, r) => {
+      const share = Number(r.rows) > 0 ? Math.min(1, Number(r.rows_to_change) / Number(r.rows)) : 0;
+      return a + Number(r.bytes) * share;
+    }, 0),
   };
 }
 
 /** Runs fn while reporting the database's growth against `expected` (0: a step that writes nothing). */
-export async function withGrowth<T>(target: Target, label: string, expected: number | undefined, log: (l: string) => void, fn: () => Promise<T>,
-  opts: { everyMs?: number; live?: boolean } = {}): Promise<T> {
+export async function withGrowth<T>(target: Target, label: string, expected: number | undefined,
+  log: (l: string) => void, fn: () => Promise<T>, opts: { everyMs?: number; live?: boolean } = {}): Promise<T> {
   if (expected === 0) return fn();
   const growth = await growthMeasure(target, expected);
   const stop = reportProgress(label, growth.measure, log, opts);
