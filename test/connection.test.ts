@@ -75,7 +75,10 @@ t.test('parsing: the forms libpq and Prisma accept, each field read once', async
     { sslmode: 'verify-full', sslrootcert: `${files}/ca.crt`, sslcert: `${files}/c.crt`, sslkey: `${files}/c.key` });
   t.throws(() => parseTarget('postgresql://h/db?sslrootcert=/nowhere/ca.crt'), /sslrootcert=\/nowhere\/ca.crt, a file that does not exist here/);
   const decided = { ...a, tls: true };
-  t.match(libpqEnv(decided), { PGHOST: 'db.internal', PGPORT: '6543', PGDATABASE: 'pulse', PGUSER: 'app', PGPASSWORD: PASSWORD, PGSSLMODE: 'require', PGOPTIONS: '-c search_path="public"' });
+  t.match(libpqEnv(decided), { PGHOST: 'db.internal', PGPORT: '6543', PGDATABASE: 'pulse', PGUSER: 'app', PGPASSWORD: PASSWORD, PGSSLMODE: 'require' });
+  t.equal(libpqEnv(decided).PGOPTIONS, '-c statement_timeout=0 -c idle_in_transaction_session_timeout=0 '
+    + '-c idle_session_timeout=0 -c lock_timeout=0 -c row_security=off -c search_path="public"',
+  'the toolkit\'s own session settings, then the application\'s schema');
   const forDbmate = new URL(dbmateUrl(decided));
   t.equal(forDbmate.searchParams.get('sslmode'), 'require', 'dbmate gets the decision, not prefer (lib/pq has none)');
   t.equal(forDbmate.searchParams.get('search_path'), '"public"');

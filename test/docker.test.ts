@@ -25,7 +25,7 @@ t.test('exact command lines', async (t) => {
 
   const url = parseTarget('postgres://postgres:s3cret@db.internal:5433/pulsework?sslmode=disable');
   const dumpCmd = toolCommand('pg_dump', url, ['--format=custom'], { container: 'postgres-production' });
-  t.same(dumpCmd.argv, ['docker', 'exec', '-e', 'PGDATABASE', '-e', 'PGUSER', '-e', 'PGPASSWORD', '-e', 'PGSSLMODE', '-e', 'PGAPPNAME',
+  t.same(dumpCmd.argv, ['docker', 'exec', '-e', 'PGDATABASE', '-e', 'PGUSER', '-e', 'PGPASSWORD', '-e', 'PGSSLMODE', '-e', 'PGOPTIONS', '-e', 'PGAPPNAME',
     'postgres-production', 'pg_dump', '--format=custom']);
   t.match(dumpCmd.env, { PGUSER: 'postgres', PGPASSWORD: 's3cret', PGDATABASE: 'pulsework' });
   t.equal(dumpCmd.env.PGHOST, process.env.PGHOST, 'the container uses its own socket: no host forwarded');
@@ -34,7 +34,7 @@ t.test('exact command lines', async (t) => {
   const restoreCmd = toolCommand('pg_restore', url, ['--list'], { container: 'postgres-production', stdin: true, writable: true });
   t.same(restoreCmd.argv.slice(0, 3), ['docker', 'exec', '-i']);
   t.ok(restoreCmd.argv.includes('PGOPTIONS'), 'the write opt-in is forwarded by name');
-  t.equal(restoreCmd.env.PGOPTIONS, '-c default_transaction_read_only=off');
+  t.match(restoreCmd.env.PGOPTIONS, /^-c statement_timeout=0 .*-c row_security=off .*-c default_transaction_read_only=off$/);
 
   const host = toolCommand('pg_dump', url, ['--format=custom']);
   t.match(host.argv[0], /pg_dump$/);
@@ -93,14 +93,14 @@ t.test('PG_CONTAINER: dump and restore stream through `docker exec`', async (t) 
   t.equal(d.code, 0, d.stderr);
   const path = d.stdout.trim().split('\n').pop()!;
   const calls = readFileSync(docker.log, 'utf8');
-  t.match(calls, /^exec -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGAPPNAME postgres-production pg_dump --format=custom --compress=1 --snapshot=\S+ --no-password$/m);
+  t.match(calls, /^exec -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production pg_dump --format=custom --compress=1 --snapshot=\S+ --no-password$/m);
   t.match(calls, /^exec -i .*postgres-production pg_restore --list$/m);
   const before = await tableChecksum(url);
   await query(url, `DELETE FROM "User" WHERE role = 'ADMIN'`);
   const r = runBin('restore.ts', [path], { ...env, YES: '1' });
   t.equal(r.code, 0, r.stderr);
   const log = readFileSync(docker.log, 'utf8');
-  t.match(log, /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGAPPNAME postgres-production pg_restore --clean --if-exists --no-password --file=-$/m);
+  t.match(log, /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production pg_restore --clean --if-exists --no-password --file=-$/m);
   t.match(log, /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --no-password --file=-$/m);
   t.equal(await tableChecksum(url), before, 'restored through the container path');
   t.notMatch(readFileSync(docker.log, 'utf8'), /pw-only-in-env/, 'no password on any docker command line');

@@ -176,8 +176,36 @@ export function withDatabase(t: Target, database: string): Target {
   return { ...t, database };
 }
 
-/** The search_path of the toolkit's sessions: the application's schema when the URL names one. */
-const searchPath = (t: Target) => (t.schema ? `"${t.schema}"` : undefined);
+/**
+ * The search_path of the toolkit's sessions: the application's schema when the URL names one,
+ * else PostgreSQL's own default (written without a space, so that it travels in PGOPTIONS as is).
+ */
+const searchPath = (t: Target) => (t.schema ? `"${t.schema}"` : '"$user",public');
+
+/**
+ * What every toolkit session depends on, set at its start whatever the role, the database or
+ * postgresql.conf say (ALTER ROLE/DATABASE … SET apply to every new session, ours included; a
+ * setting sent in the startup packet wins over them). The README lists them with why:
+ * - no statement or idle timeout: the mutation, the dump's snapshot session and dbmate's
+ *   transactions run as long as they need (each step sets its own lock_timeout where it waits);
+ * - row_security off: a policy never silently filters a count or an UPDATE, PostgreSQL raises
+ *   instead (preflight refuses such tables before the window).
+ * default_transaction_read_only and search_path are set beside these by each consumer. A setting
+ * written in the URL's own `options` is the operator's explicit choice for this connection: it wins.
+ */
+export const SESSION_SETTINGS: Readonly<Record<string, string>> = {
+  statement_timeout: '0',
+  idle_in_transaction_session_timeout: '0',
+  idle_session_timeout: '0',
+  lock_timeout: '0',
+  row_security: 'off',
+};
+
+/** SESSION_SETTINGS less those the URL's `options` sets itself (`-c name=…` or `--name=…`). */
+function sessionSettings(t: Target): [string, string][] {
+  return Object.entries(SESSION_SETTINGS)
+    .filter(([k]) => !new RegExp(`(-c\\s*|--)${k}=`).test(t.options ?? ''));
+}
 
 /** postgres.js options. Startup parameters travel in `connection`. */
 export function postgresOptions(t: Target, appName: string) {
@@ -202,7 +230,8 @@ export function postgresOptions(t: Target, appName: string) {
     connect_timeout: t.connectTimeout || 10,
     connection: {
       application_name: appName,
-      ...(searchPath(t) ? { search_path: searchPath(t) } : {}),
+      ...Object.fromEntries(sessionSettings(t)),
+      search_path: searchPath(t),
       ...(t.options ? { options: t.options } : {}),
     } as Record<string, string>,
   };
@@ -221,9 +250,10 @@ export function libpqEnv(t: Target, opts: { writable?: boolean; appName?: string
   if (t.sslcert) env.PGSSLCERT = t.sslcert;
   if (t.sslkey) env.PGSSLKEY = t.sslkey;
   if (t.connectTimeout) env.PGCONNECT_TIMEOUT = String(t.connectTimeout);
-  const options = [t.options, searchPath(t) && `-c search_path=${searchPath(t)}`,
+  const settings = sessionSettings(t).map(([k, v]) => `-c ${k}=${v}`);
+  const options = [t.options, ...settings, `-c search_path=${searchPath(t)}`,
     opts.writable && '-c default_transaction_read_only=off'].filter(Boolean);
-  if (options.length) env.PGOPTIONS = options.join(' ');
+  env.PGOPTIONS = options.join(' ');
   env.PGAPPNAME = opts.appName ?? 'breaking-migrations-tools'; // spared by the guard (sql/end_other_sessions.sql)
   return env;
 }
@@ -258,6 +288,7 @@ export function targetUrl(t: Target,
 export function dbmateUrl(t: Target): string {
   decided(t); // targetUrl then gives the decided sslmode
   return targetUrl({ ...t, schema: undefined }, { password: true, params: {
+    ...Object.fromEntries(sessionSettings(t)),
     search_path: searchPath(t),
     default_transaction_read_only: 'off',
     application_name: 'breaking-migrations-dbmate',

@@ -1,0 +1,74 @@
+// Settings a session inherits from its role or its database (issue 18): the toolkit's sessions set
+// their own, so a short statement_timeout, idle timeouts, lock_timeout, a read-only default and a
+// search_path that finds nothing change nothing in a run. Without that, the mutation is cancelled
+// (statement_timeout) and the dump's snapshot session is killed (idle_in_transaction_session_timeout).
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { runBin } from './helpers/cli.js';
+import { enumLabels, query, roleCounts, seededDatabase, identityChecksum, urlOf } from './helpers/database.js';
+import { tempSettings } from './helpers/runbook.js';
+
+const HOSTILE = {
+  statement_timeout: '50ms',
+  idle_in_transaction_session_timeout: '50ms',
+  idle_session_timeout: '300ms',
+  lock_timeout: '1ms',
+};
+
+for (const level of ['role', 'database'] as const) {
+  t.test(`hostile settings at ${level} level: make migrate-0001 still verifies every row`, async (t) => {
+    const db = await seededDatabase(t, 30000);
+    const role = `bm_hostile_${randomBytes(3).toString('hex')}`;
+    await query(db, `CREATE ROLE ${role} SUPERUSER LOGIN`);
+    t.teardown(async () => {
+      await query({ ...db, database: 'postgres' }, `DROP DATABASE IF EXISTS "${db.database}" WITH (FORCE)`);
+      await query({ ...db, database: 'postgres' }, `DROP ROLE IF EXISTS ${role}`);
+    });
+    const before = await roleCounts(db);
+    const identity = await identityChecksum(db);
+    const sets = Object.entries(HOSTILE).map(([k, v]) => `SET ${k} = '${v}'`);
+    if (level === 'role') {
+      // Only the run's role gets them (the test's observer stays unaffected), the worst ones included.
+      for (const set of [...sets, `SET search_path = nowhere`, `SET default_transaction_read_only = on`]) {
+        await query(db, `ALTER ROLE ${role} ${set}`);
+      }
+    } else {
+      for (const set of sets) await query(db, `ALTER DATABASE "${db.database}" ${set}`);
+    }
+    const as = { ...db, user: role };
+    const [seen] = await query(as, `SELECT current_setting('statement_timeout') AS s`);
+    t.equal(seen.s, '50ms', 'a plain session of that role or database gets the hostile value');
+
+    const s = tempSettings(as);
+    const r = runBin('migrate.ts', ['0001'], s.env);
+    t.equal(r.code, 0, `migrate-0001 exits 0 (${r.stderr.trim().split('\n').slice(-3).join(' | ')})`);
+    t.match(r.stdout, /✓ dump/);
+    t.match(r.stdout, /✓ mutate/);
+    t.same(await enumLabels(db), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'final labels, in order');
+    t.same(await roleCounts(db), { total: before.total, EMPLOYEE: before.USER, ADMIN: before.ADMIN },
+      'every USER is EMPLOYEE, ADMIN kept');
+    t.equal(await identityChecksum(db), identity, '(id, email) checksum unchanged');
+    const restored = runBin('restore.ts', [r.stdout.match(/\S+\.dump/)?.[0] ?? 'missing.dump'], { ...s.env, YES: '1' });
+    t.equal(restored.code, 0, `the run's dump restores through the same hostile settings (${restored.stderr.trim()})`);
+    t.same(await enumLabels(db), ['USER', 'ADMIN'], 'the restore brought back the labels as dumped');
+    t.same(await roleCounts(db), before, 'and every row as dumped');
+  });
+}
+
+t.test('row_security is off in every toolkit session: a policy raises instead of filtering', async (t) => {
+  const db = await seededDatabase(t, 100);
+  const role = `bm_rls_${randomBytes(3).toString('hex')}`;
+  await query(db, `CREATE ROLE ${role} LOGIN; GRANT ALL ON "User" TO ${role};
+    ALTER TABLE "User" ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY admins_only ON "User" TO ${role} USING (role = 'ADMIN')`);
+  t.teardown(async () => {
+    await query({ ...db, database: 'postgres' }, `DROP DATABASE IF EXISTS "${db.database}" WITH (FORCE)`);
+    await query({ ...db, database: 'postgres' }, `DROP ROLE IF EXISTS ${role}`);
+  });
+  const { withSql } = await import('../bin/lib/db.js');
+  const as = { ...db, user: role };
+  const err = await withSql(as, (sql) => sql`SELECT count(*) FROM "User"`).catch((e: Error) => e);
+  t.match(String((err as Error).message), /row-level security/, 'postgres.js session: an error, not a filtered count');
+  const psql = runBin('psql.ts', ['-Atc', 'SELECT count(*) FROM "User"'], { DATABASE_URL: urlOf(as) });
+  t.match(psql.stderr + psql.stdout, /row-level security/, 'psql (libpq tools): the same error');
+});
