@@ -12,6 +12,7 @@ import { connect, type Tx } from './lib/db.js';
 import { ensureJournal, lastFinished, openRun, record } from './lib/journal.js';
 import { loadMigration } from './lib/migration.js';
 import { failed, RunFailed } from './lib/failure.js';
+import { orLost } from './lib/lost-server.js';
 import { describePrisma, prismaHistory, prismaPreflight, type PrismaResult } from './prisma.js';
 import { dbState, describeFailed, finalChecks, preflightProblems, waitForOrphans, type FinalCheck } from './lib/runbook.js';
 import { strategy as pickStrategy, type StrategyName } from './lib/strategy.js';
@@ -84,7 +85,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       const t0 = performance.now();
       // The journal exists once 'toolkit' is done; the mutation's 'done' row commits inside the verifier.
       if (name !== 'preflight' && name !== 'toolkit') await record(sql, { runId: result.runId, migration: id, step: name, event: 'start' });
-      const value = await step(name, fn, log);
+      const value = await step(name, () => orLost(fn()), log); // a lost server fails the step, never the process
       const secs = (performance.now() - t0) / 1000;
       result.steps.push({ step: name, seconds: secs });
       if (name !== 'preflight' && name !== 'mutate') await record(sql, { runId: result.runId, migration: id, step: name, event: 'done', seconds: secs, detail: detail(value) });

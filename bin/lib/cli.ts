@@ -2,6 +2,7 @@
 // exit codes, and step timing. Commands export plain functions; this file owns the process.
 import process from 'node:process';
 import { loadDotEnv } from './config.js';
+import { installLostServerGuard, isLostConnection } from './lost-server.js';
 
 import { Refusal } from './refusal.js';
 
@@ -25,6 +26,10 @@ export function explain(err: unknown): { message: string; next?: string; exitCod
       exitCode: 3,
     };
   }
+  if (isLostConnection(err)) {
+    return { message: `the database server closed the connection (${e.code}): it crashed, restarted or ran out of disk.`,
+      next: 'Check the server (its log, its disk), then run the same command again.', exitCode: 3 };
+  }
   if (e?.code === '3D000') return { message: e.message ?? 'database does not exist', next: 'Check the database name in DATABASE_URL.', exitCode: 3 };
   if (e?.code === '28P01' || e?.code === '28000') return { message: e.message ?? 'authentication failed', next: 'Check the user and password in DATABASE_URL.', exitCode: 3 };
   const message = (e?.message ?? String(err)).split('\n')[0];
@@ -39,6 +44,7 @@ export async function main(cmd: Command): Promise<void> {
     process.stdout.write(`${cmd.usage}\n\n${cmd.help.trim()}\n`);
     return;
   }
+  installLostServerGuard(cmd.name);
   try {
     loadDotEnv();
     const code = await cmd.run(argv);
