@@ -10,7 +10,7 @@ import { readSql, settings, type Settings, connectionTarget } from './lib/config
 import { describeTarget, type Target } from './lib/target.js';
 import { connect, type Sql } from './lib/db.js';
 import { toolCommand } from './lib/pgtools.js';
-import { lastLine, mb, runStreaming } from './lib/stream.js';
+import { failureCause, mb, runStreaming } from './lib/stream.js';
 import { describeProgress } from './lib/progress.js';
 import { listBackups } from './backups.js';
 
@@ -39,7 +39,7 @@ async function checkPgDump(target: Target, s: Settings, serverMajor: number): Pr
   const r = await runStreaming(toolCommand('pg_dump', target, ['--version'], { container: s.pgContainer }), { onData: (c) => out.push(String(c)) });
   const version = /(\d+)(?:\.(\d+))?/.exec(out.join(''))?.[0];
   if (r.code !== 0 || !version) {
-    throw new Refusal(`dump: pg_dump is not available${s.pgContainer ? ` in container ${s.pgContainer}` : ' on this host'} (${lastLine(r.stderr) || `exit ${r.code}`}).`,
+    throw new Refusal(`dump: pg_dump is not available${s.pgContainer ? ` in container ${s.pgContainer}` : ' on this host'} (${failureCause(r.stderr) || `exit ${r.code}`}).`,
       s.pgContainer ? 'Check PG_CONTAINER names the PostgreSQL container.' : 'Install it: `apt-get install -y postgresql-client`, or set PG_CONTAINER to dump inside the database container.');
   }
   if (Number(version.split('.')[0]) < serverMajor) {
@@ -111,11 +111,11 @@ export async function dump(target: Target, s: Settings, log: (line: string) => v
     await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
     fsyncSync(fd);
     closeSync(fd);
-    if (result.code !== 0) throw new Error(`pg_dump failed: ${lastLine(result.stderr) || `exit ${result.code}`}`);
+    if (result.code !== 0) throw new Error(`pg_dump failed: ${failureCause(result.stderr) || `exit ${result.code}`}`);
 
     // Readable as an archive, or it is not a backup.
     const list = await runStreaming(toolCommand('pg_restore', target, ['--list'], { container: s.pgContainer, stdin: true }), { input: partial });
-    if (list.code !== 0) throw new Error(`the new dump does not read back (pg_restore --list: ${lastLine(list.stderr)})`);
+    if (list.code !== 0) throw new Error(`the new dump does not read back (pg_restore --list: ${failureCause(list.stderr)})`);
 
     renameSync(partial, path);
     partial = undefined;

@@ -12,7 +12,7 @@ import { readSql, settings, type Settings, connectionTarget } from './lib/config
 import { describeTarget, type Target } from './lib/target.js';
 import { withSql } from './lib/db.js';
 import { toolCommand } from './lib/pgtools.js';
-import { lastLine, mb, runStreaming } from './lib/stream.js';
+import { failureCause, mb, runStreaming } from './lib/stream.js';
 import { describeProgress } from './lib/progress.js';
 import type { Manifest } from './dump.js';
 
@@ -46,7 +46,7 @@ export async function checkDump(target: Target, s: Settings, dumpPath: string | 
   }
   const list = await runStreaming(toolCommand('pg_restore', target, ['--list'], { container: s.pgContainer, stdin: true }), { input: dumpPath });
   if (list.code !== 0) {
-    throw new Refusal(`restore: ${dumpPath} is not a readable pg_dump archive (${lastLine(list.stderr) || `exit ${list.code}`}).`, 'Pick another dump (`make backups`).');
+    throw new Refusal(`restore: ${dumpPath} is not a readable pg_dump archive (${failureCause(list.stderr) || `exit ${list.code}`}).`, 'Pick another dump (`make backups`).');
   }
   const manifestFile = `${dumpPath}.manifest.json`;
   return existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest) : null;
@@ -103,8 +103,8 @@ async function restoreInOneTransaction(target: Target, s: Settings, dumpPath: st
   if (produced.code === 0) psql.stdin.end('COMMIT;\n');
   else psql.kill('SIGTERM'); // the connection closes, the server rolls the transaction back
   const psqlCode = await psqlDone;
-  if (produced.code !== 0) return { ok: false, why: `pg_restore: ${lastLine(produced.stderr) || `exit ${produced.code}`}` };
-  if (psqlCode !== 0) return { ok: false, why: lastLine(psqlErr) || `psql exit ${psqlCode}` };
+  if (produced.code !== 0) return { ok: false, why: `pg_restore: ${failureCause(produced.stderr) || `exit ${produced.code}`}` };
+  if (psqlCode !== 0) return { ok: false, why: failureCause(psqlErr) || `psql exit ${psqlCode}` };
   return { ok: true, why: '' };
 }
 

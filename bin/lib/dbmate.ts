@@ -46,10 +46,13 @@ export async function dbmate(target: Target, migrationDirs: string[], command: s
   return result;
 }
 
-/** dbmate's own error line, without its prefixes and SQLSTATE suffix. */
+/** dbmate's own error lines (or its last line), without their prefixes and SQLSTATE suffix. */
 export function dbmateError(stderr: string): string {
-  const line = stderr.trim().split('\n').filter(Boolean).pop() ?? 'dbmate failed';
-  return line.replace(/^Error: (pq: )?/, '').replace(/ \([0-9A-Z]{5}\)$/, '');
+  const lines = stderr.trim().split('\n').filter(Boolean);
+  const errors = lines.filter((l) => /^Error: /.test(l));
+  const kept = errors.length ? errors : lines.slice(-1);
+  return kept.map((l) => l.replace(/^Error: (pq: )?/, '').replace(/ \([0-9A-Z]{5}\)$/, '')).join(' / ')
+    || 'dbmate failed';
 }
 
 export interface MigrationFile { file: string; version: string; applied: boolean }

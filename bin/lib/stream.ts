@@ -1,5 +1,5 @@
 // Run a command whose stdin and/or stdout is a file, with a progress line every second for
-// anything slower than that, and the last line of its stderr kept for the error message.
+// anything slower than that, and its stderr kept (its last 8 KiB) for the error message.
 import { spawn } from 'node:child_process';
 import { createReadStream, type WriteStream } from 'node:fs';
 import type { ToolCommand } from './pgtools.js';
@@ -33,8 +33,15 @@ export async function runStreaming(cmd: ToolCommand, io: { input?: string; outpu
   return { code, stderr: stderr.trim(), bytes };
 }
 
-export function lastLine(text: string): string {
-  return text.trim().split('\n').filter(Boolean).pop() ?? '';
+/**
+ * Why a PostgreSQL program failed, in one line: every stderr line that carries the server's or
+ * the program's error (`ERROR:`, `FATAL:`, `PANIC:`, `error:`), joined; the last line when none
+ * does. pg_dump's last line is often only its `detail: Query was: …`, not the reason.
+ */
+export function failureCause(stderr: string): string {
+  const lines = stderr.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  const errors = lines.filter((l) => /\b(ERROR|FATAL|PANIC):|\berror:/.test(l));
+  return [...new Set(errors.length ? errors : lines.slice(-1))].join(' / ');
 }
 
 export function mb(bytes: number): string {
