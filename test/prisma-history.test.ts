@@ -108,8 +108,10 @@ t.test('make migrate-0001 with PRISMA_DIR: one folder, one row, schema.prisma pa
   t.match(created, /^\d{14}_role_employee_manager$/, 'migrations/<UTC yyyymmddHHMMSS>_<name>');
   t.equal(folders(dir).length, 2, 'exactly one new folder');
   const stamp = created.slice(0, 14);
-  const now = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
-  t.ok(Number(now) - Number(stamp) < 1000, `a UTC timestamp of now (${stamp})`);
+  // Compared as instants, not as digits: 125959 and 130001 are two seconds apart, not 8042.
+  const iso = stamp.replace(/^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)$/, '$1-$2-$3T$4:$5:$6Z');
+  const age = Date.now() - Date.parse(iso);
+  t.ok(age >= 0 && age < 10 * 60_000, `a UTC timestamp of the last ten minutes (${stamp}, ${age} ms ago)`);
   const sql = readFileSync(join(dir, 'migrations', created, 'migration.sql'), 'utf8');
   t.match(sql, /^-- Migration 0001 \(breaking-migrations\): enum "Role" USER, ADMIN -> EMPLOYEE, MANAGER, ADMIN; every USER becomes EMPLOYEE\.\n-- Applied to production by `make migrate-0001` \(run \d{14}-[0-9a-f]{6}\)/);
 
