@@ -35,3 +35,17 @@ t.test('make dump on a table whose RLS hides rows names row-level security as th
   t.match(r.stderr, /row-level security/, `the reason is in the message (${r.stderr.trim()})`);
   t.notMatch(r.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
 });
+
+t.test('a run that fails before anything is ON says maintenance is OFF, not "stays ON"', async (t) => {
+  const db = await seededDatabase(t, 20);
+  // /proc takes no new folder, even for root: the lock cannot be written, so maintenance-on fails.
+  const s = tempSettings(db, { MAINTENANCE_DIR: `/proc/bm-no-lock-${randomBytes(3).toString('hex')}` });
+  const r = runBin('migrate.ts', ['0001'], s.env);
+  t.not(r.code, 0, 'the run stops');
+  t.match(r.stderr, /step maintenance-on failed/, `the step is named (${r.stderr.trim()})`);
+  t.match(r.stderr, /maintenance is OFF; nothing needs undoing/, 'read back: nothing is ON');
+  t.notMatch(r.stderr, /stays ON/);
+  const [g] = await query(db, `SELECT count(*)::int AS n FROM pg_db_role_setting
+    WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+  t.equal(g.n, 0, 'the guard is indeed off');
+});

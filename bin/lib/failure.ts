@@ -8,6 +8,7 @@ import { Refusal } from './refusal.js';
 import { isLostConnection } from './lost-server.js';
 import { dbState } from './runbook.js';
 import { restore } from '../restore.js';
+import { maintenanceStatus } from '../maintenance.js';
 
 export class RunFailed extends Refusal {}
 
@@ -35,6 +36,14 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
     return { st, mutated, text: !st ? 'unknown (the server did not answer)' : st.contracted ? 'contracted'
       : mutated ? 'mutated (expanded, data changed, not contracted)' : st.expanded ? 'expanded (schema only, data unchanged)' : 'untouched' };
   };
+  // Read back, never assumed: a step that failed before the lock was written left nothing ON.
+  const maintenance = async () => {
+    const m = await maintenanceStatus(c.s, c.target).catch(() => undefined);
+    return !m ? 'maintenance: unknown (the lock and the guard could not be read back)'
+      : m.on ? 'maintenance stays ON'
+        : m.partial ? 'maintenance is PARTIAL (`make maintenance-status` says which part is ON)'
+          : 'maintenance is OFF; nothing needs undoing';
+  };
   const before = await where();
   const lines: string[] = [];
   if (c.dumpPath && c.autoRestore && (before.mutated || before.st?.contracted)) {
@@ -43,10 +52,11 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
     // The restore brought back the journal as dumped too: this run is closed, the next starts afresh.
     await record(c.sql, { runId: c.runId, migration: c.m.id, step: 'finish', event: 'failed', detail: { restored: c.dumpPath } }).catch(() => {});
     const after = await where();
-    lines.push(`state after the restore: ${after.text}; restored ${c.dumpPath} (${r.countsMatch ? 'row counts match the dump' : 'ROW COUNTS DIFFER'}); maintenance stays ON`,
+    lines.push(`state after the restore: ${after.text}; restored ${c.dumpPath} `
+      + `(${r.countsMatch ? 'row counts match the dump' : 'ROW COUNTS DIFFER'}); ${await maintenance()}`,
       `check the data, then \`make maintenance-off\` to reopen the site; or fix the cause and \`make migrate-${c.m.id}\`: it starts afresh`);
   } else {
-    lines.push(`state: ${before.text}; maintenance stays ON`);
+    lines.push(`state: ${before.text}; ${await maintenance()}`);
     if (c.dumpPath) lines.push(`back to the data before this run: make restore DUMP=${c.dumpPath}`);
     lines.push(`or fix the cause and run \`make migrate-${c.m.id}\` again: it resumes`);
   }
