@@ -42,7 +42,7 @@ maintenance-status: $(NPM) ## ON / OFF / PARTIAL, with reason and age
 dump: $(NPM) ## pg_dump into BACKUP_DIR (0600 file, checksum, manifest); prints the path last
 	@$(TSX) bin/dump.ts
 
-restore: $(NPM) ## restore DUMP=backups/….dump in one transaction [YES=1]
+restore: $(NPM) ## restore DUMP=backups/….dump in one transaction, says what it discards [YES=1] [LIVE=1: with maintenance OFF]
 	@$(TSX) bin/restore.ts "$(DUMP)"
 
 backups: $(NPM) ## list dumps, newest first [KEEP=n deletes older ones]

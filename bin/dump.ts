@@ -23,6 +23,7 @@ export interface Manifest {
   bytes: number;
   sha256: string;
   tables: Record<string, number>;
+  writes?: Record<string, number>; // sql/table_writes.sql at the dump: restore measures writes since
 }
 export interface DumpResult { path: string; bytes: number; sha256: string; seconds: number; manifest: Manifest }
 
@@ -97,16 +98,18 @@ export async function dump(target: Target, s: Settings, log: (line: string) => v
     const hash = createHash('sha256');
 
     // One snapshot for pg_dump and for the manifest's counts: they describe the same data.
-    const { tables, result } = await sql.begin('isolation level repeatable read read only', async (tx) => {
+    const { tables, writes, result } = await sql.begin('isolation level repeatable read read only', async (tx) => {
       const [{ snapshot }] = await tx`SELECT pg_export_snapshot() AS snapshot`;
       const counts = await tx.unsafe(readSql('table_counts.sql'));
+      const writes = await tx.unsafe(readSql('table_writes.sql'));
       log(`→ dump ${describeTarget(target)} → ${path}`);
       const result = await runStreaming(
         toolCommand('pg_dump', target, ['--format=custom', `--compress=${s.dumpCompress}`, `--snapshot=${snapshot}`, '--no-password'], { container: s.pgContainer }),
         // Measured against the previous dump of this database, when there is one: its size.
         { output: out, onData: (c) => hash.update(c), progress: (b, sec) => log(`  … dump: ${describeProgress({ done: b, total: previous, unit: 'bytes' }, sec)}`) },
       );
-      return { tables: Object.fromEntries(counts.map((r) => [String(r.name), Number(r.rows)])), result };
+      return { tables: Object.fromEntries(counts.map((r) => [String(r.name), Number(r.rows)])), result,
+        writes: Object.fromEntries(writes.map((r) => [String(r.name), Number(r.writes)])) };
     });
     await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
     fsyncSync(fd);
@@ -120,7 +123,8 @@ export async function dump(target: Target, s: Settings, log: (line: string) => v
     renameSync(partial, path);
     partial = undefined;
     const sha256 = hash.digest('hex');
-    const manifest: Manifest = { database: db, serverVersion, pgDumpVersion, createdAt: new Date().toISOString(), file, bytes: result.bytes, sha256, tables };
+    const manifest: Manifest = { database: db, serverVersion, pgDumpVersion, createdAt: new Date().toISOString(), file, bytes: result.bytes, sha256, tables,
+      writes };
     writeFileSync(`${path}.sha256`, `${sha256}  ${file}\n`, { mode: 0o600, flag: 'wx' });
     writeFileSync(`${path}.manifest.json`, JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
     const dirFd = openSync(dir, 'r');

@@ -15,6 +15,7 @@ import { toolCommand } from './lib/pgtools.js';
 import { failureCause, mb, runStreaming } from './lib/stream.js';
 import { describeProgress } from './lib/progress.js';
 import type { Manifest } from './dump.js';
+import { maintenanceStatus } from './maintenance.js';
 
 export interface RestoreResult {
   database: string;
@@ -108,6 +109,26 @@ async function restoreInOneTransaction(target: Target, s: Settings, dumpPath: st
   return { ok: true, why: '' };
 }
 
+/**
+ * What a restore would throw away, measured now: the dump's age, each table's rows now against
+ * the dump, and the writes since (the statistics counters now minus the manifest's).
+ */
+export async function discarded(target: Target, manifest: Manifest): Promise<string[]> {
+  const { counts, writes } = await withSql(target, async (sql) => ({
+    counts: await sql.unsafe(readSql('table_counts.sql')), writes: await sql.unsafe(readSql('table_writes.sql')) }));
+  const rows = new Map(counts.map((c) => [String(c.name), Number(c.rows)]));
+  const now = new Map(writes.map((w) => [String(w.name), Number(w.writes)]));
+  const minutes = Math.round((Date.now() - Date.parse(manifest.createdAt)) / 60000);
+  const lines = [`the dump was taken ${minutes} min ago (${manifest.createdAt}); restoring it discards what changed since:`];
+  for (const [name, then] of Object.entries(manifest.tables)) {
+    const at = manifest.writes?.[name];
+    const since = at === undefined || !now.has(name) ? 'writes since: not measured'
+      : now.get(name)! < at ? 'writes since: unknown (statistics were reset)' : `${now.get(name)! - at} writes since`;
+    lines.push(`  ${name}: ${rows.get(name) ?? 'missing'} rows now, ${then} in the dump; ${since}`);
+  }
+  return lines;
+}
+
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
@@ -120,13 +141,15 @@ async function confirm(question: string): Promise<boolean> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   await main({
     name: 'restore',
-    usage: 'usage: tsx bin/restore.ts DUMP   (make restore DUMP=backups/….dump [YES=1])',
+    usage: 'usage: tsx bin/restore.ts DUMP   (make restore DUMP=backups/….dump [YES=1] [LIVE=1])',
     help: `
 Restores DUMP into DATABASE_URL in ONE transaction: pg_restore --clean --if-exists produces the
 SQL, psql runs it between BEGIN and a COMMIT sent only when everything succeeded.
 Before touching the database it refuses: no DUMP, a missing file, a missing or wrong checksum
 (<dump>.sha256), an archive pg_restore cannot read. It shows the target and the dump's manifest
-and asks to type "yes" on a terminal; YES=1 skips the question; with no terminal and no YES=1 it
+and what the restore discards (the dump's age; per table, rows now against the dump and the writes
+made since, from the statistics counters the manifest kept). It refuses while maintenance is OFF
+(the site is live) unless LIVE=1. It asks to type "yes" on a terminal; YES=1 skips the question; with no terminal and no YES=1 it
 refuses. Afterwards it compares each table's row count with the manifest.
 With PG_CONTAINER, pg_restore runs inside that container, fed from this host.
 Exit codes: 0 restored and counts match, 1 restore failed (database unchanged) or counts differ,
@@ -141,6 +164,14 @@ Exit codes: 0 restored and counts match, 1 restore failed (database unchanged) o
         console.log(`dump:    ${dumpPath} — database ${manifest.database}, ${manifest.createdAt}, PostgreSQL ${manifest.serverVersion}, ${mb(manifest.bytes)}`);
         for (const [t, n] of Object.entries(manifest.tables)) console.log(`         ${t}: ${n} rows`);
       } else console.log(`dump:    ${dumpPath} (no manifest: row counts cannot be checked afterwards)`);
+      if (manifest) for (const line of await discarded(target, manifest)) console.log(line);
+      // With the site live, the app's queries queue behind the restore's locks and every write
+      // made since the dump is gone afterwards: only on purpose.
+      if (process.env.LIVE !== '1' && !(await maintenanceStatus(s, target)).on) {
+        throw new Refusal('restore: maintenance is OFF: the site is live, and every write made since the dump '
+          + 'would be lost; nothing done.', 'Run `make maintenance-on` first, then the restore; '
+          + 'or add LIVE=1 to restore with the site live.', 2);
+      }
       if (process.env.YES !== '1') {
         if (!process.stdin.isTTY) throw new Refusal('restore: not confirmed: no terminal to ask on.', 'Run it on a terminal, or add YES=1 to confirm.');
         if (!(await confirm(`Replace the data of database ${target.database} with this dump? Type yes: `))) throw new Refusal('restore: not confirmed; nothing done.', undefined, 2);

@@ -161,7 +161,7 @@ t.test('a TLS-only server (hostssl lines only), Prisma\'s URL without sslmode, a
   const dump = /dump (\S+\.dump)/.exec(run.out)?.[1];
   t.ok(dump && existsSync(dump), 'pg_dump dumped over TLS');
 
-  const back = runBin('restore.ts', [dump!], { ...env, YES: '1' });
+  const back = runBin('restore.ts', [dump!], { ...env, YES: '1', LIVE: '1' });
   t.equal(back.code, 0, back.stderr);
   t.equal(await tableChecksum(target), data, 'pg_restore and psql restored over TLS: exact data');
 

@@ -97,7 +97,7 @@ t.test('PG_CONTAINER: dump and restore stream through `docker exec`', async (t) 
   t.match(calls, /^exec -i .*postgres-production pg_restore --list$/m);
   const before = await tableChecksum(url);
   await query(url, `DELETE FROM "User" WHERE role = 'ADMIN'`);
-  const r = runBin('restore.ts', [path], { ...env, YES: '1' });
+  const r = runBin('restore.ts', [path], { ...env, YES: '1', LIVE: '1' });
   t.equal(r.code, 0, r.stderr);
   const log = readFileSync(docker.log, 'utf8');
   t.match(log, /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production pg_restore --clean --if-exists --no-password --file=-$/m);

@@ -11,7 +11,8 @@ import type { Target } from '../bin/lib/target.js';
 import { dump, dumpFileName } from '../bin/dump.js';
 import { restore } from '../bin/restore.js';
 import { listBackups, pruneBackups } from '../bin/backups.js';
-import { runBin } from './helpers/cli.js';
+import { repo, runBin } from './helpers/cli.js';
+import { tempSettings } from './helpers/runbook.js';
 import { query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
 
 const quiet = () => {};
@@ -132,11 +133,20 @@ t.test('restore CLI: DUMP required, no terminal without YES=1 refused, YES=1 res
   t.ok(existsSync(path), 'the last line is the path');
   t.match(d.stdout, /^dump: [\d.]+ MB, 2 tables, 51 rows, sha256 [0-9a-f]{12}…/m);
   await query(url, `DELETE FROM "User"`);
-  const noTty = runBin('restore.ts', [path], env, { input: 'yes\n' });
+  const live = runBin('restore.ts', [path], { ...env, YES: '1' });
+  t.equal(live.code, 2, 'maintenance OFF: refused even with YES=1');
+  t.match(live.stdout, /the dump was taken 0 min ago .*; restoring it discards what changed since:\n/);
+  t.match(live.stdout, /^ {2}public\."User": 0 rows now, 50 in the dump; 50 writes since$/m,
+    'rows now against the dump, and the writes since from the statistics counters');
+  t.equal(live.stderr, 'restore: maintenance is OFF: the site is live, and every write made since the dump would be '
+    + 'lost; nothing done.\n  next: Run `make maintenance-on` first, then the restore; or add LIVE=1 to restore with '
+    + 'the site live.\n');
+  t.same(await query(url, `SELECT count(*)::int AS n FROM "User"`), [{ n: 0 }], 'nothing restored');
+  const noTty = runBin('restore.ts', [path], { ...env, LIVE: '1' }, { input: 'yes\n' });
   t.equal(noTty.code, 2);
   t.match(noTty.stderr, /restore: not confirmed: no terminal to ask on.\n  next: .*YES=1/);
   t.same(await query(url, `SELECT count(*)::int AS n FROM "User"`), [{ n: 0 }], 'nothing restored');
-  const yes = runBin('restore.ts', [path], { ...env, YES: '1' });
+  const yes = runBin('restore.ts', [path], { ...env, YES: '1', LIVE: '1' });
   t.equal(yes.code, 0, yes.stderr);
   t.match(yes.stdout, /ok {3}public."User": 50 rows \(dump: 50\)/);
   t.match(yes.stdout, /restore: restored .* 2 tables match the manifest/);
@@ -197,4 +207,27 @@ t.test('dump refuses when BACKUP_DIR has less free disk than the database, writi
   t.equal(r.code, 2);
   t.match(r.stderr, /^dump: not enough free disk in .*backups: 0\.\d MB free, the database is \d+\.\d MB\.\n {2}next: Free some space/);
   t.same(readdirSync(tiny), [], 'not even the folder was created');
+});
+
+t.test('restore asks on a real terminal (a pseudo-terminal from util-linux script) with maintenance ON', async (t) => {
+  const url = await seededDatabase(t, 30);
+  const s = tempSettings(url);
+  const d = runBin('dump.ts', [], s.env);
+  t.equal(d.code, 0, d.stderr);
+  const path = d.stdout.trim().split('\n').pop()!;
+  await query(url, `DELETE FROM "User" WHERE role = 'USER'`);
+  const [{ n: left }] = await query(url, `SELECT count(*)::int AS n FROM "User"`);
+  t.ok(left < 30, 'rows deleted after the dump');
+  t.equal(runBin('maintenance.ts', ['on'], s.env).code, 0, 'maintenance ON');
+  const tsx = `${repo}/node_modules/.bin/tsx`;
+  const cmd = [tsx, `${repo}/bin/restore.ts`, path].map((a) => `'${a}'`).join(' ');
+  for (const [answer, code, rows] of [['no', 2, left], ['yes', 0, 30]] as const) {
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: repo, input: `${answer}\n`, encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...s.env } });
+    t.match(r.stdout, /Replace the data of database \S+ with this dump\? Type yes: /, 'the question, on the terminal');
+    t.equal(r.status, code, `answer "${answer}": exit ${code}`);
+    t.same(await query(url, `SELECT count(*)::int AS n FROM "User"`), [{ n: rows }],
+      answer === 'yes' ? 'restored' : 'nothing restored');
+  }
+  t.equal(runBin('maintenance.ts', ['off'], s.env).code, 0, 'maintenance OFF');
 });
