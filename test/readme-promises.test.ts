@@ -1,0 +1,104 @@
+// README promises that no test checked before (issue 18.6), each as a real outcome.
+import t from 'tap';
+import pg from 'pg';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dump } from '../bin/dump.js';
+import { restore } from '../bin/restore.js';
+import { repo, runBin } from './helpers/cli.js';
+import { enumLabels, oracleConfig, query, seededDatabase, tableChecksum, testDatabase } from './helpers/database.js';
+import { addSneakyTrigger, tempSettings } from './helpers/runbook.js';
+
+const files = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+const dumps = (dir: string) => files(dir).filter((f) => f.endsWith('.dump'));
+
+t.test('a resumed run reuses the dump it took: one dump for the whole run, named in its report', async (t) => {
+  const db = await seededDatabase(t, 2000);
+  await addSneakyTrigger(db); // the verifier refuses: the run stops after its dump, maintenance ON
+  const s = tempSettings(db);
+  const first = runBin('migrate.ts', ['0001'], s.env);
+  t.equal(first.code, 1, 'the first attempt fails in mutate');
+  t.equal(dumps(s.backupDir).length, 1, 'one dump taken');
+  const taken = dumps(s.backupDir)[0];
+  await query(db, 'DROP TRIGGER sneaky ON "User"; DROP FUNCTION sneaky()', []).catch(async () => {
+    // the guard holds the database read-only for ordinary sessions: fix it as the README says
+    const fix = runBin('psql.ts', ['-c', 'DROP TRIGGER sneaky ON "User"; DROP FUNCTION sneaky()'], s.env);
+    t.equal(fix.code, 0, `make psql fixes the cause (${fix.stderr.trim()})`);
+  });
+  const again = runBin('migrate.ts', ['0001'], s.env);
+  t.equal(again.code, 0, again.stderr);
+  t.match(again.stdout, /resuming run/);
+  t.match(again.stdout, new RegExp(`dump: skipped \\(taken at the start of this run: \\S+${taken}\\)`));
+  t.same(dumps(s.backupDir), [taken], 'no second dump');
+  t.match(again.stdout, new RegExp(`dump \\S+${taken}`), 'the summary names the first dump');
+  t.same(await enumLabels(db), ['EMPLOYEE', 'MANAGER', 'ADMIN']);
+});
+
+t.test('a pg_dump interrupted half way leaves no dump and no .partial', async (t) => {
+  const db = await seededDatabase(t, 200000);
+  const s = tempSettings(db);
+  const child = spawn(`${repo}/node_modules/.bin/tsx`, [`${repo}/bin/dump.ts`], { cwd: repo,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...s.env } });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((res) => child.once('close', res));
+  let ended = 0;
+  for (let i = 0; i < 600 && !ended; i++) {
+    // pg_dump's own session, copying "User": end it from the server, as a dying connection would.
+    const [r] = await query<{ n: number }>(db, `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'COPY %User%'`);
+    ended = r.n;
+    if (!ended) await sleep(20);
+  }
+  t.ok(ended, 'pg_dump\'s session was ended while it copied "User"');
+  t.equal(await exited, 1, 'the dump fails');
+  t.match(stderr, /^dump: pg_dump failed: .*(terminat|connection)/m, `one line, with the cause (${stderr.trim()})`);
+  t.same(files(s.backupDir), [], 'no dump, no .partial, no checksum, no manifest');
+});
+
+t.test('the manifest\'s counts are the dump\'s contents while a writer inserts during the dump', async (t) => {
+  const db = await seededDatabase(t, 100000);
+  const s = tempSettings(db);
+  const writer = new pg.Client({ ...oracleConfig(db), application_name: 'test-writer' });
+  await writer.connect();
+  let stop = false;
+  let inserted = 0;
+  const writing = (async () => {
+    while (!stop) {
+      await writer.query(`INSERT INTO "User" (id, email, role) SELECT md5(random()::text), md5(random()::text) || '@w',
+        'USER' FROM generate_series(1, 50)`);
+      inserted += 50;
+    }
+  })();
+  await sleep(100);
+  const d = await dump(db, s, () => {});
+  stop = true;
+  await writing;
+  await writer.end();
+  t.ok(inserted > 0, `the writer inserted ${inserted} rows around the dump`);
+  const scratch = await testDatabase(t);
+  await restore(scratch, s, d.path, { checked: d.manifest, log: () => {}, portable: true });
+  const [{ n }] = await query(scratch, `SELECT count(*)::int AS n FROM "User"`);
+  t.equal(d.manifest.tables['public."User"'], n, 'manifest count = rows in the dump');
+  const [{ now }] = await query(db, `SELECT count(*)::int AS now FROM "User"`);
+  t.not(now, n, 'the live table moved on meanwhile (the test would prove nothing otherwise)');
+});
+
+t.test('a second concurrent run is refused after waiting 30 s, changing nothing', async (t) => {
+  const db = await seededDatabase(t, 100);
+  const s = tempSettings(db);
+  const holder = new pg.Client(oracleConfig(db));
+  await holder.connect();
+  await holder.query(`SELECT pg_advisory_lock(hashtext('breaking-migrations:0001'))`);
+  const data = await tableChecksum(db);
+  const r = runBin('migrate.ts', ['0001'], s.env);
+  await holder.end();
+  t.equal(r.code, 2, 'refused');
+  t.match(r.stdout, /another session holds migrate-0001's lock; waiting up to 30 s/);
+  t.match(r.stderr, /^migrate-0001: another run of migrate-0001 is in progress on this database\.\n {2}next: /);
+  t.same(await enumLabels(db), ['USER', 'ADMIN'], 'labels unchanged');
+  t.equal(await tableChecksum(db), data, 'data unchanged');
+  t.same(files(s.backupDir), [], 'no dump');
+  t.notOk(existsSync(`${s.maintenanceDir}/enabled.lock`), 'maintenance never ON');
+});
