@@ -178,7 +178,8 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       return result;
     } catch (err) {
       if (err instanceof RunFailed) throw err; // already says where the run stands
-      return await failed(err, { sql, target, m, s, runId: result.runId, step: current, dumpPath, autoRestore: opts.autoRestore, log });
+      return await failed(err, { sql, target, m, s, runId: result.runId, step: current, dumpPath, autoRestore: opts.autoRestore, log,
+        resumed: result.resumed });
     }
   } finally {
     await sql.end({ timeout: 5 });

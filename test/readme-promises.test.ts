@@ -2,7 +2,9 @@
 import t from 'tap';
 import pg from 'pg';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dump } from '../bin/dump.js';
 import { restore } from '../bin/restore.js';
@@ -101,4 +103,25 @@ t.test('a second concurrent run is refused after waiting 30 s, changing nothing'
   t.equal(await tableChecksum(db), data, 'data unchanged');
   t.same(files(s.backupDir), [], 'no dump');
   t.notOk(existsSync(`${s.maintenanceDir}/enabled.lock`), 'maintenance never ON');
+});
+
+t.test('a refusal at the start of a resumed run keeps the run open; the next run resumes it with its first dump', async (t) => {
+  const db = await seededDatabase(t, 1500);
+  await addSneakyTrigger(db);
+  const s = tempSettings(db);
+  t.equal(runBin('migrate.ts', ['0001'], s.env).code, 1, 'the first attempt fails in mutate, after its dump');
+  const [first] = dumps(s.backupDir);
+  const fix = runBin('psql.ts', ['-c', 'DROP TRIGGER sneaky ON "User"; DROP FUNCTION sneaky()'], s.env);
+  t.equal(fix.code, 0, fix.stderr);
+  // A node without PostgreSQL's programs: preflight refuses (pg_dump missing) before anything changes.
+  const empty = mkdtempSync(join(tmpdir(), 'bm-no-pg-'));
+  const refused = runBin('migrate.ts', ['0001'], { ...s.env, PG_BINDIR: empty });
+  t.equal(refused.code, 2, 'refused in preflight');
+  t.match(refused.stderr, new RegExp(`run \\S+ stays open; its way back stays \\S+${first}\\)`), refused.stderr);
+  t.match(refused.stderr, /Then `make migrate-0001` resumes it\./);
+  const again = runBin('migrate.ts', ['0001'], s.env);
+  t.equal(again.code, 0, again.stderr);
+  t.match(again.stdout, /resuming run/, 'the open run is resumed, not started afresh');
+  t.same(dumps(s.backupDir), [first], 'the first dump is still the only one, and the way back');
+  t.match(again.stdout, /migrate-0001: done \(resumed\); 1\d{3} rows updated/, 'the rows the run changed');
 });

@@ -15,6 +15,7 @@ export class RunFailed extends Refusal {}
 export interface FailureContext {
   sql: Sql; target: Target; m: Migration; s: Settings; runId: string; step: string;
   dumpPath?: string; autoRestore?: boolean; log: (l: string) => void;
+  resumed?: boolean; // the run was open before this attempt: it may already have changed data
 }
 
 /** Stop, keep maintenance ON, say where the database stands and how to go back. Always throws. */
@@ -25,8 +26,17 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
     : (err as Error).message?.split('\n')[0] ?? String(err);
   await record(c.sql, { runId: c.runId, migration: c.m.id, step: c.step, event: 'failed', detail: { cause } }).catch(() => {});
   if (c.step === 'preflight') {
+    if (c.resumed) {
+      // A resumed run may have changed data already: it stays open with its dump, so that the
+      // next attempt resumes it and the way back (its first dump) is never lost.
+      const back = c.dumpPath ? `; its way back stays ${c.dumpPath}` : '';
+      throw new Refusal(`${(err as Error).message.replace(/\.$/, '')} (run ${c.runId} stays open${back}).`,
+        `${(err as Refusal).next ? `${(err as Refusal).next} ` : ''}Then \`make migrate-${c.m.id}\` resumes it.`,
+        (err as Refusal).exitCode ?? 2);
+    }
     // Refused before any change: the run is over, and the next one starts afresh (not "resuming").
-    await record(c.sql, { runId: c.runId, migration: c.m.id, step: 'finish', event: 'failed', detail: { refused: cause } }).catch(() => {});
+    await record(c.sql, { runId: c.runId, migration: c.m.id, step: 'finish', event: 'failed',
+      detail: { refused: cause } }).catch(() => {});
     throw err;
   }
   const where = async () => {
