@@ -214,18 +214,32 @@ export function maintenanceGuard(opts: MaintenanceOptions = {}): (request: Reque
 /** The query `make maintenance-on` answers (breaking_migrations.maintenance, one row while ON). */
 export const MAINTENANCE_QUERY = `SELECT since::text AS since, retry_after AS "retryAfter", message FROM breaking_migrations.maintenance`;
 
+/** Is the flag's table there? Asked first, so that a database without the toolkit logs no error. */
+export const MAINTENANCE_TABLE_QUERY = `SELECT to_regclass('breaking_migrations.maintenance') IS NOT NULL AS present`;
+
 /**
  * A probe that asks the database, through a function the app already has: its Prisma client
  * (`(sql) => prisma.$queryRawUnsafe(sql)`) or pg (`async (sql) => (await pool.query(sql)).rows`).
- * No row: OFF. The table missing (the toolkit never ran here): OFF too, said once.
+ * No row: OFF. The table missing (the toolkit never ran here): OFF too, and quiet: the probe asks
+ * the catalog until the table exists instead of letting the server log `relation … does not
+ * exist` once per replica per second.
  */
 export function databaseProbe(query: (sql: string) => Promise<Record<string, unknown>[]>): () => Promise<MaintenanceLock | null> {
+  let present = false;
   return async () => {
+    if (!present) {
+      const [r] = await query(MAINTENANCE_TABLE_QUERY);
+      if (!r?.present) return null;
+      present = true;
+    }
     try {
       const [row] = await query(MAINTENANCE_QUERY);
       return row ? sanitize(row) : null;
     } catch (err) {
-      if ((err as { code?: string }).code === '42P01' || /does not exist/.test(String((err as Error).message))) return null;
+      if ((err as { code?: string }).code === '42P01' || /does not exist/.test(String((err as Error).message))) {
+        present = false; // dropped since: back to asking the catalog
+        return null;
+      }
       throw err;
     }
   };
