@@ -15,6 +15,7 @@ import { migrate } from '../bin/migrate.js';
 import { restore } from '../bin/restore.js';
 import { schema } from '../bin/schema.js';
 import { seed } from '../bin/seed.js';
+import { isMain } from '../bin/lib/entry.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const parts = (): Record<string, string> => {
@@ -155,7 +156,7 @@ export function table(b: BenchResult): string {
   return lines.join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await main({
     name: 'bench',
     usage: 'usage: tsx bench/bench.ts [ROWS] [ROUNDS]   (make bench ROWS=1000000 ROUNDS=5)',

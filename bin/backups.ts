@@ -6,6 +6,7 @@ import { main, Refusal } from './lib/cli.js';
 import { settings } from './lib/config.js';
 import { mb } from './lib/stream.js';
 import type { Manifest } from './dump.js';
+import { isMain } from './lib/entry.js';
 
 export interface Backup { path: string; bytes: number; createdAt: string; database: string; checksum: boolean }
 
@@ -37,7 +38,7 @@ export function pruneBackups(dir: string, keep: number): Backup[] {
   return old;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await main({
     name: 'backups',
     usage: 'usage: tsx bin/backups.ts [--keep N]   (make backups [KEEP=n])',

@@ -11,6 +11,7 @@ import { migrate, stepLine, type RunResult } from './migrate.js';
 import { schema } from './schema.js';
 import { seed } from './seed.js';
 import { status, type Status } from './status.js';
+import { isMain } from './lib/entry.js';
 
 const show = (title: string, s: Status) => s.items.forEach((i) => console.log(`  ${title}: ${i.item}: ${i.detail}`));
 /** Rows of "User".role holding a label, from status.sql's line "public."User".role  USER=9  ADMIN=1". */
@@ -35,7 +36,7 @@ export async function demo(rows: number): Promise<{ before: Status; after: Statu
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await main({
     name: 'demo',
     usage: 'usage: tsx bin/demo.ts [ROWS]',

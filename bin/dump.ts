@@ -13,6 +13,7 @@ import { toolCommand } from './lib/pgtools.js';
 import { failureCause, mb, runStreaming } from './lib/stream.js';
 import { describeProgress } from './lib/progress.js';
 import { listBackups } from './backups.js';
+import { isMain } from './lib/entry.js';
 
 export interface Manifest {
   database: string;
@@ -138,7 +139,7 @@ export async function dump(target: Target, s: Settings, log: (line: string) => v
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await main({
     name: 'dump',
     usage: 'usage: tsx bin/dump.ts',

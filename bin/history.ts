@@ -7,6 +7,7 @@ import { withSql } from './lib/db.js';
 import { hasJournal } from './lib/journal.js';
 import { describeTarget, type Target } from './lib/target.js';
 import { totalUpdated, type Updated } from '../verify/verifier.js';
+import { isMain } from './lib/entry.js';
 
 export interface Run {
   runId: string; migration: string; started: string; ended: string; result: string; dump: string | null;
@@ -28,7 +29,7 @@ export async function history(target: Target): Promise<Run[]> {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await main({
     name: 'history',
     usage: 'usage: tsx bin/history.ts [--json]   (make history)',

@@ -11,6 +11,7 @@ import { execPrefix, serviceTasksCommand } from './lib/docker.js';
 import { guardState, setGuard, type GuardState } from './lib/guard.js';
 import { clearFlag, flagState, setFlag } from './lib/flag.js';
 import { readLock, removeLock, writeLock, type LockContent } from './lib/lockfile.js';
+import { isMain } from './lib/entry.js';
 
 export interface LockTarget { name: string; prefix: string[]; path: string }
 export interface MaintenanceState {
@@ -94,7 +95,7 @@ function age(since: string): string {
   return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const verb = process.argv[2];
   await main({
     name: verb ? `maintenance-${verb}` : 'maintenance',

@@ -21,6 +21,7 @@ import { expectedWrites, withGrowth } from './lib/progress.js';
 import { maintenanceOff, maintenanceOn } from './maintenance.js';
 import { schema } from './schema.js';
 import { describeCounts, totalUpdated, verify, type Counts, type VerifyReport } from '../verify/verifier.js';
+import { isMain } from './lib/entry.js';
 
 /** The contract's data refusals ("3 rows still hold USER in public.\"Invite\".role"), when they are all it says. */
 export function rowsStillHolding(message: string): string[] | undefined {
@@ -186,7 +187,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const id = process.argv[2] ?? '';
   await main({
     name: `migrate-${id}`,

@@ -11,6 +11,7 @@ import { repoPath } from './lib/config.js';
 import { enumMigrationFiles, isPureRename } from './lib/enum-migration.js';
 import type { EnumSpec } from './lib/enum-spec.js';
 import { dbmateFiles, SQL_FILES } from './lib/migration.js';
+import { isMain } from './lib/entry.js';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const bad = (what: string, next: string) => new Refusal(`new-migration: ${what}; nothing was written.`, next, 2);
@@ -141,7 +142,7 @@ ${todo(`db/${id}/${step} (down)`, `undo the ${step} step, refusing (changing not
   return write(files);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const mode = process.argv[2];
   await main({
     name: mode === 'enum' ? 'new-enum-migration' : 'new-migration',

@@ -9,6 +9,7 @@ import { loadMigration } from './lib/migration.js';
 import { describeTarget } from './lib/target.js';
 import { withSql } from './lib/db.js';
 import { withToolkitRolledBack } from './lib/runbook.js';
+import { isMain } from './lib/entry.js';
 
 // Seconds per million rows, measured by `make bench` on the reference machine (README).
 export const RATES = { update: 14, rewrite: 5, count: 0.2, fixed: 1.0, renameFixed: 0.3, dumpMBps: 50 };
@@ -51,7 +52,7 @@ export function recommend(rows: PlanRow[]): { strategy: string; why: string } {
     : { strategy: 'default', why: 'the runbook\'s own steps, from any state' };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const id = process.argv[2] ?? '';
   await main({
     name: `plan-${id}`,

@@ -16,6 +16,7 @@ import { prismaMigrationSql, type EnumColumn } from './lib/prisma-migration.js';
 import { patchSchemaPrisma, type SchemaPatch } from './lib/prisma-schema.js';
 import { withToolkitRolledBack } from './lib/runbook.js';
 import type { Target } from './lib/target.js';
+import { isMain } from './lib/entry.js';
 
 export interface PrismaInputs {
   spec: EnumSpec; dir: string; schemaFile: string; migrationsDir: string; before: string; patch: SchemaPatch;
@@ -129,7 +130,7 @@ export const describePrisma = (r: PrismaResult) => [
   `schema.prisma ${r.schema === 'patched' ? 'updated' : 'already up to date'}`,
 ].join('; ');
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const id = process.argv[2] ?? '';
   await main({
     name: `prisma-${id}`,

@@ -8,8 +8,9 @@ import { main } from './lib/cli.js';
 import { connectionTarget } from './lib/config.js';
 import { toolCommand } from './lib/pgtools.js';
 import { describeTarget } from './lib/target.js';
+import { isMain } from './lib/entry.js';
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await main({
     name: 'psql',
     usage: 'usage: tsx bin/psql.ts [psql arguments]   (make psql)',

@@ -13,6 +13,7 @@ import { startSandbox } from './lib/sandbox.js';
 import { dump } from './dump.js';
 import { migrate, stepLine, type RunResult } from './migrate.js';
 import { restore } from './restore.js';
+import { isMain } from './lib/entry.js';
 
 export interface Rehearsal { where: 'server' | 'sandbox'; scratch: string; dump: string; dumpSeconds: number; restoreSeconds: number; run: RunResult }
 
@@ -50,7 +51,7 @@ export async function rehearse(target: Target, id: string, s: Settings, opts: { 
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const id = process.argv[2] ?? '';
   await main({
     name: `rehearse-${id}`,

@@ -16,6 +16,7 @@ import { failureCause, mb, runStreaming } from './lib/stream.js';
 import { describeProgress } from './lib/progress.js';
 import type { Manifest } from './dump.js';
 import { maintenanceStatus } from './maintenance.js';
+import { isMain } from './lib/entry.js';
 
 export interface RestoreResult {
   database: string;
@@ -138,7 +139,7 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await main({
     name: 'restore',
     usage: 'usage: tsx bin/restore.ts DUMP   (make restore DUMP=backups/….dump [YES=1] [LIVE=1])',

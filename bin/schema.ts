@@ -8,6 +8,7 @@ import { describeTarget, type Target } from './lib/target.js';
 import { dbmate, dbmateError, dbmateStatus, dirs, type DbmateResult } from './lib/dbmate.js';
 import { withSql } from './lib/db.js';
 import { dbmateFiles, migrationSection } from './lib/migration.js';
+import { isMain } from './lib/entry.js';
 
 export type SchemaStep = 'baseline' | 'toolkit' | 'expand' | 'contract' | 'rollback';
 
@@ -83,7 +84,7 @@ async function migrationHint(target: Target, out: DbmateResult, section: 'up' | 
 
 const STEPS: SchemaStep[] = ['baseline', 'toolkit', 'expand', 'contract', 'rollback'];
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await main({
     name: STEPS.includes(process.argv[2] as SchemaStep) ? process.argv[2] : 'schema',
     usage: 'usage: tsx bin/schema.ts baseline|toolkit|expand|contract|rollback [--migration NNNN]',

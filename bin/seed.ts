@@ -4,6 +4,7 @@ import { main, Refusal, seconds } from './lib/cli.js';
 import { readSql, connectionTarget } from './lib/config.js';
 import { describeTarget, type Target } from './lib/target.js';
 import { withSql, type Sql } from './lib/db.js';
+import { isMain } from './lib/entry.js';
 
 /** Adds `rows` users; refuses on a database made by Prisma Migrate (a real application's). */
 export async function seed(target: Target, rows: number): Promise<{ added: number; total: number }> {
@@ -19,7 +20,7 @@ export async function seed(target: Target, rows: number): Promise<{ added: numbe
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await main({
     name: 'seed',
     usage: 'usage: tsx bin/seed.ts ROWS',

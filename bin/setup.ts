@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { main, Refusal } from './lib/cli.js';
 import { findPgBindir } from './lib/sandbox.js';
+import { isMain } from './lib/entry.js';
 
 const SERVER = ['initdb', 'pg_ctl'];
 const CLIENT = ['psql', 'pg_dump', 'pg_restore'];
@@ -66,7 +67,7 @@ export async function ensurePostgres(log: (l: string) => void = console.log): Pr
   return 'installed';
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await main({
     name: 'setup',
     usage: 'usage: tsx bin/setup.ts postgres   (run by make demo, make test, make bench)',

@@ -8,6 +8,7 @@ import { describeTarget, type Target } from './lib/target.js';
 import { withSql } from './lib/db.js';
 import { dbmateStatus, dirs } from './lib/dbmate.js';
 import { withToolkitRolledBack } from './lib/runbook.js';
+import { isMain } from './lib/entry.js';
 
 export interface StatusItem { item: string; detail: string }
 export interface Status { migration: string; migrations: { version: string; applied: boolean }[]; items: StatusItem[] }
@@ -22,7 +23,7 @@ export async function status(target: Target, migration = '0001'): Promise<Status
   return { migration, migrations, items };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await main({
     name: 'status',
     usage: 'usage: tsx bin/status.ts [--json]',

@@ -8,6 +8,7 @@ import { connectionTarget } from '../bin/lib/config.js';
 import { withSql } from '../bin/lib/db.js';
 import { loadMigration } from '../bin/lib/migration.js';
 import { totalUpdated, verify } from './verifier.js';
+import { isMain } from '../bin/lib/entry.js';
 
 export async function runVerifyCli(id: string, argv: string[]): Promise<void> {
   if (!/^\d{4}$/.test(id)) {
@@ -50,7 +51,7 @@ the mutation writes.
 Exit codes: 0 committed (or dry run passed), 1 check failed or error (rolled back), 2 bad input,
 3 unreachable.`;
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const id = process.argv[2] ?? '';
   await main({
     name: `verify-${id}`,
