@@ -2,7 +2,7 @@
 import t from 'tap';
 import pg from 'pg';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -124,4 +124,22 @@ t.test('a refusal at the start of a resumed run keeps the run open; the next run
   t.match(again.stdout, /resuming run/, 'the open run is resumed, not started afresh');
   t.same(dumps(s.backupDir), [first], 'the first dump is still the only one, and the way back');
   t.match(again.stdout, /migrate-0001: done \(resumed\); 1\d{3} rows updated/, 'the rows the run changed');
+});
+
+t.test('dump progress: bytes and time on a first dump, a percentage of the previous dump\'s size after', async (t) => {
+  const db = await seededDatabase(t, 5000);
+  const s = tempSettings(db);
+  // A pg_dump that takes 6 s longer than it needs, so that the 5 s progress line shows.
+  const real = '/usr/lib/postgresql/15/bin';
+  const bindir = mkdtempSync(join(tmpdir(), 'bm-slow-pg-'));
+  writeFileSync(join(bindir, 'pg_dump'), `#!/bin/sh\ncase "$1" in --version) exec ${real}/pg_dump "$@";; esac\n`
+    + `${real}/pg_dump "$@"; rc=$?; sleep 6; exit $rc\n`, { mode: 0o755 });
+  for (const tool of ['pg_restore', 'psql']) symlinkSync(join(real, tool), join(bindir, tool));
+  const env = { ...s.env, PG_BINDIR: bindir };
+  const first = runBin('dump.ts', [], env);
+  t.equal(first.code, 0, first.stderr);
+  t.match(first.stdout, /^ {2}… dump: [\d.]+ MB, \d+ s$/m, 'first dump: bytes and seconds, no percentage');
+  const second = runBin('dump.ts', [], env);
+  t.equal(second.code, 0, second.stderr);
+  t.match(second.stdout, /^ {2}… dump: \d+% \([\d.]+ MB of [\d.]+ MB\), /m, 'then: a share of the previous dump');
 });
