@@ -13,6 +13,7 @@ import { ensureJournal, lastFinished, openRun, record } from './lib/journal.js';
 import { loadMigration } from './lib/migration.js';
 import { failed, RunFailed } from './lib/failure.js';
 import { orLost } from './lib/lost-server.js';
+import { checkRights } from './lib/rights.js';
 import { describePrisma, prismaHistory, prismaPreflight, type PrismaResult } from './prisma.js';
 import { dbState, describeFailed, finalChecks, preflightProblems, waitForOrphans, type FinalCheck } from './lib/runbook.js';
 import { strategy as pickStrategy, type StrategyName } from './lib/strategy.js';
@@ -58,6 +59,9 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       });
       await sql`SELECT set_config('lock_timeout', '0', false)`;
     }
+    // Before anything reads the journal or creates the toolkit: a role without the rights the
+    // run needs is refused here, with each fix, and maintenance never goes on.
+    await checkRights(sql, id, s.dbGuard);
     const open = await openRun(sql, id);
     const state = await dbState(target, m);
     const result: RunResult = { migration: id, strategy: strategy.name, runId: open?.runId ?? `${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}-${randomBytes(3).toString('hex')}`, resumed: Boolean(open), alreadyApplied: false, steps: [], checks: [] };

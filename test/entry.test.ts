@@ -21,7 +21,9 @@ t.test('make maintenance-on / -off from a checkout in "space dir/café"', async 
   const db = await testDatabase(t);
   const root = join(mkdtempSync(join(tmpdir(), 'bm-entry-')), 'space dir', 'café');
   mkdirSync(root, { recursive: true });
-  for (const f of ['bin', 'verify', 'sql', 'db', 'nextjs', 'package.json', 'package-lock.json', 'Makefile', 'tsconfig.json']) {
+  const checkout = ['bin', 'verify', 'sql', 'db', 'nextjs', 'package.json', 'package-lock.json', 'Makefile',
+    'tsconfig.json'];
+  for (const f of checkout) {
     cpSync(join(repo, f), join(root, f), { recursive: true, preserveTimestamps: true });
   }
   symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'));
@@ -35,6 +37,7 @@ t.test('make maintenance-on / -off from a checkout in "space dir/café"', async 
   const off = spawnSync('make', ['-s', 'maintenance-off'], { cwd: root, env, encoding: 'utf8' });
   t.equal(off.status, 0, off.stderr);
   t.notOk(existsSync(join(lockDir, 'enabled.lock')), 'lock removed');
-  const help = spawnSync(`${repo}/node_modules/.bin/tsx`, [join(root, 'bin/migrate.ts'), '--help'], { cwd: root, env, encoding: 'utf8' });
+  const help = spawnSync(`${repo}/node_modules/.bin/tsx`, [join(root, 'bin/migrate.ts'), '--help'],
+    { cwd: root, env, encoding: 'utf8' });
   t.match(help.stdout, /^usage: tsx bin\/migrate\.ts NNNN/, 'a command run by path answers --help');
 });

@@ -11,12 +11,14 @@ import { tempSettings } from './helpers/runbook.js';
 t.test('failureCause keeps every error line, in order, once', async (t) => {
   const stderr = ['pg_dump: error: query failed: ERROR:  query would be affected by row-level security policy',
     'pg_dump: detail: Query was: COPY public."User" (id, email, role) TO stdout;'].join('\n');
-  t.equal(failureCause(stderr), 'pg_dump: error: query failed: ERROR:  query would be affected by row-level security policy');
+  t.equal(failureCause(stderr),
+    'pg_dump: error: query failed: ERROR:  query would be affected by row-level security policy');
   t.equal(failureCause('FATAL:  terminating\nPANIC:  could not write\nFATAL:  terminating\n'),
     'FATAL:  terminating / PANIC:  could not write');
   t.equal(failureCause('just one line\nthe last one\n'), 'the last one', 'no error line: the last line');
   t.equal(failureCause(''), '');
-  t.equal(dbmateError('Applying: 1.sql\nError: pq: permission denied for table x (42501)\n'), 'permission denied for table x');
+  t.equal(dbmateError('Applying: 1.sql\nError: pq: permission denied for table x (42501)\n'),
+    'permission denied for table x');
 });
 
 t.test('make dump on a table whose RLS hides rows names row-level security as the cause', async (t) => {

@@ -48,7 +48,8 @@ for (const level of ['role', 'database'] as const) {
     t.same(await roleCounts(db), { total: before.total, EMPLOYEE: before.USER, ADMIN: before.ADMIN },
       'every USER is EMPLOYEE, ADMIN kept');
     t.equal(await identityChecksum(db), identity, '(id, email) checksum unchanged');
-    const restored = runBin('restore.ts', [r.stdout.match(/\S+\.dump/)?.[0] ?? 'missing.dump'], { ...s.env, YES: '1', LIVE: '1' });
+    const dumpPath = r.stdout.match(/\S+\.dump/)?.[0] ?? 'missing.dump';
+    const restored = runBin('restore.ts', [dumpPath], { ...s.env, YES: '1', LIVE: '1' });
     t.equal(restored.code, 0, `the run's dump restores through the same hostile settings (${restored.stderr.trim()})`);
     t.same(await enumLabels(db), ['USER', 'ADMIN'], 'the restore brought back the labels as dumped');
     t.same(await roleCounts(db), before, 'and every row as dumped');

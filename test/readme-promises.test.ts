@@ -105,7 +105,8 @@ t.test('a second concurrent run is refused after waiting 30 s, changing nothing'
   t.notOk(existsSync(`${s.maintenanceDir}/enabled.lock`), 'maintenance never ON');
 });
 
-t.test('a refusal at the start of a resumed run keeps the run open; the next run resumes it with its first dump', async (t) => {
+t.test('a refusal at the start of a resumed run keeps it open; the next run resumes it with its first dump',
+  async (t) => {
   const db = await seededDatabase(t, 1500);
   await addSneakyTrigger(db);
   const s = tempSettings(db);

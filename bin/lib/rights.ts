@@ -1,0 +1,34 @@
+// The rights a run needs, checked in the catalog before anything changes (sql/preflight_rights.sql):
+// ownership of the type and of every table the contract alters, the toolkit's schema, the guard's
+// ALTER DATABASE, and row-level security that would hide rows. A fault refuses, exit 2.
+import { existsSync, readFileSync } from 'node:fs';
+import { readSql, repoPath } from './config.js';
+import type { Sql } from './db.js';
+import { Refusal } from './refusal.js';
+
+export interface RightsProblem { code: 'preflight.rls' | 'preflight.privilege'; problem: string }
+
+/** The enum type a migration changes, from its enum.json; undefined for other migrations. */
+export function migrationEnumType(id: string): string | undefined {
+  const file = repoPath('sql', id, 'enum.json');
+  return existsSync(file) ? String((JSON.parse(readFileSync(file, 'utf8')) as { type: string }).type) : undefined;
+}
+
+export async function rightsProblems(sql: Sql, enumType: string | undefined,
+  dbGuard: boolean): Promise<RightsProblem[]> {
+  const rows = await sql.unsafe(readSql('preflight_rights.sql'), [enumType ?? null, dbGuard]);
+  return rows.map((r) => ({ code: r.code as RightsProblem['code'], problem: String(r.problem) }));
+}
+
+export class RightsRefusal extends Refusal {
+  constructor(readonly problems: RightsProblem[], command: string) {
+    super(`${command}: preflight: ${problems.map((p) => p.problem).join('; ')}.`,
+      'Nothing was changed; maintenance was not turned on. Give the role each right named, or run as the owner.', 2);
+  }
+}
+
+/** Refuses, naming every missing right, before the run changes anything. */
+export async function checkRights(sql: Sql, id: string, dbGuard: boolean): Promise<void> {
+  const problems = await rightsProblems(sql, migrationEnumType(id), dbGuard);
+  if (problems.length) throw new RightsRefusal(problems, `migrate-${id}`);
+}

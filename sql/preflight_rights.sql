@@ -1,0 +1,69 @@
+-- What the run needs of the role it runs as, read from the catalog before anything changes
+-- (migrate's first check, before maintenance). One row per missing right: a code tests assert on,
+-- and the sentence with the statement that gives it. Nothing here needs the toolkit installed.
+--   $1  the enum type the migration changes (its enum.json "type"; NULL for other migrations)
+--   $2  true when the write guard will run (DB_GUARD, the default): it runs ALTER DATABASE … SET
+WITH me AS (
+  SELECT r.rolname AS name, r.rolsuper AS super, r.rolbypassrls AS bypass
+  FROM pg_roles r WHERE r.rolname = current_user
+), enum AS (
+  SELECT t.oid, t.typarray, t.typowner, format('%I.%I', n.nspname, t.typname) AS name
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+  WHERE $1::text IS NOT NULL AND t.oid = to_regtype(quote_ident($1::text))
+), tables AS (                                  -- every table with a column of the type or its array
+  SELECT DISTINCT c.oid, c.relowner, c.relrowsecurity, c.relforcerowsecurity,
+         format('%I.%I', n.nspname, c.relname) AS name
+  FROM enum e
+  JOIN pg_attribute a ON a.atttypid IN (e.oid, e.typarray) AND a.attnum > 0 AND NOT a.attisdropped
+  JOIN pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p')
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+), db AS (
+  SELECT d.datname, d.datdba FROM pg_database d WHERE d.datname = current_database()
+)
+-- Row-level security that applies to this role would hide rows from the counts and the UPDATE
+-- (the toolkit's sessions set row_security = off, so PostgreSQL would raise mid-window instead).
+SELECT 'preflight.rls' AS code,
+       format('table %s has row-level security that applies to role %I (%s); run as a role with BYPASSRLS '
+              || '(ALTER ROLE %I BYPASSRLS), as the owner without FORCE ROW LEVEL SECURITY, or as a superuser',
+              t.name, me.name, CASE WHEN t.relforcerowsecurity THEN 'FORCE ROW LEVEL SECURITY' ELSE 'not its owner' END,
+              me.name) AS problem
+FROM tables t, me
+WHERE t.relrowsecurity AND NOT me.super AND NOT me.bypass
+  AND (t.relforcerowsecurity OR NOT pg_has_role(me.name, t.relowner, 'MEMBER'))
+UNION ALL
+-- The contract alters each table (ALTER COLUMN … TYPE) and the type itself: owners only.
+SELECT 'preflight.privilege',
+       format('role %I does not own table %s, which the contract alters: ALTER TABLE %s OWNER TO %I%s',
+              me.name, t.name, t.name, me.name,
+              CASE WHEN o.rolsuper THEN '' ELSE format(' (or GRANT %I TO %I)', o.rolname, me.name) END)
+FROM tables t JOIN pg_roles o ON o.oid = t.relowner, me
+WHERE NOT me.super AND NOT pg_has_role(me.name, t.relowner, 'MEMBER')
+UNION ALL
+SELECT 'preflight.privilege',
+       format('role %I does not own type %s, which the migration alters: ALTER TYPE %s OWNER TO %I%s',
+              me.name, e.name, e.name, me.name,
+              CASE WHEN o.rolsuper THEN '' ELSE format(' (or GRANT %I TO %I)', o.rolname, me.name) END)
+FROM enum e JOIN pg_roles o ON o.oid = e.typowner, me
+WHERE NOT me.super AND NOT pg_has_role(me.name, e.typowner, 'MEMBER')
+UNION ALL
+-- The toolkit's schema (journal, helpers, the flag) is created on the first run.
+SELECT 'preflight.privilege',
+       format('role %I may not create the toolkit''s schema breaking_migrations: GRANT CREATE ON DATABASE %I TO %I',
+              me.name, db.datname, me.name)
+FROM db, me
+WHERE to_regnamespace('breaking_migrations') IS NULL AND NOT has_database_privilege(db.datname, 'CREATE')
+UNION ALL
+SELECT 'preflight.privilege',
+       format('role %I may not create in the toolkit''s schema breaking_migrations: '
+              || 'ALTER SCHEMA breaking_migrations OWNER TO %I', me.name, me.name)
+FROM me
+WHERE to_regnamespace('breaking_migrations') IS NOT NULL
+  AND NOT has_schema_privilege('breaking_migrations', 'CREATE')
+UNION ALL
+-- The write guard: ALTER DATABASE … SET default_transaction_read_only (owner or superuser).
+SELECT 'preflight.privilege',
+       format('role %I is not the owner of database %I, which the write guard needs (ALTER DATABASE … SET): '
+              || 'ALTER DATABASE %I OWNER TO %I, or set DB_GUARD=0 (see the README)',
+              me.name, db.datname, db.datname, me.name)
+FROM db, me
+WHERE $2::boolean AND NOT me.super AND NOT pg_has_role(me.name, db.datdba, 'MEMBER');

@@ -1,0 +1,74 @@
+// Preflight checks the rights the run needs, in the catalog, before anything changes (issue 18.2-3):
+// RLS that would hide rows, ownership of the type and the tables, the toolkit's schema, the guard.
+import t, { type Test } from 'tap';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { runBin } from './helpers/cli.js';
+import { enumLabels, query, roleCounts, seededDatabase, tableChecksum } from './helpers/database.js';
+import { tempSettings } from './helpers/runbook.js';
+import type { Target } from '../bin/lib/target.js';
+
+async function withRole(t: Test, db: Target, prefix: string): Promise<string> {
+  const role = `${prefix}_${randomBytes(3).toString('hex')}`;
+  await query(db, `CREATE ROLE ${role} LOGIN`);
+  t.teardown(async () => {
+    await query({ ...db, database: 'postgres' }, `DROP DATABASE IF EXISTS "${db.database}" WITH (FORCE)`);
+    await query({ ...db, database: 'postgres' }, `DROP ROLE IF EXISTS ${role}`);
+  });
+  return role;
+}
+
+async function assertNothingChanged(t: Test, db: Target, s: { maintenanceDir: string; backupDir: string },
+  before: { counts: Record<string, number>; data: string }) {
+  t.same(await enumLabels(db), ['USER', 'ADMIN'], 'labels unchanged');
+  t.same(await roleCounts(db), before.counts, 'rows unchanged');
+  t.equal(await tableChecksum(db), before.data, 'data unchanged');
+  t.notOk(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'maintenance never ON');
+  t.same(existsSync(s.backupDir) ? readdirSync(s.backupDir) : [], [], 'no dump');
+  const [g] = await query(db, `SELECT count(*)::int AS n FROM pg_db_role_setting
+    WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+  t.equal(g.n, 0, 'guard never on');
+}
+
+t.test('FORCE ROW LEVEL SECURITY hiding rows from the owner: refused before the window', async (t) => {
+  const db = await seededDatabase(t, 400);
+  const role = await withRole(t, db, 'bm_owner');
+  await query(db, `ALTER DATABASE "${db.database}" OWNER TO ${role}; ALTER TABLE "User" OWNER TO ${role};
+    ALTER TYPE "Role" OWNER TO ${role}; ALTER SCHEMA breaking_migrations OWNER TO ${role};
+    ALTER TABLE "User" ENABLE ROW LEVEL SECURITY; ALTER TABLE "User" FORCE ROW LEVEL SECURITY;
+    CREATE POLICY half ON "User" USING (role = 'ADMIN')`);
+  const before = { counts: await roleCounts(db), data: await tableChecksum(db) };
+  const s = tempSettings({ ...db, user: role });
+  const r = runBin('migrate.ts', ['0001'], s.env);
+  t.equal(r.code, 2, 'refused, exit 2');
+  t.match(r.stderr, new RegExp('^migrate-0001: preflight: table "?public"?\\."User" '
+    + `has row-level security that applies `
+    + `to role ${role} \\(FORCE ROW LEVEL SECURITY\\); run as a role with BYPASSRLS`), r.stderr);
+  t.match(r.stderr, /next: Nothing was changed; maintenance was not turned on/);
+  await assertNothingChanged(t, db, s, before);
+});
+
+t.test('a DML-only role while a migrator owns everything: each missing right named with its fix', async (t) => {
+  const db = await seededDatabase(t, 300);
+  const role = await withRole(t, db, 'bm_app');
+  await query(db, `GRANT SELECT, INSERT, UPDATE, DELETE ON "User" TO ${role};
+    GRANT USAGE ON SCHEMA breaking_migrations TO ${role};
+    GRANT SELECT ON ALL TABLES IN SCHEMA breaking_migrations TO ${role}`);
+  const before = { counts: await roleCounts(db), data: await tableChecksum(db) };
+  const s = tempSettings({ ...db, user: role });
+  const r = runBin('migrate.ts', ['0001'], s.env);
+  t.equal(r.code, 2, 'refused, exit 2');
+  t.match(r.stderr, 'does not own table public."User", which the contract alters: '
+    + `ALTER TABLE public."User" OWNER TO ${role};`);
+  t.match(r.stderr, 'does not own type public."Role", which the migration alters: '
+    + `ALTER TYPE public."Role" OWNER TO ${role};`);
+  t.match(r.stderr, `may not create in the toolkit's schema breaking_migrations`);
+  t.match(r.stderr, `is not the owner of database ${db.database}, which the write guard needs`);
+  t.notMatch(r.stderr, /GRANT postgres/, 'never the advice to join a superuser role');
+  t.notMatch(r.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
+  await assertNothingChanged(t, db, s, before);
+  const noGuard = runBin('migrate.ts', ['0001'], { ...s.env, DB_GUARD: '0' });
+  t.equal(noGuard.code, 2);
+  t.notMatch(noGuard.stderr, /write guard needs/, 'DB_GUARD=0: the database owner is not required');
+});
