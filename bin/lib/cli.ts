@@ -27,7 +27,8 @@ export function explain(err: unknown): { message: string; next?: string; exitCod
     };
   }
   if (isLostConnection(err)) {
-    return { message: `the database server closed the connection (${e.code}): it crashed, restarted or ran out of disk.`,
+    return { message: `the database server closed the connection (${e.code}): `
+      + 'it crashed, restarted or ran out of disk.',
       next: 'Check the server (its log, its disk), then run the same command again.', exitCode: 3 };
   }
   if (e?.code === '3D000') return { message: e.message ?? 'database does not exist', next: 'Check the database name in DATABASE_URL.', exitCode: 3 };
@@ -45,11 +46,22 @@ export async function main(cmd: Command): Promise<void> {
     return;
   }
   installLostServerGuard(cmd.name);
+  let finished = false;
+  // A command whose work is still pending when the event loop drains did not finish: never exit 0.
+  process.once('beforeExit', () => {
+    if (finished) return;
+    process.stderr.write(`${cmd.name}: stopped before it finished (a database connection was lost mid-query); `
+      + 'where it stands is unknown.\n  next: check the server, then run the same command again '
+      + '(`make history` shows what the journal holds).\n');
+    process.exitCode = 1;
+  });
   try {
     loadDotEnv();
     const code = await cmd.run(argv);
+    finished = true;
     process.exitCode = code ?? 0;
   } catch (err) {
+    finished = true;
     const { message, next, exitCode } = explain(err);
     const prefixed = message.startsWith(cmd.name) ? message : `${cmd.name}: ${message}`;
     process.stderr.write(`${prefixed}${next ? `\n  next: ${next}` : ''}\n`);

@@ -2,13 +2,14 @@
 // maintenance guard (database default read-only) does not stop the migration itself.
 import postgres from 'postgres';
 import { postgresOptions, type Target } from './target.js';
+import { track } from './lost-server.js';
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
 
 export function connect(target: Target, opts: { max?: number; appName?: string } = {}): Sql {
   const base = postgresOptions(target, opts.appName ?? 'breaking-migrations');
-  return postgres({
+  return track(postgres({
     ...base,
     max: opts.max ?? 1,
     onnotice: () => {},
@@ -18,7 +19,7 @@ export function connect(target: Target, opts: { max?: number; appName?: string }
       // silently send nothing and the session would start read-only under the guard.
       default_transaction_read_only: 'off' as unknown as boolean,
     },
-  });
+  }));
 }
 
 /** Does this table exist (as the session's search_path resolves its name)? */

@@ -34,6 +34,15 @@ export function orLost<T>(p: Promise<T>): Promise<T> {
   return Promise.race([p, serverLost]);
 }
 
+// The driver's connections of this process: after its lost-socket throw, their pending queries
+// would wait forever (the write never left), the event loop would drain and Node would exit 0 in
+// the middle of a run. Ending them at once rejects those queries instead.
+const pools = new Set<{ end(opts: { timeout: number }): Promise<void> }>();
+export function track<T extends { end(opts: { timeout: number }): Promise<void> }>(sql: T): T {
+  pools.add(sql);
+  return sql;
+}
+
 let installed = false;
 /** Route the driver's lost-socket throw to `serverLost`; any other uncaught error: one line, exit 1. */
 export function installLostServerGuard(name: string): void {
@@ -43,6 +52,8 @@ export function installLostServerGuard(name: string): void {
     if (isDriverLostSocket(err)) {
       rejectLost(Object.assign(new Error('the database server closed the connection during the step '
         + '(it crashed, restarted or ran out of disk)'), { code: 'CONNECTION_LOST' }));
+      for (const sql of pools) sql.end({ timeout: 0 }).catch(() => {});
+      pools.clear();
       return;
     }
     process.stderr.write(`${name}: internal error: ${err.message}\n  next: run again with BM_DEBUG=1 for the stack\n`);
