@@ -55,7 +55,8 @@ t.test('a pg_dump interrupted half way leaves no dump and no .partial', async (t
   }
   t.ok(ended, 'pg_dump\'s session was ended while it copied "User"');
   t.equal(await exited, 1, 'the dump fails');
-  t.match(stderr, /^dump: pg_dump failed: .*(terminat|connection|PQgetCopyData)/m, `one line, with the cause (${stderr.trim()})`);
+  t.match(stderr, /^dump: pg_dump failed: .*(terminat|connection|PQgetCopyData)/m,
+    `one line, with the cause (${stderr.trim()})`);
   t.same(files(s.backupDir), [], 'no dump, no .partial, no checksum, no manifest');
 });
 
