@@ -31,20 +31,15 @@ FROM tables t, me
 WHERE t.relrowsecurity AND NOT me.super AND NOT me.bypass
   AND (t.relforcerowsecurity OR NOT pg_has_role(me.name, t.relowner, 'MEMBER'))
 UNION ALL
--- The contract alters each table (ALTER COLUMN … TYPE) and the type itself: owners only.
+-- The migration alters the type and each of those tables (the contract's ALTER COLUMN … TYPE): owners only.
 SELECT 'preflight.privilege',
-       format('role %I does not own table %s, which the contract alters: ALTER TABLE %s OWNER TO %I%s',
-              me.name, t.name, t.name, me.name,
-              CASE WHEN o.rolsuper THEN '' ELSE format(' (or GRANT %I TO %I)', o.rolname, me.name) END)
-FROM tables t JOIN pg_roles o ON o.oid = t.relowner, me
-WHERE NOT me.super AND NOT pg_has_role(me.name, t.relowner, 'MEMBER')
-UNION ALL
-SELECT 'preflight.privilege',
-       format('role %I does not own type %s, which the migration alters: ALTER TYPE %s OWNER TO %I%s',
-              me.name, e.name, e.name, me.name,
-              CASE WHEN o.rolsuper THEN '' ELSE format(' (or GRANT %I TO %I)', o.rolname, me.name) END)
-FROM enum e JOIN pg_roles o ON o.oid = e.typowner, me
-WHERE NOT me.super AND NOT pg_has_role(me.name, e.typowner, 'MEMBER')
+       format('role %I does not own %s %s, which the migration alters: ALTER %s %s OWNER TO %I%s',
+              me.name, o.kind, o.name, upper(o.kind), o.name, me.name,
+              CASE WHEN r.rolsuper THEN '' ELSE format(' (or GRANT %I TO %I)', r.rolname, me.name) END)
+FROM (SELECT 'type' AS kind, name, typowner AS owner FROM enum
+      UNION ALL SELECT 'table', name, relowner FROM tables) o
+JOIN pg_roles r ON r.oid = o.owner, me
+WHERE NOT me.super AND NOT pg_has_role(me.name, o.owner, 'MEMBER')
 UNION ALL
 -- The toolkit's schema (journal, helpers, the flag) is created on the first run.
 SELECT 'preflight.privilege',

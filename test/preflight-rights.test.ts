@@ -59,7 +59,7 @@ t.test('a DML-only role while a migrator owns everything: each missing right nam
   const s = tempSettings({ ...db, user: role });
   const r = runBin('migrate.ts', ['0001'], s.env);
   t.equal(r.code, 2, 'refused, exit 2');
-  t.match(r.stderr, 'does not own table public."User", which the contract alters: '
+  t.match(r.stderr, 'does not own table public."User", which the migration alters: '
     + `ALTER TABLE public."User" OWNER TO ${role};`);
   t.match(r.stderr, 'does not own type public."Role", which the migration alters: '
     + `ALTER TYPE public."Role" OWNER TO ${role};`);
