@@ -41,12 +41,22 @@ FROM (SELECT 'type' AS kind, name, typowner AS owner FROM enum
 JOIN pg_roles r ON r.oid = o.owner, me
 WHERE NOT me.super AND NOT pg_has_role(me.name, o.owner, 'MEMBER')
 UNION ALL
--- The toolkit's schema (journal, helpers, the flag) is created on the first run.
+-- The toolkit's schema (journal, helpers, the flag): every run says CREATE SCHEMA IF NOT EXISTS
+-- (sql/journal.sql, sql/maintenance_flag.sql, db/toolkit), and PostgreSQL checks CREATE on the
+-- database before it looks whether the schema exists: needed even once the schema is there.
 SELECT 'preflight.privilege',
-       format('role %I may not create the toolkit''s schema breaking_migrations: GRANT CREATE ON DATABASE %I TO %I',
+       format('role %I may not create the toolkit''s schema breaking_migrations (CREATE SCHEMA IF NOT EXISTS '
+              || 'needs it even when the schema exists): GRANT CREATE ON DATABASE %I TO %I',
               me.name, db.datname, me.name)
 FROM db, me
-WHERE to_regnamespace('breaking_migrations') IS NULL AND NOT has_database_privilege(db.datname, 'CREATE')
+WHERE NOT has_database_privilege(db.datname, 'CREATE')
+UNION ALL
+-- pg_dump, dbmate and the verifier open sessions of their own (a revoked CONNECT ends them at login).
+SELECT 'preflight.privilege',
+       format('role %I may not connect to database %I, which pg_dump and dbmate do: GRANT CONNECT ON DATABASE %I TO %I',
+              me.name, db.datname, db.datname, me.name)
+FROM db, me
+WHERE NOT has_database_privilege(db.datname, 'CONNECT')
 UNION ALL
 SELECT 'preflight.privilege',
        format('role %I may not create in the toolkit''s schema breaking_migrations: '

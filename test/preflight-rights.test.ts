@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBin } from './helpers/cli.js';
 import { enumLabels, query, roleCounts, seededDatabase, tableChecksum } from './helpers/database.js';
-import { tempSettings } from './helpers/runbook.js';
+import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 import type { Target } from '../bin/lib/target.js';
 
 async function withRole(t: Test, db: Target, prefix: string): Promise<string> {
@@ -64,6 +64,7 @@ t.test('a DML-only role while a migrator owns everything: each missing right nam
   t.match(r.stderr, 'does not own type public."Role", which the migration alters: '
     + `ALTER TYPE public."Role" OWNER TO ${role};`);
   t.match(r.stderr, `may not create in the toolkit's schema breaking_migrations`);
+  t.match(r.stderr, `GRANT CREATE ON DATABASE ${db.database} TO ${role}`);
   t.match(r.stderr, `is not the owner of database ${db.database}, which the write guard needs`);
   t.notMatch(r.stderr, /GRANT postgres/, 'never the advice to join a superuser role');
   t.notMatch(r.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
@@ -71,4 +72,34 @@ t.test('a DML-only role while a migrator owns everything: each missing right nam
   const noGuard = runBin('migrate.ts', ['0001'], { ...s.env, DB_GUARD: '0' });
   t.equal(noGuard.code, 2);
   t.notMatch(noGuard.stderr, /write guard needs/, 'DB_GUARD=0: the database owner is not required');
+});
+
+t.test('owner of the type, the table and the toolkit\'s schema, without CREATE on the database', async (t) => {
+  // CREATE SCHEMA IF NOT EXISTS checks CREATE on the database even when the schema exists: preflight
+  // names it instead of a bare "permission denied for database" (exit 1) at the journal.
+  const db = await seededDatabase(t, 200);
+  const role = await withRole(t, db, 'bm_mig');
+  await query(db, `ALTER TABLE "User" OWNER TO ${role}; ALTER TYPE "Role" OWNER TO ${role};
+    ALTER SCHEMA breaking_migrations OWNER TO ${role};
+    ALTER TABLE breaking_migrations.schema_migrations OWNER TO ${role};
+    DO $$ DECLARE f regprocedure; BEGIN
+      FOR f IN SELECT p.oid FROM pg_proc p WHERE p.pronamespace = 'breaking_migrations'::regnamespace LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO ${role}', f);
+      END LOOP; END $$`);
+  const before = { counts: await roleCounts(db), data: await tableChecksum(db) };
+  const s = tempSettings({ ...db, user: role }, { DB_GUARD: '0' });
+  const r = runBin('migrate.ts', ['0001'], s.env);
+  t.equal(r.code, 2, 'refused, exit 2');
+  t.match(r.stderr, `role ${role} may not create the toolkit's schema breaking_migrations `
+    + `(CREATE SCHEMA IF NOT EXISTS needs it even when the schema exists): `
+    + `GRANT CREATE ON DATABASE ${db.database} TO ${role}`);
+  t.notMatch(r.stderr, /does not own|write guard|row-level/, 'only the missing right is named');
+  await assertNothingChanged(t, db, s, before);
+
+  // Given the database (CREATE comes with it), the same role, no superuser, runs the whole runbook with the guard.
+  await query(db, `ALTER DATABASE "${db.database}" OWNER TO ${role}`);
+  const snap = await snapshot(db);
+  const ok = runBin('migrate.ts', ['0001'], { ...s.env, DB_GUARD: '1' });
+  t.equal(ok.code, 0, ok.stderr);
+  await assertMigrated(t, db, snap, s);
 });
