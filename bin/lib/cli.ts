@@ -2,7 +2,7 @@
 // exit codes, and step timing. Commands export plain functions; this file owns the process.
 import process from 'node:process';
 import { loadDotEnv } from './config.js';
-import { installLostServerGuard, isLostConnection } from './lost-server.js';
+import { describeLost, installLostServerGuard, isLostConnection } from './lost-server.js';
 
 import { Refusal } from './refusal.js';
 
@@ -27,8 +27,7 @@ export function explain(err: unknown): { message: string; next?: string; exitCod
     };
   }
   if (isLostConnection(err)) {
-    return { message: `the database server closed the connection (${e.code}): `
-      + 'it crashed, restarted or ran out of disk.',
+    return { message: `${describeLost(err)}.`,
       next: 'Check the server (its log, its disk), then run the same command again.', exitCode: 3 };
   }
   if (e?.code === '3D000') return { message: e.message ?? 'database does not exist', next: 'Check the database name in DATABASE_URL.', exitCode: 3 };

@@ -5,7 +5,7 @@ import type { Sql } from './db.js';
 import { openRun, record } from './journal.js';
 import type { Migration } from './migration.js';
 import { Refusal } from './refusal.js';
-import { isLostConnection } from './lost-server.js';
+import { describeLost, isLostConnection } from './lost-server.js';
 import { dbState } from './runbook.js';
 import { restore } from '../restore.js';
 import { maintenanceStatus } from '../maintenance.js';
@@ -21,8 +21,7 @@ export interface FailureContext {
 /** Stop, keep maintenance ON, say where the database stands and how to go back. Always throws. */
 export async function failed(err: unknown, c: FailureContext): Promise<never> {
   const cause = isLostConnection(err)
-    ? `the database server closed the connection (${(err as { code: string }).code}): `
-      + 'it crashed, restarted or ran out of disk'
+    ? describeLost(err)
     : (err as Error).message?.split('\n')[0] ?? String(err);
   await record(c.sql, { runId: c.runId, migration: c.m.id, step: c.step, event: 'failed', detail: { cause } }).catch(() => {});
   if (c.step === 'preflight') {

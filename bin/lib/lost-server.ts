@@ -29,6 +29,12 @@ export function isLostConnection(err: unknown): boolean {
   return LOST_CODES.includes(String((err as { code?: string })?.code));
 }
 
+/** One line for a lost connection, the same wherever it is said. */
+export function describeLost(err: unknown): string {
+  return `the database server closed the connection (${String((err as { code?: string }).code)}): `
+    + 'it crashed, restarted or ran out of disk';
+}
+
 /** The step's promise, or the server's loss if that comes first. */
 export function orLost<T>(p: Promise<T>): Promise<T> {
   return Promise.race([p, serverLost]);
