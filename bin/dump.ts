@@ -9,7 +9,7 @@ import { main, Refusal } from './lib/cli.js';
 import { readSql, settings, type Settings, connectionTarget } from './lib/config.js';
 import { describeTarget, type Target } from './lib/target.js';
 import { connect, type Sql } from './lib/db.js';
-import { toolCommand } from './lib/pgtools.js';
+import { pgPlace, toolCommand, type PgPlace } from './lib/pgtools.js';
 import { failureCause, mb, runStreaming } from './lib/stream.js';
 import { describeProgress } from './lib/progress.js';
 import { listBackups } from './backups.js';
@@ -36,29 +36,35 @@ const stamp = (d: Date) => {
 export const dumpFileName = (db: string, at: Date) => `backup_${db.replace(/[^A-Za-z0-9_-]/g, '_')}_${stamp(at)}.dump`;
 
 /** `pg_dump --version` → its major version; a refusal when pg_dump is missing or too old. */
-async function checkPgDump(target: Target, s: Settings, serverMajor: number): Promise<string> {
+async function checkPgDump(target: Target, place: PgPlace, serverMajor: number): Promise<string> {
   const out: string[] = [];
-  const r = await runStreaming(toolCommand('pg_dump', target, ['--version'], { container: s.pgContainer }), { onData: (c) => out.push(String(c)) });
+  const r = await runStreaming(toolCommand('pg_dump', target, ['--version'], { container: place.container }),
+    { onData: (c) => out.push(String(c)) });
   const version = /(\d+)(?:\.(\d+))?/.exec(out.join(''))?.[0];
+  const elsewhere = 'or set PG_SERVICE (a Swarm service) or PG_CONTAINER to use the one beside the server';
   if (r.code !== 0 || !version) {
-    throw new Refusal(`dump: pg_dump is not available${s.pgContainer ? ` in container ${s.pgContainer}` : ' on this host'} (${failureCause(r.stderr) || `exit ${r.code}`}).`,
-      s.pgContainer ? 'Check PG_CONTAINER names the PostgreSQL container.' : 'Install it: `apt-get install -y postgresql-client`, or set PG_CONTAINER to dump inside the database container.');
+    throw new Refusal(`dump: pg_dump is not available ${place.where} (${failureCause(r.stderr) || `exit ${r.code}`}).`,
+      place.setting ? `Check that ${place.setting} names the PostgreSQL server's own container or service.`
+        : `Install it: \`apt-get install -y postgresql-client\`, ${elsewhere}.`);
   }
   if (Number(version.split('.')[0]) < serverMajor) {
-    throw new Refusal(`dump: pg_dump ${version} is older than the server (${serverMajor}); it cannot dump it.`,
-      `Install pg_dump ${serverMajor} or newer, or set PG_CONTAINER to use the one inside the database container.`);
+    throw new Refusal(`dump: pg_dump ${version} ${place.where} is older than the server (${serverMajor}); it cannot dump it.`,
+      `Install pg_dump ${serverMajor} or newer, ${elsewhere}.`);
   }
   return version;
 }
 
-export interface DumpPreflight { serverVersion: string; serverMajor: number; databaseBytes: number; pgDumpVersion: string; dir: string }
+export interface DumpPreflight {
+  serverVersion: string; serverMajor: number; databaseBytes: number; pgDumpVersion: string; dir: string; place: PgPlace;
+}
 
 /** Everything a dump needs, checked before anything is written: server, pg_dump, disk. */
 export async function dumpPreflight(sql: Sql, target: Target, s: Settings): Promise<DumpPreflight> {
   const [server] = await sql`SELECT current_setting('server_version') AS version, current_setting('server_version_num')::int AS num,
                                     pg_database_size(current_database())::int8 AS size`;
   const serverMajor = Math.floor(server.num / 10000);
-  const pgDumpVersion = await checkPgDump(target, s, serverMajor);
+  const place = await pgPlace(s);
+  const pgDumpVersion = await checkPgDump(target, place, serverMajor);
   const dir = resolve(s.backupDir);
   let probe = dir; // the folder may not exist yet: measure the disk it will be on
   while (!existsSync(probe)) probe = dirname(probe);
@@ -67,7 +73,7 @@ export async function dumpPreflight(sql: Sql, target: Target, s: Settings): Prom
   if (free < Number(server.size)) {
     throw new Refusal(`dump: not enough free disk in ${dir}: ${mb(free)} free, the database is ${mb(Number(server.size))}.`, 'Free some space (`make backups KEEP=3` prunes old dumps) or set BACKUP_DIR to a larger disk.');
   }
-  return { serverVersion: String(server.version), serverMajor, databaseBytes: Number(server.size), pgDumpVersion, dir };
+  return { serverVersion: String(server.version), serverMajor, databaseBytes: Number(server.size), pgDumpVersion, dir, place };
 }
 
 export async function dump(target: Target, s: Settings, log: (line: string) => void = console.log): Promise<DumpResult> {
@@ -77,7 +83,7 @@ export async function dump(target: Target, s: Settings, log: (line: string) => v
   const cleanup = () => partial && existsSync(partial) && unlinkSync(partial);
   process.once('exit', cleanup);
   try {
-    const { serverVersion, pgDumpVersion, dir } = await dumpPreflight(sql, target, s);
+    const { serverVersion, pgDumpVersion, dir, place } = await dumpPreflight(sql, target, s);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700); // also when it existed: dumps hold personal data
 
@@ -105,7 +111,8 @@ export async function dump(target: Target, s: Settings, log: (line: string) => v
       const writes = await tx.unsafe(readSql('table_writes.sql'));
       log(`→ dump ${describeTarget(target)} → ${path}`);
       const result = await runStreaming(
-        toolCommand('pg_dump', target, ['--format=custom', `--compress=${s.dumpCompress}`, `--snapshot=${snapshot}`, '--no-password'], { container: s.pgContainer }),
+        toolCommand('pg_dump', target, ['--format=custom', `--compress=${s.dumpCompress}`, `--snapshot=${snapshot}`,
+          '--no-password'], { container: place.container }),
         // Measured against the previous dump of this database, when there is one: its size.
         { output: out, onData: (c) => hash.update(c), progress: (b, sec) => log(`  … dump: ${describeProgress({ done: b, total: previous, unit: 'bytes' }, sec)}`) },
       );
@@ -118,7 +125,8 @@ export async function dump(target: Target, s: Settings, log: (line: string) => v
     if (result.code !== 0) throw new Error(`pg_dump failed: ${failureCause(result.stderr) || `exit ${result.code}`}`);
 
     // Readable as an archive, or it is not a backup.
-    const list = await runStreaming(toolCommand('pg_restore', target, ['--list'], { container: s.pgContainer, stdin: true }), { input: partial });
+    const list = await runStreaming(toolCommand('pg_restore', target, ['--list'], { container: place.container, stdin: true }),
+      { input: partial });
     if (list.code !== 0) throw new Error(`the new dump does not read back (pg_restore --list: ${failureCause(list.stderr)})`);
 
     renameSync(partial, path);
@@ -148,7 +156,8 @@ pg_dump --format=custom of DATABASE_URL into BACKUP_DIR (default ./backups, made
 backup_<db>_YYYYmmdd_HHMMSS.dump (0600), plus <dump>.sha256 and <dump>.manifest.json (database,
 server version, time, rows per table counted in pg_dump's own snapshot). Written under a
 temporary name, renamed once complete and readable (pg_restore --list). The last line printed
-is the dump's path. With PG_CONTAINER, pg_dump runs inside that container and the stream lands
+is the dump's path. With PG_CONTAINER, pg_dump runs inside that container, with PG_SERVICE
+inside that Swarm service's running task on this node (found afresh each time); the stream lands
 on this host. Refuses: server unreachable, pg_dump missing or older than the server, less free
 disk than the database's size.
 Exit codes: 0 written, 1 failed (no file left), 2 refused, 3 unreachable.`,

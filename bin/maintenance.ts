@@ -3,14 +3,13 @@
 // holds back every writer that does not read the file (workers, cron, other replicas).
 import { hostname, userInfo } from 'node:os';
 import { posix, resolve } from 'node:path';
-import { $ } from 'zx';
 import { main, Refusal } from './lib/cli.js';
 import { connectionTarget, settings, type Settings } from './lib/config.js';
 import { describeTarget, type Target } from './lib/target.js';
-import { execPrefix, serviceTasksCommand } from './lib/docker.js';
+import { checkRunning, execPrefix, runningTasks } from './lib/docker.js';
 import { guardState, setGuard, type GuardState } from './lib/guard.js';
 import { clearFlag, flagState, setFlag } from './lib/flag.js';
-import { readLock, removeLock, writeLock, type LockContent } from './lib/lockfile.js';
+import { lockFolderFault, readLock, removeLock, writeLock, type LockContent } from './lib/lockfile.js';
 import { isMain } from './lib/entry.js';
 
 export interface LockTarget { name: string; prefix: string[]; path: string }
@@ -26,22 +25,46 @@ export interface MaintenanceState {
 /** Where the lock file goes: this host, an app container, or each task of a Swarm service here. */
 export async function lockTargets(s: Settings): Promise<{ targets: LockTarget[]; notes: string[] }> {
   const file = (dir: string) => posix.join(dir, 'enabled.lock');
-  if (!s.appContainer && !s.appService) return { targets: [{ name: 'host', prefix: [], path: resolve(s.maintenanceDir, 'enabled.lock') }], notes: [] };
+  if (!s.appContainer && !s.appService) {
+    return { targets: [{ name: 'host', prefix: [], path: resolve(s.maintenanceDir, 'enabled.lock') }], notes: [] };
+  }
   const targets: LockTarget[] = [];
   const notes: string[] = [];
-  if (s.appContainer) targets.push({ name: `container ${s.appContainer}`, prefix: execPrefix(s.appContainer, { stdin: true }), path: file(s.maintenanceDir) });
+  // As the app's user (APP_USER), so that the lock is what an app image running as non-root can read
+  // and its folder is checked for that user; without it, as the container's own user.
+  const exec = (container: string) => execPrefix(container, { stdin: true, user: s.appUser });
+  if (s.appContainer) {
+    await checkRunning(s.appContainer, 'APP_CONTAINER');
+    targets.push({ name: `container ${s.appContainer}`, prefix: exec(s.appContainer), path: file(s.maintenanceDir) });
+  }
   if (s.appService) {
-    const out = await $({ nothrow: true, quiet: true })`${serviceTasksCommand(s.appService)}`;
-    if (out.exitCode !== 0) {
-      throw new Refusal(`maintenance: cannot list the tasks of service ${s.appService}: ${out.stderr.trim().split('\n').pop() || 'docker failed'}.`,
-        'Run this on a Swarm node with the docker CLI, or set APP_CONTAINER instead.');
-    }
-    const ids = out.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-    if (ids.length === 0) throw new Refusal(`maintenance: no running task of service ${s.appService} on this node.`, 'Run it on a node that hosts a replica, or check the name with `docker service ls`.');
-    for (const id of ids) targets.push({ name: `task ${id} of ${s.appService}`, prefix: execPrefix(id, { stdin: true }), path: file(s.maintenanceDir) });
-    notes.push(`Swarm: ${ids.length} task(s) of ${s.appService} on this node were reached; replicas on other nodes see the lock only through a shared folder (a volume on shared storage) or are held back by the database guard.`);
+    const ids = await runningTasks(s.appService, 'APP_SERVICE');
+    for (const id of ids) targets.push({ name: `task ${id} of ${s.appService}`, prefix: exec(id), path: file(s.maintenanceDir) });
+    notes.push(`Swarm: ${ids.length} task(s) of ${s.appService} on this node were reached; replicas on other nodes ` +
+      'see the lock only through a shared folder (a volume on shared storage) or are held back by the database guard.');
   }
   return { targets, notes };
+}
+
+/**
+ * Every lock target can be written, checked before anything is: the lock's folder (or the
+ * nearest folder that exists, where it would be made) is writable by the user the lock is
+ * written as. A refusal naming each target that is not.
+ */
+export async function checkLockTargets(s: Settings): Promise<LockTarget[]> {
+  const { targets } = await lockTargets(s);
+  const faults: string[] = [];
+  for (const t of targets) {
+    const why = await lockFolderFault(t.prefix, t.path);
+    if (why) faults.push(`${t.name}: ${why}`);
+  }
+  if (faults.length) {
+    const user = s.appUser ? `user ${s.appUser}` : 'the user the app runs as';
+    throw new Refusal(`the maintenance lock cannot be written: ${faults.join('; ')}.`,
+      `Make ${posix.dirname(targets[0].path)} exist and be writable by ${user} (in a Swarm: the bind folder on the host, ` +
+      '`chown` to the app\'s uid), or set APP_USER / MAINTENANCE_DIR to what the app uses.');
+  }
+  return targets;
 }
 
 export async function maintenanceStatus(s: Settings, target?: Target): Promise<MaintenanceState> {
@@ -55,8 +78,10 @@ export async function maintenanceStatus(s: Settings, target?: Target): Promise<M
 
 export interface OnResult { updated: boolean; lock: LockContent; targets: string[]; guard?: { database: string; ended: number }; notes: string[] }
 
-export async function maintenanceOn(s: Settings, target: Target | undefined, opts: { reason: string; retryAfter: number; message?: string }): Promise<OnResult> {
-  const { targets, notes } = await lockTargets(s);
+export async function maintenanceOn(s: Settings, target: Target | undefined,
+  opts: { reason: string; retryAfter: number; message?: string }): Promise<OnResult> {
+  const { notes } = await lockTargets(s);
+  const targets = await checkLockTargets(s); // nothing is written unless every lock can be
   const existing = await Promise.all(targets.map((t) => readLock(t.prefix, t.path)));
   const since = existing.find((c) => c?.since)?.since ?? new Date().toISOString();
   const lock: LockContent = { since, reason: opts.reason, retryAfter: opts.retryAfter, by: `${userInfo().username}@${hostname()}`, ...(opts.message ? { message: opts.message } : {}) };
@@ -77,17 +102,30 @@ export async function maintenanceOn(s: Settings, target: Target | undefined, opt
   return { updated: existing.some((c) => c !== null), lock, targets: targets.map((t) => t.path), guard, notes };
 }
 
-export async function maintenanceOff(s: Settings, target: Target | undefined): Promise<{ removed: number; targets: string[]; guard?: { database: string; ended: number }; notes: string[] }> {
+export interface OffResult {
+  removed: number; targets: string[]; guard?: { database: string; ended: number }; notes: string[];
+  since?: string; // when maintenance went ON (the lock's), for the outage across attempts
+}
+
+export async function maintenanceOff(s: Settings, target: Target | undefined): Promise<OffResult> {
   const { targets, notes } = await lockTargets(s);
   // The guard first (the database takes writes again), then the lock (visitors come back).
   const guard = s.dbGuard && target ? await setGuard(target, false) : undefined;
   if (s.dbGuard && target) await clearFlag(target);
   let removed = 0;
+  let since: string | undefined;
   for (const t of targets) {
-    if (await readLock(t.prefix, t.path)) removed++;
+    const lock = await readLock(t.prefix, t.path);
+    if (lock) removed++;
+    if (lock?.since && (!since || lock.since < since)) since = lock.since;
     await removeLock(t.prefix, t.path);
   }
-  return { removed, targets: targets.map((t) => t.path), guard, notes };
+  return { removed, targets: targets.map((t) => t.path), guard, notes, since };
+}
+
+/** When the site went into maintenance: the earliest lock's `since`. */
+export function onSince(st: MaintenanceState): string | undefined {
+  return st.locks.map((l) => l.content?.since).filter((x): x is string => Boolean(x)).sort()[0];
 }
 
 function age(since: string): string {

@@ -5,8 +5,8 @@
 // run names (a trigger, a view, a row) during maintenance.
 import { spawnSync } from 'node:child_process';
 import { main } from './lib/cli.js';
-import { connectionTarget } from './lib/config.js';
-import { toolCommand } from './lib/pgtools.js';
+import { connectionTarget, settings } from './lib/config.js';
+import { pgPlace, toolCommand } from './lib/pgtools.js';
 import { describeTarget } from './lib/target.js';
 import { isMain } from './lib/entry.js';
 
@@ -18,12 +18,14 @@ if (isMain(import.meta.url)) {
 Opens psql on DATABASE_URL (credentials through the environment, never the command line), in a
 session that may write while the maintenance guard holds the database read-only, and that the
 guard spares. Arguments are passed to psql (e.g. -c "DROP VIEW …"). Reads standard input when it
-is not a terminal. Exit code: psql's.`,
+is not a terminal. With PG_SERVICE or PG_CONTAINER, psql runs in the database's container.
+Exit code: psql's.`,
     async run(argv) {
       const target = await connectionTarget('psql');
-      const cmd = toolCommand('psql', target, ['--no-psqlrc', ...argv],
-        { writable: true, appName: 'breaking-migrations-psql' });
-      console.error(`psql: ${describeTarget(target)}, a session that may write during maintenance`);
+      const place = await pgPlace(settings());
+      const cmd = toolCommand('psql', target, ['--no-psqlrc', ...argv], { writable: true, appName: 'breaking-migrations-psql',
+        container: place.container, stdin: true, tty: process.stdin.isTTY });
+      console.error(`psql: ${describeTarget(target)} (psql ${place.where}), a session that may write during maintenance`);
       const r = spawnSync(cmd.argv[0], cmd.argv.slice(1), { env: cmd.env, stdio: 'inherit' });
       return r.status ?? 1;
     },

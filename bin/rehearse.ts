@@ -2,50 +2,87 @@
 // The runbook's "test it before production", automated: a fresh dump of DATABASE_URL restored
 // into a scratch database (same server, or a throwaway sandbox), the whole runbook run there,
 // each step timed, the scratch database dropped. Production is only read, by pg_dump.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, Refusal, seconds, step } from './lib/cli.js';
 import { settings, type Settings, connectionTarget } from './lib/config.js';
 import { describeTarget, withDatabase, type Target } from './lib/target.js';
 import { withSql } from './lib/db.js';
-import { startSandbox } from './lib/sandbox.js';
+import { findPgBindir, startSandbox } from './lib/sandbox.js';
 import { dump } from './dump.js';
 import { migrate, stepLine, type RunResult } from './migrate.js';
 import { restore } from './restore.js';
 import { isMain } from './lib/entry.js';
 
-export interface Rehearsal { where: 'server' | 'sandbox'; scratch: string; dump: string; dumpSeconds: number; restoreSeconds: number; run: RunResult }
+export interface Rehearsal {
+  where: 'server' | 'sandbox'; scratch: string; dump: string; dumpSeconds: number; restoreSeconds: number; run: RunResult;
+}
 
-export async function rehearse(target: Target, id: string, s: Settings, opts: { inSandbox?: boolean; strategy?: string; log?: (l: string) => void } = {}): Promise<Rehearsal> {
+/**
+ * REHEARSE_IN=sandbox restores into a PostgreSQL started on this host, with this host's programs
+ * (the production container's are beside production's server, not the sandbox). Checked before
+ * production is read: they are all there and can read a dump of the server's version.
+ */
+async function sandboxPreflight(target: Target, id: string): Promise<void> {
+  const bindir = findPgBindir();
+  const needed = ['initdb', 'pg_ctl', 'postgres', 'pg_dump', 'pg_restore', 'psql'];
+  const missing = bindir ? needed.filter((p) => !existsSync(join(bindir, p))) : needed;
+  const next = `Install them (\`apt-get install -y postgresql\`), or rehearse on production's server: \`make rehearse-${id}\` ` +
+    'without REHEARSE_IN (needs CREATEDB).';
+  if (missing.length) {
+    throw new Refusal(`rehearse-${id}: REHEARSE_IN=sandbox runs a PostgreSQL on this host, whose programs are missing ` +
+      `(${missing.join(', ')}${bindir ? ` in ${bindir}` : ''}).`, next);
+  }
+  const [{ num }] = await withSql(target, (sql) => sql`SELECT current_setting('server_version_num')::int AS num`);
+  const local = execFileSync(join(bindir!, 'postgres'), ['--version'], { encoding: 'utf8' });
+  const [localMajor, serverMajor] = [Number(/(\d+)/.exec(local)?.[1]), Math.floor(num / 10000)];
+  if (!(localMajor >= serverMajor)) {
+    throw new Refusal(`rehearse-${id}: this host's PostgreSQL is ${localMajor}, older than production's (${serverMajor}); ` +
+      'it cannot restore its dump.', next.replace('Install them', `Install PostgreSQL ${serverMajor}`));
+  }
+}
+
+export async function rehearse(target: Target, id: string, s: Settings,
+  opts: { inSandbox?: boolean; strategy?: string; log?: (l: string) => void } = {}): Promise<Rehearsal> {
   const log = opts.log ?? console.log;
+  if (opts.inSandbox) await sandboxPreflight(target, id);
+  // The fresh dump is production's: through PG_SERVICE / PG_CONTAINER when set, as make dump does.
   const fresh = await step('fresh dump of the production database', () => dump(target, s, log), log);
   const sandbox = opts.inSandbox ? await step('start a throwaway PostgreSQL', () => startSandbox(), log) : undefined;
   const server = sandbox?.target ?? target;
   const scratch = `${target.database}_rehearse_${Date.now().toString(36)}`.slice(0, 63);
   const scratchTarget = withDatabase(server, scratch);
   const work = mkdtempSync(join(tmpdir(), 'bm-rehearse-'));
+  // The copy's own settings: its lock file and dumps in a temp folder, nothing beside production's
+  // and no app container; its PostgreSQL programs are production's (same server) or this host's.
+  const copy: Settings = { ...s, appContainer: undefined, appService: undefined, appUser: undefined, dbGuard: true,
+    maintenanceDir: join(work, 'maintenance'), backupDir: join(work, 'backups'),
+    ...(sandbox ? { pgContainer: undefined, pgService: undefined } : {}) };
+  // Whatever fails from here failed on the scratch copy, which is dropped: production was only read.
+  const onCopy = (what: string, next: string) => (err: Error & { exitCode?: number }) => {
+    const cause = err.message.replace(/^(migrate-\d+|restore): /, '');
+    throw new Refusal(`rehearse-${id}: ${what} the scratch copy ${scratch} (dropped); production is untouched: ${cause}`,
+      `${next} Nothing to restore.`, err.exitCode === 2 ? 2 : 1);
+  };
   try {
     await withSql(server, (sql) => sql`CREATE DATABASE ${sql(scratch)}`).catch((err) => {
       if (err.code !== '42501') throw err;
-      throw new Refusal(`rehearse: cannot create a scratch database on this server (${err.message}).`, 'Rehearse in a throwaway PostgreSQL instead: make rehearse-0001 REHEARSE_IN=sandbox.');
+      throw new Refusal(`rehearse-${id}: cannot create a scratch database on production's server (${err.message}).`,
+        `Rehearse in a throwaway PostgreSQL on this host instead: make rehearse-${id} REHEARSE_IN=sandbox.`);
     });
     const t0 = performance.now();
-    await step(`restore it into ${scratch}`, () => restore(scratchTarget, s, fresh.path, { checked: fresh.manifest, log, portable: true }), log);
+    await step(`restore it into ${scratch}`, () => restore(scratchTarget, copy, fresh.path, { checked: fresh.manifest, log, portable: true }), log)
+      .catch(onCopy('the fresh dump could not be restored into', `Fix the cause, then \`make rehearse-${id}\` again.`));
     const restoreSeconds = (performance.now() - t0) / 1000;
-    // The rehearsal's own lock file and dump stay in a temp folder: nothing lands beside production's.
-    const local = settings({ MAINTENANCE_DIR: join(work, 'maintenance'), BACKUP_DIR: join(work, 'backups'), PG_BINDIR: process.env.PG_BINDIR });
-    const run = await migrate(scratchTarget, id, local, { strategy: opts.strategy, log: (l) => log(`  | ${l}`) }).catch((err: Error & { next?: string; exitCode?: number }) => {
-      // What migrate says is about the database it ran on: here the scratch copy, which is dropped.
-      // Production was only read: nothing to restore, no maintenance to end, nothing to resume.
-      const cause = err.message.replace(/^migrate-\d+: /, '');
-      throw new Refusal(`rehearse-${id}: the rehearsal failed on the scratch copy ${scratch} (dropped); production is untouched: ${cause}`,
-        `Fix the cause in production's schema or data (or in the migration's files), then \`make rehearse-${id}\` again. Nothing to restore.`,
-        err.exitCode === 2 ? 2 : 1);
-    });
+    const run = await migrate(scratchTarget, id, copy, { strategy: opts.strategy, log: (l) => log(`  | ${l}`) })
+      .catch(onCopy('the rehearsal failed on', `The copy has production's schema and data: fix what the cause names (there, or in ` +
+        `migration ${id}'s files), then \`make rehearse-${id}\` again.`));
     return { where: sandbox ? 'sandbox' : 'server', scratch, dump: fresh.path, dumpSeconds: fresh.seconds, restoreSeconds, run };
   } finally {
-    await withSql(server, (sql) => sql`DROP DATABASE IF EXISTS ${sql(scratch)} WITH (FORCE)`).catch((err) => log(`  warning: could not drop ${scratch}: ${err.message}`));
+    await withSql(server, (sql) => sql`DROP DATABASE IF EXISTS ${sql(scratch)} WITH (FORCE)`)
+      .catch((err) => log(`  warning: could not drop ${scratch}: ${err.message}`));
     sandbox?.stop();
     rmSync(work, { recursive: true, force: true });
   }

@@ -11,7 +11,7 @@ import { main, Refusal } from './lib/cli.js';
 import { readSql, settings, type Settings, connectionTarget } from './lib/config.js';
 import { describeTarget, type Target } from './lib/target.js';
 import { withSql } from './lib/db.js';
-import { toolCommand } from './lib/pgtools.js';
+import { pgPlace, toolCommand } from './lib/pgtools.js';
 import { failureCause, mb, runStreaming } from './lib/stream.js';
 import { describeProgress } from './lib/progress.js';
 import type { Manifest } from './dump.js';
@@ -46,7 +46,8 @@ export async function checkDump(target: Target, s: Settings, dumpPath: string | 
     throw new Refusal(`restore: checksum mismatch for ${dumpPath}: the file changed after it was written (expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…).`,
       'Do not use this file; pick another dump (`make backups`).');
   }
-  const list = await runStreaming(toolCommand('pg_restore', target, ['--list'], { container: s.pgContainer, stdin: true }), { input: dumpPath });
+  const { container } = await pgPlace(s);
+  const list = await runStreaming(toolCommand('pg_restore', target, ['--list'], { container, stdin: true }), { input: dumpPath });
   if (list.code !== 0) {
     throw new Refusal(`restore: ${dumpPath} is not a readable pg_dump archive (${failureCause(list.stderr) || `exit ${list.code}`}).`, 'Pick another dump (`make backups`).');
   }
@@ -86,9 +87,11 @@ export async function restore(target: Target, s: Settings, dumpPath: string, opt
  */
 async function restoreInOneTransaction(target: Target, s: Settings, dumpPath: string, log: (l: string) => void, portable = false): Promise<{ ok: boolean; why: string }> {
   const args = ['--clean', '--if-exists', ...(portable ? ['--no-owner', '--no-privileges'] : []), '--no-password', '--file=-'];
-  const producer = toolCommand('pg_restore', target, args, { container: s.pgContainer, stdin: true });
+  const { container } = await pgPlace(s); // asked again: the service's task may have been replaced
+  const producer = toolCommand('pg_restore', target, args, { container, stdin: true });
   const dumpBytes = statSync(dumpPath).size;
-  const consumer = toolCommand('psql', target, ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--no-password', '--file=-'], { container: s.pgContainer, stdin: true, writable: true });
+  const consumer = toolCommand('psql', target, ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--no-password', '--file=-'],
+    { container, stdin: true, writable: true });
   consumer.env.PGOPTIONS = `${consumer.env.PGOPTIONS ?? ''} -c lock_timeout=60s -c client_min_messages=warning`.trim();
   const psql = spawn(consumer.argv[0], consumer.argv.slice(1), { env: consumer.env, stdio: ['pipe', 'ignore', 'pipe'] });
   let psqlErr = '';
@@ -152,7 +155,8 @@ and what the restore discards (the dump's age; per table, rows now against the d
 made since, from the statistics counters the manifest kept). It refuses while maintenance is OFF
 (the site is live) unless LIVE=1. It asks to type "yes" on a terminal; YES=1 skips the question; with no terminal and no YES=1 it
 refuses. Afterwards it compares each table's row count with the manifest.
-With PG_CONTAINER, pg_restore runs inside that container, fed from this host.
+With PG_CONTAINER (or PG_SERVICE: its running task, found afresh), pg_restore and psql run inside
+that container, fed from this host.
 Exit codes: 0 restored and counts match, 1 restore failed (database unchanged) or counts differ,
 2 refused (nothing done), 3 unreachable.`,
     async run(argv) {

@@ -2,8 +2,9 @@
 // run end to end through a stand-in `docker` that executes `docker exec`'s command right here
 // (as if the container's local PostgreSQL socket were the test server).
 import t from 'tap';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { settings } from '../bin/lib/config.js';
 import { execPrefix, serviceTasksCommand } from '../bin/lib/docker.js';
@@ -13,7 +14,8 @@ import { toolCommand } from '../bin/lib/pgtools.js';
 import { lockTargets } from '../bin/maintenance.js';
 import { findPgBindir } from '../bin/lib/sandbox.js';
 import { runBin } from './helpers/cli.js';
-import { query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
+import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
+import { enumLabels, query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
 
 t.test('exact command lines', async (t) => {
   t.same(execPrefix(undefined), []);
@@ -41,23 +43,36 @@ t.test('exact command lines', async (t) => {
   t.match(host.env, { PGHOST: 'db.internal', PGPORT: '5433', PGPASSWORD: 's3cret' });
   t.notOk(host.argv.join(' ').includes('s3cret'));
 
+  const path = process.env.PATH;
+  process.env.PATH = `${fakeDocker().dir}:${path}`; // lockTargets asks docker whether the container runs
+  t.teardown(() => void (process.env.PATH = path));
   t.same((await lockTargets(settings({ APP_CONTAINER: 'nextjs-pulse-work' }))).targets,
     [{ name: 'container nextjs-pulse-work', prefix: ['docker', 'exec', '-i', 'nextjs-pulse-work'], path: '/app/maintenance/enabled.lock' }],
     'the runbook\'s container path by default');
 });
 
-/** A `docker` that runs `docker exec`'s command here and answers `docker ps` with two tasks. */
+/**
+ * A `docker` that runs `docker exec`'s command here (as `-u USER` when given, through runuser) and
+ * answers `docker ps` with $FAKE_TASKS (default two tasks; "none": no task) and `docker inspect`
+ * with $FAKE_STATE ("true" running, "false" stopped, "missing" no such container).
+ */
 function fakeDocker(server?: Target): { dir: string; log: string } {
   const dir = mkdtempSync(join(tmpdir(), 'bm-docker-'));
   const log = join(dir, 'calls.log');
   writeFileSync(join(dir, 'docker'), `#!/bin/sh
 echo "$*" >> ${log}
 case "$1" in
-  ps) echo task1aaa; echo task2bbb ;;
-  exec) shift
-        while [ $# -gt 0 ]; do case "$1" in -i) shift ;; -e) shift 2 ;; *) break ;; esac; done
+  ps) [ "\${FAKE_TASKS:-}" = none ] || for t in \${FAKE_TASKS:-task1aaa task2bbb}; do echo "$t"; done ;;
+  inspect) case "\${FAKE_STATE:-true}" in
+             missing) echo "Error: No such container: $6" >&2; exit 1 ;;
+             *) echo "\${FAKE_STATE:-true}" ;;
+           esac ;;
+  exec) shift; user=
+        while [ $# -gt 0 ]; do case "$1" in -i|-t) shift ;; -e) shift 2 ;; -u) user=$2; shift 2 ;; *) break ;; esac; done
         shift  # the container
+        export PATH="${findPgBindir()}:$PATH"  # the container has PostgreSQL's programs
         ${server ? `export PGHOST=${server.host} PGPORT=${server.port}` : ''}
+        if [ -n "$user" ]; then exec runuser -u "$user" --preserve-environment -- "$@"; fi
         exec "$@" ;;
   *) echo "fake docker: $1 unsupported" >&2; exit 1 ;;
 esac
@@ -106,3 +121,113 @@ t.test('PG_CONTAINER: dump and restore stream through `docker exec`', async (t) 
   t.notMatch(readFileSync(docker.log, 'utf8'), /pw-only-in-env/, 'no password on any docker command line');
   t.notMatch(d.stdout + d.stderr + r.stdout + r.stderr, /pw-only-in-env/, 'nor in any output');
 });
+
+t.test('PG_SERVICE: dump, restore and migrate run in the service\'s task, with no PostgreSQL program on this host', async (t) => {
+  const url = await seededDatabase(t, 400);
+  const docker = fakeDocker(url);
+  const noTools = mkdtempSync(join(tmpdir(), 'bm-empty-bindir-'));
+  const s = tempSettings(url, { PATH: `${docker.dir}:/usr/bin:/bin`, PG_SERVICE: 'pulse_postgres', PG_BINDIR: noTools,
+    FAKE_TASKS: 'pgtask1' });
+  const before = await snapshot(url);
+  const d = runBin('dump.ts', [], s.env);
+  t.equal(d.code, 0, d.stderr);
+  const calls = () => readFileSync(docker.log, 'utf8');
+  t.match(calls(), /^ps --quiet --filter label=com.docker.swarm.service.name=pulse_postgres --filter status=running$/m);
+  t.match(calls(), /^exec (-e \S+ )+pgtask1 pg_dump --format=custom/m, 'pg_dump in the task the service runs now');
+  const path = d.stdout.trim().split('\n').pop()!;
+  await query(url, `DELETE FROM "User" WHERE role = 'ADMIN'`);
+  const r = runBin('restore.ts', [path], { ...s.env, YES: '1', LIVE: '1', FAKE_TASKS: 'pgtask2' });
+  t.equal(r.code, 0, r.stderr);
+  t.match(calls(), /^exec -i (-e \S+ )+pgtask2 pg_restore --clean/m, 'the task asked afresh: a restarted task is another container');
+  t.same(await snapshot(url), before, 'every row back');
+
+  const m = runBin('migrate.ts', ['0001'], s.env);
+  t.equal(m.code, 0, m.stdout + m.stderr);
+  await assertMigrated(t, url, before, s);
+  t.notMatch(calls(), /^(?!exec |ps ).+/m, 'docker was asked nothing else');
+
+  const none = runBin('dump.ts', [], { ...s.env, FAKE_TASKS: 'none' });
+  t.equal(none.code, 2);
+  t.match(none.stderr, /^dump: PG_SERVICE: no running task of service pulse_postgres on this node\.\n\s*next: Check the name with `docker service ls`/m);
+  const two = runBin('dump.ts', [], { ...s.env, FAKE_TASKS: 'a b' });
+  t.equal(two.code, 2);
+  t.match(two.stderr, /service pulse_postgres has 2 running tasks on this node/);
+});
+
+t.test('preflight: a container or service that is not there is refused before anything changes', async (t) => {
+  const url = await seededDatabase(t, 300);
+  const docker = fakeDocker(url);
+  const base = { PATH: `${docker.dir}:${process.env.PATH}` };
+  const data = await tableChecksum(url);
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ APP_SERVICE: 'pulse_nextjz', FAKE_TASKS: 'none' }, /APP_SERVICE: no running task of service pulse_nextjz on this node/],
+    [{ APP_CONTAINER: 'nextjs-pulse-work', FAKE_STATE: 'missing' }, /APP_CONTAINER: no container nextjs-pulse-work on this node/],
+    [{ PG_CONTAINER: 'postgres-production', FAKE_STATE: 'false' }, /PG_CONTAINER: container postgres-production is not running/],
+    [{ PG_SERVICE: 'pulse_postgrez', FAKE_TASKS: 'none' }, /PG_SERVICE: no running task of service pulse_postgrez/],
+  ];
+  for (const [extra, cause] of cases) {
+    const s = tempSettings(url, { ...base, ...extra });
+    const r = runBin('migrate.ts', ['0001'], s.env);
+    t.equal(r.code, 2, `${JSON.stringify(extra)}: refused`);
+    t.match(r.stderr, cause);
+    t.match(r.stderr, /^migrate-0001: (APP|PG)_/, 'the refusal, in preflight');
+    t.notMatch(r.stderr, /stays ON|state:/, 'no claim about maintenance: nothing went ON');
+    t.notOk(existsSync(s.backupDir) && readdirSync(s.backupDir).some((f) => f.endsWith('.dump')), 'no dump taken');
+  }
+  t.equal(await tableChecksum(url), data, 'data unchanged');
+  t.same(await enumLabels(url), ['USER', 'ADMIN'], 'schema unchanged');
+});
+
+t.test('APP_USER: the lock is written as the app\'s user, and a folder that user cannot write is refused first', async (t) => {
+  const docker = fakeDocker();
+  const root = mkdtempSync(join(tmpdir(), 'bm-appuser-'));
+  chmodSync(root, 0o755);
+  const lockDir = join(root, 'maintenance');
+  mkdirSync(lockDir, { mode: 0o755 }); // root's: the app's user (postgres here) cannot write it
+  const env = { PATH: `${docker.dir}:${process.env.PATH}`, APP_SERVICE: 'pulse_nextjs', MAINTENANCE_DIR: lockDir, APP_USER: 'postgres' };
+  const refused = runBin('maintenance.ts', ['on'], env);
+  t.equal(refused.code, 2, refused.stdout + refused.stderr);
+  t.match(refused.stderr, new RegExp(`^maintenance-on: the maintenance lock cannot be written: task task1aaa of pulse_nextjs: ${lockDir} is not a ` +
+    'writable folder for that user; task task2bbb'));
+  t.match(refused.stderr, /next: Make \S+ exist and be writable by user postgres/);
+  t.notOk(existsSync(join(lockDir, 'enabled.lock')), 'nothing written');
+  t.match(readFileSync(docker.log, 'utf8'), /^exec -i -u postgres task1aaa sh -c /m);
+
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
+  chownSync(lockDir, uid, 0);
+  const on = runBin('maintenance.ts', ['on'], env);
+  t.equal(on.code, 0, on.stderr);
+  const st = statSync(join(lockDir, 'enabled.lock'));
+  t.equal(st.uid, uid, 'written by the app\'s user');
+  t.equal(st.mode & 0o777, 0o644);
+  t.equal(runBin('maintenance.ts', ['off'], env).code, 0);
+  t.notOk(existsSync(join(lockDir, 'enabled.lock')));
+});
+
+t.test('rehearsal with PG_SERVICE: the same-server copy through the task; REHEARSE_IN=sandbox restores with this host\'s programs',
+  async (t) => {
+    const url = await seededDatabase(t, 500);
+    const docker = fakeDocker(url);
+    const data = await tableChecksum(url);
+    const same = tempSettings(url, { PATH: `${docker.dir}:/usr/bin:/bin`, PG_SERVICE: 'pulse_postgres', FAKE_TASKS: 'pgtask1',
+      PG_BINDIR: mkdtempSync(join(tmpdir(), 'bm-empty-bindir-')) });
+    const r = runBin('rehearse.ts', ['0001'], same.env);
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    t.match(readFileSync(docker.log, 'utf8'), /^exec -i (-e \S+ )+pgtask1 pg_restore --clean --if-exists --no-owner/m,
+      'the copy restored through the task');
+    const sandboxNoTools = runBin('rehearse.ts', ['0001'], { ...same.env, REHEARSE_IN: 'sandbox' });
+    t.equal(sandboxNoTools.code, 2);
+    t.match(sandboxNoTools.stderr, /^rehearse-0001: REHEARSE_IN=sandbox runs a PostgreSQL on this host, whose programs are missing/m);
+    t.match(sandboxNoTools.stderr, /next: Install them .*or rehearse on production's server: `make rehearse-0001` without REHEARSE_IN/);
+
+    writeFileSync(docker.log, '');
+    const sandbox = tempSettings(url, { PATH: `${docker.dir}:${process.env.PATH}`, PG_SERVICE: 'pulse_postgres', FAKE_TASKS: 'pgtask1',
+      REHEARSE_IN: 'sandbox' });
+    const rs = runBin('rehearse.ts', ['0001'], sandbox.env);
+    t.equal(rs.code, 0, rs.stdout + rs.stderr);
+    t.match(rs.stdout, /into \S+_rehearse_\S+ \(sandbox\)/);
+    const log = readFileSync(docker.log, 'utf8');
+    t.match(log, /pgtask1 pg_dump --format=custom/, 'production dumped through its task');
+    t.notMatch(log, /pg_restore --clean/, 'the sandbox restored with this host\'s pg_restore, not production\'s container');
+    t.equal(await tableChecksum(url), data, 'production data unchanged');
+  });

@@ -32,7 +32,7 @@ t.test('a failed rehearsal speaks of the scratch copy: production untouched, not
   const r = runBin('rehearse.ts', ['0001'], s.env);
   t.equal(r.code, 1);
   t.match(r.stderr, /^rehearse-0001: the rehearsal failed on the scratch copy \S+_rehearse_\S+ \(dropped\); production is untouched: step mutate failed: invariant failed/);
-  t.match(r.stderr, /next: Fix the cause .*then `make rehearse-0001` again\. Nothing to restore\./);
+  t.match(r.stderr, /next: The copy has production.s schema and data: fix what the cause names .*then `make rehearse-0001` again\. Nothing to restore\./);
   t.notMatch(r.stderr, /make restore|maintenance stays ON|make migrate-0001|it resumes/, 'nothing that would act on production');
   t.equal(await tableChecksum(url), data, 'production data unchanged');
   t.notOk(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'production never in maintenance');
@@ -63,7 +63,7 @@ t.test('a refused run is closed in the journal: the next run starts afresh; make
   t.match(runs[1], { migration: '0001', result: 'refused in preflight', cause: /view "UserRoles" depends on column "User"\.role/ });
   t.ok(runs[0].started > runs[1].started, 'newest first');
   const text = runBin('history.ts', [], { DATABASE_URL: urlOf(url) });
-  t.match(text.stdout, /migration 0001 {2}run \S+: done\n {6}strategy default; \d+ rows changed; dump \S+\.dump/);
+  t.match(text.stdout, /migration 0001 {2}run \S+: done\n {6}strategy default; \d+ rows changed; site in maintenance [\d.]+ s; dump \S+\.dump/);
   t.match(text.stdout, /^history: 2 run\(s\) on this database/m);
 });
 

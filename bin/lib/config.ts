@@ -44,7 +44,9 @@ export interface Settings {
   backupDir: string;
   appContainer?: string;
   appService?: string;
+  appUser?: string; // the user the app runs as, for the lock's writes (default: the container's own)
   pgContainer?: string;
+  pgService?: string; // a Swarm service: the PostgreSQL programs run in its task on this node
   dbGuard: boolean; // DB_GUARD=0 turns it off; it applies where a command has a database target
   dumpCompress: number; // pg_dump -Z: 1 is ~30% faster than the default 6 for ~10% more bytes (make bench)
 }
@@ -56,7 +58,9 @@ export function settings(env: NodeJS.ProcessEnv = process.env): Settings {
     backupDir: env.BACKUP_DIR || 'backups',
     appContainer: env.APP_CONTAINER || undefined,
     appService: env.APP_SERVICE || undefined,
+    appUser: env.APP_USER || undefined,
     pgContainer: env.PG_CONTAINER || undefined,
+    pgService: env.PG_SERVICE || undefined,
     dbGuard: env.DB_GUARD !== '0',
     dumpCompress: /^[0-9]$/.test(env.DUMP_COMPRESS ?? '') ? Number(env.DUMP_COMPRESS) : 1,
   };

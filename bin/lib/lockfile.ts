@@ -15,9 +15,12 @@ export interface LockContent {
 const WRITE = 'set -eu; lock="$1"; dir=$(dirname "$lock"); mkdir -p "$dir"; tmp="$dir/.enabled.lock.$$"; cat > "$tmp"; chmod 644 "$tmp"; mv -f "$tmp" "$lock"';
 const READ = 'test -e "$1" || exit 3; cat "$1"';
 const REMOVE = 'rm -f "$1"';
+// The folder, or the nearest one that exists (WRITE makes the rest): exit 4 when not writable.
+const WRITABLE = 'd=$(dirname "$1"); while [ ! -e "$d" ]; do d=$(dirname "$d"); done; [ -d "$d" ] && [ -w "$d" ] || ' +
+  '{ echo "$d"; exit 4; }';
 
-export function lockCommand(op: 'write' | 'read' | 'remove', prefix: string[], path: string): string[] {
-  const script = { write: WRITE, read: READ, remove: REMOVE }[op];
+export function lockCommand(op: 'write' | 'read' | 'remove' | 'writable', prefix: string[], path: string): string[] {
+  const script = { write: WRITE, read: READ, remove: REMOVE, writable: WRITABLE }[op];
   return [...prefix, 'sh', '-c', script, 'sh', path];
 }
 
@@ -45,4 +48,12 @@ export async function readLock(prefix: string[], path: string): Promise<LockCont
 export async function removeLock(prefix: string[], path: string): Promise<void> {
   const out = await run(lockCommand('remove', prefix, path));
   if (out.exitCode !== 0) throw new Error(`cannot remove ${path}: ${out.stderr.trim() || `exit ${out.exitCode}`}`);
+}
+
+/** Why the lock could not be written at `path` (as the prefix's user), or undefined when it can. */
+export async function lockFolderFault(prefix: string[], path: string): Promise<string | undefined> {
+  const out = await run(lockCommand('writable', prefix, path));
+  if (out.exitCode === 0) return undefined;
+  if (out.exitCode === 4) return `${out.stdout.trim()} is not a writable folder for that user`;
+  return out.stderr.trim().split('\n').pop() || `exit ${out.exitCode}`;
 }
