@@ -12,6 +12,7 @@ import { isMain } from './lib/entry.js';
 export interface Run {
   runId: string; migration: string; started: string; ended: string; result: string; dump: string | null;
   strategy: string | null; rowsChanged: number | null; cause: string | null;
+  outageSeconds: number | null; // the site in maintenance, from the lock's start to maintenance-off
   steps: { step: string; seconds: number | null }[];
 }
 
@@ -23,6 +24,7 @@ export async function history(target: Target): Promise<Run[]> {
       started: new Date(r.started).toISOString(), ended: new Date(r.ended).toISOString(),
       result: String(r.result), dump: r.dump ?? null, strategy: r.strategy ?? null,
       rowsChanged: totalUpdated(r.updated as Updated | null), cause: r.cause ?? null,
+      outageSeconds: r.outage_seconds === null ? null : Number(r.outage_seconds),
       steps: (r.steps as { step: string; seconds: string | null }[])
         .map((s) => ({ step: s.step, seconds: s.seconds === null ? null : Number(s.seconds) })),
     }));
@@ -36,7 +38,8 @@ if (isMain(import.meta.url)) {
     help: `
 Every run of every migration on DATABASE_URL, newest first, from breaking_migrations.journal:
 start and end, result (done, refused in preflight, failed, failed and restored, unfinished),
-strategy, each step with its duration, the dump taken, the rows the mutation changed, the cause
+strategy, each step with its duration, how long the site was in maintenance (from the lock's
+start, a failed attempt before the run's re-run included), the dump taken, the rows the mutation changed, the cause
 of a failure. --json prints the same as JSON. Changes nothing. Exit codes: 0, 2 bad input, 3 unreachable.`,
     async run(argv) {
       const t0 = performance.now();
@@ -48,7 +51,8 @@ of a failure. --json prints the same as JSON. Changes nothing. Exit codes: 0, 2 
         const when = `${r.started.slice(0, 19).replace('T', ' ')} → ${r.ended.slice(11, 19)}`;
         console.log(`  ${when}  migration ${r.migration}  run ${r.runId}: ${r.result}`);
         const changed = r.rowsChanged !== null && `${r.rowsChanged} rows changed`;
-        const facts = [r.strategy && `strategy ${r.strategy}`, changed, r.dump && `dump ${r.dump}`,
+        const outage = r.outageSeconds !== null && `site in maintenance ${r.outageSeconds.toFixed(1)} s`;
+        const facts = [r.strategy && `strategy ${r.strategy}`, changed, outage, r.dump && `dump ${r.dump}`,
           r.cause && `cause: ${r.cause}`].filter(Boolean);
         if (facts.length) console.log(`      ${facts.join('; ')}`);
         const steps = r.steps.map((s) => (s.seconds === null ? s.step : `${s.step} ${s.seconds.toFixed(2)} s`));

@@ -19,7 +19,7 @@ import { dbState, describeFailed, finalChecks, preflightProblems, waitForOrphans
 import { strategy as pickStrategy, type StrategyName } from './lib/strategy.js';
 import { dump, dumpPreflight } from './dump.js';
 import { expectedWrites, withGrowth } from './lib/progress.js';
-import { maintenanceOff, maintenanceOn } from './maintenance.js';
+import { checkLockTargets, maintenanceOff, maintenanceOn } from './maintenance.js';
 import { schema } from './schema.js';
 import { describeCounts, totalUpdated, verify, type Counts, type VerifyReport } from '../verify/verifier.js';
 import { isMain } from './lib/entry.js';
@@ -38,6 +38,7 @@ export interface RunResult {
   migration: string; strategy: StrategyName; runId: string; resumed: boolean; alreadyApplied: boolean;
   steps: StepTime[]; dump?: string; verifier?: Pick<VerifyReport, 'before' | 'after' | 'updated'>;
   checks: FinalCheck[]; windowSeconds?: number; report?: string; prisma?: PrismaResult;
+  outageSeconds?: number; // since maintenance went ON, earlier attempts of this run included
 }
 export interface RunOptions { autoRestore?: boolean; lockTimeout?: string; strategy?: string; prismaDir?: string; log?: (line: string) => void }
 
@@ -102,7 +103,10 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
     let windowStart: number | undefined;
     try {
       await runStep('preflight', async () => {
-        await dumpPreflight(sql, target, s);
+        await dumpPreflight(sql, target, s); // and where pg_dump runs: PG_SERVICE's task, PG_CONTAINER, here
+        // The app's containers or tasks exist, run, and let the lock be written: a typo in
+        // APP_SERVICE is refused here, not found at maintenance-on.
+        if (!state.contracted) await checkLockTargets(s);
         // Prisma's side is checked before anything changes, so that its step at the end cannot be refused.
         if (opts.prismaDir) await prismaPreflight(sql, id, opts.prismaDir, `migrate-${id}`);
         const { problems, counts } = state.contracted ? { problems: [] } : await preflightProblems(sql, m, { checkContract: strategy.checkContract, trySql: strategy.tryInPreflight && !done.mutate ? strategy.mutationSql : undefined });
@@ -165,8 +169,12 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         if (bad.length) throw new Error(`final checks failed: ${describeFailed(bad)}`);
       }, () => ({ checks: result.checks }));
       current = 'maintenance-off';
-      await runStep('maintenance-off', () => maintenanceOff(s, target));
+      // The visitors' outage began when the lock did, which may be an earlier, failed attempt.
+      const outage = (since?: string) => (since ? (Date.now() - Date.parse(since)) / 1000 : undefined);
+      const off = await runStep('maintenance-off', () => maintenanceOff(s, target),
+        (r) => ({ since: r.since, outageSeconds: outage(r.since) }));
       result.windowSeconds = windowStart === undefined ? undefined : (performance.now() - windowStart) / 1000;
+      result.outageSeconds = outage(off?.since) ?? result.windowSeconds;
       if (opts.prismaDir) {
         current = 'prisma';
         result.prisma = await runStep('prisma', () => prismaHistory(target, id, opts.prismaDir!, { runId: result.runId, command: `migrate-${id}` }),
@@ -226,7 +234,10 @@ Exit codes: 0 done (or already applied), 1 a step failed, 2 refused before any c
       console.log(`  report: ${r.report}`);
       const updated = totalUpdated(v?.updated);
       const change = !v ? '' : updated !== null ? `${updated} rows updated; ` : r.strategy === 'rename' ? 'relabelled in the catalog, no row written; ' : 'relabelled in the table rewrite; ';
-      console.log(`migrate-${id}: done${r.resumed ? ' (resumed)' : ''}; ${change}strategy ${r.strategy}; maintenance window ${r.windowSeconds?.toFixed(1) ?? '?'} s; dump ${r.dump ?? 'none'} (${seconds(t0)})`);
+      const earlier = r.outageSeconds !== undefined && r.windowSeconds !== undefined && r.outageSeconds > r.windowSeconds + 1
+        ? ` (site in maintenance ${r.outageSeconds.toFixed(1)} s, earlier attempts included)` : '';
+      console.log(`migrate-${id}: done${r.resumed ? ' (resumed)' : ''}; ${change}strategy ${r.strategy}; ` +
+        `maintenance window ${r.windowSeconds?.toFixed(1) ?? '?'} s${earlier}; dump ${r.dump ?? 'none'} (${seconds(t0)})`);
     },
   });
 }

@@ -1,6 +1,7 @@
 -- `make history`: every run of every migration on this database, newest first, from the journal
 -- (breaking_migrations.journal): when it started and ended, its steps in order with their
--- durations, how it ended, its dump, its strategy and the rows its mutation changed.
+-- durations, how it ended, its dump, its strategy, the rows its mutation changed, and how long
+-- the site was in maintenance (from the lock's start, earlier attempts included).
 WITH runs AS (
   SELECT run_id, migration, min(at) AS started, max(at) AS ended,
          CASE WHEN bool_or(step = 'finish' AND event = 'done') THEN 'done'
@@ -11,12 +12,14 @@ WITH runs AS (
          (array_agg(detail ->> 'path') FILTER (WHERE step = 'dump' AND event = 'done'))[1] AS dump,
          (array_agg(detail ->> 'strategy') FILTER (WHERE step = 'mutate' AND event = 'done'))[1] AS strategy,
          (array_agg(detail -> 'updated') FILTER (WHERE step = 'mutate' AND event = 'done'))[1] AS updated,
+         (array_agg((detail ->> 'outageSeconds')::numeric) FILTER (WHERE step = 'maintenance-off' AND event = 'done'))[1]
+           AS outage_seconds,
          (array_agg(COALESCE(detail ->> 'cause', detail ->> 'refused') ORDER BY id DESC) FILTER (WHERE event = 'failed' OR step = 'finish'))[1] AS cause,
          COALESCE(jsonb_agg(jsonb_build_object('step', step, 'seconds', seconds) ORDER BY id)
                   FILTER (WHERE event = 'done' AND step <> 'finish'), '[]') AS steps
   FROM breaking_migrations.journal
   GROUP BY run_id, migration
 )
-SELECT run_id, migration, started, ended, result, dump, strategy, updated, cause, steps
+SELECT run_id, migration, started, ended, result, dump, strategy, updated, cause, steps, outage_seconds
 FROM runs
 ORDER BY started DESC;

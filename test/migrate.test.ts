@@ -2,7 +2,8 @@
 import t from 'tap';
 import pg from 'pg';
 import type { Target } from '../bin/lib/target.js';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrate } from '../bin/migrate.js';
 import { runBin } from './helpers/cli.js';
@@ -100,11 +101,47 @@ t.test('AUTO_RESTORE=1 restores the dump itself when the data had changed', asyn
   t.equal(code, 1);
   t.match(err, /step contract failed: .*lock timeout/);
   t.match(out, /AUTO_RESTORE=1: restoring /);
-  t.match(err, /\n  next: state after the restore: untouched; restored \S+ \(row counts match the dump\); maintenance stays ON\n/, 'the state after the restore, not before');
+  t.match(err, /\n  next: state after the restore: untouched; restored \S+ \(row counts match the dump\); maintenance stays ON \(since \d\d:\d\d:\d\d UTC: the site has been in maintenance \d+ s\)\n/,
+    'the state after the restore, not before, and how long the site has been down');
   t.notMatch(err, /state: mutated|it resumes/);
   t.match(err, /`make maintenance-off` to reopen the site/);
   t.equal(await tableChecksum(url), before, '"User" back to its pre-run data');
   t.same(await enumLabels(url), ['USER', 'ADMIN']);
+});
+
+t.test('a run that changed data survives a failure and a refused restart: the re-run resumes it, names its first dump, ' +
+  'reports its rows and the whole outage', async (t) => {
+  const url = await seededDatabase(t, 3000);
+  const s = tempSettings(url);
+  const before = await snapshot(url);
+  const t0 = Date.now();
+  const first = await failAtContract(url, s.env);
+  t.equal(first.code, 1, 'the first attempt fails after the mutation committed');
+  const firstDump = /make restore DUMP=(\S+)/.exec(first.err)?.[1];
+  t.ok(firstDump, 'the failure names its dump');
+  // The next start is refused (this node has no pg_dump): the run stays open with its dump.
+  const refused = runBin('migrate.ts', ['0001'], { ...s.env, PG_BINDIR: mkdtempSync(join(tmpdir(), 'bm-no-pg-')) });
+  t.equal(refused.code, 2, refused.stderr);
+  t.match(refused.stderr, /stays open; its way back stays /);
+  const t1 = Date.now();
+  const again = runBin('migrate.ts', ['0001'], s.env);
+  const t2 = Date.now();
+  t.equal(again.code, 0, again.stderr);
+  t.match(again.stdout, /resuming run \S+ \(done: .*mutate/);
+  t.match(again.stdout, new RegExp(`migrate-0001: done \\(resumed\\); ${before.counts.USER} rows updated`),
+    'the rows the first attempt changed');
+  const outage = /\(site in maintenance ([\d.]+) s, earlier attempts included\)/.exec(again.stdout)?.[1];
+  t.ok(outage, 'the summary gives the outage across attempts');
+  // Bounds the test measured itself: from before the first attempt to after the last.
+  t.ok(Number(outage) * 1000 >= t1 - t0 - 1500 && Number(outage) * 1000 <= t2 - t0 + 100, `outage ${outage} s within the runs`);
+  const report = JSON.parse(readFileSync(/\/\S+\.report\.json/.exec(again.stdout)![0], 'utf8'));
+  t.equal(report.dump, firstDump, 'the report names the first dump: the real way back');
+  t.equal(Math.round(report.outageSeconds), Math.round(Number(outage)));
+  await assertMigrated(t, url, before, s);
+  const history = runBin('history.ts', [], s.env);
+  t.match(history.stdout, /history: 1 run\(s\)/, 'one run: the attempts are the same run');
+  t.match(history.stdout, new RegExp(`: done\\n {6}strategy default; ${before.counts.USER} rows changed; site in maintenance ` +
+    `${outage!.replace('.', '\\.')} s; dump ${firstDump}`));
 });
 
 /**

@@ -8,7 +8,7 @@ import { Refusal } from './refusal.js';
 import { describeLost, isLostConnection } from './lost-server.js';
 import { dbState } from './runbook.js';
 import { restore } from '../restore.js';
-import { maintenanceStatus } from '../maintenance.js';
+import { maintenanceStatus, onSince } from '../maintenance.js';
 
 export class RunFailed extends Refusal {}
 
@@ -45,11 +45,13 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
     return { st, mutated, text: !st ? 'unknown (the server did not answer)' : st.contracted ? 'contracted'
       : mutated ? 'mutated (expanded, data changed, not contracted)' : st.expanded ? 'expanded (schema only, data unchanged)' : 'untouched' };
   };
+  const sinceText = (since?: string) => since
+    ? ` (since ${since.slice(11, 19)} UTC: the site has been in maintenance ${Math.round((Date.now() - Date.parse(since)) / 1000)} s)` : '';
   // Read back, never assumed: a step that failed before the lock was written left nothing ON.
   const maintenance = async () => {
     const m = await maintenanceStatus(c.s, c.target).catch(() => undefined);
     return !m ? 'maintenance: unknown (the lock and the guard could not be read back)'
-      : m.on ? 'maintenance stays ON'
+      : m.on ? `maintenance stays ON${sinceText(onSince(m))}`
         : m.partial ? 'maintenance is PARTIAL (`make maintenance-status` says which part is ON)'
           : 'maintenance is OFF; nothing needs undoing';
   };
