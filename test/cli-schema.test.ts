@@ -1,13 +1,15 @@
 // The schema commands as a user meets them: --help, refusals with the next step, exit codes,
 // .env, and no password in what they print or pass on a command line.
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeTarget, parseTarget } from '../bin/lib/target.js';
-import { dbmateArgs, dirs } from '../bin/lib/dbmate.js';
-import { runBin } from './helpers/cli.js';
-import { enumLabels, roleCounts, seededDatabase, urlOf } from './helpers/database.js';
+import { schema } from '../bin/schema.js';
+import { repo, runBin } from './helpers/cli.js';
+import { enumLabels, oracleConfig, roleCounts, seededDatabase, urlOf } from './helpers/database.js';
 
 const emptyDir = () => mkdtempSync(join(tmpdir(), 'bm-cwd-'));
 
@@ -82,8 +84,34 @@ t.test('seed refuses an application database (one made by Prisma Migrate)', asyn
   t.equal((await roleCounts(url)).total, 5);
 });
 
-t.test('credentials never reach a command line', async (t) => {
-  const args = dbmateArgs(dirs.all('0001'), 'migrate');
-  t.notOk(args.some((a) => a.includes('postgres://')), 'dbmate gets the URL from its environment');
+t.test('credentials never reach a command line: dbmate\'s real argv, read while it runs', async (t) => {
+  const plain = await seededDatabase(t, 10);
+  const url = { ...plain, password: 'pw-only-in-env' }; // the sandbox trusts any password
+  await schema(url, 'toolkit');
+  // dbmate waits on its bookkeeping table while this transaction holds it: time to read its argv.
+  const holder = new pg.Client(oracleConfig(plain));
+  await holder.connect();
+  await holder.query('BEGIN; LOCK TABLE breaking_migrations.schema_migrations IN ACCESS EXCLUSIVE MODE');
+  const child = spawn(`${repo}/node_modules/.bin/tsx`, [`${repo}/bin/schema.ts`, 'expand'],
+    { env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: urlOf(url), MIGRATION: '0001' }, stdio: 'ignore' });
+  const exited = new Promise<number | null>((res) => child.once('close', res));
+  let found: { argv: string; env: string } | undefined;
+  for (let i = 0; i < 200 && !found; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+        if (argv.includes('--migrations-table') && argv.includes(' migrate')) {
+          found = { argv, env: readFileSync(`/proc/${pid}/environ`, 'utf8') };
+        }
+      } catch { /* the process ended meanwhile */ }
+    }
+  }
+  await holder.query('COMMIT');
+  await holder.end();
+  t.equal(await exited, 0, 'the expand went through once the table was free');
+  t.ok(found, 'dbmate was seen running');
+  t.notMatch(found?.argv ?? '', /pw-only-in-env|postgres(ql)?:\/\//, 'no URL, no password in its argv');
+  t.match(found?.env ?? '', /DATABASE_URL=postgres(ql)?:\/\/postgres:pw-only-in-env@/, 'the URL went through its environment');
   t.equal(describeTarget(parseTarget('postgres://app:s3cret@db:5432/app')), 'postgresql://app@db:5432/app', 'printed without the password');
 });
