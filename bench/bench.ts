@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main, Refusal } from '../bin/lib/cli.js';
+import { main, Refusal, type Command } from '../bin/lib/cli.js';
 import { repoPath, settings } from '../bin/lib/config.js';
 import { libpqEnv, withDatabase, type Target } from '../bin/lib/target.js';
 import { withSql } from '../bin/lib/db.js';
@@ -156,8 +156,9 @@ export function table(b: BenchResult): string {
   return lines.join('\n');
 }
 
-if (isMain(import.meta.url)) {
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  return {
     name: 'bench',
     usage: 'usage: tsx bench/bench.ts [ROWS] [ROUNDS]   (make bench ROWS=1000000 ROUNDS=5)',
     help: `
@@ -178,5 +179,7 @@ ratio, dump and restore throughput, and the window of each other strategy (STRAT
       console.log(table(b));
       console.log(`bench: toolkit window ${b.toolkitWindow.toFixed(2)} s vs floor ${b.floorWindow.toFixed(2)} s, ratio ${b.ratio.toFixed(3)} at ${rows} rows; JSON ${file}`);
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

@@ -2,7 +2,7 @@
 // List the dumps in BACKUP_DIR (newest first); KEEP=n deletes all but the newest n.
 import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { main, Refusal } from './lib/cli.js';
+import { main, Refusal, type Command } from './lib/cli.js';
 import { settings } from './lib/config.js';
 import { mb } from './lib/stream.js';
 import type { Manifest } from './dump.js';
@@ -38,8 +38,9 @@ export function pruneBackups(dir: string, keep: number): Backup[] {
   return old;
 }
 
-if (isMain(import.meta.url)) {
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  return {
     name: 'backups',
     usage: 'usage: tsx bin/backups.ts [--keep N]   (make backups [KEEP=n])',
     help: `
@@ -59,5 +60,7 @@ each with its .sha256 and .manifest.json. Exit codes: 0 ok, 2 bad input.`,
       for (const b of list) console.log(`  ${b.createdAt}  ${mb(b.bytes).padStart(10)}  ${b.database.padEnd(16)} ${b.checksum ? '' : '(no checksum) '}${b.path}`);
       console.log(`backups: ${list.length} dump(s) in ${dir}, ${mb(list.reduce((a, b) => a + b.bytes, 0))}`);
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

@@ -3,7 +3,7 @@
 // `make migrate-0001` (maintenance, dump, expand, verifier, contract, checks), before/after
 // counts and the summary. Leaves nothing behind.
 import { join } from 'node:path';
-import { main, Refusal, seconds, step } from './lib/cli.js';
+import { main, Refusal, seconds, step, type Command } from './lib/cli.js';
 import { settings } from './lib/config.js';
 import { withDatabase } from './lib/target.js';
 import { startSandbox } from './lib/sandbox.js';
@@ -36,8 +36,9 @@ export async function demo(rows: number): Promise<{ before: Status; after: Statu
   }
 }
 
-if (isMain(import.meta.url)) {
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  return {
     name: 'demo',
     usage: 'usage: tsx bin/demo.ts [ROWS]',
     help: `
@@ -53,5 +54,7 @@ server, the dump and the lock file live in a temp folder deleted at the end, als
       for (const st of run.steps) console.log(stepLine(st));
       console.log(`demo: ${count(before, 'USER')} USER became ${count(after, 'EMPLOYEE')} EMPLOYEE, ${count(after, 'ADMIN')} ADMIN kept; labels now ${after.items[0]?.detail}; maintenance window ${run.windowSeconds?.toFixed(1)} s (${seconds(t0)})`);
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

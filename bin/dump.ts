@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, renameSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { main, Refusal } from './lib/cli.js';
+import { main, Refusal, type Command } from './lib/cli.js';
 import { readSql, settings, type Settings, connectionTarget } from './lib/config.js';
 import { describeTarget, type Target } from './lib/target.js';
 import { connect, type Sql } from './lib/db.js';
@@ -147,8 +147,9 @@ export async function dump(target: Target, s: Settings, log: (line: string) => v
   }
 }
 
-if (isMain(import.meta.url)) {
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  return {
     name: 'dump',
     usage: 'usage: tsx bin/dump.ts',
     help: `
@@ -167,5 +168,7 @@ Exit codes: 0 written, 1 failed (no file left), 2 refused, 3 unreachable.`,
       console.log(`dump: ${mb(r.bytes)}, ${Object.keys(r.manifest.tables).length} tables, ${total} rows, sha256 ${r.sha256.slice(0, 12)}… (${r.seconds.toFixed(2)} s)`);
       console.log(r.path);
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

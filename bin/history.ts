@@ -1,7 +1,7 @@
 #!/usr/bin/env tsx
 // make history: what ran on this database, when, with which result and which dump — every run
 // of every migration, newest first, from the journal the runbook keeps in the database itself.
-import { main, seconds } from './lib/cli.js';
+import { main, seconds, type Command } from './lib/cli.js';
 import { connectionTarget, readSql } from './lib/config.js';
 import { withSql } from './lib/db.js';
 import { hasJournal } from './lib/journal.js';
@@ -31,8 +31,9 @@ export async function history(target: Target): Promise<Run[]> {
   });
 }
 
-if (isMain(import.meta.url)) {
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  return {
     name: 'history',
     usage: 'usage: tsx bin/history.ts [--json]   (make history)',
     help: `
@@ -60,5 +61,7 @@ of a failure. --json prints the same as JSON. Changes nothing. Exit codes: 0, 2 
       }
       console.log(`history: ${runs.length} run(s) on this database (${seconds(t0)})`);
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

@@ -3,7 +3,7 @@
 // holds back every writer that does not read the file (workers, cron, other replicas).
 import { hostname, userInfo } from 'node:os';
 import { posix, resolve } from 'node:path';
-import { main, Refusal } from './lib/cli.js';
+import { main, Refusal, type Command } from './lib/cli.js';
 import { connectionTarget, settings, type Settings } from './lib/config.js';
 import { describeTarget, type Target } from './lib/target.js';
 import { checkRunning, execPrefix, runningTasks } from './lib/docker.js';
@@ -133,9 +133,10 @@ function age(since: string): string {
   return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 }
 
-if (isMain(import.meta.url)) {
-  const verb = process.argv[2];
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  const verb = args[0];
+  return {
     name: verb ? `maintenance-${verb}` : 'maintenance',
     usage: 'usage: tsx bin/maintenance.ts on|off|status [--json] [--exit-code]',
     help: `
@@ -193,5 +194,7 @@ status --exit-code: 0 OFF, 1 ON, 4 PARTIAL.`,
           throw new Refusal(`maintenance: unknown verb "${verb ?? ''}".`, 'Use on, off or status.');
       }
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

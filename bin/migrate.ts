@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { main, Refusal, seconds, step } from './lib/cli.js';
+import { main, Refusal, seconds, step, type Command } from './lib/cli.js';
 import { settings, type Settings, connectionTarget } from './lib/config.js';
 import { type Target } from './lib/target.js';
 import { connect, type Tx } from './lib/db.js';
@@ -199,9 +199,10 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
   }
 }
 
-if (isMain(import.meta.url)) {
-  const id = process.argv[2] ?? '';
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  const id = args[0] ?? '';
+  return {
     name: `migrate-${id}`,
     usage: 'usage: tsx bin/migrate.ts NNNN   (make migrate-0001 [STRATEGY=rewrite|rename] [AUTO_RESTORE=1] [LOCK_TIMEOUT=10s])',
     help: `
@@ -239,5 +240,7 @@ Exit codes: 0 done (or already applied), 1 a step failed, 2 refused before any c
       console.log(`migrate-${id}: done${r.resumed ? ' (resumed)' : ''}; ${change}strategy ${r.strategy}; ` +
         `maintenance window ${r.windowSeconds?.toFixed(1) ?? '?'} s${earlier}; dump ${r.dump ?? 'none'} (${seconds(t0)})`);
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

@@ -6,7 +6,7 @@
 //                                                a complete enum migration, plain SQL to review
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { main, Refusal } from './lib/cli.js';
+import { main, Refusal, type Command } from './lib/cli.js';
 import { repoPath } from './lib/config.js';
 import { enumMigrationFiles, isPureRename } from './lib/enum-migration.js';
 import type { EnumSpec } from './lib/enum-spec.js';
@@ -142,9 +142,10 @@ ${todo(`db/${id}/${step} (down)`, `undo the ${step} step, refusing (changing not
   return write(files);
 }
 
-if (isMain(import.meta.url)) {
-  const mode = process.argv[2];
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  const mode = args[0];
+  return {
     name: mode === 'enum' ? 'new-enum-migration' : 'new-migration',
     usage: 'usage: tsx bin/new-migration.ts skeleton|enum   '
       + '(make new-migration ID= NAME= | make new-enum-migration ID= TYPE= FROM= TO= MAP=)',
@@ -171,5 +172,7 @@ Exit codes: 0 written, 2 refused.`,
       console.log(`new-migration: ${written.length} files for migration ${id} (strategies: ${strategies}); `
         + `review them, then \`make rehearse-${id}\``);
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

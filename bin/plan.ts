@@ -2,7 +2,7 @@
 // make plan-NNNN: for the target database, each strategy's lock, whether it rewrites the table,
 // and an estimated maintenance window from the table's size. Read-only (planner statistics, no
 // scan; the toolkit's functions are loaded in a transaction that is rolled back).
-import { main, Refusal } from './lib/cli.js';
+import { main, Refusal, type Command } from './lib/cli.js';
 import { existsSync } from 'node:fs';
 import { connectionTarget, repoPath } from './lib/config.js';
 import { loadMigration } from './lib/migration.js';
@@ -52,9 +52,10 @@ export function recommend(rows: PlanRow[]): { strategy: string; why: string } {
     : { strategy: 'default', why: 'the runbook\'s own steps, from any state' };
 }
 
-if (isMain(import.meta.url)) {
-  const id = process.argv[2] ?? '';
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  const id = args[0] ?? '';
+  return {
     name: `plan-${id}`,
     usage: 'usage: tsx bin/plan.ts NNNN   (make plan-0001)',
     help: `
@@ -86,5 +87,7 @@ Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
       console.log(`  recommended: ${best.strategy}: ${best.why}`);
       console.log(`plan-${id}: recommended ${best.strategy}; estimates exclude the dump (~${dumpSeconds.toFixed(1)} s at ${RATES.dumpMBps} MB/s); run STRATEGY=${best.strategy} make migrate-${id}`);
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

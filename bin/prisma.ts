@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { main, Refusal } from './lib/cli.js';
+import { main, Refusal, type Command } from './lib/cli.js';
 import { connectionTarget, readSql } from './lib/config.js';
 import { tableExists, withSql, type Sql, type Tx } from './lib/db.js';
 import { loadEnumSpec, type EnumSpec } from './lib/enum-spec.js';
@@ -130,9 +130,10 @@ export const describePrisma = (r: PrismaResult) => [
   `schema.prisma ${r.schema === 'patched' ? 'updated' : 'already up to date'}`,
 ].join('; ');
 
-if (isMain(import.meta.url)) {
-  const id = process.argv[2] ?? '';
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  const id = args[0] ?? '';
+  return {
     name: `prisma-${id}`,
     usage: 'usage: tsx bin/prisma.ts NNNN   (make prisma-0001 PRISMA_DIR=../app/prisma)',
     help: `
@@ -159,5 +160,7 @@ Exit codes: 0 done (or nothing to do), 1 failed, 2 refused, 3 unreachable.`,
       const commit = r.createdFolder || r.schema === 'patched' ? 'the folder and schema.prisma' : 'nothing new';
       console.log(`prisma-${id}: ${describePrisma(r)}; commit ${commit}`);
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

@@ -4,14 +4,15 @@
 // other sessions (its application_name starts with breaking-migrations). For fixing what a failed
 // run names (a trigger, a view, a row) during maintenance.
 import { spawnSync } from 'node:child_process';
-import { main } from './lib/cli.js';
+import { main, type Command } from './lib/cli.js';
 import { connectionTarget, settings } from './lib/config.js';
 import { pgPlace, toolCommand } from './lib/pgtools.js';
 import { describeTarget } from './lib/target.js';
 import { isMain } from './lib/entry.js';
 
-if (isMain(import.meta.url)) {
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  return {
     name: 'psql',
     usage: 'usage: tsx bin/psql.ts [psql arguments]   (make psql)',
     help: `
@@ -29,5 +30,7 @@ Exit code: psql's.`,
       const r = spawnSync(cmd.argv[0], cmd.argv.slice(1), { env: cmd.env, stdio: 'inherit' });
       return r.status ?? 1;
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main, Refusal, seconds, step } from './lib/cli.js';
+import { main, Refusal, seconds, step, type Command } from './lib/cli.js';
 import { settings, type Settings, connectionTarget } from './lib/config.js';
 import { describeTarget, withDatabase, type Target } from './lib/target.js';
 import { withSql } from './lib/db.js';
@@ -88,9 +88,10 @@ export async function rehearse(target: Target, id: string, s: Settings,
   }
 }
 
-if (isMain(import.meta.url)) {
-  const id = process.argv[2] ?? '';
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  const id = args[0] ?? '';
+  return {
     name: `rehearse-${id}`,
     usage: 'usage: tsx bin/rehearse.ts NNNN   (make rehearse-0001 [REHEARSE_IN=sandbox] [STRATEGY=rewrite|rename])',
     help: `
@@ -109,5 +110,7 @@ Exit codes: 0 the rehearsal passed, 1 it failed (production untouched), 2 refuse
       for (const st of r.run.steps) console.log(stepLine(st));
       console.log(`rehearse-${id}: passed on a copy of ${describeTarget(target)}; strategy ${r.run.strategy}; maintenance window there: ${r.run.windowSeconds?.toFixed(1)} s, dump included (${seconds(t0)})`);
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

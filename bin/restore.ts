@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { main, Refusal } from './lib/cli.js';
+import { main, Refusal, type Command } from './lib/cli.js';
 import { readSql, settings, type Settings, connectionTarget } from './lib/config.js';
 import { describeTarget, type Target } from './lib/target.js';
 import { withSql } from './lib/db.js';
@@ -142,8 +142,9 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
-if (isMain(import.meta.url)) {
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  return {
     name: 'restore',
     usage: 'usage: tsx bin/restore.ts DUMP   (make restore DUMP=backups/….dump [YES=1] [LIVE=1])',
     help: `
@@ -189,5 +190,7 @@ Exit codes: 0 restored and counts match, 1 restore failed (database unchanged) o
       }
       console.log(`restore: restored ${dumpPath} into ${r.database}${r.countsMatch ? `; ${r.tables.length} tables match the manifest` : ''} (${r.seconds.toFixed(2)} s)`);
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

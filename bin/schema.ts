@@ -1,6 +1,6 @@
 #!/usr/bin/env tsx
 // Schema steps through dbmate: baseline (sandbox only), expand, contract, rollback.
-import { main, Refusal, seconds } from './lib/cli.js';
+import { main, Refusal, seconds, type Command } from './lib/cli.js';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { connectionTarget } from './lib/config.js';
@@ -84,9 +84,10 @@ async function migrationHint(target: Target, out: DbmateResult, section: 'up' | 
 
 const STEPS: SchemaStep[] = ['baseline', 'toolkit', 'expand', 'contract', 'rollback'];
 
-if (isMain(import.meta.url)) {
-  await main({
-    name: STEPS.includes(process.argv[2] as SchemaStep) ? process.argv[2] : 'schema',
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  return {
+    name: STEPS.includes(args[0] as SchemaStep) ? args[0] : 'schema',
     usage: 'usage: tsx bin/schema.ts baseline|toolkit|expand|contract|rollback [--migration NNNN]',
     help: `
 Applies one schema step of migration MIGRATION (default 0001; or --migration NNNN) with dbmate,
@@ -113,5 +114,7 @@ Exit codes: 0 done, 1 refused by the database (nothing changed), 2 bad input, 3 
       for (const line of done) console.log(`  ${line}`);
       console.log(`${stepName}: ${done.length ? done.length + ' migration(s) ' + (stepName === 'rollback' ? 'rolled back' : 'applied') : 'nothing to do, already applied'} (${seconds(t0)})`);
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

@@ -1,6 +1,6 @@
 #!/usr/bin/env tsx
 // Fill "User" with realistic fake rows (sql/seed.sql). Never on an application database.
-import { main, Refusal, seconds } from './lib/cli.js';
+import { main, Refusal, seconds, type Command } from './lib/cli.js';
 import { readSql, connectionTarget } from './lib/config.js';
 import { describeTarget, type Target } from './lib/target.js';
 import { withSql, type Sql } from './lib/db.js';
@@ -20,8 +20,9 @@ export async function seed(target: Target, rows: number): Promise<{ added: numbe
   });
 }
 
-if (isMain(import.meta.url)) {
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  return {
     name: 'seed',
     usage: 'usage: tsx bin/seed.ts ROWS',
     help: `
@@ -36,5 +37,7 @@ with one set-based INSERT. Refuses on a database that has _prisma_migrations.`,
       const r = await seed(target, rows);
       console.log(`seed: added ${r.added} users, ${r.total} in all (${seconds(t0)})`);
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { main, Refusal } from './lib/cli.js';
+import { main, Refusal, type Command } from './lib/cli.js';
 import { findPgBindir } from './lib/sandbox.js';
 import { isMain } from './lib/entry.js';
 
@@ -67,8 +67,9 @@ export async function ensurePostgres(log: (l: string) => void = console.log): Pr
   return 'installed';
 }
 
-if (isMain(import.meta.url)) {
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  return {
     name: 'setup',
     usage: 'usage: tsx bin/setup.ts postgres   (run by make demo, make test, make bench)',
     help: `
@@ -81,5 +82,7 @@ Exit codes: 0 present or installed, 1 the install failed, 2 missing and not inst
     async run() {
       if ((await ensurePostgres()) === 'installed') console.log('setup: PostgreSQL installed');
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

@@ -1,7 +1,7 @@
 #!/usr/bin/env tsx
 // Where a database stands: dbmate's applied/pending list, the enum's labels, and rows per label
 // in every column of the enum (any table, any schema; arrays per element).
-import { main, Refusal, seconds } from './lib/cli.js';
+import { main, Refusal, seconds, type Command } from './lib/cli.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { connectionTarget, repoPath } from './lib/config.js';
 import { describeTarget, type Target } from './lib/target.js';
@@ -23,8 +23,9 @@ export async function status(target: Target, migration = '0001'): Promise<Status
   return { migration, migrations, items };
 }
 
-if (isMain(import.meta.url)) {
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  return {
     name: 'status',
     usage: 'usage: tsx bin/status.ts [--json]',
     help: `
@@ -48,5 +49,7 @@ in order, and every column of "Role" or "Role"[] with its rows per label). Chang
       const applied = s.migrations.filter((m) => m.applied).length;
       console.log(`status: ${applied}/${s.migrations.length} migration files applied${s.items.length ? `; ${s.items[0].item}: ${s.items[0].detail}` : ''} (${seconds(t0)})`);
     },
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

@@ -3,7 +3,7 @@
 // (lock.sql → counts.sql → mutation.sql → counts.sql → invariants.sql → COMMIT or ROLLBACK).
 // `make migrate-NNNN` runs the same as its mutate step; this runs it by hand, or as a dry run.
 import { writeFileSync } from 'node:fs';
-import { main, Refusal } from '../bin/lib/cli.js';
+import { main, Refusal, type Command } from '../bin/lib/cli.js';
 import { connectionTarget } from '../bin/lib/config.js';
 import { withSql } from '../bin/lib/db.js';
 import { loadMigration } from '../bin/lib/migration.js';
@@ -51,12 +51,15 @@ the mutation writes.
 Exit codes: 0 committed (or dry run passed), 1 check failed or error (rolled back), 2 bad input,
 3 unreachable.`;
 
-if (isMain(import.meta.url)) {
-  const id = process.argv[2] ?? '';
-  await main({
+/** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
+export function command(args: string[]): Command {
+  const id = args[0] ?? '';
+  return {
     name: `verify-${id}`,
     usage: 'usage: tsx verify/verify.ts NNNN [--dry-run] [--report FILE]   (make verify-0001 [DRY_RUN=1])',
     help: VERIFY_HELP,
     run: (argv) => runVerifyCli(id, argv.slice(1)),
-  });
+  };
 }
+
+if (isMain(import.meta.url)) await main(command(process.argv.slice(2)));

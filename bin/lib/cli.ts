@@ -38,8 +38,7 @@ export function explain(err: unknown): { message: string; next?: string; exitCod
 }
 
 /** Run a command as a process: parse --help, map errors to exit codes, never print a stack. */
-export async function main(cmd: Command): Promise<void> {
-  const argv = process.argv.slice(2);
+export async function main(cmd: Command, argv: string[] = process.argv.slice(2)): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${cmd.usage}\n\n${cmd.help.trim()}\n`);
     return;
