@@ -32,21 +32,41 @@ const parts = (): Record<string, string> => {
 /** One psql run of a part, timed from the outside like an operator would. */
 function psql(bindir: string, url: Target, sql: string): number {
   const t0 = performance.now();
-  const r = spawnSync(join(bindir, 'psql'), ['--no-psqlrc', '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql], { env: { ...process.env, ...libpqEnv(url) }, encoding: 'utf8' });
+  const r = spawnSync(join(bindir, 'psql'), ['--no-psqlrc', '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
+    env: { ...process.env, ...libpqEnv(url) },
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`floor: psql failed: ${r.stderr.trim()}`);
   return (performance.now() - t0) / 1000;
 }
 
 export interface BenchResult {
-  rows: number; rounds: number; machine: string; strategies: Record<string, { window: number; ratio: number; steps: Record<string, number> }>;
-  floor: Record<string, number>; toolkit: Record<string, number>;
-  floorWindow: number; toolkitWindow: number; toolkitWindowWithDump: number;
-  ratio: number; roundRatios: number[]; // toolkit / floor in each round, and their median
-  databaseMB: number; dumpMB: number; dumpMBps: number; restoreMBps: number;
+  rows: number;
+  rounds: number;
+  machine: string;
+  strategies: Record<string, { window: number; ratio: number; steps: Record<string, number> }>;
+  floor: Record<string, number>;
+  toolkit: Record<string, number>;
+  floorWindow: number;
+  toolkitWindow: number;
+  toolkitWindowWithDump: number;
+  ratio: number;
+  roundRatios: number[]; // toolkit / floor in each round, and their median
+  databaseMB: number;
+  dumpMB: number;
+  dumpMBps: number;
+  restoreMBps: number;
 }
 
-export async function bench(rows: number, rounds: number, log: (l: string) => void, others: string[] = []): Promise<BenchResult> {
-  const sb = await startSandbox({ settings: { shared_buffers: '256MB', maintenance_work_mem: '256MB', max_wal_size: '4GB' } });
+export async function bench(
+  rows: number,
+  rounds: number,
+  log: (l: string) => void,
+  others: string[] = [],
+): Promise<BenchResult> {
+  const sb = await startSandbox({
+    settings: { shared_buffers: '256MB', maintenance_work_mem: '256MB', max_wal_size: '4GB' },
+  });
   const work = mkdtempSync(join(tmpdir(), 'bm-bench-'));
   try {
     const template = withDatabase(sb.target, 'bench_template');
@@ -54,7 +74,10 @@ export async function bench(rows: number, rounds: number, log: (l: string) => vo
     await schema(template, 'baseline');
     await seed(template, rows);
     await withSql(template, (sql) => sql`VACUUM ANALYZE "User"`);
-    const databaseMB = await withSql(template, async (sql) => Number((await sql`SELECT pg_database_size(current_database()) AS b`)[0].b) / 1048576);
+    const databaseMB = await withSql(
+      template,
+      async (sql) => Number((await sql`SELECT pg_database_size(current_database()) AS b`)[0].b) / 1048576,
+    );
     const copy = async (name: string) => {
       await withSql(sb.target, (sql) => sql`CREATE DATABASE ${sql(name)} TEMPLATE bench_template`);
       return withDatabase(sb.target, name);
@@ -100,7 +123,11 @@ export async function bench(rows: number, rounds: number, log: (l: string) => vo
       await settle();
       for (const [part, text] of Object.entries(sql)) push(floor, part, psql(sb.bindir, f, text));
       await drop(`floor_${r}`);
-      log(`  round ${r}: floor ${Object.entries(floor).map(([k, v]) => `${k} ${v[r - 1].toFixed(2)} s`).join(', ')}`);
+      log(
+        `  round ${r}: floor ${Object.entries(floor)
+          .map(([k, v]) => `${k} ${v[r - 1].toFixed(2)} s`)
+          .join(', ')}`,
+      );
     };
     const runToolkit = async (r: number) => {
       const { s, run } = await timedMigrate('toolkit', r, toolkit);
@@ -111,7 +138,9 @@ export async function bench(rows: number, rounds: number, log: (l: string) => vo
       await restore(target, s, run.dump!, { log: () => {} });
       push(toolkit, 'restore', (performance.now() - t0) / 1000);
       await Promise.all([drop(`toolkit_${r}`), drop(`restore_${r}`)]);
-      log(`  round ${r}: toolkit window ${toolkit.window[r - 1].toFixed(2)} s (without the dump ${toolkit['window-no-dump'][r - 1].toFixed(2)} s)`);
+      log(
+        `  round ${r}: toolkit window ${toolkit.window[r - 1].toFixed(2)} s (without the dump ${toolkit['window-no-dump'][r - 1].toFixed(2)} s)`,
+      );
     };
     // Floor and toolkit take turns going first, so that a drift of the machine during a round
     // weighs on both sides alike; each round gives one ratio, and the bench reports their median.
@@ -126,13 +155,26 @@ export async function bench(rows: number, rounds: number, log: (l: string) => vo
     const floorWindow = median(floorWindows);
     const roundRatios = floorWindows.map((fw, i) => toolkit['window-no-dump'][i] / fw);
     return {
-      rows, rounds, machine: `${process.platform} ${process.arch}, ${(await import('node:os')).cpus().length} cores, PostgreSQL sandbox (fsync off)`,
-      floor: fm, toolkit: tm, floorWindow, toolkitWindow: tm['window-no-dump'], toolkitWindowWithDump: tm.window,
-      ratio: median(roundRatios), roundRatios, databaseMB,
-      strategies: Object.fromEntries(Object.entries(strategyRuns).map(([name, runs]) => {
-        const steps = med(runs);
-        return [name, { window: steps['window-no-dump'], ratio: steps['window-no-dump'] / floorWindow, steps }];
-      })), dumpMB: tm.dumpMB, dumpMBps: databaseMB / tm.dump, restoreMBps: databaseMB / tm.restore,
+      rows,
+      rounds,
+      machine: `${process.platform} ${process.arch}, ${(await import('node:os')).cpus().length} cores, PostgreSQL sandbox (fsync off)`,
+      floor: fm,
+      toolkit: tm,
+      floorWindow,
+      toolkitWindow: tm['window-no-dump'],
+      toolkitWindowWithDump: tm.window,
+      ratio: median(roundRatios),
+      roundRatios,
+      databaseMB,
+      strategies: Object.fromEntries(
+        Object.entries(strategyRuns).map(([name, runs]) => {
+          const steps = med(runs);
+          return [name, { window: steps['window-no-dump'], ratio: steps['window-no-dump'] / floorWindow, steps }];
+        }),
+      ),
+      dumpMB: tm.dumpMB,
+      dumpMBps: databaseMB / tm.dump,
+      restoreMBps: databaseMB / tm.restore,
     };
   } finally {
     sb.stop();
@@ -145,13 +187,24 @@ export function table(b: BenchResult): string {
   const lines = [
     `rows ${b.rows}, ${b.rounds} round(s), medians; ${b.machine}`,
     `step              ${'floor'.padStart(10)} ${'toolkit'.padStart(10)}`,
-    ...['preflight', 'toolkit', 'maintenance-on', 'dump', 'expand', 'mutate', 'contract', 'final-checks', 'maintenance-off']
-      .map((s) => `${s.padEnd(17)} ${f(b.floor[s])} ${f(b.toolkit[s])}`),
+    ...[
+      'preflight',
+      'toolkit',
+      'maintenance-on',
+      'dump',
+      'expand',
+      'mutate',
+      'contract',
+      'final-checks',
+      'maintenance-off',
+    ].map((s) => `${s.padEnd(17)} ${f(b.floor[s])} ${f(b.toolkit[s])}`),
     `window, no dump   ${f(b.floorWindow)} ${f(b.toolkitWindow)}   ratio ${b.ratio.toFixed(3)} (median of rounds: ${b.roundRatios.map((x) => x.toFixed(3)).join(', ')})`,
     `window with dump  ${''.padStart(10)} ${f(b.toolkitWindowWithDump)}`,
     `dump    ${b.databaseMB.toFixed(0)} MB database → ${b.dumpMB.toFixed(0)} MB file: ${b.dumpMBps.toFixed(0)} MB/s`,
     `restore ${b.restoreMBps.toFixed(0)} MB/s (one transaction)`,
-    ...Object.entries(b.strategies).map(([name, x]) => `STRATEGY=${name.padEnd(8)} window, no dump ${f(x.window)}   ratio to floor ${x.ratio.toFixed(3)}`),
+    ...Object.entries(b.strategies).map(
+      ([name, x]) => `STRATEGY=${name.padEnd(8)} window, no dump ${f(x.window)}   ratio to floor ${x.ratio.toFixed(3)}`,
+    ),
   ];
   return lines.join('\n');
 }
@@ -170,14 +223,26 @@ ratio, dump and restore throughput, and the window of each other strategy (STRAT
     async run(argv) {
       const rows = Number(argv[0] ?? 1_000_000);
       const rounds = Number(argv[1] ?? 5);
-      if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(rounds) || rounds < 1) throw new Refusal('bench: ROWS and ROUNDS must be whole numbers ≥ 1.', 'Example: make bench ROWS=1000000 ROUNDS=5.');
-      const others = (process.env.STRATEGIES ?? 'rewrite,rename').split(',').map((x) => x.trim()).filter((x) => x && x !== 'default');
+      if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(rounds) || rounds < 1)
+        throw new Refusal(
+          'bench: ROWS and ROUNDS must be whole numbers ≥ 1.',
+          'Example: make bench ROWS=1000000 ROUNDS=5.',
+        );
+      const others = (process.env.STRATEGIES ?? 'rewrite,rename')
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x && x !== 'default');
       const b = await bench(rows, rounds, console.log, others);
       mkdirSync(repoPath('bench/results'), { recursive: true });
-      const file = repoPath('bench/results', `bench-${rows}-${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}.json`);
+      const file = repoPath(
+        'bench/results',
+        `bench-${rows}-${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}.json`,
+      );
       writeFileSync(file, JSON.stringify(b, null, 2) + '\n');
       console.log(table(b));
-      console.log(`bench: toolkit window ${b.toolkitWindow.toFixed(2)} s vs floor ${b.floorWindow.toFixed(2)} s, ratio ${b.ratio.toFixed(3)} at ${rows} rows; JSON ${file}`);
+      console.log(
+        `bench: toolkit window ${b.toolkitWindow.toFixed(2)} s vs floor ${b.floorWindow.toFixed(2)} s, ratio ${b.ratio.toFixed(3)} at ${rows} rows; JSON ${file}`,
+      );
     },
   };
 }

@@ -8,7 +8,13 @@ import { mb } from './lib/stream.js';
 import type { Manifest } from './dump.js';
 import { isMain } from './lib/entry.js';
 
-export interface Backup { path: string; bytes: number; createdAt: string; database: string; checksum: boolean }
+export interface Backup {
+  path: string;
+  bytes: number;
+  createdAt: string;
+  database: string;
+  checksum: boolean;
+}
 
 const DUMP = /^backup_(.+)_(\d{8}_\d{6})\.dump$/;
 
@@ -19,7 +25,9 @@ export function listBackups(dir: string): Backup[] {
     .map((f) => {
       const path = join(dir, f);
       const manifestFile = `${path}.manifest.json`;
-      const manifest = existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest) : undefined;
+      const manifest = existsSync(manifestFile)
+        ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest)
+        : undefined;
       return {
         path,
         bytes: statSync(path).size,
@@ -34,7 +42,8 @@ export function listBackups(dir: string): Backup[] {
 /** Deletes every dump but the newest `keep`, each with its checksum and manifest. */
 export function pruneBackups(dir: string, keep: number): Backup[] {
   const old = listBackups(dir).slice(keep);
-  for (const b of old) for (const f of [b.path, `${b.path}.sha256`, `${b.path}.manifest.json`]) if (existsSync(f)) unlinkSync(f);
+  for (const b of old)
+    for (const f of [b.path, `${b.path}.sha256`, `${b.path}.manifest.json`]) if (existsSync(f)) unlinkSync(f);
   return old;
 }
 
@@ -53,11 +62,18 @@ each with its .sha256 and .manifest.json. Exit codes: 0 ok, 2 bad input.`,
       const keepArg = ki >= 0 ? argv[ki + 1] : process.env.KEEP;
       if (keepArg !== undefined && keepArg !== '') {
         const keep = Number(keepArg);
-        if (!Number.isInteger(keep) || keep < 1) throw new Refusal(`backups: KEEP must be a whole number of at least 1, got "${keepArg}".`, 'Example: make backups KEEP=5.');
+        if (!Number.isInteger(keep) || keep < 1)
+          throw new Refusal(
+            `backups: KEEP must be a whole number of at least 1, got "${keepArg}".`,
+            'Example: make backups KEEP=5.',
+          );
         for (const b of pruneBackups(dir, keep)) console.log(`  deleted ${b.path}`);
       }
       const list = listBackups(dir);
-      for (const b of list) console.log(`  ${b.createdAt}  ${mb(b.bytes).padStart(10)}  ${b.database.padEnd(16)} ${b.checksum ? '' : '(no checksum) '}${b.path}`);
+      for (const b of list)
+        console.log(
+          `  ${b.createdAt}  ${mb(b.bytes).padStart(10)}  ${b.database.padEnd(16)} ${b.checksum ? '' : '(no checksum) '}${b.path}`,
+        );
       console.log(`backups: ${list.length} dump(s) in ${dir}, ${mb(list.reduce((a, b) => a + b.bytes, 0))}`);
     },
   };

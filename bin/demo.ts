@@ -15,7 +15,10 @@ import { isMain } from './lib/entry.js';
 
 const show = (title: string, s: Status) => s.items.forEach((i) => console.log(`  ${title}: ${i.item}: ${i.detail}`));
 /** Rows of "User".role holding a label, from status.sql's line "public."User".role  USER=9  ADMIN=1". */
-const count = (s: Status, label: string) => Number(new RegExp(`\\b${label}=(\\d+)`).exec(s.items.find((i) => i.item === 'public."User".role')?.detail ?? '')?.[1] ?? 0);
+const count = (s: Status, label: string) =>
+  Number(
+    new RegExp(`\\b${label}=(\\d+)`).exec(s.items.find((i) => i.item === 'public."User".role')?.detail ?? '')?.[1] ?? 0,
+  );
 
 export async function demo(rows: number): Promise<{ before: Status; after: Status; run: RunResult }> {
   const sandbox = await step('start a throwaway PostgreSQL', () => startSandbox());
@@ -48,11 +51,14 @@ verifier, contract, final checks) and prints the labels and row counts before an
 server, the dump and the lock file live in a temp folder deleted at the end, also on Ctrl-C.`,
     async run(argv) {
       const rows = Number(argv[0] ?? 100000);
-      if (!Number.isInteger(rows) || rows < 0) throw new Refusal(`demo: ROWS must be a whole number, got "${argv[0]}".`, 'Example: make demo ROWS=100000.');
+      if (!Number.isInteger(rows) || rows < 0)
+        throw new Refusal(`demo: ROWS must be a whole number, got "${argv[0]}".`, 'Example: make demo ROWS=100000.');
       const t0 = performance.now();
       const { before, after, run } = await demo(rows);
       for (const st of run.steps) console.log(stepLine(st));
-      console.log(`demo: ${count(before, 'USER')} USER became ${count(after, 'EMPLOYEE')} EMPLOYEE, ${count(after, 'ADMIN')} ADMIN kept; labels now ${after.items[0]?.detail}; maintenance window ${run.windowSeconds?.toFixed(1)} s (${seconds(t0)})`);
+      console.log(
+        `demo: ${count(before, 'USER')} USER became ${count(after, 'EMPLOYEE')} EMPLOYEE, ${count(after, 'ADMIN')} ADMIN kept; labels now ${after.items[0]?.detail}; maintenance window ${run.windowSeconds?.toFixed(1)} s (${seconds(t0)})`,
+      );
     },
   };
 }

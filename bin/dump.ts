@@ -3,7 +3,19 @@
 // into place only once complete and readable, with a checksum and a manifest of row counts taken
 // in the very snapshot pg_dump dumps.
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, renameSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  createWriteStream,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statfsSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { main, Refusal, type Command } from './lib/cli.js';
 import { readSql, settings, type Settings, connectionTarget } from './lib/config.js';
@@ -26,7 +38,13 @@ export interface Manifest {
   tables: Record<string, number>;
   writes?: Record<string, number>; // sql/table_writes.sql at the dump: restore measures writes since
 }
-export interface DumpResult { path: string; bytes: number; sha256: string; seconds: number; manifest: Manifest }
+export interface DumpResult {
+  path: string;
+  bytes: number;
+  sha256: string;
+  seconds: number;
+  manifest: Manifest;
+}
 
 const stamp = (d: Date) => {
   const p = (n: number) => String(n).padStart(2, '0');
@@ -38,29 +56,41 @@ export const dumpFileName = (db: string, at: Date) => `backup_${db.replace(/[^A-
 /** `pg_dump --version` → its major version; a refusal when pg_dump is missing or too old. */
 async function checkPgDump(target: Target, place: PgPlace, serverMajor: number): Promise<string> {
   const out: string[] = [];
-  const r = await runStreaming(toolCommand('pg_dump', target, ['--version'], { container: place.container }),
-    { onData: (c) => out.push(String(c)) });
+  const r = await runStreaming(toolCommand('pg_dump', target, ['--version'], { container: place.container }), {
+    onData: (c) => out.push(String(c)),
+  });
   const version = /(\d+)(?:\.(\d+))?/.exec(out.join(''))?.[0];
   const elsewhere = 'or set PG_SERVICE (a Swarm service) or PG_CONTAINER to use the one beside the server';
   if (r.code !== 0 || !version) {
-    throw new Refusal(`dump: pg_dump is not available ${place.where} (${failureCause(r.stderr) || `exit ${r.code}`}).`,
-      place.setting ? `Check that ${place.setting} names the PostgreSQL server's own container or service.`
-        : `Install it: \`apt-get install -y postgresql-client\`, ${elsewhere}.`);
+    throw new Refusal(
+      `dump: pg_dump is not available ${place.where} (${failureCause(r.stderr) || `exit ${r.code}`}).`,
+      place.setting
+        ? `Check that ${place.setting} names the PostgreSQL server's own container or service.`
+        : `Install it: \`apt-get install -y postgresql-client\`, ${elsewhere}.`,
+    );
   }
   if (Number(version.split('.')[0]) < serverMajor) {
-    throw new Refusal(`dump: pg_dump ${version} ${place.where} is older than the server (${serverMajor}); it cannot dump it.`,
-      `Install pg_dump ${serverMajor} or newer, ${elsewhere}.`);
+    throw new Refusal(
+      `dump: pg_dump ${version} ${place.where} is older than the server (${serverMajor}); it cannot dump it.`,
+      `Install pg_dump ${serverMajor} or newer, ${elsewhere}.`,
+    );
   }
   return version;
 }
 
 export interface DumpPreflight {
-  serverVersion: string; serverMajor: number; databaseBytes: number; pgDumpVersion: string; dir: string; place: PgPlace;
+  serverVersion: string;
+  serverMajor: number;
+  databaseBytes: number;
+  pgDumpVersion: string;
+  dir: string;
+  place: PgPlace;
 }
 
 /** Everything a dump needs, checked before anything is written: server, pg_dump, disk. */
 export async function dumpPreflight(sql: Sql, target: Target, s: Settings): Promise<DumpPreflight> {
-  const [server] = await sql`SELECT current_setting('server_version') AS version, current_setting('server_version_num')::int AS num,
+  const [server] =
+    await sql`SELECT current_setting('server_version') AS version, current_setting('server_version_num')::int AS num,
                                     pg_database_size(current_database())::int8 AS size`;
   const serverMajor = Math.floor(server.num / 10000);
   const place = await pgPlace(s);
@@ -71,12 +101,26 @@ export async function dumpPreflight(sql: Sql, target: Target, s: Settings): Prom
   const { bavail, bsize } = statfsSync(probe);
   const free = Number(bavail) * Number(bsize);
   if (free < Number(server.size)) {
-    throw new Refusal(`dump: not enough free disk in ${dir}: ${mb(free)} free, the database is ${mb(Number(server.size))}.`, 'Free some space (`make backups KEEP=3` prunes old dumps) or set BACKUP_DIR to a larger disk.');
+    throw new Refusal(
+      `dump: not enough free disk in ${dir}: ${mb(free)} free, the database is ${mb(Number(server.size))}.`,
+      'Free some space (`make backups KEEP=3` prunes old dumps) or set BACKUP_DIR to a larger disk.',
+    );
   }
-  return { serverVersion: String(server.version), serverMajor, databaseBytes: Number(server.size), pgDumpVersion, dir, place };
+  return {
+    serverVersion: String(server.version),
+    serverMajor,
+    databaseBytes: Number(server.size),
+    pgDumpVersion,
+    dir,
+    place,
+  };
 }
 
-export async function dump(target: Target, s: Settings, log: (line: string) => void = console.log): Promise<DumpResult> {
+export async function dump(
+  target: Target,
+  s: Settings,
+  log: (line: string) => void = console.log,
+): Promise<DumpResult> {
   const t0 = performance.now();
   const sql = connect(target, { appName: 'breaking-migrations-dump' });
   let partial: string | undefined;
@@ -111,13 +155,24 @@ export async function dump(target: Target, s: Settings, log: (line: string) => v
       const writes = await tx.unsafe(readSql('table_writes.sql'));
       log(`→ dump ${describeTarget(target)} → ${path}`);
       const result = await runStreaming(
-        toolCommand('pg_dump', target, ['--format=custom', `--compress=${s.dumpCompress}`, `--snapshot=${snapshot}`,
-          '--no-password'], { container: place.container }),
+        toolCommand(
+          'pg_dump',
+          target,
+          ['--format=custom', `--compress=${s.dumpCompress}`, `--snapshot=${snapshot}`, '--no-password'],
+          { container: place.container },
+        ),
         // Measured against the previous dump of this database, when there is one: its size.
-        { output: out, onData: (c) => hash.update(c), progress: (b, sec) => log(`  … dump: ${describeProgress({ done: b, total: previous, unit: 'bytes' }, sec)}`) },
+        {
+          output: out,
+          onData: (c) => hash.update(c),
+          progress: (b, sec) => log(`  … dump: ${describeProgress({ done: b, total: previous, unit: 'bytes' }, sec)}`),
+        },
       );
-      return { tables: Object.fromEntries(counts.map((r) => [String(r.name), Number(r.rows)])), result,
-        writes: Object.fromEntries(writes.map((r) => [String(r.name), Number(r.writes)])) };
+      return {
+        tables: Object.fromEntries(counts.map((r) => [String(r.name), Number(r.rows)])),
+        result,
+        writes: Object.fromEntries(writes.map((r) => [String(r.name), Number(r.writes)])),
+      };
     });
     await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
     fsyncSync(fd);
@@ -125,15 +180,27 @@ export async function dump(target: Target, s: Settings, log: (line: string) => v
     if (result.code !== 0) throw new Error(`pg_dump failed: ${failureCause(result.stderr) || `exit ${result.code}`}`);
 
     // Readable as an archive, or it is not a backup.
-    const list = await runStreaming(toolCommand('pg_restore', target, ['--list'], { container: place.container, stdin: true }),
-      { input: partial });
-    if (list.code !== 0) throw new Error(`the new dump does not read back (pg_restore --list: ${failureCause(list.stderr)})`);
+    const list = await runStreaming(
+      toolCommand('pg_restore', target, ['--list'], { container: place.container, stdin: true }),
+      { input: partial },
+    );
+    if (list.code !== 0)
+      throw new Error(`the new dump does not read back (pg_restore --list: ${failureCause(list.stderr)})`);
 
     renameSync(partial, path);
     partial = undefined;
     const sha256 = hash.digest('hex');
-    const manifest: Manifest = { database: db, serverVersion, pgDumpVersion, createdAt: new Date().toISOString(), file, bytes: result.bytes, sha256, tables,
-      writes };
+    const manifest: Manifest = {
+      database: db,
+      serverVersion,
+      pgDumpVersion,
+      createdAt: new Date().toISOString(),
+      file,
+      bytes: result.bytes,
+      sha256,
+      tables,
+      writes,
+    };
     writeFileSync(`${path}.sha256`, `${sha256}  ${file}\n`, { mode: 0o600, flag: 'wx' });
     writeFileSync(`${path}.manifest.json`, JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
     const dirFd = openSync(dir, 'r');
@@ -165,7 +232,9 @@ Exit codes: 0 written, 1 failed (no file left), 2 refused, 3 unreachable.`,
     async run() {
       const r = await dump(await connectionTarget('dump'), settings());
       const total = Object.values(r.manifest.tables).reduce((a, b) => a + b, 0);
-      console.log(`dump: ${mb(r.bytes)}, ${Object.keys(r.manifest.tables).length} tables, ${total} rows, sha256 ${r.sha256.slice(0, 12)}… (${r.seconds.toFixed(2)} s)`);
+      console.log(
+        `dump: ${mb(r.bytes)}, ${Object.keys(r.manifest.tables).length} tables, ${total} rows, sha256 ${r.sha256.slice(0, 12)}… (${r.seconds.toFixed(2)} s)`,
+      );
       console.log(r.path);
     },
   };

@@ -10,8 +10,15 @@ import { totalUpdated, type Updated } from '../verify/verifier.js';
 import { isMain } from './lib/entry.js';
 
 export interface Run {
-  runId: string; migration: string; started: string; ended: string; result: string; dump: string | null;
-  strategy: string | null; rowsChanged: number | null; cause: string | null;
+  runId: string;
+  migration: string;
+  started: string;
+  ended: string;
+  result: string;
+  dump: string | null;
+  strategy: string | null;
+  rowsChanged: number | null;
+  cause: string | null;
   outageSeconds: number | null; // the site in maintenance, from the lock's start to maintenance-off
   steps: { step: string; seconds: number | null }[];
 }
@@ -20,13 +27,20 @@ export async function history(target: Target): Promise<Run[]> {
   return withSql(target, async (sql) => {
     if (!(await hasJournal(sql))) return [];
     return (await sql.unsafe(readSql('history.sql'))).map((r) => ({
-      runId: String(r.run_id), migration: String(r.migration),
-      started: new Date(r.started).toISOString(), ended: new Date(r.ended).toISOString(),
-      result: String(r.result), dump: r.dump ?? null, strategy: r.strategy ?? null,
-      rowsChanged: totalUpdated(r.updated as Updated | null), cause: r.cause ?? null,
+      runId: String(r.run_id),
+      migration: String(r.migration),
+      started: new Date(r.started).toISOString(),
+      ended: new Date(r.ended).toISOString(),
+      result: String(r.result),
+      dump: r.dump ?? null,
+      strategy: r.strategy ?? null,
+      rowsChanged: totalUpdated(r.updated as Updated | null),
+      cause: r.cause ?? null,
       outageSeconds: r.outage_seconds === null ? null : Number(r.outage_seconds),
-      steps: (r.steps as { step: string; seconds: string | null }[])
-        .map((s) => ({ step: s.step, seconds: s.seconds === null ? null : Number(s.seconds) })),
+      steps: (r.steps as { step: string; seconds: string | null }[]).map((s) => ({
+        step: s.step,
+        seconds: s.seconds === null ? null : Number(s.seconds),
+      })),
     }));
   });
 }
@@ -53,8 +67,13 @@ of a failure. --json prints the same as JSON. Changes nothing. Exit codes: 0, 2 
         console.log(`  ${when}  migration ${r.migration}  run ${r.runId}: ${r.result}`);
         const changed = r.rowsChanged !== null && `${r.rowsChanged} rows changed`;
         const outage = r.outageSeconds !== null && `site in maintenance ${r.outageSeconds.toFixed(1)} s`;
-        const facts = [r.strategy && `strategy ${r.strategy}`, changed, outage, r.dump && `dump ${r.dump}`,
-          r.cause && `cause: ${r.cause}`].filter(Boolean);
+        const facts = [
+          r.strategy && `strategy ${r.strategy}`,
+          changed,
+          outage,
+          r.dump && `dump ${r.dump}`,
+          r.cause && `cause: ${r.cause}`,
+        ].filter(Boolean);
         if (facts.length) console.log(`      ${facts.join('; ')}`);
         const steps = r.steps.map((s) => (s.seconds === null ? s.step : `${s.step} ${s.seconds.toFixed(2)} s`));
         console.log(`      ${steps.join(', ') || 'no step done'}`);

@@ -12,7 +12,11 @@ import { clearFlag, flagState, setFlag } from './lib/flag.js';
 import { lockFolderFault, readLock, removeLock, writeLock, type LockContent } from './lib/lockfile.js';
 import { isMain } from './lib/entry.js';
 
-export interface LockTarget { name: string; prefix: string[]; path: string }
+export interface LockTarget {
+  name: string;
+  prefix: string[];
+  path: string;
+}
 export interface MaintenanceState {
   on: boolean; // every lock present and, when guarded, the database read-only
   partial: boolean; // some parts on, some off
@@ -39,9 +43,12 @@ export async function lockTargets(s: Settings): Promise<{ targets: LockTarget[];
   }
   if (s.appService) {
     const ids = await runningTasks(s.appService, 'APP_SERVICE');
-    for (const id of ids) targets.push({ name: `task ${id} of ${s.appService}`, prefix: exec(id), path: file(s.maintenanceDir) });
-    notes.push(`Swarm: ${ids.length} task(s) of ${s.appService} on this node were reached; replicas on other nodes ` +
-      'see the lock only through a shared folder (a volume on shared storage) or are held back by the database guard.');
+    for (const id of ids)
+      targets.push({ name: `task ${id} of ${s.appService}`, prefix: exec(id), path: file(s.maintenanceDir) });
+    notes.push(
+      `Swarm: ${ids.length} task(s) of ${s.appService} on this node were reached; replicas on other nodes ` +
+        'see the lock only through a shared folder (a volume on shared storage) or are held back by the database guard.',
+    );
   }
   return { targets, notes };
 }
@@ -60,50 +67,80 @@ export async function checkLockTargets(s: Settings): Promise<LockTarget[]> {
   }
   if (faults.length) {
     const user = s.appUser ? `user ${s.appUser}` : 'the user the app runs as';
-    throw new Refusal(`the maintenance lock cannot be written: ${faults.join('; ')}.`,
+    throw new Refusal(
+      `the maintenance lock cannot be written: ${faults.join('; ')}.`,
       `Make ${posix.dirname(targets[0].path)} exist and be writable by ${user} (in a Swarm: the bind folder on the host, ` +
-      '`chown` to the app\'s uid), or set APP_USER / MAINTENANCE_DIR to what the app uses.');
+        "`chown` to the app's uid), or set APP_USER / MAINTENANCE_DIR to what the app uses.",
+    );
   }
   return targets;
 }
 
 export async function maintenanceStatus(s: Settings, target?: Target): Promise<MaintenanceState> {
   const { targets, notes } = await lockTargets(s);
-  const locks = await Promise.all(targets.map(async (t) => ({ target: t.name, path: t.path, content: await readLock(t.prefix, t.path) })));
+  const locks = await Promise.all(
+    targets.map(async (t) => ({ target: t.name, path: t.path, content: await readLock(t.prefix, t.path) })),
+  );
   const guard = s.dbGuard && target ? await guardState(target) : undefined;
   const flag = s.dbGuard && target ? await flagState(target) : undefined;
-  const parts = [...locks.map((l) => l.content !== null), ...(guard ? [guard.readOnly] : []), ...(flag === undefined ? [] : [flag])];
+  const parts = [
+    ...locks.map((l) => l.content !== null),
+    ...(guard ? [guard.readOnly] : []),
+    ...(flag === undefined ? [] : [flag]),
+  ];
   return { on: parts.every(Boolean), partial: parts.some(Boolean) && !parts.every(Boolean), locks, guard, flag, notes };
 }
 
-export interface OnResult { updated: boolean; lock: LockContent; targets: string[]; guard?: { database: string; ended: number }; notes: string[] }
+export interface OnResult {
+  updated: boolean;
+  lock: LockContent;
+  targets: string[];
+  guard?: { database: string; ended: number };
+  notes: string[];
+}
 
-export async function maintenanceOn(s: Settings, target: Target | undefined,
-  opts: { reason: string; retryAfter: number; message?: string }): Promise<OnResult> {
+export async function maintenanceOn(
+  s: Settings,
+  target: Target | undefined,
+  opts: { reason: string; retryAfter: number; message?: string },
+): Promise<OnResult> {
   const { notes } = await lockTargets(s);
   const targets = await checkLockTargets(s); // nothing is written unless every lock can be
   const existing = await Promise.all(targets.map((t) => readLock(t.prefix, t.path)));
   const since = existing.find((c) => c?.since)?.since ?? new Date().toISOString();
-  const lock: LockContent = { since, reason: opts.reason, retryAfter: opts.retryAfter, by: `${userInfo().username}@${hostname()}`, ...(opts.message ? { message: opts.message } : {}) };
+  const lock: LockContent = {
+    since,
+    reason: opts.reason,
+    retryAfter: opts.retryAfter,
+    by: `${userInfo().username}@${hostname()}`,
+    ...(opts.message ? { message: opts.message } : {}),
+  };
   // The lock first (visitors get the maintenance page), then the database's flag (replicas that
   // do not see the lock folder), committed before the guard (writers are refused) makes it read-only.
   for (const t of targets) await writeLock(t.prefix, t.path, lock);
   let guard: OnResult['guard'];
-  if (s.dbGuard && target) { // DB_GUARD=0: the database is left alone, flag and guard
+  if (s.dbGuard && target) {
+    // DB_GUARD=0: the database is left alone, flag and guard
     try {
       await setFlag(target, lock);
       guard = await setGuard(target, true);
     } catch (err) {
       const why = (err as Error).message;
-      throw new Refusal(`maintenance: the lock file is ON, but the database side (flag, guard) failed: ${why}`,
-        'Fix the cause (the guard needs the database owner or a superuser) and run maintenance-on again, or set DB_GUARD=0; `make maintenance-off` removes the lock.', 1);
+      throw new Refusal(
+        `maintenance: the lock file is ON, but the database side (flag, guard) failed: ${why}`,
+        'Fix the cause (the guard needs the database owner or a superuser) and run maintenance-on again, or set DB_GUARD=0; `make maintenance-off` removes the lock.',
+        1,
+      );
     }
   }
   return { updated: existing.some((c) => c !== null), lock, targets: targets.map((t) => t.path), guard, notes };
 }
 
 export interface OffResult {
-  removed: number; targets: string[]; guard?: { database: string; ended: number }; notes: string[];
+  removed: number;
+  targets: string[];
+  guard?: { database: string; ended: number };
+  notes: string[];
   since?: string; // when maintenance went ON (the lock's), for the outage across attempts
 }
 
@@ -125,7 +162,10 @@ export async function maintenanceOff(s: Settings, target: Target | undefined): P
 
 /** When the site went into maintenance: the earliest lock's `since`. */
 export function onSince(st: MaintenanceState): string | undefined {
-  return st.locks.map((l) => l.content?.since).filter((x): x is string => Boolean(x)).sort()[0];
+  return st.locks
+    .map((l) => l.content?.since)
+    .filter((x): x is string => Boolean(x))
+    .sort()[0];
 }
 
 function age(since: string): string {
@@ -161,18 +201,32 @@ status --exit-code: 0 OFF, 1 ON, 4 PARTIAL.`,
       switch (verb) {
         case 'on': {
           const retryAfter = Number(process.env.RETRY_AFTER ?? 300);
-          if (!Number.isInteger(retryAfter) || retryAfter < 0) throw new Refusal(`maintenance-on: RETRY_AFTER must be whole seconds, got "${process.env.RETRY_AFTER}".`, 'Example: make maintenance-on RETRY_AFTER=600.');
-          const r = await maintenanceOn(s, target, { reason: process.env.REASON || 'maintenance', retryAfter, message: process.env.MESSAGE || undefined });
+          if (!Number.isInteger(retryAfter) || retryAfter < 0)
+            throw new Refusal(
+              `maintenance-on: RETRY_AFTER must be whole seconds, got "${process.env.RETRY_AFTER}".`,
+              'Example: make maintenance-on RETRY_AFTER=600.',
+            );
+          const r = await maintenanceOn(s, target, {
+            reason: process.env.REASON || 'maintenance',
+            retryAfter,
+            message: process.env.MESSAGE || undefined,
+          });
           for (const n of r.notes) console.log(`  note: ${n}`);
-          const guard = r.guard ? `guard on database ${r.guard.database}: read-only, ${r.guard.ended} session(s) ended` : 'no database guard (DATABASE_URL unset or DB_GUARD=0)';
+          const guard = r.guard
+            ? `guard on database ${r.guard.database}: read-only, ${r.guard.ended} session(s) ended`
+            : 'no database guard (DATABASE_URL unset or DB_GUARD=0)';
           console.log(`maintenance: ON (${r.updated ? 'updated' : 'started'}; lock ${r.targets.join(', ')}; ${guard})`);
           return;
         }
         case 'off': {
           const r = await maintenanceOff(s, target);
           for (const n of r.notes) console.log(`  note: ${n}`);
-          const guard = r.guard ? `guard off on database ${r.guard.database}, ${r.guard.ended} read-only session(s) ended` : 'no database guard';
-          console.log(`maintenance: OFF (${r.removed ? 'lock removed' : 'no lock was there'}: ${r.targets.join(', ')}; ${guard})`);
+          const guard = r.guard
+            ? `guard off on database ${r.guard.database}, ${r.guard.ended} read-only session(s) ended`
+            : 'no database guard';
+          console.log(
+            `maintenance: OFF (${r.removed ? 'lock removed' : 'no lock was there'}: ${r.targets.join(', ')}; ${guard})`,
+          );
           return;
         }
         case 'status': {
@@ -180,12 +234,24 @@ status --exit-code: 0 OFF, 1 ON, 4 PARTIAL.`,
           if (argv.includes('--json')) console.log(JSON.stringify(st));
           else {
             for (const l of st.locks) {
-              console.log(l.content ? `  lock ON   ${l.path} (${l.target}): "${l.content.reason}" for ${age(l.content.since)}, by ${l.content.by}, Retry-After ${l.content.retryAfter} s` : `  lock OFF  ${l.path} (${l.target})`);
+              console.log(
+                l.content
+                  ? `  lock ON   ${l.path} (${l.target}): "${l.content.reason}" for ${age(l.content.since)}, by ${l.content.by}, Retry-After ${l.content.retryAfter} s`
+                  : `  lock OFF  ${l.path} (${l.target})`,
+              );
             }
-            if (st.guard) console.log(`  guard ${st.guard.readOnly ? 'ON ' : 'OFF'}  database ${st.guard.database} (${describeTarget(target!)})`);
-            if (st.flag !== undefined) console.log(`  flag  ${st.flag ? 'ON ' : 'OFF'}  breaking_migrations.maintenance (what replicas on other nodes read)`);
+            if (st.guard)
+              console.log(
+                `  guard ${st.guard.readOnly ? 'ON ' : 'OFF'}  database ${st.guard.database} (${describeTarget(target!)})`,
+              );
+            if (st.flag !== undefined)
+              console.log(
+                `  flag  ${st.flag ? 'ON ' : 'OFF'}  breaking_migrations.maintenance (what replicas on other nodes read)`,
+              );
             for (const n of st.notes) console.log(`  note: ${n}`);
-            console.log(`maintenance: ${st.partial ? 'PARTIAL (some parts on, some off: run maintenance-on or maintenance-off)' : st.on ? 'ON' : 'OFF'}`);
+            console.log(
+              `maintenance: ${st.partial ? 'PARTIAL (some parts on, some off: run maintenance-on or maintenance-off)' : st.on ? 'ON' : 'OFF'}`,
+            );
           }
           if (argv.includes('--exit-code')) return st.partial ? 4 : st.on ? 1 : 0;
           return;

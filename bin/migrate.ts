@@ -15,7 +15,14 @@ import { failed, RunFailed } from './lib/failure.js';
 import { orLost } from './lib/lost-server.js';
 import { checkRights } from './lib/rights.js';
 import { describePrisma, prismaHistory, prismaPreflight, type PrismaResult } from './prisma.js';
-import { dbState, describeFailed, finalChecks, preflightProblems, waitForOrphans, type FinalCheck } from './lib/runbook.js';
+import {
+  dbState,
+  describeFailed,
+  finalChecks,
+  preflightProblems,
+  waitForOrphans,
+  type FinalCheck,
+} from './lib/runbook.js';
 import { strategy as pickStrategy, type StrategyName } from './lib/strategy.js';
 import { dump, dumpPreflight } from './dump.js';
 import { expectedWrites, withGrowth } from './lib/progress.js';
@@ -30,17 +37,37 @@ export function rowsStillHolding(message: string): string[] | undefined {
   return problems.length && problems.every((p) => /^\d+ rows? still holds? /.test(p)) ? problems : undefined;
 }
 
-export interface StepTime { step: string; seconds: number; skipped?: string }
+export interface StepTime {
+  step: string;
+  seconds: number;
+  skipped?: string;
+}
 
 /** One line of a run's summary table. */
-export const stepLine = (st: StepTime) => `  ${st.step.padEnd(16)} ${st.skipped ? `skipped: ${st.skipped}` : `${st.seconds.toFixed(2)} s`}`;
+export const stepLine = (st: StepTime) =>
+  `  ${st.step.padEnd(16)} ${st.skipped ? `skipped: ${st.skipped}` : `${st.seconds.toFixed(2)} s`}`;
 export interface RunResult {
-  migration: string; strategy: StrategyName; runId: string; resumed: boolean; alreadyApplied: boolean;
-  steps: StepTime[]; dump?: string; verifier?: Pick<VerifyReport, 'before' | 'after' | 'updated'>;
-  checks: FinalCheck[]; windowSeconds?: number; report?: string; prisma?: PrismaResult;
+  migration: string;
+  strategy: StrategyName;
+  runId: string;
+  resumed: boolean;
+  alreadyApplied: boolean;
+  steps: StepTime[];
+  dump?: string;
+  verifier?: Pick<VerifyReport, 'before' | 'after' | 'updated'>;
+  checks: FinalCheck[];
+  windowSeconds?: number;
+  report?: string;
+  prisma?: PrismaResult;
   outageSeconds?: number; // since maintenance went ON, earlier attempts of this run included
 }
-export interface RunOptions { autoRestore?: boolean; lockTimeout?: string; strategy?: string; prismaDir?: string; log?: (line: string) => void }
+export interface RunOptions {
+  autoRestore?: boolean;
+  lockTimeout?: string;
+  strategy?: string;
+  prismaDir?: string;
+  log?: (line: string) => void;
+}
 
 export async function migrate(target: Target, id: string, s: Settings, opts: RunOptions = {}): Promise<RunResult> {
   const log = opts.log ?? console.log;
@@ -56,7 +83,10 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       await sql`SELECT set_config('lock_timeout', '30s', false)`;
       await sql`SELECT pg_advisory_lock(hashtext(${key}))`.catch((err) => {
         if (err.code !== '55P03') throw err;
-        throw new Refusal(`migrate-${id}: another run of migrate-${id} is in progress on this database.`, 'Wait for it to end (`make maintenance-status`), then run again.');
+        throw new Refusal(
+          `migrate-${id}: another run of migrate-${id} is in progress on this database.`,
+          'Wait for it to end (`make maintenance-status`), then run again.',
+        );
       });
       await sql`SELECT set_config('lock_timeout', '0', false)`;
     }
@@ -65,7 +95,16 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
     await checkRights(sql, id, s.dbGuard);
     const open = await openRun(sql, id);
     const state = await dbState(target, m);
-    const result: RunResult = { migration: id, strategy: strategy.name, runId: open?.runId ?? `${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}-${randomBytes(3).toString('hex')}`, resumed: Boolean(open), alreadyApplied: false, steps: [], checks: [] };
+    const result: RunResult = {
+      migration: id,
+      strategy: strategy.name,
+      runId:
+        open?.runId ?? `${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}-${randomBytes(3).toString('hex')}`,
+      resumed: Boolean(open),
+      alreadyApplied: false,
+      steps: [],
+      checks: [],
+    };
     const done = open?.done ?? {};
 
     if (!open && state.expanded && state.contracted) {
@@ -75,14 +114,24 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       const committed = (last?.proof === 'catalog' ? undefined : last?.after) as Counts | undefined;
       result.checks = await finalChecks(sql, m, committed);
       const bad = result.checks.filter((c) => !c.ok && (c.kind === 'schema' || committed));
-      if (bad.length) throw new Refusal(`migrate-${id}: already applied, but final checks fail: ${describeFailed(bad)}.`, 'Inspect with `make status`.', 1);
+      if (bad.length)
+        throw new Refusal(
+          `migrate-${id}: already applied, but final checks fail: ${describeFailed(bad)}.`,
+          'Inspect with `make status`.',
+          1,
+        );
       // Prisma's history is bookkeeping of its own: finished (idempotently) whenever asked for.
       if (opts.prismaDir) result.prisma = await prismaHistory(target, id, opts.prismaDir, { command: `migrate-${id}` });
       return { ...result, alreadyApplied: true };
     }
     if (open) log(`  resuming run ${result.runId} (done: ${Object.keys(done).join(', ') || 'nothing'})`);
 
-    const runStep = async <T>(name: string, fn: () => Promise<T>, detail: (v: T) => unknown = () => ({}), skip?: string): Promise<T | undefined> => {
+    const runStep = async <T>(
+      name: string,
+      fn: () => Promise<T>,
+      detail: (v: T) => unknown = () => ({}),
+      skip?: string,
+    ): Promise<T | undefined> => {
       if (skip) {
         log(`• ${name}: skipped (${skip})`);
         result.steps.push({ step: name, seconds: 0, skipped: skip });
@@ -90,11 +139,20 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       }
       const t0 = performance.now();
       // The journal exists once 'toolkit' is done; the mutation's 'done' row commits inside the verifier.
-      if (name !== 'preflight' && name !== 'toolkit') await record(sql, { runId: result.runId, migration: id, step: name, event: 'start' });
+      if (name !== 'preflight' && name !== 'toolkit')
+        await record(sql, { runId: result.runId, migration: id, step: name, event: 'start' });
       const value = await step(name, () => orLost(fn()), log); // a lost server fails the step, never the process
       const secs = (performance.now() - t0) / 1000;
       result.steps.push({ step: name, seconds: secs });
-      if (name !== 'preflight' && name !== 'mutate') await record(sql, { runId: result.runId, migration: id, step: name, event: 'done', seconds: secs, detail: detail(value) });
+      if (name !== 'preflight' && name !== 'mutate')
+        await record(sql, {
+          runId: result.runId,
+          migration: id,
+          step: name,
+          event: 'done',
+          seconds: secs,
+          detail: detail(value),
+        });
       return value;
     };
 
@@ -109,9 +167,18 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         if (!state.contracted) await checkLockTargets(s);
         // Prisma's side is checked before anything changes, so that its step at the end cannot be refused.
         if (opts.prismaDir) await prismaPreflight(sql, id, opts.prismaDir, `migrate-${id}`);
-        const { problems, counts } = state.contracted ? { problems: [] } : await preflightProblems(sql, m, { checkContract: strategy.checkContract, trySql: strategy.tryInPreflight && !done.mutate ? strategy.mutationSql : undefined });
+        const { problems, counts } = state.contracted
+          ? { problems: [] }
+          : await preflightProblems(sql, m, {
+              checkContract: strategy.checkContract,
+              trySql: strategy.tryInPreflight && !done.mutate ? strategy.mutationSql : undefined,
+            });
         for (const line of counts ? describeCounts(counts) : []) log(`  preflight: ${line}`);
-        if (problems.length) throw new Refusal(`migrate-${id}: preflight: ${problems.join('; ')}.`, 'Nothing was changed. Fix each object listed, then run again.');
+        if (problems.length)
+          throw new Refusal(
+            `migrate-${id}: preflight: ${problems.join('; ')}.`,
+            'Nothing was changed. Fix each object listed, then run again.',
+          );
       });
       // Before the dump, so that the dump holds the toolkit's schema as the rest of the run uses it.
       current = 'toolkit';
@@ -124,75 +191,164 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       const writes = await expectedWrites(sql, m.plan);
       current = 'maintenance-on';
       windowStart = performance.now();
-      await runStep('maintenance-on', () => maintenanceOn(s, target, { reason: `migration ${id}`, retryAfter: 300 }), () => ({}), state.contracted ? 'schema already contracted' : undefined);
+      await runStep(
+        'maintenance-on',
+        () => maintenanceOn(s, target, { reason: `migration ${id}`, retryAfter: 300 }),
+        () => ({}),
+        state.contracted ? 'schema already contracted' : undefined,
+      );
       current = 'dump';
       const haveDump = dumpPath && existsSync(dumpPath) ? `taken at the start of this run: ${dumpPath}` : undefined;
-      const d = await runStep('dump', () => dump(target, s, log), (r) => ({ path: r.path, sha256: r.sha256, bytes: r.bytes }), haveDump ?? (state.contracted ? 'schema already contracted' : undefined));
+      const d = await runStep(
+        'dump',
+        () => dump(target, s, log),
+        (r) => ({ path: r.path, sha256: r.sha256, bytes: r.bytes }),
+        haveDump ?? (state.contracted ? 'schema already contracted' : undefined),
+      );
       dumpPath = d?.path ?? dumpPath;
       result.dump = dumpPath;
       current = 'expand';
       await waitForOrphans(sql, log);
-      await runStep('expand', () => schema(target, 'expand', id), undefined, strategy.expandStep ? undefined : `done by STRATEGY=${strategy.name}`);
+      await runStep(
+        'expand',
+        () => schema(target, 'expand', id),
+        undefined,
+        strategy.expandStep ? undefined : `done by STRATEGY=${strategy.name}`,
+      );
       current = 'mutate';
       // The mutation's journal row commits in the verifier's own transaction, with the data.
       // Strategies that reach the final schema here record dbmate's versions in the same transaction.
-      const mutate = () => verify(sql, m, { lockTimeout: opts.lockTimeout, log, mutation: { sql: strategy.mutationSql, updatesRows: strategy.updatesRows, ...strategy.proof }, beforeCommit: async (tx: Tx, r) => {
-        for (const v of strategy.versionsInMutation) await tx`INSERT INTO breaking_migrations.schema_migrations (version) VALUES (${v}) ON CONFLICT DO NOTHING`;
-        await record(tx, { runId: result.runId, migration: id, step: 'mutate', event: 'done', seconds: r.seconds.mutation, detail: { strategy: strategy.name, proof: strategy.proof ? 'catalog' : 'count', before: r.before, after: r.after, updated: r.updated } });
-      } });
-      const v = await runStep('mutate', () => withGrowth(target, 'mutate', strategy.name === 'rename' ? 0 : strategy.name === 'rewrite' ? writes?.rewrite : writes?.update, log, mutate),
-        () => ({}), done.mutate ? 'committed earlier in this run' : undefined);
+      const mutate = () =>
+        verify(sql, m, {
+          lockTimeout: opts.lockTimeout,
+          log,
+          mutation: { sql: strategy.mutationSql, updatesRows: strategy.updatesRows, ...strategy.proof },
+          beforeCommit: async (tx: Tx, r) => {
+            for (const v of strategy.versionsInMutation)
+              await tx`INSERT INTO breaking_migrations.schema_migrations (version) VALUES (${v}) ON CONFLICT DO NOTHING`;
+            await record(tx, {
+              runId: result.runId,
+              migration: id,
+              step: 'mutate',
+              event: 'done',
+              seconds: r.seconds.mutation,
+              detail: {
+                strategy: strategy.name,
+                proof: strategy.proof ? 'catalog' : 'count',
+                before: r.before,
+                after: r.after,
+                updated: r.updated,
+              },
+            });
+          },
+        });
+      const v = await runStep(
+        'mutate',
+        () =>
+          withGrowth(
+            target,
+            'mutate',
+            strategy.name === 'rename' ? 0 : strategy.name === 'rewrite' ? writes?.rewrite : writes?.update,
+            log,
+            mutate,
+          ),
+        () => ({}),
+        done.mutate ? 'committed earlier in this run' : undefined,
+      );
       result.verifier = v ?? (done.mutate as RunResult['verifier']);
       current = 'contract';
-      await runStep('contract', () => withGrowth(target, 'contract', writes?.rewrite, log, async () => {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            return await schema(target, 'contract', id);
-          } catch (err) {
-            // A writer that bypassed the guard added old labels after the mutation: carry them
-            // through, but only when rows are all that stops the contract (the verifier would
-            // change them); anything else is not the verifier's to fix.
-            const held = rowsStillHolding((err as Error).message);
-            if (attempt >= 3 || !held) throw err;
-            log(`  rows with an old label appeared after the mutation: ${held.join('; ')}; running the verifier again (attempt ${attempt + 1})`);
-            result.verifier = await mutate();
-          }
-        }
-      }), undefined, strategy.contractStep ? undefined : `done by STRATEGY=${strategy.name}`);
+      await runStep(
+        'contract',
+        () =>
+          withGrowth(target, 'contract', writes?.rewrite, log, async () => {
+            for (let attempt = 1; ; attempt++) {
+              try {
+                return await schema(target, 'contract', id);
+              } catch (err) {
+                // A writer that bypassed the guard added old labels after the mutation: carry them
+                // through, but only when rows are all that stops the contract (the verifier would
+                // change them); anything else is not the verifier's to fix.
+                const held = rowsStillHolding((err as Error).message);
+                if (attempt >= 3 || !held) throw err;
+                log(
+                  `  rows with an old label appeared after the mutation: ${held.join('; ')}; running the verifier again (attempt ${attempt + 1})`,
+                );
+                result.verifier = await mutate();
+              }
+            }
+          }),
+        undefined,
+        strategy.contractStep ? undefined : `done by STRATEGY=${strategy.name}`,
+      );
       current = 'final-checks';
-      await runStep('final-checks', async () => {
-        // After a rename nothing but the catalog changed since the verifier's proof, which took
-        // no counts: the schema is checked, the table is not scanned.
-        result.checks = await finalChecks(sql, m, strategy.proof ? undefined : result.verifier?.after);
-        const enforced = result.checks.filter((c) => c.kind === 'schema' || (s.dbGuard && result.verifier));
-        const bad = enforced.filter((c) => !c.ok);
-        if (bad.length) throw new Error(`final checks failed: ${describeFailed(bad)}`);
-      }, () => ({ checks: result.checks }));
+      await runStep(
+        'final-checks',
+        async () => {
+          // After a rename nothing but the catalog changed since the verifier's proof, which took
+          // no counts: the schema is checked, the table is not scanned.
+          result.checks = await finalChecks(sql, m, strategy.proof ? undefined : result.verifier?.after);
+          const enforced = result.checks.filter((c) => c.kind === 'schema' || (s.dbGuard && result.verifier));
+          const bad = enforced.filter((c) => !c.ok);
+          if (bad.length) throw new Error(`final checks failed: ${describeFailed(bad)}`);
+        },
+        () => ({ checks: result.checks }),
+      );
       current = 'maintenance-off';
       // The visitors' outage began when the lock did, which may be an earlier, failed attempt.
       const outage = (since?: string) => (since ? (Date.now() - Date.parse(since)) / 1000 : undefined);
-      const off = await runStep('maintenance-off', () => maintenanceOff(s, target),
-        (r) => ({ since: r.since, outageSeconds: outage(r.since) }));
+      const off = await runStep(
+        'maintenance-off',
+        () => maintenanceOff(s, target),
+        (r) => ({ since: r.since, outageSeconds: outage(r.since) }),
+      );
       result.windowSeconds = windowStart === undefined ? undefined : (performance.now() - windowStart) / 1000;
       result.outageSeconds = outage(off?.since) ?? result.windowSeconds;
       if (opts.prismaDir) {
         current = 'prisma';
-        result.prisma = await runStep('prisma', () => prismaHistory(target, id, opts.prismaDir!, { runId: result.runId, command: `migrate-${id}` }),
-          (r) => ({ folder: r.folder, checksum: r.checksum, addedRow: r.addedRow })).catch(async (err) => {
-          await record(sql, { runId: result.runId, migration: id, step: 'prisma', event: 'failed', detail: { cause: (err as Error).message } }).catch(() => {});
-          throw new RunFailed(`migrate-${id}: the database is migrated and maintenance is OFF, but Prisma's history was not updated: ${(err as Error).message.replace(/^migrate-\d+: /, '')}`,
-            `Fix the cause, then \`make prisma-${id} PRISMA_DIR=${opts.prismaDir}\` (or \`make migrate-${id}\` again) finishes it.`, 1);
+        result.prisma = await runStep(
+          'prisma',
+          () => prismaHistory(target, id, opts.prismaDir!, { runId: result.runId, command: `migrate-${id}` }),
+          (r) => ({ folder: r.folder, checksum: r.checksum, addedRow: r.addedRow }),
+        ).catch(async (err) => {
+          await record(sql, {
+            runId: result.runId,
+            migration: id,
+            step: 'prisma',
+            event: 'failed',
+            detail: { cause: (err as Error).message },
+          }).catch(() => {});
+          throw new RunFailed(
+            `migrate-${id}: the database is migrated and maintenance is OFF, but Prisma's history was not updated: ${(err as Error).message.replace(/^migrate-\d+: /, '')}`,
+            `Fix the cause, then \`make prisma-${id} PRISMA_DIR=${opts.prismaDir}\` (or \`make migrate-${id}\` again) finishes it.`,
+            1,
+          );
         });
       }
-      await record(sql, { runId: result.runId, migration: id, step: 'finish', event: 'done', detail: { steps: result.steps } });
+      await record(sql, {
+        runId: result.runId,
+        migration: id,
+        step: 'finish',
+        event: 'done',
+        detail: { steps: result.steps },
+      });
       mkdirSync(resolve(s.backupDir), { recursive: true, mode: 0o700 }); // a resumed run may not have dumped here
       result.report = join(resolve(s.backupDir), `migrate-${id}_${result.runId}.report.json`);
       writeFileSync(result.report, JSON.stringify(result, null, 2) + '\n', { mode: 0o600 });
       return result;
     } catch (err) {
       if (err instanceof RunFailed) throw err; // already says where the run stands
-      return await failed(err, { sql, target, m, s, runId: result.runId, step: current, dumpPath, autoRestore: opts.autoRestore, log,
-        resumed: result.resumed });
+      return await failed(err, {
+        sql,
+        target,
+        m,
+        s,
+        runId: result.runId,
+        step: current,
+        dumpPath,
+        autoRestore: opts.autoRestore,
+        log,
+        resumed: result.resumed,
+      });
     }
   } finally {
     await sql.end({ timeout: 5 });
@@ -204,7 +360,8 @@ export function command(args: string[]): Command {
   const id = args[0] ?? '';
   return {
     name: `migrate-${id}`,
-    usage: 'usage: tsx bin/migrate.ts NNNN   (make migrate-0001 [STRATEGY=rewrite|rename] [AUTO_RESTORE=1] [LOCK_TIMEOUT=10s])',
+    usage:
+      'usage: tsx bin/migrate.ts NNNN   (make migrate-0001 [STRATEGY=rewrite|rename] [AUTO_RESTORE=1] [LOCK_TIMEOUT=10s])',
     help: `
 Runs migration NNNN end to end on DATABASE_URL: preflight (server, pg_dump, disk, the contract's
 blockers: nothing changes if it fails) → maintenance on → dump → expand → verifier (mutation and
@@ -223,22 +380,39 @@ Exit codes: 0 done (or already applied), 1 a step failed, 2 refused before any c
       const t0 = performance.now();
       const s = settings();
       const r = await migrate(await connectionTarget(`migrate-${id}`), id, s, {
-        autoRestore: process.env.AUTO_RESTORE === '1', lockTimeout: process.env.LOCK_TIMEOUT, strategy: process.env.STRATEGY, prismaDir: process.env.PRISMA_DIR || undefined,
+        autoRestore: process.env.AUTO_RESTORE === '1',
+        lockTimeout: process.env.LOCK_TIMEOUT,
+        strategy: process.env.STRATEGY,
+        prismaDir: process.env.PRISMA_DIR || undefined,
       });
       if (r.prisma?.diff) process.stdout.write(r.prisma.diff);
       if (r.prisma) console.log(`  prisma: ${describePrisma(r.prisma)}`);
       // A data check's value is a table's counts as JSON: shown only when it differs.
-      for (const c of r.checks) console.log(`  ${c.ok ? 'ok  ' : 'NOTE'} ${c.check}${c.kind === 'schema' ? `: ${c.actual}` : ''}${c.ok ? '' : `: ${c.actual} (expected ${c.expected}; writes were not held back)`}`);
-      if (r.alreadyApplied) return void console.log(`migrate-${id}: already applied; final checks pass; nothing changed (${seconds(t0)})`);
+      for (const c of r.checks)
+        console.log(
+          `  ${c.ok ? 'ok  ' : 'NOTE'} ${c.check}${c.kind === 'schema' ? `: ${c.actual}` : ''}${c.ok ? '' : `: ${c.actual} (expected ${c.expected}; writes were not held back)`}`,
+        );
+      if (r.alreadyApplied)
+        return void console.log(`migrate-${id}: already applied; final checks pass; nothing changed (${seconds(t0)})`);
       for (const st of r.steps) console.log(stepLine(st));
       const v = r.verifier;
       console.log(`  report: ${r.report}`);
       const updated = totalUpdated(v?.updated);
-      const change = !v ? '' : updated !== null ? `${updated} rows updated; ` : r.strategy === 'rename' ? 'relabelled in the catalog, no row written; ' : 'relabelled in the table rewrite; ';
-      const earlier = r.outageSeconds !== undefined && r.windowSeconds !== undefined && r.outageSeconds > r.windowSeconds + 1
-        ? ` (site in maintenance ${r.outageSeconds.toFixed(1)} s, earlier attempts included)` : '';
-      console.log(`migrate-${id}: done${r.resumed ? ' (resumed)' : ''}; ${change}strategy ${r.strategy}; ` +
-        `maintenance window ${r.windowSeconds?.toFixed(1) ?? '?'} s${earlier}; dump ${r.dump ?? 'none'} (${seconds(t0)})`);
+      const change = !v
+        ? ''
+        : updated !== null
+          ? `${updated} rows updated; `
+          : r.strategy === 'rename'
+            ? 'relabelled in the catalog, no row written; '
+            : 'relabelled in the table rewrite; ';
+      const earlier =
+        r.outageSeconds !== undefined && r.windowSeconds !== undefined && r.outageSeconds > r.windowSeconds + 1
+          ? ` (site in maintenance ${r.outageSeconds.toFixed(1)} s, earlier attempts included)`
+          : '';
+      console.log(
+        `migrate-${id}: done${r.resumed ? ' (resumed)' : ''}; ${change}strategy ${r.strategy}; ` +
+          `maintenance window ${r.windowSeconds?.toFixed(1) ?? '?'} s${earlier}; dump ${r.dump ?? 'none'} (${seconds(t0)})`,
+      );
     },
   };
 }

@@ -40,11 +40,16 @@ function checkId(id: string | undefined): string {
 export function enumSpec(env: Record<string, string | undefined>, stamp = versions()): EnumSpec {
   const type = env.TYPE ?? '';
   if (!IDENT.test(type)) {
-    throw bad(`TYPE "${type}" is not a valid enum name`,
-      'Example: TYPE=Role (letters, digits, _; as in schema.prisma).');
+    throw bad(
+      `TYPE "${type}" is not a valid enum name`,
+      'Example: TYPE=Role (letters, digits, _; as in schema.prisma).',
+    );
   }
   const list = (name: string) => {
-    const labels = (env[name] ?? '').split(',').map((l) => l.trim()).filter(Boolean);
+    const labels = (env[name] ?? '')
+      .split(',')
+      .map((l) => l.trim())
+      .filter(Boolean);
     if (!labels.length) throw bad(`${name} is empty`, `Example: ${name}=USER,ADMIN (the labels, in order).`);
     const invalid = labels.find((l) => !IDENT.test(l));
     if (invalid) {
@@ -57,18 +62,25 @@ export function enumSpec(env: Record<string, string | undefined>, stamp = versio
   const from = list('FROM');
   const to = list('TO');
   const map: Record<string, string> = {};
-  for (const pair of (env.MAP ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of (env.MAP ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [a, b, ...rest] = pair.split('=');
     if (!a || !b || rest.length) {
       throw bad(`MAP has "${pair}", not label=label`, 'Example: MAP=USER=EMPLOYEE,GUEST=EMPLOYEE.');
     }
     if (!from.includes(a)) {
-      throw bad(`MAP maps ${a}, which is not in FROM (${from.join(', ')})`,
-        'A mapping moves the rows of a label of FROM.');
+      throw bad(
+        `MAP maps ${a}, which is not in FROM (${from.join(', ')})`,
+        'A mapping moves the rows of a label of FROM.',
+      );
     }
     if (!to.includes(b)) {
-      throw bad(`MAP maps ${a} to ${b}, which is not in TO (${to.join(', ')})`,
-        'A mapping moves rows to a label of TO.');
+      throw bad(
+        `MAP maps ${a} to ${b}, which is not in TO (${to.join(', ')})`,
+        'A mapping moves rows to a label of TO.',
+      );
     }
     if (map[a]) throw bad(`MAP maps ${a} twice`, `Map ${a} to one label.`);
     map[a] = b;
@@ -76,9 +88,10 @@ export function enumSpec(env: Record<string, string | undefined>, stamp = versio
   if (from.join(',') === to.join(',') && !Object.keys(map).length) {
     throw bad('FROM and TO are the same and nothing is mapped', 'There is nothing to migrate.');
   }
-  const name = env.NAME && IDENT.test(env.NAME)
-    ? env.NAME.toLowerCase()
-    : `${type.toLowerCase()}_${to.join('_').toLowerCase()}`.slice(0, 60);
+  const name =
+    env.NAME && IDENT.test(env.NAME)
+      ? env.NAME.toLowerCase()
+      : `${type.toLowerCase()}_${to.join('_').toLowerCase()}`.slice(0, 60);
   return { type, from, to, map, name, expand: `${stamp[0]}_${name}_expand`, contract: `${stamp[1]}_${name}_contract` };
 }
 
@@ -127,17 +140,20 @@ ${todo(`db/${id}/${step} (down)`, `undo the ${step} step, refusing (changing not
   };
   const files: Record<string, string> = {
     [`db/${id}/expand/${v1}_${name}_expand.sql`]: dbmate('expand', 'additive schema change (old code keeps working).'),
-    [`db/${id}/contract/${v2}_${name}_contract.sql`]:
-      dbmate('contract', 'removing schema change (after the mutation).'),
+    [`db/${id}/contract/${v2}_${name}_contract.sql`]: dbmate(
+      'contract',
+      'removing schema change (after the mutation).',
+    ),
   };
   for (const f of SQL_FILES) {
     // preflight.sql returns problems rather than raising: the run is refused, cleanly, in preflight.
-    files[`sql/${id}/${f}.sql`] = f === 'preflight'
-      ? `-- TODO(${id}): ${sqlWhat[f]}\n`
-        + '-- Its contract: sql/README.md. Until it is written, the run is refused here, before any change.\n'
-        + `SELECT 'sql/${id}/preflight.sql is still the skeleton''s: write every file of migration ${id} first `
-        + '(see sql/README.md)\' AS problem;\n'
-      : todo(`sql/${id}/${f}.sql`, sqlWhat[f]);
+    files[`sql/${id}/${f}.sql`] =
+      f === 'preflight'
+        ? `-- TODO(${id}): ${sqlWhat[f]}\n` +
+          '-- Its contract: sql/README.md. Until it is written, the run is refused here, before any change.\n' +
+          `SELECT 'sql/${id}/preflight.sql is still the skeleton''s: write every file of migration ${id} first ` +
+          "(see sql/README.md)' AS problem;\n"
+        : todo(`sql/${id}/${f}.sql`, sqlWhat[f]);
   }
   return write(files);
 }
@@ -147,8 +163,9 @@ export function command(args: string[]): Command {
   const mode = args[0];
   return {
     name: mode === 'enum' ? 'new-enum-migration' : 'new-migration',
-    usage: 'usage: tsx bin/new-migration.ts skeleton|enum   '
-      + '(make new-migration ID= NAME= | make new-enum-migration ID= TYPE= FROM= TO= MAP=)',
+    usage:
+      'usage: tsx bin/new-migration.ts skeleton|enum   ' +
+      '(make new-migration ID= NAME= | make new-enum-migration ID= TYPE= FROM= TO= MAP=)',
     help: `
 skeleton  ID=NNNN NAME=name: db/NNNN/{expand,contract}/ and sql/NNNN/{preflight,lock,counts,mutation,
           invariants,final_checks}.sql, commented, each TODO refusing to run until written.
@@ -164,13 +181,18 @@ Exit codes: 0 written, 2 refused.`,
     async run() {
       const id = process.env.ID ?? '';
       const spec = mode === 'enum' ? enumSpec(process.env) : undefined;
-      const written = spec ? newEnumMigration(id, spec)
-        : mode === 'skeleton' ? newSkeleton(id, process.env.NAME ?? '') : undefined;
+      const written = spec
+        ? newEnumMigration(id, spec)
+        : mode === 'skeleton'
+          ? newSkeleton(id, process.env.NAME ?? '')
+          : undefined;
       if (!written) throw new Refusal(`new-migration: unknown mode "${mode ?? ''}".`, 'Use skeleton or enum.');
       for (const f of written) console.log(`  wrote ${f}`);
       const strategies = !spec ? 'default' : isPureRename(spec) ? 'default, rewrite, rename' : 'default, rewrite';
-      console.log(`new-migration: ${written.length} files for migration ${id} (strategies: ${strategies}); `
-        + `review them, then \`make rehearse-${id}\``);
+      console.log(
+        `new-migration: ${written.length} files for migration ${id} (strategies: ${strategies}); ` +
+          `review them, then \`make rehearse-${id}\``,
+      );
     },
   };
 }

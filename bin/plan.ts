@@ -14,10 +14,24 @@ import { isMain } from './lib/entry.js';
 // Seconds per million rows, measured by `make bench` on the reference machine (README).
 export const RATES = { update: 14, rewrite: 5, count: 0.2, fixed: 1.0, renameFixed: 0.3, dumpMBps: 50 };
 
-export interface PlanRow { strategy: string; lock: string; rewrites: string; seconds: number | null; note: string }
+export interface PlanRow {
+  strategy: string;
+  lock: string;
+  rewrites: string;
+  seconds: number | null;
+  note: string;
+}
 
 /** plan.sql's row: one column of the enum, with its table's size and estimates. */
-export interface PlanColumn { table_name?: string; column_name?: string; bytes: number; rows: number; rows_to_change: number; rename_available: boolean; estimated_by?: string }
+export interface PlanColumn {
+  table_name?: string;
+  column_name?: string;
+  bytes: number;
+  rows: number;
+  rows_to_change: number;
+  rename_available: boolean;
+  estimated_by?: string;
+}
 /** Which strategies a migration offers: the default always; the others when their file exists. */
 export type Offered = { rewrite: boolean; rename: boolean };
 
@@ -29,13 +43,28 @@ export function plan(columns: PlanColumn[], offered: Offered = { rewrite: true, 
   const counts = 3 * RATES.count * rows; // verifier before + after, final checks
   const pure = columns.every((t) => t.rename_available);
   const all: PlanRow[] = [
-    { strategy: 'default', lock: 'EXCLUSIVE during the UPDATE, then ACCESS EXCLUSIVE for the swap', rewrites: 'yes: UPDATE + one rewrite',
-      seconds: RATES.fixed + counts + RATES.update * users + RATES.rewrite * rows + RATES.count * rows, note: 'works from any state' },
-    { strategy: 'rewrite', lock: 'ACCESS EXCLUSIVE for the swap', rewrites: 'yes: one rewrite, mapping included',
-      seconds: RATES.fixed + counts + RATES.rewrite * rows + RATES.count * rows, note: 'reads are blocked during the rewrite too' },
+    {
+      strategy: 'default',
+      lock: 'EXCLUSIVE during the UPDATE, then ACCESS EXCLUSIVE for the swap',
+      rewrites: 'yes: UPDATE + one rewrite',
+      seconds: RATES.fixed + counts + RATES.update * users + RATES.rewrite * rows + RATES.count * rows,
+      note: 'works from any state',
+    },
+    {
+      strategy: 'rewrite',
+      lock: 'ACCESS EXCLUSIVE for the swap',
+      rewrites: 'yes: one rewrite, mapping included',
+      seconds: RATES.fixed + counts + RATES.rewrite * rows + RATES.count * rows,
+      note: 'reads are blocked during the rewrite too',
+    },
     // No scan: its invariants are proved from the catalog, so the estimate does not grow with the table.
-    { strategy: 'rename', lock: 'EXCLUSIVE on the table for milliseconds (catalog only, no scan)', rewrites: 'no',
-      seconds: pure ? RATES.renameFixed : null, note: pure ? 'pure rename: available' : 'not available: the labels are no longer those a pure rename starts from' },
+    {
+      strategy: 'rename',
+      lock: 'EXCLUSIVE on the table for milliseconds (catalog only, no scan)',
+      rewrites: 'no',
+      seconds: pure ? RATES.renameFixed : null,
+      note: pure ? 'pure rename: available' : 'not available: the labels are no longer those a pure rename starts from',
+    },
   ];
   return all.filter((p) => p.strategy === 'default' || offered[p.strategy as keyof Offered]);
 }
@@ -44,12 +73,18 @@ export function plan(columns: PlanColumn[], offered: Offered = { rewrite: true, 
 export function recommend(rows: PlanRow[]): { strategy: string; why: string } {
   const rename = rows.find((r) => r.strategy === 'rename');
   if (rename?.seconds !== null && rename?.seconds !== undefined) {
-    return { strategy: 'rename', why: 'a pure rename: catalog only, no row written, and its window does not grow with the tables' };
+    return {
+      strategy: 'rename',
+      why: 'a pure rename: catalog only, no row written, and its window does not grow with the tables',
+    };
   }
   const [rewrite, dflt] = [rows.find((r) => r.strategy === 'rewrite'), rows.find((r) => r.strategy === 'default')!];
   return rewrite && (rewrite.seconds ?? Infinity) < (dflt.seconds ?? Infinity)
-    ? { strategy: 'rewrite', why: `one table rewrite with the mapping folded in instead of an UPDATE and then a rewrite (~${rewrite.seconds?.toFixed(1)} s instead of ~${dflt.seconds!.toFixed(1)} s); the site is in maintenance either way, so the reads it blocks are not the site's` }
-    : { strategy: 'default', why: 'the runbook\'s own steps, from any state' };
+    ? {
+        strategy: 'rewrite',
+        why: `one table rewrite with the mapping folded in instead of an UPDATE and then a rewrite (~${rewrite.seconds?.toFixed(1)} s instead of ~${dflt.seconds!.toFixed(1)} s); the site is in maintenance either way, so the reads it blocks are not the site's`,
+      }
+    : { strategy: 'default', why: "the runbook's own steps, from any state" };
 }
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
@@ -70,22 +105,35 @@ Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
       const m = loadMigration(id); // refuses an unknown or incomplete migration, naming what is missing
       const file = (name: string) => repoPath('sql', id, `${name}.sql`);
       if (!m.plan) {
-        throw new Refusal(`plan-${id}: migration ${id} has no sql/${id}/plan.sql, so nothing to estimate from.`,
-          `Write one (its contract: sql/README.md, "plan.sql"), or run \`make rehearse-${id}\` to measure the real window on a copy.`);
+        throw new Refusal(
+          `plan-${id}: migration ${id} has no sql/${id}/plan.sql, so nothing to estimate from.`,
+          `Write one (its contract: sql/README.md, "plan.sql"), or run \`make rehearse-${id}\` to measure the real window on a copy.`,
+        );
       }
-      const columns = await withSql(target, (sql) => withToolkitRolledBack(sql, async (tx) => (await tx.unsafe(m.plan!)) as unknown as PlanColumn[]));
+      const columns = await withSql(target, (sql) =>
+        withToolkitRolledBack(sql, async (tx) => (await tx.unsafe(m.plan!)) as unknown as PlanColumn[]),
+      );
       console.log(`database ${describeTarget(target)}${columns.length ? '' : ': no table uses "Role"'}`);
       for (const c of columns) {
-        console.log(`  ${c.table_name}.${c.column_name} ~${c.rows} rows (~${c.rows_to_change} to change), ${(Number(c.bytes) / 1048576).toFixed(0)} MB; estimated from ${c.estimated_by}`);
+        console.log(
+          `  ${c.table_name}.${c.column_name} ~${c.rows} rows (~${c.rows_to_change} to change), ${(Number(c.bytes) / 1048576).toFixed(0)} MB; estimated from ${c.estimated_by}`,
+        );
       }
-      const dumpSeconds = [...new Map(columns.map((c) => [c.table_name, Number(c.bytes)])).values()].reduce((a, b) => a + b, 0) / 1048576 / RATES.dumpMBps;
+      const dumpSeconds =
+        [...new Map(columns.map((c) => [c.table_name, Number(c.bytes)])).values()].reduce((a, b) => a + b, 0) /
+        1048576 /
+        RATES.dumpMBps;
       const rows = plan(columns, { rewrite: existsSync(file('rewrite')), rename: existsSync(file('rename')) });
       for (const p of rows) {
-        console.log(`  ${p.strategy.padEnd(8)} ${p.seconds === null ? '     —   ' : `~${p.seconds.toFixed(1).padStart(6)} s`}  rewrites: ${p.rewrites}; lock: ${p.lock}; ${p.note}`);
+        console.log(
+          `  ${p.strategy.padEnd(8)} ${p.seconds === null ? '     —   ' : `~${p.seconds.toFixed(1).padStart(6)} s`}  rewrites: ${p.rewrites}; lock: ${p.lock}; ${p.note}`,
+        );
       }
       const best = recommend(rows);
       console.log(`  recommended: ${best.strategy}: ${best.why}`);
-      console.log(`plan-${id}: recommended ${best.strategy}; estimates exclude the dump (~${dumpSeconds.toFixed(1)} s at ${RATES.dumpMBps} MB/s); run STRATEGY=${best.strategy} make migrate-${id}`);
+      console.log(
+        `plan-${id}: recommended ${best.strategy}; estimates exclude the dump (~${dumpSeconds.toFixed(1)} s at ${RATES.dumpMBps} MB/s); run STRATEGY=${best.strategy} make migrate-${id}`,
+      );
     },
   };
 }

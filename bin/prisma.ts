@@ -19,11 +19,20 @@ import type { Target } from './lib/target.js';
 import { isMain } from './lib/entry.js';
 
 export interface PrismaInputs {
-  spec: EnumSpec; dir: string; schemaFile: string; migrationsDir: string; before: string; patch: SchemaPatch;
+  spec: EnumSpec;
+  dir: string;
+  schemaFile: string;
+  migrationsDir: string;
+  before: string;
+  patch: SchemaPatch;
 }
 export interface PrismaResult {
-  folder: string; createdFolder: boolean; addedRow: boolean; checksum: string;
-  schema: 'patched' | 'already'; diff: string;
+  folder: string;
+  createdFolder: boolean;
+  addedRow: boolean;
+  checksum: string;
+  schema: 'patched' | 'already';
+  diff: string;
 }
 
 /**
@@ -36,22 +45,31 @@ export async function prismaPreflight(sql: Sql, id: string, prismaDir: string, c
   const dir = resolve(prismaDir);
   const schemaFile = join(dir, 'schema.prisma');
   const migrationsDir = join(dir, 'migrations');
-  for (const [path, what] of [[schemaFile, 'schema.prisma'], [migrationsDir, 'migrations/']] as const) {
+  for (const [path, what] of [
+    [schemaFile, 'schema.prisma'],
+    [migrationsDir, 'migrations/'],
+  ] as const) {
     if (!existsSync(path)) {
-      throw new Refusal(`${command}: PRISMA_DIR=${prismaDir} has no ${what} (${path}).`,
-        'Set PRISMA_DIR to the app\'s prisma/ folder, the one holding schema.prisma and migrations/.');
+      throw new Refusal(
+        `${command}: PRISMA_DIR=${prismaDir} has no ${what} (${path}).`,
+        "Set PRISMA_DIR to the app's prisma/ folder, the one holding schema.prisma and migrations/.",
+      );
     }
   }
   const before = readFileSync(schemaFile, 'utf8');
   const patch = patchSchemaPrisma(before, spec);
   if (patch.state === 'refused') {
-    throw new Refusal(`${command}: ${patch.why}; nothing was written.`,
-      `Bring schema.prisma's enum ${spec.type} to ${spec.from.join(', ')} (or ${spec.to.join(', ')}), then run again.`);
+    throw new Refusal(
+      `${command}: ${patch.why}; nothing was written.`,
+      `Bring schema.prisma's enum ${spec.type} to ${spec.from.join(', ')} (or ${spec.to.join(', ')}), then run again.`,
+    );
   }
   if (!(await tableExists(sql, '_prisma_migrations'))) {
-    throw new Refusal(`${command}: this database has no _prisma_migrations table: `
-      + 'it is not managed by Prisma Migrate; nothing was written.',
-      'Check DATABASE_URL (and its ?schema=), or unset PRISMA_DIR for a database Prisma Migrate does not manage.');
+    throw new Refusal(
+      `${command}: this database has no _prisma_migrations table: ` +
+        'it is not managed by Prisma Migrate; nothing was written.',
+      'Check DATABASE_URL (and its ?schema=), or unset PRISMA_DIR for a database Prisma Migrate does not manage.',
+    );
   }
   return { spec, dir, schemaFile, migrationsDir, before, patch };
 }
@@ -66,69 +84,81 @@ export function checksumOf(script: string): string {
 
 const utcStamp = (d: Date) => d.toISOString().replace(/\D/g, '').slice(0, 14);
 
-export async function prismaHistory(target: Target, id: string, prismaDir: string,
-  opts: { runId?: string; command?: string } = {}): Promise<PrismaResult> {
+export async function prismaHistory(
+  target: Target,
+  id: string,
+  prismaDir: string,
+  opts: { runId?: string; command?: string } = {},
+): Promise<PrismaResult> {
   const command = opts.command ?? `prisma-${id}`;
-  return withSql(target, async (sql) => {
-    const inputs = await prismaPreflight(sql, id, prismaDir, command);
-    const { spec, migrationsDir } = inputs;
-    const [{ labels }] = await sql`SELECT (SELECT array_agg(enumlabel::text ORDER BY enumsortorder) FROM pg_enum
+  return withSql(
+    target,
+    async (sql) => {
+      const inputs = await prismaPreflight(sql, id, prismaDir, command);
+      const { spec, migrationsDir } = inputs;
+      const [{ labels }] = await sql`SELECT (SELECT array_agg(enumlabel::text ORDER BY enumsortorder) FROM pg_enum
                                            WHERE enumtypid = to_regtype(${`"${spec.type}"`})) AS labels`;
-    if ((labels ?? []).join(',') !== spec.to.join(',')) {
-      const has = (labels ?? []).join(', ') || '(none)';
-      throw new Refusal(`${command}: "${spec.type}" has labels ${has} in this database, `
-        + `not ${spec.to.join(', ')}: migration ${id} is not applied here; nothing was written.`,
-        `Run \`make migrate-${id}\` first (with PRISMA_DIR set it ends with this step).`);
-    }
+      if ((labels ?? []).join(',') !== spec.to.join(',')) {
+        const has = (labels ?? []).join(', ') || '(none)';
+        throw new Refusal(
+          `${command}: "${spec.type}" has labels ${has} in this database, ` +
+            `not ${spec.to.join(', ')}: migration ${id} is not applied here; nothing was written.`,
+          `Run \`make migrate-${id}\` first (with PRISMA_DIR set it ends with this step).`,
+        );
+      }
 
-    // The folder: the one an earlier run made, or a new one (written aside, then renamed).
-    const suffix = `_${spec.name}`;
-    let folder = readdirSync(migrationsDir)
-      .find((f) => /^\d{14}_/.test(f) && f.endsWith(suffix) && existsSync(join(migrationsDir, f, 'migration.sql')));
-    const createdFolder = !folder;
-    if (!folder) {
-      const query = (tx: Tx) => tx.unsafe(readSql('prisma_enum_columns.sql'), [`"${spec.type}"`]);
-      const columns = (await withToolkitRolledBack(sql, query)) as unknown as EnumColumn[];
-      const text = prismaMigrationSql(spec, columns, target.schema ?? 'public', { migration: id, runId: opts.runId });
-      folder = `${utcStamp(new Date())}${suffix}`;
-      const tmp = mkdtempSync(join(migrationsDir, '.breaking-migrations-'));
-      writeFileSync(join(tmp, 'migration.sql'), text);
-      renameSync(tmp, join(migrationsDir, folder));
-    }
-    const checksum = checksumOf(readFileSync(join(migrationsDir, folder, 'migration.sql'), 'utf8'));
+      // The folder: the one an earlier run made, or a new one (written aside, then renamed).
+      const suffix = `_${spec.name}`;
+      let folder = readdirSync(migrationsDir).find(
+        (f) => /^\d{14}_/.test(f) && f.endsWith(suffix) && existsSync(join(migrationsDir, f, 'migration.sql')),
+      );
+      const createdFolder = !folder;
+      if (!folder) {
+        const query = (tx: Tx) => tx.unsafe(readSql('prisma_enum_columns.sql'), [`"${spec.type}"`]);
+        const columns = (await withToolkitRolledBack(sql, query)) as unknown as EnumColumn[];
+        const text = prismaMigrationSql(spec, columns, target.schema ?? 'public', { migration: id, runId: opts.runId });
+        folder = `${utcStamp(new Date())}${suffix}`;
+        const tmp = mkdtempSync(join(migrationsDir, '.breaking-migrations-'));
+        writeFileSync(join(tmp, 'migration.sql'), text);
+        renameSync(tmp, join(migrationsDir, folder));
+      }
+      const checksum = checksumOf(readFileSync(join(migrationsDir, folder, 'migration.sql'), 'utf8'));
 
-    // The row `prisma migrate resolve --applied` writes, once.
-    const addedRow = await sql.begin(async (tx) => {
-      await tx`LOCK TABLE _prisma_migrations IN SHARE ROW EXCLUSIVE MODE`;
-      const [row] = await tx`SELECT 1 FROM _prisma_migrations
+      // The row `prisma migrate resolve --applied` writes, once.
+      const addedRow = await sql.begin(async (tx) => {
+        await tx`LOCK TABLE _prisma_migrations IN SHARE ROW EXCLUSIVE MODE`;
+        const [row] = await tx`SELECT 1 FROM _prisma_migrations
                              WHERE migration_name = ${folder!} AND rolled_back_at IS NULL`;
-      if (row) return false;
-      await tx`INSERT INTO _prisma_migrations
+        if (row) return false;
+        await tx`INSERT INTO _prisma_migrations
                  (id, checksum, migration_name, logs, rolled_back_at, started_at, finished_at, applied_steps_count)
                VALUES (${randomUUID()}, ${checksum}, ${folder!}, NULL, NULL, now(), now(), 1)`;
-      return true;
-    });
+        return true;
+      });
 
-    let diff = '';
-    if (inputs.patch.state === 'patched') {
-      const tmp = `${inputs.schemaFile}.breaking-migrations.tmp`;
-      writeFileSync(tmp, inputs.patch.text);
-      const labels = ['--label', 'a/schema.prisma', '--label', 'b/schema.prisma'];
-      const d = spawnSync('diff', ['-u', ...labels, inputs.schemaFile, tmp], { encoding: 'utf8' });
-      diff = d.stdout;
-      renameSync(tmp, inputs.schemaFile);
-    }
-    const schema = inputs.patch.state === 'patched' ? 'patched' : 'already';
-    return { folder: join(migrationsDir, folder), createdFolder, addedRow, checksum, schema, diff };
-  }, { appName: 'breaking-migrations-prisma' });
+      let diff = '';
+      if (inputs.patch.state === 'patched') {
+        const tmp = `${inputs.schemaFile}.breaking-migrations.tmp`;
+        writeFileSync(tmp, inputs.patch.text);
+        const labels = ['--label', 'a/schema.prisma', '--label', 'b/schema.prisma'];
+        const d = spawnSync('diff', ['-u', ...labels, inputs.schemaFile, tmp], { encoding: 'utf8' });
+        diff = d.stdout;
+        renameSync(tmp, inputs.schemaFile);
+      }
+      const schema = inputs.patch.state === 'patched' ? 'patched' : 'already';
+      return { folder: join(migrationsDir, folder), createdFolder, addedRow, checksum, schema, diff };
+    },
+    { appName: 'breaking-migrations-prisma' },
+  );
 }
 
 /** One line for a run's output. */
-export const describePrisma = (r: PrismaResult) => [
-  `${r.createdFolder ? 'wrote' : 'kept'} ${r.folder}/migration.sql`,
-  `${r.addedRow ? 'recorded it as applied in' : 'already in'} _prisma_migrations`,
-  `schema.prisma ${r.schema === 'patched' ? 'updated' : 'already up to date'}`,
-].join('; ');
+export const describePrisma = (r: PrismaResult) =>
+  [
+    `${r.createdFolder ? 'wrote' : 'kept'} ${r.folder}/migration.sql`,
+    `${r.addedRow ? 'recorded it as applied in' : 'already in'} _prisma_migrations`,
+    `schema.prisma ${r.schema === 'patched' ? 'updated' : 'already up to date'}`,
+  ].join('; ');
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
 export function command(args: string[]): Command {
@@ -152,8 +182,10 @@ Exit codes: 0 done (or nothing to do), 1 failed, 2 refused, 3 unreachable.`,
     async run() {
       const prismaDir = process.env.PRISMA_DIR;
       if (!prismaDir) {
-        throw new Refusal(`prisma-${id}: PRISMA_DIR is not set.`,
-          `Run it as \`make prisma-${id} PRISMA_DIR=path/to/app/prisma\`.`);
+        throw new Refusal(
+          `prisma-${id}: PRISMA_DIR is not set.`,
+          `Run it as \`make prisma-${id} PRISMA_DIR=path/to/app/prisma\`.`,
+        );
       }
       const r = await prismaHistory(await connectionTarget(`prisma-${id}`), id, prismaDir);
       if (r.diff) process.stdout.write(r.diff);

@@ -24,9 +24,16 @@ Exit code: psql's.`,
     async run(argv) {
       const target = await connectionTarget('psql');
       const place = await pgPlace(settings());
-      const cmd = toolCommand('psql', target, ['--no-psqlrc', ...argv], { writable: true, appName: 'breaking-migrations-psql',
-        container: place.container, stdin: true, tty: process.stdin.isTTY });
-      console.error(`psql: ${describeTarget(target)} (psql ${place.where}), a session that may write during maintenance`);
+      const cmd = toolCommand('psql', target, ['--no-psqlrc', ...argv], {
+        writable: true,
+        appName: 'breaking-migrations-psql',
+        container: place.container,
+        stdin: true,
+        tty: process.stdin.isTTY,
+      });
+      console.error(
+        `psql: ${describeTarget(target)} (psql ${place.where}), a session that may write during maintenance`,
+      );
       const r = spawnSync(cmd.argv[0], cmd.argv.slice(1), { env: cmd.env, stdio: 'inherit' });
       return r.status ?? 1;
     },

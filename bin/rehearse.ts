@@ -17,7 +17,12 @@ import { restore } from './restore.js';
 import { isMain } from './lib/entry.js';
 
 export interface Rehearsal {
-  where: 'server' | 'sandbox'; scratch: string; dump: string; dumpSeconds: number; restoreSeconds: number; run: RunResult;
+  where: 'server' | 'sandbox';
+  scratch: string;
+  dump: string;
+  dumpSeconds: number;
+  restoreSeconds: number;
+  run: RunResult;
 }
 
 /**
@@ -29,23 +34,34 @@ async function sandboxPreflight(target: Target, id: string): Promise<void> {
   const bindir = findPgBindir();
   const needed = ['initdb', 'pg_ctl', 'postgres', 'pg_dump', 'pg_restore', 'psql'];
   const missing = bindir ? needed.filter((p) => !existsSync(join(bindir, p))) : needed;
-  const next = `Install them (\`apt-get install -y postgresql\`), or rehearse on production's server: \`make rehearse-${id}\` ` +
+  const next =
+    `Install them (\`apt-get install -y postgresql\`), or rehearse on production's server: \`make rehearse-${id}\` ` +
     'without REHEARSE_IN (needs CREATEDB).';
   if (missing.length) {
-    throw new Refusal(`rehearse-${id}: REHEARSE_IN=sandbox runs a PostgreSQL on this host, whose programs are missing ` +
-      `(${missing.join(', ')}${bindir ? ` in ${bindir}` : ''}).`, next);
+    throw new Refusal(
+      `rehearse-${id}: REHEARSE_IN=sandbox runs a PostgreSQL on this host, whose programs are missing ` +
+        `(${missing.join(', ')}${bindir ? ` in ${bindir}` : ''}).`,
+      next,
+    );
   }
   const [{ num }] = await withSql(target, (sql) => sql`SELECT current_setting('server_version_num')::int AS num`);
   const local = execFileSync(join(bindir!, 'postgres'), ['--version'], { encoding: 'utf8' });
   const [localMajor, serverMajor] = [Number(/(\d+)/.exec(local)?.[1]), Math.floor(num / 10000)];
   if (!(localMajor >= serverMajor)) {
-    throw new Refusal(`rehearse-${id}: this host's PostgreSQL is ${localMajor}, older than production's (${serverMajor}); ` +
-      'it cannot restore its dump.', next.replace('Install them', `Install PostgreSQL ${serverMajor}`));
+    throw new Refusal(
+      `rehearse-${id}: this host's PostgreSQL is ${localMajor}, older than production's (${serverMajor}); ` +
+        'it cannot restore its dump.',
+      next.replace('Install them', `Install PostgreSQL ${serverMajor}`),
+    );
   }
 }
 
-export async function rehearse(target: Target, id: string, s: Settings,
-  opts: { inSandbox?: boolean; strategy?: string; log?: (l: string) => void } = {}): Promise<Rehearsal> {
+export async function rehearse(
+  target: Target,
+  id: string,
+  s: Settings,
+  opts: { inSandbox?: boolean; strategy?: string; log?: (l: string) => void } = {},
+): Promise<Rehearsal> {
   const log = opts.log ?? console.log;
   if (opts.inSandbox) await sandboxPreflight(target, id);
   // The fresh dump is production's: through PG_SERVICE / PG_CONTAINER when set, as make dump does.
@@ -57,32 +73,59 @@ export async function rehearse(target: Target, id: string, s: Settings,
   const work = mkdtempSync(join(tmpdir(), 'bm-rehearse-'));
   // The copy's own settings: its lock file and dumps in a temp folder, nothing beside production's
   // and no app container; its PostgreSQL programs are production's (same server) or this host's.
-  const copy: Settings = { ...s, appContainer: undefined, appService: undefined, appUser: undefined, dbGuard: true,
-    maintenanceDir: join(work, 'maintenance'), backupDir: join(work, 'backups'),
-    ...(sandbox ? { pgContainer: undefined, pgService: undefined } : {}) };
+  const copy: Settings = {
+    ...s,
+    appContainer: undefined,
+    appService: undefined,
+    appUser: undefined,
+    dbGuard: true,
+    maintenanceDir: join(work, 'maintenance'),
+    backupDir: join(work, 'backups'),
+    ...(sandbox ? { pgContainer: undefined, pgService: undefined } : {}),
+  };
   // Whatever fails from here failed on the scratch copy, which is dropped: production was only read.
   const onCopy = (what: string, next: string) => (err: Error & { exitCode?: number }) => {
     const cause = err.message.replace(/^(migrate-\d+|restore): /, '');
-    throw new Refusal(`rehearse-${id}: ${what} the scratch copy ${scratch} (dropped); production is untouched: ${cause}`,
-      `${next} Nothing to restore.`, err.exitCode === 2 ? 2 : 1);
+    throw new Refusal(
+      `rehearse-${id}: ${what} the scratch copy ${scratch} (dropped); production is untouched: ${cause}`,
+      `${next} Nothing to restore.`,
+      err.exitCode === 2 ? 2 : 1,
+    );
   };
   try {
     await withSql(server, (sql) => sql`CREATE DATABASE ${sql(scratch)}`).catch((err) => {
       if (err.code !== '42501') throw err;
-      throw new Refusal(`rehearse-${id}: cannot create a scratch database on production's server (${err.message}).`,
-        `Rehearse in a throwaway PostgreSQL on this host instead: make rehearse-${id} REHEARSE_IN=sandbox.`);
+      throw new Refusal(
+        `rehearse-${id}: cannot create a scratch database on production's server (${err.message}).`,
+        `Rehearse in a throwaway PostgreSQL on this host instead: make rehearse-${id} REHEARSE_IN=sandbox.`,
+      );
     });
     const t0 = performance.now();
-    await step(`restore it into ${scratch}`, () => restore(scratchTarget, copy, fresh.path, { checked: fresh.manifest, log, portable: true }), log)
-      .catch(onCopy('the fresh dump could not be restored into', `Fix the cause, then \`make rehearse-${id}\` again.`));
+    await step(
+      `restore it into ${scratch}`,
+      () => restore(scratchTarget, copy, fresh.path, { checked: fresh.manifest, log, portable: true }),
+      log,
+    ).catch(onCopy('the fresh dump could not be restored into', `Fix the cause, then \`make rehearse-${id}\` again.`));
     const restoreSeconds = (performance.now() - t0) / 1000;
-    const run = await migrate(scratchTarget, id, copy, { strategy: opts.strategy, log: (l) => log(`  | ${l}`) })
-      .catch(onCopy('the rehearsal failed on', `The copy has production's schema and data: fix what the cause names (there, or in ` +
-        `migration ${id}'s files), then \`make rehearse-${id}\` again.`));
-    return { where: sandbox ? 'sandbox' : 'server', scratch, dump: fresh.path, dumpSeconds: fresh.seconds, restoreSeconds, run };
+    const run = await migrate(scratchTarget, id, copy, { strategy: opts.strategy, log: (l) => log(`  | ${l}`) }).catch(
+      onCopy(
+        'the rehearsal failed on',
+        `The copy has production's schema and data: fix what the cause names (there, or in ` +
+          `migration ${id}'s files), then \`make rehearse-${id}\` again.`,
+      ),
+    );
+    return {
+      where: sandbox ? 'sandbox' : 'server',
+      scratch,
+      dump: fresh.path,
+      dumpSeconds: fresh.seconds,
+      restoreSeconds,
+      run,
+    };
   } finally {
-    await withSql(server, (sql) => sql`DROP DATABASE IF EXISTS ${sql(scratch)} WITH (FORCE)`)
-      .catch((err) => log(`  warning: could not drop ${scratch}: ${err.message}`));
+    await withSql(server, (sql) => sql`DROP DATABASE IF EXISTS ${sql(scratch)} WITH (FORCE)`).catch((err) =>
+      log(`  warning: could not drop ${scratch}: ${err.message}`),
+    );
     sandbox?.stop();
     rmSync(work, { recursive: true, force: true });
   }
@@ -104,11 +147,16 @@ Exit codes: 0 the rehearsal passed, 1 it failed (production untouched), 2 refuse
     async run() {
       const t0 = performance.now();
       const target = await connectionTarget(`rehearse-${id}`);
-      const r = await rehearse(target, id, settings(), { inSandbox: process.env.REHEARSE_IN === 'sandbox', strategy: process.env.STRATEGY });
+      const r = await rehearse(target, id, settings(), {
+        inSandbox: process.env.REHEARSE_IN === 'sandbox',
+        strategy: process.env.STRATEGY,
+      });
       console.log(`  fresh dump       ${r.dumpSeconds.toFixed(2)} s  ${r.dump}`);
       console.log(`  restore          ${r.restoreSeconds.toFixed(2)} s  into ${r.scratch} (${r.where})`);
       for (const st of r.run.steps) console.log(stepLine(st));
-      console.log(`rehearse-${id}: passed on a copy of ${describeTarget(target)}; strategy ${r.run.strategy}; maintenance window there: ${r.run.windowSeconds?.toFixed(1)} s, dump included (${seconds(t0)})`);
+      console.log(
+        `rehearse-${id}: passed on a copy of ${describeTarget(target)}; strategy ${r.run.strategy}; maintenance window there: ${r.run.windowSeconds?.toFixed(1)} s, dump included (${seconds(t0)})`,
+      );
     },
   };
 }

@@ -40,7 +40,10 @@ export async function schema(target: Target, stepName: SchemaStep, migration = '
       migrationDirs = dirs.all(migration);
       const notYet = (await dbmateStatus(target, dirs.expand(migration))).filter((f) => !f.applied).map((f) => f.file);
       if (notYet.length > 0) {
-        throw new Refusal(`contract: expand ${migration} is not applied yet (${notYet.join(', ')}).`, 'Run `make expand` first.');
+        throw new Refusal(
+          `contract: expand ${migration} is not applied yet (${notYet.join(', ')}).`,
+          'Run `make expand` first.',
+        );
       }
       break;
     }
@@ -52,8 +55,10 @@ export async function schema(target: Target, stepName: SchemaStep, migration = '
   const out = await dbmate(target, migrationDirs, command);
   if (out.exitCode !== 0) {
     if (command === 'rollback' && /no migrations have been applied/.test(out.stderr)) {
-      throw new Refusal(`rollback: nothing of ${migration} left to roll back (neither its contract nor its expand is applied).`,
-        `\`make status MIGRATION=${migration}\` shows where the database stands.`);
+      throw new Refusal(
+        `rollback: nothing of ${migration} left to roll back (neither its contract nor its expand is applied).`,
+        `\`make status MIGRATION=${migration}\` shows where the database stands.`,
+      );
     }
     const hint = await migrationHint(target, out, command === 'rollback' ? 'down' : 'up');
     throw new Refusal(dbmateError(out.stderr), hint ?? NEXT[stepName](migration), 1);
@@ -72,14 +77,26 @@ export async function schema(target: Target, stepName: SchemaStep, migration = '
  */
 async function migrationHint(target: Target, out: DbmateResult, section: 'up' | 'down'): Promise<string | undefined> {
   if (!/\(P0001\)\s*$/.test(out.stderr)) return undefined;
-  const file = out.stdout.split('\n').filter((l) => /^(Applying|Rolling back): /.test(l)).pop()?.replace(/^[^:]+: /, '').trim();
+  const file = out.stdout
+    .split('\n')
+    .filter((l) => /^(Applying|Rolling back): /.test(l))
+    .pop()
+    ?.replace(/^[^:]+: /, '')
+    .trim();
   const path = file ? dbmateFiles().find((p) => basename(p) === file) : undefined;
   if (!path) return undefined;
   const body = migrationSection(readFileSync(path, 'utf8'), section);
-  return withSql(target, (sql) => sql.begin(async (tx) => {
-    await tx.unsafe(body);
-    throw new Error('no refusal the second time');
-  }).then(() => undefined, (err: { hint?: string }) => err.hint));
+  return withSql(target, (sql) =>
+    sql
+      .begin(async (tx) => {
+        await tx.unsafe(body);
+        throw new Error('no refusal the second time');
+      })
+      .then(
+        () => undefined,
+        (err: { hint?: string }) => err.hint,
+      ),
+  );
 }
 
 const STEPS: SchemaStep[] = ['baseline', 'toolkit', 'expand', 'contract', 'rollback'];
@@ -103,16 +120,20 @@ against DATABASE_URL.
 Exit codes: 0 done, 1 refused by the database (nothing changed), 2 bad input, 3 unreachable.`,
     async run(argv) {
       const stepName = argv[0] as SchemaStep;
-      if (!STEPS.includes(stepName)) throw new Refusal(`schema: unknown step "${argv[0] ?? ''}".`, `Use one of: ${STEPS.join(', ')}.`);
+      if (!STEPS.includes(stepName))
+        throw new Refusal(`schema: unknown step "${argv[0] ?? ''}".`, `Use one of: ${STEPS.join(', ')}.`);
       const mi = argv.indexOf('--migration');
       const migration = mi >= 0 ? argv[mi + 1] : (process.env.MIGRATION ?? '0001');
-      if (!/^\d{4}$/.test(migration ?? '')) throw new Refusal(`schema: migration must be four digits, got "${migration}".`, 'Example: --migration 0001.');
+      if (!/^\d{4}$/.test(migration ?? ''))
+        throw new Refusal(`schema: migration must be four digits, got "${migration}".`, 'Example: --migration 0001.');
       const target = await connectionTarget(stepName);
       const t0 = performance.now();
       console.log(`→ ${stepName} ${stepName === 'baseline' ? '' : migration + ' '}on ${describeTarget(target)}`);
       const done = await schema(target, stepName, migration);
       for (const line of done) console.log(`  ${line}`);
-      console.log(`${stepName}: ${done.length ? done.length + ' migration(s) ' + (stepName === 'rollback' ? 'rolled back' : 'applied') : 'nothing to do, already applied'} (${seconds(t0)})`);
+      console.log(
+        `${stepName}: ${done.length ? done.length + ' migration(s) ' + (stepName === 'rollback' ? 'rolled back' : 'applied') : 'nothing to do, already applied'} (${seconds(t0)})`,
+      );
     },
   };
 }

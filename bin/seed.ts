@@ -9,11 +9,16 @@ import { isMain } from './lib/entry.js';
 /** Adds `rows` users; refuses on a database made by Prisma Migrate (a real application's). */
 export async function seed(target: Target, rows: number): Promise<{ added: number; total: number }> {
   return withSql(target, async (sql: Sql) => {
-    const [probe] = await sql`SELECT to_regclass('"User"') IS NOT NULL AS has_user, to_regclass('_prisma_migrations') IS NOT NULL AS prisma`;
+    const [probe] =
+      await sql`SELECT to_regclass('"User"') IS NOT NULL AS has_user, to_regclass('_prisma_migrations') IS NOT NULL AS prisma`;
     if (probe.prisma) {
-      throw new Refusal('seed: this database has _prisma_migrations: it is an application database, not a sandbox.', 'Seed only sandbox or test databases.');
+      throw new Refusal(
+        'seed: this database has _prisma_migrations: it is an application database, not a sandbox.',
+        'Seed only sandbox or test databases.',
+      );
     }
-    if (!probe.has_user) throw new Refusal('seed: table "User" does not exist.', 'Create the baseline schema first: `make baseline`.');
+    if (!probe.has_user)
+      throw new Refusal('seed: table "User" does not exist.', 'Create the baseline schema first: `make baseline`.');
     const result = await sql.unsafe(readSql('seed.sql'), [rows]);
     const [{ total }] = await sql`SELECT count(*)::int8 AS total FROM "User"`;
     return { added: result.count, total: Number(total) };
@@ -30,7 +35,8 @@ Adds ROWS fake users to "User" of DATABASE_URL (about 90% USER, 10% ADMIN, uniqu
 with one set-based INSERT. Refuses on a database that has _prisma_migrations.`,
     async run(argv) {
       const rows = Number(argv[0] ?? process.env.ROWS ?? 1000);
-      if (!Number.isInteger(rows) || rows < 0) throw new Refusal(`seed: ROWS must be a whole number, got "${argv[0]}".`, 'Example: make seed ROWS=100000.');
+      if (!Number.isInteger(rows) || rows < 0)
+        throw new Refusal(`seed: ROWS must be a whole number, got "${argv[0]}".`, 'Example: make seed ROWS=100000.');
       const target = await connectionTarget('seed');
       const t0 = performance.now();
       console.log(`→ seeding ${rows} users into ${describeTarget(target)}`);

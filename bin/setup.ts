@@ -20,7 +20,9 @@ export function missingPrograms(bindir = findPgBindir()): string[] {
   return CLIENT.filter((p) => !existsSync(join(bindir, p)));
 }
 
-export type SetupAction = { action: 'ok' } | { action: 'install'; line: string }
+export type SetupAction =
+  | { action: 'ok' }
+  | { action: 'install'; line: string }
   | { action: 'refuse'; message: string; next: string };
 
 /** What to do about missing programs on this machine. */
@@ -29,8 +31,11 @@ export function decide(m: { missing: string[]; pgBindir?: string; isRoot: boolea
   const what = `PostgreSQL's programs are missing (${m.missing.join(', ')})`;
   if (m.pgBindir) {
     // PG_BINDIR says where to look, and only there: installing a package would not change that.
-    return { action: 'refuse', message: `setup: ${what} in PG_BINDIR=${m.pgBindir}.`,
-      next: 'Point PG_BINDIR at the folder holding initdb and pg_dump, or unset it.' };
+    return {
+      action: 'refuse',
+      message: `setup: ${what} in PG_BINDIR=${m.pgBindir}.`,
+      next: 'Point PG_BINDIR at the folder holding initdb and pg_dump, or unset it.',
+    };
   }
   if (m.isRoot && m.hasApt) {
     return { action: 'install', line: `setup: ${what}; installing Debian's postgresql (${INSTALL})` };
@@ -38,31 +43,45 @@ export function decide(m: { missing: string[]; pgBindir?: string; isRoot: boolea
   return {
     action: 'refuse',
     message: `setup: ${what}, and this ${m.isRoot ? 'machine has no apt-get' : 'user is not root'} to install them.`,
-    next: m.hasApt ? `Run \`sudo ${INSTALL}\`, then this again (or set PG_BINDIR to where initdb is).`
-      : 'Install PostgreSQL\'s server and client programs (15 or newer), '
-        + 'then set PG_BINDIR to the folder holding initdb.',
+    next: m.hasApt
+      ? `Run \`sudo ${INSTALL}\`, then this again (or set PG_BINDIR to where initdb is).`
+      : "Install PostgreSQL's server and client programs (15 or newer), " +
+        'then set PG_BINDIR to the folder holding initdb.',
   };
 }
 
 export async function ensurePostgres(log: (l: string) => void = console.log): Promise<'present' | 'installed'> {
   const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
-  const plan = decide({ missing: missingPrograms(), pgBindir: process.env.PG_BINDIR || undefined,
-    isRoot: process.getuid?.() === 0, hasApt });
+  const plan = decide({
+    missing: missingPrograms(),
+    pgBindir: process.env.PG_BINDIR || undefined,
+    isRoot: process.getuid?.() === 0,
+    hasApt,
+  });
   if (plan.action === 'ok') return 'present';
   if (plan.action === 'refuse') throw new Refusal(plan.message, plan.next, 2);
   log(plan.line);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'postgresql']]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', 'postgresql'],
+  ]) {
     const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
     if (r.status !== 0) {
-      throw new Refusal(`setup: apt-get ${args[0]} failed (exit ${r.status}).`,
-        `Run \`${INSTALL}\` by hand and read its error.`, 1);
+      throw new Refusal(
+        `setup: apt-get ${args[0]} failed (exit ${r.status}).`,
+        `Run \`${INSTALL}\` by hand and read its error.`,
+        1,
+      );
     }
   }
   const still = missingPrograms();
   if (still.length) {
-    throw new Refusal(`setup: Debian's postgresql is installed, but ${still.join(', ')} still cannot be found.`,
-      'Set PG_BINDIR to the folder holding initdb.', 1);
+    throw new Refusal(
+      `setup: Debian's postgresql is installed, but ${still.join(', ')} still cannot be found.`,
+      'Set PG_BINDIR to the folder holding initdb.',
+      1,
+    );
   }
   return 'installed';
 }

@@ -10,16 +10,38 @@ import { dbmateStatus, dirs } from './lib/dbmate.js';
 import { withToolkitRolledBack } from './lib/runbook.js';
 import { isMain } from './lib/entry.js';
 
-export interface StatusItem { item: string; detail: string }
-export interface Status { migration: string; migrations: { version: string; applied: boolean }[]; items: StatusItem[] }
+export interface StatusItem {
+  item: string;
+  detail: string;
+}
+export interface Status {
+  migration: string;
+  migrations: { version: string; applied: boolean }[];
+  items: StatusItem[];
+}
 
 /** dbmate's list for the migration's files, and what its optional sql/NNNN/status.sql reports. */
 export async function status(target: Target, migration = '0001'): Promise<Status> {
-  if (!/^\d{4}$/.test(migration)) throw new Refusal(`status: MIGRATION must be four digits, got "${migration}".`, 'Example: make status MIGRATION=0001.');
-  const migrations = (await dbmateStatus(target, dirs.all(migration))).map((f) => ({ version: f.file, applied: f.applied }));
+  if (!/^\d{4}$/.test(migration))
+    throw new Refusal(
+      `status: MIGRATION must be four digits, got "${migration}".`,
+      'Example: make status MIGRATION=0001.',
+    );
+  const migrations = (await dbmateStatus(target, dirs.all(migration))).map((f) => ({
+    version: f.file,
+    applied: f.applied,
+  }));
   const file = repoPath('sql', migration, 'status.sql');
-  const items = !existsSync(file) ? [] : await withSql(target, (sql) => withToolkitRolledBack(sql, async (tx) =>
-    (await tx.unsafe(readFileSync(file, 'utf8'))).map((r) => ({ item: String(r.item), detail: String(r.detail) }))));
+  const items = !existsSync(file)
+    ? []
+    : await withSql(target, (sql) =>
+        withToolkitRolledBack(sql, async (tx) =>
+          (await tx.unsafe(readFileSync(file, 'utf8'))).map((r) => ({
+            item: String(r.item),
+            detail: String(r.detail),
+          })),
+        ),
+      );
   return { migration, migrations, items };
 }
 
@@ -47,7 +69,9 @@ in order, and every column of "Role" or "Role"[] with its rows per label). Chang
       const width = Math.max(0, ...s.items.map((i) => i.item.length));
       for (const i of s.items) console.log(`  ${i.item.padEnd(width)}  ${i.detail}`);
       const applied = s.migrations.filter((m) => m.applied).length;
-      console.log(`status: ${applied}/${s.migrations.length} migration files applied${s.items.length ? `; ${s.items[0].item}: ${s.items[0].detail}` : ''} (${seconds(t0)})`);
+      console.log(
+        `status: ${applied}/${s.migrations.length} migration files applied${s.items.length ? `; ${s.items[0].item}: ${s.items[0].detail}` : ''} (${seconds(t0)})`,
+      );
     },
   };
 }

@@ -12,7 +12,13 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export interface MaintenanceLock { since?: string; reason?: string; retryAfter?: number; by?: string; message?: string }
+export interface MaintenanceLock {
+  since?: string;
+  reason?: string;
+  retryAfter?: number;
+  by?: string;
+  message?: string;
+}
 
 export interface MaintenanceOptions {
   lockFile?: string; // default: <cwd>/maintenance/enabled.lock (the runbook's /app/maintenance)
@@ -31,7 +37,14 @@ export interface MaintenanceOptions {
   log?: (line: string) => void; // default console.warn
   page?: (ctx: PageContext) => string; // replace the HTML page
 }
-export interface PageContext { locale: Locale; product?: string; message: string; retryAt?: number; retryAfter: number; pollSeconds: number }
+export interface PageContext {
+  locale: Locale;
+  product?: string;
+  message: string;
+  retryAt?: number;
+  retryAfter: number;
+  pollSeconds: number;
+}
 
 const COOKIE = 'maintenance_bypass';
 const MAX_LOCK_BYTES = 64 * 1024;
@@ -39,7 +52,9 @@ const MAX_RETRY_AFTER = 86_400;
 
 const encoder = new TextEncoder();
 async function hmac(secret: string, data: string): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+  ]);
   return Buffer.from(await crypto.subtle.sign('HMAC', key, encoder.encode(data))).toString('base64url');
 }
 
@@ -81,9 +96,18 @@ function cookie(request: Request, name: string): string | undefined {
 export function sanitize(raw: unknown): MaintenanceLock {
   const o = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
   const str = (v: unknown, max = 500) => (typeof v === 'string' ? v.slice(0, max) : undefined);
-  const retry = typeof o.retryAfter === 'number' && Number.isFinite(o.retryAfter) && o.retryAfter >= 0 ? Math.min(Math.round(o.retryAfter), MAX_RETRY_AFTER) : undefined;
+  const retry =
+    typeof o.retryAfter === 'number' && Number.isFinite(o.retryAfter) && o.retryAfter >= 0
+      ? Math.min(Math.round(o.retryAfter), MAX_RETRY_AFTER)
+      : undefined;
   const since = str(o.since, 40);
-  return { since: since && !Number.isNaN(Date.parse(since)) ? since : undefined, reason: str(o.reason), retryAfter: retry, by: str(o.by, 200), message: str(o.message) };
+  return {
+    since: since && !Number.isNaN(Date.parse(since)) ? since : undefined,
+    reason: str(o.reason),
+    retryAfter: retry,
+    by: str(o.by, 200),
+    message: str(o.message),
+  };
 }
 
 /**
@@ -91,38 +115,70 @@ export function sanitize(raw: unknown): MaintenanceLock {
  * read in flight, shared by every request; a result held `cacheMs`; a read slower than
  * `timeoutMs` keeps the last known state (and goes on in the background, still the only one).
  */
-function cachedSource(read: () => Promise<MaintenanceLock | null>, cacheMs: number, timeoutMs: number, onError: (err: unknown) => void) {
+function cachedSource(
+  read: () => Promise<MaintenanceLock | null>,
+  cacheMs: number,
+  timeoutMs: number,
+  onError: (err: unknown) => void,
+) {
   let known: MaintenanceLock | null = null;
   let at = -Infinity;
   let inFlight: Promise<void> | undefined;
   return async (): Promise<MaintenanceLock | null> => {
     if (Date.now() - at < cacheMs) return known;
-    inFlight ??= read().then((lock) => { known = lock; at = Date.now(); }, (err) => { onError(err); at = Date.now(); })
-      .finally(() => { inFlight = undefined; });
+    inFlight ??= read()
+      .then(
+        (lock) => {
+          known = lock;
+          at = Date.now();
+        },
+        (err) => {
+          onError(err);
+          at = Date.now();
+        },
+      )
+      .finally(() => {
+        inFlight = undefined;
+      });
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([inFlight, new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); })]);
+    await Promise.race([
+      inFlight,
+      new Promise<void>((r) => {
+        timer = setTimeout(r, timeoutMs);
+      }),
+    ]);
     clearTimeout(timer);
     return known;
   };
 }
 
 /** The lock file: absent → OFF; a regular file of at most 64 KiB → its content; anything else → ON. */
-function lockFileReader(file: string, logOnce: (key: string, line: string) => void): () => Promise<MaintenanceLock | null> {
+function lockFileReader(
+  file: string,
+  logOnce: (key: string, line: string) => void,
+): () => Promise<MaintenanceLock | null> {
   return async () => {
     let s;
     try {
       s = await stat(file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+        return null;
       logOnce('unreadable', `maintenance: ${file} cannot be read (${(err as Error).message}); treating it as ON`);
       return {};
     }
     if (!s.isFile()) {
-      logOnce('type', `maintenance: ${file} is not a regular file (a FIFO, a device or a folder); treating it as ON without reading it`);
+      logOnce(
+        'type',
+        `maintenance: ${file} is not a regular file (a FIFO, a device or a folder); treating it as ON without reading it`,
+      );
       return {};
     }
     if (s.size > MAX_LOCK_BYTES) {
-      logOnce('size', `maintenance: ${file} is ${s.size} bytes, more than ${MAX_LOCK_BYTES}; treating it as ON without reading it`);
+      logOnce(
+        'size',
+        `maintenance: ${file} is ${s.size} bytes, more than ${MAX_LOCK_BYTES}; treating it as ON without reading it`,
+      );
       return {};
     }
     const handle = await open(file, 'r');
@@ -152,17 +208,35 @@ function visibleOrigin(request: Request): string {
 /** Builds the check once (it keeps its caches); call it with each request. */
 export function maintenanceGuard(opts: MaintenanceOptions = {}): (request: Request) => Promise<Response | undefined> {
   const secret = opts.bypassSecret ?? process.env.MAINTENANCE_BYPASS_SECRET ?? '';
-  if (secret && secret.length < 16) throw new Error('maintenance: the bypass secret must be at least 16 characters (MAINTENANCE_BYPASS_SECRET)');
+  if (secret && secret.length < 16)
+    throw new Error('maintenance: the bypass secret must be at least 16 characters (MAINTENANCE_BYPASS_SECRET)');
   const log = opts.log ?? ((l: string) => console.warn(l));
   const said = new Set<string>();
-  const logOnce = (key: string, line: string) => { if (!said.has(key)) { said.add(key); log(line); } };
+  const logOnce = (key: string, line: string) => {
+    if (!said.has(key)) {
+      said.add(key);
+      log(line);
+    }
+  };
   const cacheMs = opts.cacheMs ?? 1000;
   const timeoutMs = opts.timeoutMs ?? 2000;
   const file = opts.lockFile ?? join(process.cwd(), 'maintenance', 'enabled.lock');
-  const fromFile = cachedSource(lockFileReader(file, logOnce), cacheMs, timeoutMs, (err) => logOnce('file', `maintenance: reading ${file} failed (${(err as Error).message}); the last known state holds`));
+  const fromFile = cachedSource(lockFileReader(file, logOnce), cacheMs, timeoutMs, (err) =>
+    logOnce('file', `maintenance: reading ${file} failed (${(err as Error).message}); the last known state holds`),
+  );
   const probe = opts.probe;
-  const fromProbe = probe && cachedSource(async () => { const l = await probe(); return l && sanitize(l); }, cacheMs, timeoutMs,
-    (err) => logOnce('probe', `maintenance: the probe failed (${(err as Error).message}); the last known state holds`));
+  const fromProbe =
+    probe &&
+    cachedSource(
+      async () => {
+        const l = await probe();
+        return l && sanitize(l);
+      },
+      cacheMs,
+      timeoutMs,
+      (err) =>
+        logOnce('probe', `maintenance: the probe failed (${(err as Error).message}); the last known state holds`),
+    );
   const prefix = opts.bypassPrefix ?? '/_maintenance';
   const healthPath = opts.healthPath ?? '/api/health';
   const publicFiles = new Set(opts.publicFiles ?? ['/favicon.ico', '/robots.txt']);
@@ -172,7 +246,8 @@ export function maintenanceGuard(opts: MaintenanceOptions = {}): (request: Reque
     const url = new URL(request.url);
     const path = url.pathname;
     // Only Next's own build output and the listed files: `/users/1.png` is a page like any other.
-    if (path === healthPath || path.startsWith('/_next/static/') || path === '/_next/image' || publicFiles.has(path)) return undefined;
+    if (path === healthPath || path.startsWith('/_next/static/') || path === '/_next/image' || publicFiles.has(path))
+      return undefined;
     if (secret && path.startsWith(`${prefix}/`)) {
       const [given, ...rest] = path.slice(prefix.length + 1).split('/');
       if (constantTimeEqual(given, secret)) {
@@ -182,7 +257,8 @@ export function maintenanceGuard(opts: MaintenanceOptions = {}): (request: Reque
         return new Response(null, {
           status: 302,
           headers: {
-            Location: new URL(back.startsWith('//') ? '/' : back, origin).toString(), 'Cache-Control': 'no-store',
+            Location: new URL(back.startsWith('//') ? '/' : back, origin).toString(),
+            'Cache-Control': 'no-store',
             'Set-Cookie': `${COOKIE}=${await bypassCookieValue(secret, expires)}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${Math.round(bypassMs / 1000)}${origin.startsWith('https:') ? '; Secure' : ''}`,
           },
         });
@@ -198,14 +274,27 @@ export function maintenanceGuard(opts: MaintenanceOptions = {}): (request: Reque
     const message = opts.message ?? lock.message ?? dbLock?.message ?? publicText(locale).message;
     if (request.headers.has('next-action')) {
       // Next's client shows a Server Action's error body only when it is text/plain.
-      return new Response(message, { status: 503, headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8' } });
+      return new Response(message, {
+        status: 503,
+        headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8' },
+      });
     }
     if (path.startsWith('/api/') || /application\/json/.test(request.headers.get('accept') ?? '')) {
       return Response.json({ error: 'maintenance', message, retryAfter }, { status: 503, headers });
     }
     const since = Date.parse(lock.since ?? dbLock?.since ?? '');
-    const ctx: PageContext = { locale, product: opts.product, message, retryAfter, retryAt: Number.isNaN(since) ? undefined : since + retryAfter * 1000, pollSeconds: opts.pollSeconds ?? 15 };
-    return new Response((opts.page ?? page)(ctx), { status: 503, headers: { ...headers, 'Content-Type': 'text/html; charset=utf-8', 'Content-Language': locale } });
+    const ctx: PageContext = {
+      locale,
+      product: opts.product,
+      message,
+      retryAfter,
+      retryAt: Number.isNaN(since) ? undefined : since + retryAfter * 1000,
+      pollSeconds: opts.pollSeconds ?? 15,
+    };
+    return new Response((opts.page ?? page)(ctx), {
+      status: 503,
+      headers: { ...headers, 'Content-Type': 'text/html; charset=utf-8', 'Content-Language': locale },
+    });
   };
 }
 
@@ -224,7 +313,9 @@ export const MAINTENANCE_TABLE_QUERY = `SELECT to_regclass('breaking_migrations.
  * the catalog until the table exists instead of letting the server log `relation … does not
  * exist` once per replica per second.
  */
-export function databaseProbe(query: (sql: string) => Promise<Record<string, unknown>[]>): () => Promise<MaintenanceLock | null> {
+export function databaseProbe(
+  query: (sql: string) => Promise<Record<string, unknown>[]>,
+): () => Promise<MaintenanceLock | null> {
   let present = false;
   return async () => {
     if (!present) {
@@ -249,19 +340,35 @@ export function databaseProbe(query: (sql: string) => Promise<Record<string, unk
 
 export type Locale = 'en' | 'fr';
 const TEXT = {
-  en: { title: 'Maintenance in progress', message: 'We are upgrading the site. It will be back shortly.', back: 'Expected back', soon: 'any moment now',
-    auto: 'This page takes you back to the site as soon as it is up.', retry: 'Try again' },
-  fr: { title: 'Maintenance en cours', message: 'Nous mettons le site à jour. Il revient très vite.', back: 'Retour prévu', soon: 'd’un instant à l’autre',
-    auto: 'Cette page vous ramène au site dès qu’il est de retour.', retry: 'Réessayer' },
+  en: {
+    title: 'Maintenance in progress',
+    message: 'We are upgrading the site. It will be back shortly.',
+    back: 'Expected back',
+    soon: 'any moment now',
+    auto: 'This page takes you back to the site as soon as it is up.',
+    retry: 'Try again',
+  },
+  fr: {
+    title: 'Maintenance en cours',
+    message: 'Nous mettons le site à jour. Il revient très vite.',
+    back: 'Retour prévu',
+    soon: 'd’un instant à l’autre',
+    auto: 'Cette page vous ramène au site dès qu’il est de retour.',
+    retry: 'Réessayer',
+  },
 };
 export const publicText = (l: Locale) => TEXT[l];
 
 /** 'fr' when the visitor's Accept-Language prefers French to English, else 'en'. */
 export function pickLocale(header: string | null): Locale {
-  const langs = (header ?? '').split(',').map((p) => {
-    const [tag, q] = p.trim().split(';q=');
-    return { lang: tag.toLowerCase().split('-')[0], q: q === undefined ? 1 : Number(q) || 0 };
-  }).filter((x) => x.lang === 'fr' || x.lang === 'en').sort((a, b) => b.q - a.q);
+  const langs = (header ?? '')
+    .split(',')
+    .map((p) => {
+      const [tag, q] = p.trim().split(';q=');
+      return { lang: tag.toLowerCase().split('-')[0], q: q === undefined ? 1 : Number(q) || 0 };
+    })
+    .filter((x) => x.lang === 'fr' || x.lang === 'en')
+    .sort((a, b) => b.q - a.q);
   return langs[0]?.lang === 'fr' ? 'fr' : 'en';
 }
 

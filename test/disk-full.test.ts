@@ -47,15 +47,44 @@ t.test('the disk fills during the mutation: the failure block, nothing lost', as
   // Free space again, as an operator would, and start the server if its PANIC stopped it.
   rmSync(join(mnt, 'filler'));
   execFileSync('mount', ['-o', 'remount,size=512m', mnt]);
-  if (!(await query(db, 'SELECT 1').then(() => true, () => false))) {
-    const opts = `-c listen_addresses=127.0.0.1 -c port=${sb.target.port} -c unix_socket_directories=${sb.dir} `
-      + '-c fsync=off';
-    execFileSync('runuser', ['-u', 'postgres', '--', join(sb.bindir, 'pg_ctl'), 'start', '-D', join(sb.dir, 'data'),
-      '-w',
-      '-t', '60', '-l', join(sb.dir, 'server.log'), '-o', opts], { stdio: 'ignore' });
+  if (
+    !(await query(db, 'SELECT 1').then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    const opts =
+      `-c listen_addresses=127.0.0.1 -c port=${sb.target.port} -c unix_socket_directories=${sb.dir} ` + '-c fsync=off';
+    execFileSync(
+      'runuser',
+      [
+        '-u',
+        'postgres',
+        '--',
+        join(sb.bindir, 'pg_ctl'),
+        'start',
+        '-D',
+        join(sb.dir, 'data'),
+        '-w',
+        '-t',
+        '60',
+        '-l',
+        join(sb.dir, 'server.log'),
+        '-o',
+        opts,
+      ],
+      { stdio: 'ignore' },
+    );
   }
-  for (let i = 0; i < 100; i++) { // crash recovery
-    if (await query(db, 'SELECT 1').then(() => true, () => false)) break;
+  for (let i = 0; i < 100; i++) {
+    // crash recovery
+    if (
+      await query(db, 'SELECT 1').then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     await new Promise((res) => setTimeout(res, 200));
   }
   const after = await roleCounts(db);
@@ -64,6 +93,9 @@ t.test('the disk fills during the mutation: the failure block, nothing lost', as
   t.equal((after.USER ?? 0) + (after.EMPLOYEE ?? 0), before.USER, 'each USER row is USER or EMPLOYEE, none lost');
   const again = runBin('migrate.ts', ['0001'], s.env);
   t.equal(again.code, 0, `with space again, the same command finishes (${again.stderr.trim()})`);
-  t.same(await roleCounts(db), { total: before.total, EMPLOYEE: before.USER, ADMIN: before.ADMIN },
-    'every row verified');
+  t.same(
+    await roleCounts(db),
+    { total: before.total, EMPLOYEE: before.USER, ADMIN: before.ADMIN },
+    'every row verified',
+  );
 });

@@ -2,7 +2,17 @@
 // run end to end through a stand-in `docker` that executes `docker exec`'s command right here
 // (as if the container's local PostgreSQL socket were the test server).
 import t from 'tap';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -20,23 +30,62 @@ import { enumLabels, query, seededDatabase, tableChecksum, urlOf } from './helpe
 t.test('exact command lines', async (t) => {
   t.same(execPrefix(undefined), []);
   t.same(execPrefix('nextjs-pulse-work', { stdin: true }), ['docker', 'exec', '-i', 'nextjs-pulse-work']);
-  t.same(lockCommand('remove', execPrefix('nextjs-pulse-work'), '/app/maintenance/enabled.lock'),
-    ['docker', 'exec', 'nextjs-pulse-work', 'sh', '-c', 'rm -f "$1"', 'sh', '/app/maintenance/enabled.lock']);
-  t.same(serviceTasksCommand('pulse_nextjs'),
-    ['docker', 'ps', '--quiet', '--filter', 'label=com.docker.swarm.service.name=pulse_nextjs', '--filter', 'status=running']);
+  t.same(lockCommand('remove', execPrefix('nextjs-pulse-work'), '/app/maintenance/enabled.lock'), [
+    'docker',
+    'exec',
+    'nextjs-pulse-work',
+    'sh',
+    '-c',
+    'rm -f "$1"',
+    'sh',
+    '/app/maintenance/enabled.lock',
+  ]);
+  t.same(serviceTasksCommand('pulse_nextjs'), [
+    'docker',
+    'ps',
+    '--quiet',
+    '--filter',
+    'label=com.docker.swarm.service.name=pulse_nextjs',
+    '--filter',
+    'status=running',
+  ]);
 
   const url = parseTarget('postgres://postgres:s3cret@db.internal:5433/pulsework?sslmode=disable');
   const dumpCmd = toolCommand('pg_dump', url, ['--format=custom'], { container: 'postgres-production' });
-  t.same(dumpCmd.argv, ['docker', 'exec', '-e', 'PGDATABASE', '-e', 'PGUSER', '-e', 'PGPASSWORD', '-e', 'PGSSLMODE', '-e', 'PGOPTIONS', '-e', 'PGAPPNAME',
-    'postgres-production', 'pg_dump', '--format=custom']);
+  t.same(dumpCmd.argv, [
+    'docker',
+    'exec',
+    '-e',
+    'PGDATABASE',
+    '-e',
+    'PGUSER',
+    '-e',
+    'PGPASSWORD',
+    '-e',
+    'PGSSLMODE',
+    '-e',
+    'PGOPTIONS',
+    '-e',
+    'PGAPPNAME',
+    'postgres-production',
+    'pg_dump',
+    '--format=custom',
+  ]);
   t.match(dumpCmd.env, { PGUSER: 'postgres', PGPASSWORD: 's3cret', PGDATABASE: 'pulsework' });
   t.equal(dumpCmd.env.PGHOST, process.env.PGHOST, 'the container uses its own socket: no host forwarded');
   t.notOk(dumpCmd.argv.join(' ').includes('s3cret'), 'the password is not on the command line');
 
-  const restoreCmd = toolCommand('pg_restore', url, ['--list'], { container: 'postgres-production', stdin: true, writable: true });
+  const restoreCmd = toolCommand('pg_restore', url, ['--list'], {
+    container: 'postgres-production',
+    stdin: true,
+    writable: true,
+  });
   t.same(restoreCmd.argv.slice(0, 3), ['docker', 'exec', '-i']);
   t.ok(restoreCmd.argv.includes('PGOPTIONS'), 'the write opt-in is forwarded by name');
-  t.match(restoreCmd.env.PGOPTIONS, /^-c statement_timeout=0 .*-c row_security=off .*-c default_transaction_read_only=off$/);
+  t.match(
+    restoreCmd.env.PGOPTIONS,
+    /^-c statement_timeout=0 .*-c row_security=off .*-c default_transaction_read_only=off$/,
+  );
 
   const host = toolCommand('pg_dump', url, ['--format=custom']);
   t.match(host.argv[0], /pg_dump$/);
@@ -46,9 +95,17 @@ t.test('exact command lines', async (t) => {
   const path = process.env.PATH;
   process.env.PATH = `${fakeDocker().dir}:${path}`; // lockTargets asks docker whether the container runs
   t.teardown(() => void (process.env.PATH = path));
-  t.same((await lockTargets(settings({ APP_CONTAINER: 'nextjs-pulse-work' }))).targets,
-    [{ name: 'container nextjs-pulse-work', prefix: ['docker', 'exec', '-i', 'nextjs-pulse-work'], path: '/app/maintenance/enabled.lock' }],
-    'the runbook\'s container path by default');
+  t.same(
+    (await lockTargets(settings({ APP_CONTAINER: 'nextjs-pulse-work' }))).targets,
+    [
+      {
+        name: 'container nextjs-pulse-work',
+        prefix: ['docker', 'exec', '-i', 'nextjs-pulse-work'],
+        path: '/app/maintenance/enabled.lock',
+      },
+    ],
+    "the runbook's container path by default",
+  );
 });
 
 /**
@@ -59,7 +116,9 @@ t.test('exact command lines', async (t) => {
 function fakeDocker(server?: Target): { dir: string; log: string } {
   const dir = mkdtempSync(join(tmpdir(), 'bm-docker-'));
   const log = join(dir, 'calls.log');
-  writeFileSync(join(dir, 'docker'), `#!/bin/sh
+  writeFileSync(
+    join(dir, 'docker'),
+    `#!/bin/sh
 echo "$*" >> ${log}
 case "$1" in
   ps) [ "\${FAKE_TASKS:-}" = none ] || for t in \${FAKE_TASKS:-task1aaa task2bbb}; do echo "$t"; done ;;
@@ -76,7 +135,8 @@ case "$1" in
         exec "$@" ;;
   *) echo "fake docker: $1 unsupported" >&2; exit 1 ;;
 esac
-`);
+`,
+  );
   chmodSync(join(dir, 'docker'), 0o755);
   return { dir, log };
 }
@@ -87,12 +147,21 @@ t.test('APP_SERVICE: every task on this node gets the lock, and the output says 
   const env = { PATH: `${docker.dir}:${process.env.PATH}`, APP_SERVICE: 'pulse_nextjs', MAINTENANCE_DIR: lockDir };
   const on = runBin('maintenance.ts', ['on'], env);
   t.equal(on.code, 0, on.stderr);
-  t.match(on.stdout, /note: Swarm: 2 task\(s\) of pulse_nextjs on this node were reached; replicas on other nodes see the lock only through a shared folder/);
+  t.match(
+    on.stdout,
+    /note: Swarm: 2 task\(s\) of pulse_nextjs on this node were reached; replicas on other nodes see the lock only through a shared folder/,
+  );
   t.ok(existsSync(join(lockDir, 'enabled.lock')));
   const calls = readFileSync(docker.log, 'utf8').trim().split('\n');
   t.ok(calls.includes('ps --quiet --filter label=com.docker.swarm.service.name=pulse_nextjs --filter status=running'));
-  t.ok(calls.some((c) => c.startsWith('exec -i task1aaa sh -c ')), 'task 1 written');
-  t.ok(calls.some((c) => c.startsWith('exec -i task2bbb sh -c ')), 'task 2 written');
+  t.ok(
+    calls.some((c) => c.startsWith('exec -i task1aaa sh -c ')),
+    'task 1 written',
+  );
+  t.ok(
+    calls.some((c) => c.startsWith('exec -i task2bbb sh -c ')),
+    'task 2 written',
+  );
   const off = runBin('maintenance.ts', ['off'], env);
   t.equal(off.code, 0, off.stderr);
   t.notOk(existsSync(join(lockDir, 'enabled.lock')));
@@ -103,56 +172,87 @@ t.test('PG_CONTAINER: dump and restore stream through `docker exec`', async (t) 
   const url = { ...plain, password: 'pw-only-in-env' }; // the sandbox trusts any password
   const docker = fakeDocker(url);
   const backups = join(mkdtempSync(join(tmpdir(), 'bm-bk-')), 'b');
-  const env = { PATH: `${docker.dir}:${findPgBindir()}:${process.env.PATH}`, DATABASE_URL: urlOf(url), PG_CONTAINER: 'postgres-production', BACKUP_DIR: backups };
+  const env = {
+    PATH: `${docker.dir}:${findPgBindir()}:${process.env.PATH}`,
+    DATABASE_URL: urlOf(url),
+    PG_CONTAINER: 'postgres-production',
+    BACKUP_DIR: backups,
+  };
   const d = runBin('dump.ts', [], env);
   t.equal(d.code, 0, d.stderr);
   const path = d.stdout.trim().split('\n').pop()!;
   const calls = readFileSync(docker.log, 'utf8');
-  t.match(calls, /^exec -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production pg_dump --format=custom --compress=1 --snapshot=\S+ --no-password$/m);
+  t.match(
+    calls,
+    /^exec -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production pg_dump --format=custom --compress=1 --snapshot=\S+ --no-password$/m,
+  );
   t.match(calls, /^exec -i .*postgres-production pg_restore --list$/m);
   const before = await tableChecksum(url);
   await query(url, `DELETE FROM "User" WHERE role = 'ADMIN'`);
   const r = runBin('restore.ts', [path], { ...env, YES: '1', LIVE: '1' });
   t.equal(r.code, 0, r.stderr);
   const log = readFileSync(docker.log, 'utf8');
-  t.match(log, /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production pg_restore --clean --if-exists --no-password --file=-$/m);
-  t.match(log, /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --no-password --file=-$/m);
+  t.match(
+    log,
+    /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production pg_restore --clean --if-exists --no-password --file=-$/m,
+  );
+  t.match(
+    log,
+    /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --no-password --file=-$/m,
+  );
   t.equal(await tableChecksum(url), before, 'restored through the container path');
   t.notMatch(readFileSync(docker.log, 'utf8'), /pw-only-in-env/, 'no password on any docker command line');
   t.notMatch(d.stdout + d.stderr + r.stdout + r.stderr, /pw-only-in-env/, 'nor in any output');
 });
 
-t.test('PG_SERVICE: dump, restore and migrate run in the service\'s task, with no PostgreSQL program on this host', async (t) => {
-  const url = await seededDatabase(t, 400);
-  const docker = fakeDocker(url);
-  const noTools = mkdtempSync(join(tmpdir(), 'bm-empty-bindir-'));
-  const s = tempSettings(url, { PATH: `${docker.dir}:/usr/bin:/bin`, PG_SERVICE: 'pulse_postgres', PG_BINDIR: noTools,
-    FAKE_TASKS: 'pgtask1' });
-  const before = await snapshot(url);
-  const d = runBin('dump.ts', [], s.env);
-  t.equal(d.code, 0, d.stderr);
-  const calls = () => readFileSync(docker.log, 'utf8');
-  t.match(calls(), /^ps --quiet --filter label=com.docker.swarm.service.name=pulse_postgres --filter status=running$/m);
-  t.match(calls(), /^exec (-e \S+ )+pgtask1 pg_dump --format=custom/m, 'pg_dump in the task the service runs now');
-  const path = d.stdout.trim().split('\n').pop()!;
-  await query(url, `DELETE FROM "User" WHERE role = 'ADMIN'`);
-  const r = runBin('restore.ts', [path], { ...s.env, YES: '1', LIVE: '1', FAKE_TASKS: 'pgtask2' });
-  t.equal(r.code, 0, r.stderr);
-  t.match(calls(), /^exec -i (-e \S+ )+pgtask2 pg_restore --clean/m, 'the task asked afresh: a restarted task is another container');
-  t.same(await snapshot(url), before, 'every row back');
+t.test(
+  "PG_SERVICE: dump, restore and migrate run in the service's task, with no PostgreSQL program on this host",
+  async (t) => {
+    const url = await seededDatabase(t, 400);
+    const docker = fakeDocker(url);
+    const noTools = mkdtempSync(join(tmpdir(), 'bm-empty-bindir-'));
+    const s = tempSettings(url, {
+      PATH: `${docker.dir}:/usr/bin:/bin`,
+      PG_SERVICE: 'pulse_postgres',
+      PG_BINDIR: noTools,
+      FAKE_TASKS: 'pgtask1',
+    });
+    const before = await snapshot(url);
+    const d = runBin('dump.ts', [], s.env);
+    t.equal(d.code, 0, d.stderr);
+    const calls = () => readFileSync(docker.log, 'utf8');
+    t.match(
+      calls(),
+      /^ps --quiet --filter label=com.docker.swarm.service.name=pulse_postgres --filter status=running$/m,
+    );
+    t.match(calls(), /^exec (-e \S+ )+pgtask1 pg_dump --format=custom/m, 'pg_dump in the task the service runs now');
+    const path = d.stdout.trim().split('\n').pop()!;
+    await query(url, `DELETE FROM "User" WHERE role = 'ADMIN'`);
+    const r = runBin('restore.ts', [path], { ...s.env, YES: '1', LIVE: '1', FAKE_TASKS: 'pgtask2' });
+    t.equal(r.code, 0, r.stderr);
+    t.match(
+      calls(),
+      /^exec -i (-e \S+ )+pgtask2 pg_restore --clean/m,
+      'the task asked afresh: a restarted task is another container',
+    );
+    t.same(await snapshot(url), before, 'every row back');
 
-  const m = runBin('migrate.ts', ['0001'], s.env);
-  t.equal(m.code, 0, m.stdout + m.stderr);
-  await assertMigrated(t, url, before, s);
-  t.notMatch(calls(), /^(?!exec |ps ).+/m, 'docker was asked nothing else');
+    const m = runBin('migrate.ts', ['0001'], s.env);
+    t.equal(m.code, 0, m.stdout + m.stderr);
+    await assertMigrated(t, url, before, s);
+    t.notMatch(calls(), /^(?!exec |ps ).+/m, 'docker was asked nothing else');
 
-  const none = runBin('dump.ts', [], { ...s.env, FAKE_TASKS: 'none' });
-  t.equal(none.code, 2);
-  t.match(none.stderr, /^dump: PG_SERVICE: no running task of service pulse_postgres on this node\.\n\s*next: Check the name with `docker service ls`/m);
-  const two = runBin('dump.ts', [], { ...s.env, FAKE_TASKS: 'a b' });
-  t.equal(two.code, 2);
-  t.match(two.stderr, /service pulse_postgres has 2 running tasks on this node/);
-});
+    const none = runBin('dump.ts', [], { ...s.env, FAKE_TASKS: 'none' });
+    t.equal(none.code, 2);
+    t.match(
+      none.stderr,
+      /^dump: PG_SERVICE: no running task of service pulse_postgres on this node\.\n\s*next: Check the name with `docker service ls`/m,
+    );
+    const two = runBin('dump.ts', [], { ...s.env, FAKE_TASKS: 'a b' });
+    t.equal(two.code, 2);
+    t.match(two.stderr, /service pulse_postgres has 2 running tasks on this node/);
+  },
+);
 
 t.test('preflight: a container or service that is not there is refused before anything changes', async (t) => {
   const url = await seededDatabase(t, 300);
@@ -160,9 +260,18 @@ t.test('preflight: a container or service that is not there is refused before an
   const base = { PATH: `${docker.dir}:${process.env.PATH}` };
   const data = await tableChecksum(url);
   const cases: [Record<string, string>, RegExp][] = [
-    [{ APP_SERVICE: 'pulse_nextjz', FAKE_TASKS: 'none' }, /APP_SERVICE: no running task of service pulse_nextjz on this node/],
-    [{ APP_CONTAINER: 'nextjs-pulse-work', FAKE_STATE: 'missing' }, /APP_CONTAINER: no container nextjs-pulse-work on this node/],
-    [{ PG_CONTAINER: 'postgres-production', FAKE_STATE: 'false' }, /PG_CONTAINER: container postgres-production is not running/],
+    [
+      { APP_SERVICE: 'pulse_nextjz', FAKE_TASKS: 'none' },
+      /APP_SERVICE: no running task of service pulse_nextjz on this node/,
+    ],
+    [
+      { APP_CONTAINER: 'nextjs-pulse-work', FAKE_STATE: 'missing' },
+      /APP_CONTAINER: no container nextjs-pulse-work on this node/,
+    ],
+    [
+      { PG_CONTAINER: 'postgres-production', FAKE_STATE: 'false' },
+      /PG_CONTAINER: container postgres-production is not running/,
+    ],
     [{ PG_SERVICE: 'pulse_postgrez', FAKE_TASKS: 'none' }, /PG_SERVICE: no running task of service pulse_postgrez/],
   ];
   for (const [extra, cause] of cases) {
@@ -178,56 +287,92 @@ t.test('preflight: a container or service that is not there is refused before an
   t.same(await enumLabels(url), ['USER', 'ADMIN'], 'schema unchanged');
 });
 
-t.test('APP_USER: the lock is written as the app\'s user, and a folder that user cannot write is refused first', async (t) => {
-  const docker = fakeDocker();
-  const root = mkdtempSync(join(tmpdir(), 'bm-appuser-'));
-  chmodSync(root, 0o755);
-  const lockDir = join(root, 'maintenance');
-  mkdirSync(lockDir, { mode: 0o755 }); // root's: the app's user (postgres here) cannot write it
-  const env = { PATH: `${docker.dir}:${process.env.PATH}`, APP_SERVICE: 'pulse_nextjs', MAINTENANCE_DIR: lockDir, APP_USER: 'postgres' };
-  const refused = runBin('maintenance.ts', ['on'], env);
-  t.equal(refused.code, 2, refused.stdout + refused.stderr);
-  t.match(refused.stderr, new RegExp(`^maintenance-on: the maintenance lock cannot be written: task task1aaa of pulse_nextjs: ${lockDir} is not a ` +
-    'writable folder for that user; task task2bbb'));
-  t.match(refused.stderr, /next: Make \S+ exist and be writable by user postgres/);
-  t.notOk(existsSync(join(lockDir, 'enabled.lock')), 'nothing written');
-  t.match(readFileSync(docker.log, 'utf8'), /^exec -i -u postgres task1aaa sh -c /m);
+t.test(
+  "APP_USER: the lock is written as the app's user, and a folder that user cannot write is refused first",
+  async (t) => {
+    const docker = fakeDocker();
+    const root = mkdtempSync(join(tmpdir(), 'bm-appuser-'));
+    chmodSync(root, 0o755);
+    const lockDir = join(root, 'maintenance');
+    mkdirSync(lockDir, { mode: 0o755 }); // root's: the app's user (postgres here) cannot write it
+    const env = {
+      PATH: `${docker.dir}:${process.env.PATH}`,
+      APP_SERVICE: 'pulse_nextjs',
+      MAINTENANCE_DIR: lockDir,
+      APP_USER: 'postgres',
+    };
+    const refused = runBin('maintenance.ts', ['on'], env);
+    t.equal(refused.code, 2, refused.stdout + refused.stderr);
+    t.match(
+      refused.stderr,
+      new RegExp(
+        `^maintenance-on: the maintenance lock cannot be written: task task1aaa of pulse_nextjs: ${lockDir} is not a ` +
+          'writable folder for that user; task task2bbb',
+      ),
+    );
+    t.match(refused.stderr, /next: Make \S+ exist and be writable by user postgres/);
+    t.notOk(existsSync(join(lockDir, 'enabled.lock')), 'nothing written');
+    t.match(readFileSync(docker.log, 'utf8'), /^exec -i -u postgres task1aaa sh -c /m);
 
-  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
-  chownSync(lockDir, uid, 0);
-  const on = runBin('maintenance.ts', ['on'], env);
-  t.equal(on.code, 0, on.stderr);
-  const st = statSync(join(lockDir, 'enabled.lock'));
-  t.equal(st.uid, uid, 'written by the app\'s user');
-  t.equal(st.mode & 0o777, 0o644);
-  t.equal(runBin('maintenance.ts', ['off'], env).code, 0);
-  t.notOk(existsSync(join(lockDir, 'enabled.lock')));
-});
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
+    chownSync(lockDir, uid, 0);
+    const on = runBin('maintenance.ts', ['on'], env);
+    t.equal(on.code, 0, on.stderr);
+    const st = statSync(join(lockDir, 'enabled.lock'));
+    t.equal(st.uid, uid, "written by the app's user");
+    t.equal(st.mode & 0o777, 0o644);
+    t.equal(runBin('maintenance.ts', ['off'], env).code, 0);
+    t.notOk(existsSync(join(lockDir, 'enabled.lock')));
+  },
+);
 
-t.test('rehearsal with PG_SERVICE: the same-server copy through the task; REHEARSE_IN=sandbox restores with this host\'s programs',
+t.test(
+  "rehearsal with PG_SERVICE: the same-server copy through the task; REHEARSE_IN=sandbox restores with this host's programs",
   async (t) => {
     const url = await seededDatabase(t, 500);
     const docker = fakeDocker(url);
     const data = await tableChecksum(url);
-    const same = tempSettings(url, { PATH: `${docker.dir}:/usr/bin:/bin`, PG_SERVICE: 'pulse_postgres', FAKE_TASKS: 'pgtask1',
-      PG_BINDIR: mkdtempSync(join(tmpdir(), 'bm-empty-bindir-')) });
+    const same = tempSettings(url, {
+      PATH: `${docker.dir}:/usr/bin:/bin`,
+      PG_SERVICE: 'pulse_postgres',
+      FAKE_TASKS: 'pgtask1',
+      PG_BINDIR: mkdtempSync(join(tmpdir(), 'bm-empty-bindir-')),
+    });
     const r = runBin('rehearse.ts', ['0001'], same.env);
     t.equal(r.code, 0, r.stdout + r.stderr);
-    t.match(readFileSync(docker.log, 'utf8'), /^exec -i (-e \S+ )+pgtask1 pg_restore --clean --if-exists --no-owner/m,
-      'the copy restored through the task');
+    t.match(
+      readFileSync(docker.log, 'utf8'),
+      /^exec -i (-e \S+ )+pgtask1 pg_restore --clean --if-exists --no-owner/m,
+      'the copy restored through the task',
+    );
     const sandboxNoTools = runBin('rehearse.ts', ['0001'], { ...same.env, REHEARSE_IN: 'sandbox' });
     t.equal(sandboxNoTools.code, 2);
-    t.match(sandboxNoTools.stderr, /^rehearse-0001: REHEARSE_IN=sandbox runs a PostgreSQL on this host, whose programs are missing/m);
-    t.match(sandboxNoTools.stderr, /next: Install them .*or rehearse on production's server: `make rehearse-0001` without REHEARSE_IN/);
+    t.match(
+      sandboxNoTools.stderr,
+      /^rehearse-0001: REHEARSE_IN=sandbox runs a PostgreSQL on this host, whose programs are missing/m,
+    );
+    t.match(
+      sandboxNoTools.stderr,
+      /next: Install them .*or rehearse on production's server: `make rehearse-0001` without REHEARSE_IN/,
+    );
 
     writeFileSync(docker.log, '');
-    const sandbox = tempSettings(url, { PATH: `${docker.dir}:${process.env.PATH}`, PG_SERVICE: 'pulse_postgres', FAKE_TASKS: 'pgtask1',
-      REHEARSE_IN: 'sandbox' });
+    const sandbox = tempSettings(url, {
+      PATH: `${docker.dir}:${process.env.PATH}`,
+      PG_SERVICE: 'pulse_postgres',
+      FAKE_TASKS: 'pgtask1',
+      REHEARSE_IN: 'sandbox',
+    });
     const rs = runBin('rehearse.ts', ['0001'], sandbox.env);
     t.equal(rs.code, 0, rs.stdout + rs.stderr);
     t.match(rs.stdout, /into \S+_rehearse_\S+ \(sandbox\)/);
     const log = readFileSync(docker.log, 'utf8');
     t.match(log, /pgtask1 pg_dump --format=custom/, 'production dumped through its task');
-    t.notMatch(log, /pg_restore --clean/, 'the sandbox restored with this host\'s pg_restore, not production\'s container');
+    t.notMatch(
+      log,
+      /pg_restore --clean/,
+      "the sandbox restored with this host's pg_restore, not production's container",
+    );
     t.equal(await tableChecksum(url), data, 'production data unchanged');
-  });
+  },
+);

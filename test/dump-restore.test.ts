@@ -1,7 +1,21 @@
 // Backups you can trust: permissions, checksum, manifest, a faithful round trip, and a restore
 // that refuses or rolls back on any damaged input, leaving the database as it was.
 import t from 'tap';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, openSync, writeSync, closeSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  openSync,
+  writeSync,
+  closeSync,
+  writeFileSync,
+  chmodSync,
+  mkdirSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -21,8 +35,11 @@ const sha = (path: string) => createHash('sha256').update(readFileSync(path)).di
 
 /** Checksums of every table of the database, by name. */
 async function allTables(url: Target): Promise<Record<string, string>> {
-  const names = await query<{ name: string }>(url, `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
-    WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`);
+  const names = await query<{ name: string }>(
+    url,
+    `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
+    WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+  );
   const out: Record<string, string> = {};
   for (const { name } of names) out[name] = await tableChecksum(url, name);
   return out;
@@ -30,45 +47,65 @@ async function allTables(url: Target): Promise<Record<string, string>> {
 
 t.test('dump: 0700 folder, 0600 files, checksum and manifest match, round trip is exact', async (t) => {
   const url = await seededDatabase(t, 3000);
-  await query(url, `CREATE TABLE "Post" (id serial PRIMARY KEY, author text REFERENCES "User"(id), body text);
-                    INSERT INTO "Post" (author, body) SELECT id, repeat('é', 50) FROM "User" LIMIT 500`);
+  await query(
+    url,
+    `CREATE TABLE "Post" (id serial PRIMARY KEY, author text REFERENCES "User"(id), body text);
+                    INSERT INTO "Post" (author, body) SELECT id, repeat('é', 50) FROM "User" LIMIT 500`,
+  );
   const s = settings({ BACKUP_DIR: backupDir() });
   const r = await dump(url, s, quiet);
 
   t.match(basename(r.path), /^backup_bm_test_\d+_[0-9a-f]+_\d{8}_\d{6}\.dump$/);
   t.equal(statSync(s.backupDir).mode & 0o777, 0o700, 'folder 0700');
-  for (const f of [r.path, `${r.path}.sha256`, `${r.path}.manifest.json`]) t.equal(statSync(f).mode & 0o777, 0o600, `${basename(f)} 0600`);
-  t.same(readdirSync(s.backupDir).filter((f) => f.startsWith('.')), [], 'no partial file left');
+  for (const f of [r.path, `${r.path}.sha256`, `${r.path}.manifest.json`])
+    t.equal(statSync(f).mode & 0o777, 0o600, `${basename(f)} 0600`);
+  t.same(
+    readdirSync(s.backupDir).filter((f) => f.startsWith('.')),
+    [],
+    'no partial file left',
+  );
   t.equal(sha(r.path), r.sha256, 'sha256 of the file');
   t.equal(readFileSync(`${r.path}.sha256`, 'utf8'), `${r.sha256}  ${basename(r.path)}\n`, 'sha256sum format');
   const manifest = JSON.parse(readFileSync(`${r.path}.manifest.json`, 'utf8'));
-  t.match(manifest, { database: url.database, serverVersion: /^\d+\.\d+/, pgDumpVersion: /^\d+\.\d+/, bytes: statSync(r.path).size, sha256: r.sha256 });
+  t.match(manifest, {
+    database: url.database,
+    serverVersion: /^\d+\.\d+/,
+    pgDumpVersion: /^\d+\.\d+/,
+    bytes: statSync(r.path).size,
+    sha256: r.sha256,
+  });
   t.same(manifest.tables, { 'breaking_migrations.schema_migrations': 1, 'public."Post"': 500, 'public."User"': 3000 });
 
   const before = await allTables(url);
-  await query(url, `DELETE FROM "Post"; UPDATE "User" SET email = 'gone-' || id; INSERT INTO "User" VALUES ('extra', 'extra@x', 'ADMIN')`);
+  await query(
+    url,
+    `DELETE FROM "Post"; UPDATE "User" SET email = 'gone-' || id; INSERT INTO "User" VALUES ('extra', 'extra@x', 'ADMIN')`,
+  );
   t.not((await allTables(url))['public."User"'], before['public."User"'], 'data really changed');
   const rr = await restore(url, s, r.path, { log: quiet });
   t.equal(rr.countsMatch, true);
   t.same(await allTables(url), before, 'every table identical after the restore');
 });
 
-t.test('dump never overwrites a dump (or a partial one) of the same second: it takes the next second\'s name', async (t) => {
-  const url = await seededDatabase(t, 100);
-  const s = settings({ DATABASE_URL: urlOf(url), BACKUP_DIR: backupDir() });
-  mkdirSync(s.backupDir, { recursive: true, mode: 0o700 });
-  await new Promise((r) => setTimeout(r, 1000 - new Date().getMilliseconds())); // start of a second
-  const now = new Date();
-  const db = url.database;
-  const earlier = join(s.backupDir, dumpFileName(db, now));
-  writeFileSync(earlier, 'an earlier dump', { mode: 0o600 });
-  writeFileSync(join(s.backupDir, `.${dumpFileName(db, now)}.partial`), 'a killed dump', { mode: 0o600 });
-  const r = await dump(url, s, quiet);
-  t.not(r.path, earlier, 'a new name');
-  t.equal(basename(r.path), dumpFileName(db, new Date(now.getTime() + 1000)), 'the next second\'s');
-  t.equal(readFileSync(earlier, 'utf8'), 'an earlier dump', 'the earlier file untouched');
-  t.equal(statSync(r.path).mode & 0o777, 0o600);
-});
+t.test(
+  "dump never overwrites a dump (or a partial one) of the same second: it takes the next second's name",
+  async (t) => {
+    const url = await seededDatabase(t, 100);
+    const s = settings({ DATABASE_URL: urlOf(url), BACKUP_DIR: backupDir() });
+    mkdirSync(s.backupDir, { recursive: true, mode: 0o700 });
+    await new Promise((r) => setTimeout(r, 1000 - new Date().getMilliseconds())); // start of a second
+    const now = new Date();
+    const db = url.database;
+    const earlier = join(s.backupDir, dumpFileName(db, now));
+    writeFileSync(earlier, 'an earlier dump', { mode: 0o600 });
+    writeFileSync(join(s.backupDir, `.${dumpFileName(db, now)}.partial`), 'a killed dump', { mode: 0o600 });
+    const r = await dump(url, s, quiet);
+    t.not(r.path, earlier, 'a new name');
+    t.equal(basename(r.path), dumpFileName(db, new Date(now.getTime() + 1000)), "the next second's");
+    t.equal(readFileSync(earlier, 'utf8'), 'an earlier dump', 'the earlier file untouched');
+    t.equal(statSync(r.path).mode & 0o777, 0o600);
+  },
+);
 
 t.test('restore refuses damaged or unverifiable dumps and leaves the database as it was', async (t) => {
   const url = await seededDatabase(t, 2000);
@@ -84,7 +121,10 @@ t.test('restore refuses damaged or unverifiable dumps and leaves the database as
   };
   const withSum = (p: string) => (writeFileSync(`${p}.sha256`, `${sha(p)}  ${basename(p)}\n`), p);
 
-  await t.rejects(restore(url, s, join(s.backupDir, 'nope.dump'), { log: quiet }), { message: /does not exist/, next: /make backups/ });
+  await t.rejects(restore(url, s, join(s.backupDir, 'nope.dump'), { log: quiet }), {
+    message: /does not exist/,
+    next: /make backups/,
+  });
 
   const noSum = damaged('backup_x_20200101_000000.dump');
   await t.rejects(restore(url, s, noSum, { log: quiet }), { message: /has no checksum file/, next: /sha256sum/ });
@@ -100,8 +140,15 @@ t.test('restore refuses damaged or unverifiable dumps and leaves the database as
   const truncated = damaged('backup_x_20200101_000002.dump');
   truncateSync(truncated, Math.floor(statSync(truncated).size * 0.6));
   withSum(truncated);
-  const tr = await restore(url, s, truncated, { log: quiet }).then(() => undefined, (e: Error) => e);
-  t.match(tr?.message, /^restore: the restore failed and was rolled back; the database is as it was: pg_restore: .*(end of file|could not read)/, 'truncated: restore rolled back');
+  const tr = await restore(url, s, truncated, { log: quiet }).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  t.match(
+    tr?.message,
+    /^restore: the restore failed and was rolled back; the database is as it was: pg_restore: .*(end of file|could not read)/,
+    'truncated: restore rolled back',
+  );
   t.same(await allTables(url), state, 'truncated: database unchanged');
 
   const garbage = join(s.backupDir, 'backup_x_20200101_000003.dump');
@@ -115,7 +162,10 @@ t.test('restore refuses damaged or unverifiable dumps and leaves the database as
   writeSync(cfd, Buffer.alloc(4096, 0x5a), 0, 4096, Math.floor(size * 0.7));
   closeSync(cfd);
   withSum(corrupt);
-  const co = await restore(url, s, corrupt, { log: quiet }).then(() => undefined, (e: Error) => e);
+  const co = await restore(url, s, corrupt, { log: quiet }).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   t.ok(co, 'corrupted data block: refused or rolled back');
   t.same(await allTables(url), state, 'corrupted: database unchanged');
 });
@@ -126,7 +176,10 @@ t.test('restore CLI: DUMP required, no terminal without YES=1 refused, YES=1 res
   const env = { DATABASE_URL: urlOf(url), BACKUP_DIR: dir };
   const none = runBin('restore.ts', [''], env);
   t.equal(none.code, 2);
-  t.equal(none.stderr, 'restore: DUMP is required.\n  next: List dumps with `make backups`, then `make restore DUMP=backups/….dump`.\n');
+  t.equal(
+    none.stderr,
+    'restore: DUMP is required.\n  next: List dumps with `make backups`, then `make restore DUMP=backups/….dump`.\n',
+  );
   const d = runBin('dump.ts', [], env);
   t.equal(d.code, 0, d.stderr);
   const path = d.stdout.trim().split('\n').pop()!;
@@ -136,11 +189,17 @@ t.test('restore CLI: DUMP required, no terminal without YES=1 refused, YES=1 res
   const live = runBin('restore.ts', [path], { ...env, YES: '1' });
   t.equal(live.code, 2, 'maintenance OFF: refused even with YES=1');
   t.match(live.stdout, /the dump was taken 0 min ago .*; restoring it discards what changed since:\n/);
-  t.match(live.stdout, /^ {2}public\."User": 0 rows now, 50 in the dump; 50 writes since$/m,
-    'rows now against the dump, and the writes since from the statistics counters');
-  t.equal(live.stderr, 'restore: maintenance is OFF: the site is live, and every write made since the dump would be '
-    + 'lost; nothing done.\n  next: Run `make maintenance-on` first, then the restore; or add LIVE=1 to restore with '
-    + 'the site live.\n');
+  t.match(
+    live.stdout,
+    /^ {2}public\."User": 0 rows now, 50 in the dump; 50 writes since$/m,
+    'rows now against the dump, and the writes since from the statistics counters',
+  );
+  t.equal(
+    live.stderr,
+    'restore: maintenance is OFF: the site is live, and every write made since the dump would be ' +
+      'lost; nothing done.\n  next: Run `make maintenance-on` first, then the restore; or add LIVE=1 to restore with ' +
+      'the site live.\n',
+  );
   t.same(await query(url, `SELECT count(*)::int AS n FROM "User"`), [{ n: 0 }], 'nothing restored');
   const noTty = runBin('restore.ts', [path], { ...env, LIVE: '1' }, { input: 'yes\n' });
   t.equal(noTty.code, 2);
@@ -163,7 +222,10 @@ t.test('dump refusals: unreachable server, pg_dump missing', async (t) => {
   const empty = mkdtempSync(join(tmpdir(), 'bm-bin-'));
   const missing = runBin('dump.ts', [], { ...env, DATABASE_URL: urlOf(url), PG_BINDIR: empty });
   t.equal(missing.code, 2);
-  t.match(missing.stderr, /^dump: pg_dump is not available on this host .*\n  next: Install it: `apt-get install -y postgresql-client`/);
+  t.match(
+    missing.stderr,
+    /^dump: pg_dump is not available on this host .*\n  next: Install it: `apt-get install -y postgresql-client`/,
+  );
   writeFileSync(join(empty, 'pg_dump'), '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n');
   chmodSync(join(empty, 'pg_dump'), 0o755);
   const old = runBin('dump.ts', [], { ...env, DATABASE_URL: urlOf(url), PG_BINDIR: empty });
@@ -179,17 +241,27 @@ t.test('backups: list newest first, KEEP prunes with checksum and manifest', asy
     const p = join(dir, `backup_app_${stamp}.dump`);
     writeFileSync(p, 'x'.repeat(100 + i));
     writeFileSync(`${p}.sha256`, 'x');
-    writeFileSync(`${p}.manifest.json`, JSON.stringify({ database: 'app', createdAt: `2025-01-0${i + 1}T00:00:00.000Z` }));
+    writeFileSync(
+      `${p}.manifest.json`,
+      JSON.stringify({ database: 'app', createdAt: `2025-01-0${i + 1}T00:00:00.000Z` }),
+    );
   }
   writeFileSync(join(dir, 'notes.txt'), 'not a dump');
-  t.same(listBackups(dir).map((b) => basename(b.path)), ['backup_app_20250103_000000.dump', 'backup_app_20250102_000000.dump', 'backup_app_20250101_000000.dump']);
+  t.same(
+    listBackups(dir).map((b) => basename(b.path)),
+    ['backup_app_20250103_000000.dump', 'backup_app_20250102_000000.dump', 'backup_app_20250101_000000.dump'],
+  );
   const r = runBin('backups.ts', [], { BACKUP_DIR: dir, KEEP: '2' });
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /deleted .*backup_app_20250101_000000.dump\n/);
   t.match(r.stdout, /backups: 2 dump\(s\) in /);
   t.same(readdirSync(dir).sort(), [
-    'backup_app_20250102_000000.dump', 'backup_app_20250102_000000.dump.manifest.json', 'backup_app_20250102_000000.dump.sha256',
-    'backup_app_20250103_000000.dump', 'backup_app_20250103_000000.dump.manifest.json', 'backup_app_20250103_000000.dump.sha256',
+    'backup_app_20250102_000000.dump',
+    'backup_app_20250102_000000.dump.manifest.json',
+    'backup_app_20250102_000000.dump.sha256',
+    'backup_app_20250103_000000.dump',
+    'backup_app_20250103_000000.dump.manifest.json',
+    'backup_app_20250103_000000.dump.sha256',
     'notes.txt',
   ]);
   t.equal(runBin('backups.ts', [], { BACKUP_DIR: dir, KEEP: '0' }).code, 2);
@@ -197,17 +269,24 @@ t.test('backups: list newest first, KEEP prunes with checksum and manifest', asy
   chmodSync(dir, 0o700);
 });
 
-t.test('dump refuses when BACKUP_DIR has less free disk than the database, writing nothing', { skip: process.getuid?.() !== 0 && 'needs root to mount a tiny tmpfs' }, async (t) => {
-  const url = await seededDatabase(t, 200);
-  const tiny = mkdtempSync(join(tmpdir(), 'bm-tiny-'));
-  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', tiny], { encoding: 'utf8' });
-  t.equal(mount.status, 0, `mounted a 256 kB tmpfs: ${mount.stderr}`);
-  t.teardown(() => void spawnSync('umount', [tiny]));
-  const r = runBin('dump.ts', [], { DATABASE_URL: urlOf(url), BACKUP_DIR: join(tiny, 'backups') });
-  t.equal(r.code, 2);
-  t.match(r.stderr, /^dump: not enough free disk in .*backups: 0\.\d MB free, the database is \d+\.\d MB\.\n {2}next: Free some space/);
-  t.same(readdirSync(tiny), [], 'not even the folder was created');
-});
+t.test(
+  'dump refuses when BACKUP_DIR has less free disk than the database, writing nothing',
+  { skip: process.getuid?.() !== 0 && 'needs root to mount a tiny tmpfs' },
+  async (t) => {
+    const url = await seededDatabase(t, 200);
+    const tiny = mkdtempSync(join(tmpdir(), 'bm-tiny-'));
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', tiny], { encoding: 'utf8' });
+    t.equal(mount.status, 0, `mounted a 256 kB tmpfs: ${mount.stderr}`);
+    t.teardown(() => void spawnSync('umount', [tiny]));
+    const r = runBin('dump.ts', [], { DATABASE_URL: urlOf(url), BACKUP_DIR: join(tiny, 'backups') });
+    t.equal(r.code, 2);
+    t.match(
+      r.stderr,
+      /^dump: not enough free disk in .*backups: 0\.\d MB free, the database is \d+\.\d MB\.\n {2}next: Free some space/,
+    );
+    t.same(readdirSync(tiny), [], 'not even the folder was created');
+  },
+);
 
 t.test('restore asks on a real terminal (a pseudo-terminal from util-linux script) with maintenance ON', async (t) => {
   const url = await seededDatabase(t, 30);
@@ -221,13 +300,23 @@ t.test('restore asks on a real terminal (a pseudo-terminal from util-linux scrip
   t.equal(runBin('maintenance.ts', ['on'], s.env).code, 0, 'maintenance ON');
   const tsx = `${repo}/node_modules/.bin/tsx`;
   const cmd = [tsx, `${repo}/bin/restore.ts`, path].map((a) => `'${a}'`).join(' ');
-  for (const [answer, code, rows] of [['no', 2, left], ['yes', 0, 30]] as const) {
-    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: repo, input: `${answer}\n`, encoding: 'utf8',
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...s.env } });
+  for (const [answer, code, rows] of [
+    ['no', 2, left],
+    ['yes', 0, 30],
+  ] as const) {
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
+      cwd: repo,
+      input: `${answer}\n`,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...s.env },
+    });
     t.match(r.stdout, /Replace the data of database \S+ with this dump\? Type yes: /, 'the question, on the terminal');
     t.equal(r.status, code, `answer "${answer}": exit ${code}`);
-    t.same(await query(url, `SELECT count(*)::int AS n FROM "User"`), [{ n: rows }],
-      answer === 'yes' ? 'restored' : 'nothing restored');
+    t.same(
+      await query(url, `SELECT count(*)::int AS n FROM "User"`),
+      [{ n: rows }],
+      answer === 'yes' ? 'restored' : 'nothing restored',
+    );
   }
   t.equal(runBin('maintenance.ts', ['off'], s.env).code, 0, 'maintenance OFF');
 });

@@ -22,8 +22,18 @@ t.test('make maintenance-on / -off from a checkout in "space dir/café"', async 
   const db = await testDatabase(t);
   const root = join(mkdtempSync(join(tmpdir(), 'bm-entry-')), 'space dir', 'café');
   mkdirSync(root, { recursive: true });
-  const checkout = ['bin', 'verify', 'bench', 'sql', 'db', 'nextjs', 'package.json', 'package-lock.json', 'Makefile',
-    'tsconfig.json'];
+  const checkout = [
+    'bin',
+    'verify',
+    'bench',
+    'sql',
+    'db',
+    'nextjs',
+    'package.json',
+    'package-lock.json',
+    'Makefile',
+    'tsconfig.json',
+  ];
   for (const f of checkout) {
     cpSync(join(repo, f), join(root, f), { recursive: true, preserveTimestamps: true });
   }
@@ -38,23 +48,36 @@ t.test('make maintenance-on / -off from a checkout in "space dir/café"', async 
   const off = spawnSync('make', ['-s', 'maintenance-off'], { cwd: root, env, encoding: 'utf8' });
   t.equal(off.status, 0, off.stderr);
   t.notOk(existsSync(join(lockDir, 'enabled.lock')), 'lock removed');
-  const help = spawnSync(`${repo}/node_modules/.bin/tsx`, [join(root, 'bin/migrate.ts'), '--help'],
-    { cwd: root, env, encoding: 'utf8' });
+  const help = spawnSync(`${repo}/node_modules/.bin/tsx`, [join(root, 'bin/migrate.ts'), '--help'], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+  });
   t.match(help.stdout, /^usage: tsx bin\/migrate\.ts NNNN/, 'a command run by path answers --help');
 
   // Every verb of the entry point, from there: its own --help (each loads its module).
   for (const { verb } of VERBS) {
     const typed = verb.replace('NNNN', '0001');
-    const r = spawnSync(`${repo}/node_modules/.bin/tsx`, [join(root, 'bin/breaking-migrations.ts'), typed, '--help'],
-      { cwd: root, env, encoding: 'utf8' });
+    const r = spawnSync(`${repo}/node_modules/.bin/tsx`, [join(root, 'bin/breaking-migrations.ts'), typed, '--help'], {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+    });
     t.equal(r.status, 0, `${typed} --help: ${r.stderr}`);
     t.match(r.stdout, /^usage: /, `${typed} answers with its usage`);
   }
   // Verbs that read the database, through make, from there.
-  const dump = spawnSync('make', ['-s', 'dump', `BACKUP_DIR=${join(root, 'backups')}`], { cwd: root, env, encoding: 'utf8' });
+  const dump = spawnSync('make', ['-s', 'dump', `BACKUP_DIR=${join(root, 'backups')}`], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+  });
   t.equal(dump.status, 0, dump.stderr);
   const path = dump.stdout.trim().split('\n').pop()!;
-  t.ok(path.startsWith(join(root, 'backups')) && existsSync(path), 'the dump is where it says, under the space and the é');
+  t.ok(
+    path.startsWith(join(root, 'backups')) && existsSync(path),
+    'the dump is where it says, under the space and the é',
+  );
   const history = spawnSync('make', ['-s', 'history'], { cwd: root, env, encoding: 'utf8' });
   t.equal(history.status, 0, history.stderr);
   t.match(history.stdout, /^history: \d+ run\(s\) on this database/m);

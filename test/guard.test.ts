@@ -22,7 +22,11 @@ async function appSession(url: Target) {
 }
 const settle = () => new Promise((r) => setTimeout(r, 200));
 
-const errorCode = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code ?? 'error');
+const errorCode = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: { code?: string }) => e.code ?? 'error',
+  );
 
 t.test('guard on: writes refused, open sessions ended, toolkit writes; guard off: writes again', async (t) => {
   const url = await seededDatabase(t, 10);
@@ -39,12 +43,24 @@ t.test('guard on: writes refused, open sessions ended, toolkit writes; guard off
   t.same((await bystander.query('SELECT 1 AS x')).rows, [{ x: 1 }], 'a session of another database lives on');
 
   const late = await appSession(url);
-  t.equal(await errorCode(late.query(`INSERT INTO "User" VALUES ('x', 'x@example.com', 'USER')`)), '25006', 'INSERT: read-only transaction');
-  t.equal(await errorCode(late.query(`UPDATE "User" SET email = email || '.x'`)), '25006', 'UPDATE: read-only transaction');
+  t.equal(
+    await errorCode(late.query(`INSERT INTO "User" VALUES ('x', 'x@example.com', 'USER')`)),
+    '25006',
+    'INSERT: read-only transaction',
+  );
+  t.equal(
+    await errorCode(late.query(`UPDATE "User" SET email = email || '.x'`)),
+    '25006',
+    'UPDATE: read-only transaction',
+  );
   t.same((await late.query('SELECT count(*)::int AS n FROM "User"')).rows, [{ n: 10 }], 'reads still work');
 
   await withSql(url, (sql) => sql`INSERT INTO "User" VALUES ('toolkit', 'toolkit@example.com', 'ADMIN')`);
-  t.same(await query(url, `SELECT count(*)::int AS n FROM "User" WHERE id = 'toolkit'`), [{ n: 1 }], 'the toolkit session wrote');
+  t.same(
+    await query(url, `SELECT count(*)::int AS n FROM "User" WHERE id = 'toolkit'`),
+    [{ n: 1 }],
+    'the toolkit session wrote',
+  );
   t.match(await maintenanceStatus(s, url), { on: true, guard: { readOnly: true } });
 
   const off = await maintenanceOff(s, url);
@@ -52,7 +68,11 @@ t.test('guard on: writes refused, open sessions ended, toolkit writes; guard off
   await settle();
   t.match(late.ended, /terminat/);
   const after = await appSession(url);
-  t.equal(await errorCode(after.query(`INSERT INTO "User" VALUES ('y', 'y@example.com', 'USER')`)), 'ok', 'writes work again');
+  t.equal(
+    await errorCode(after.query(`INSERT INTO "User" VALUES ('y', 'y@example.com', 'USER')`)),
+    'ok',
+    'writes work again',
+  );
   t.match(await maintenanceStatus(s, url), { on: false, partial: false, guard: { readOnly: false } });
   await Promise.all([after.end(), bystander.end()]);
 });
@@ -79,6 +99,9 @@ t.test('a guard that cannot be set is reported, with the lock still on', async (
   const dir = join(mkdtempSync(join(tmpdir(), 'bm-g-')), 'm');
   const r = runBin('maintenance.ts', ['on'], { DATABASE_URL: urlOf(weak), MAINTENANCE_DIR: dir });
   t.equal(r.code, 1);
-  t.match(r.stderr, /^maintenance-on: maintenance: the lock file is ON, but the database side \(flag, guard\) failed: permission denied for database/);
+  t.match(
+    r.stderr,
+    /^maintenance-on: maintenance: the lock file is ON, but the database side \(flag, guard\) failed: permission denied for database/,
+  );
   t.match(r.stderr, /next: .*DB_GUARD=0/);
 });

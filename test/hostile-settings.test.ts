@@ -45,8 +45,11 @@ for (const level of ['role', 'database'] as const) {
     t.match(r.stdout, /✓ dump/);
     t.match(r.stdout, /✓ mutate/);
     t.same(await enumLabels(db), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'final labels, in order');
-    t.same(await roleCounts(db), { total: before.total, EMPLOYEE: before.USER, ADMIN: before.ADMIN },
-      'every USER is EMPLOYEE, ADMIN kept');
+    t.same(
+      await roleCounts(db),
+      { total: before.total, EMPLOYEE: before.USER, ADMIN: before.ADMIN },
+      'every USER is EMPLOYEE, ADMIN kept',
+    );
     t.equal(await identityChecksum(db), identity, '(id, email) checksum unchanged');
     const dumpPath = r.stdout.match(/\S+\.dump/)?.[0] ?? 'missing.dump';
     const restored = runBin('restore.ts', [dumpPath], { ...s.env, YES: '1', LIVE: '1' });
@@ -59,9 +62,12 @@ for (const level of ['role', 'database'] as const) {
 t.test('row_security is off in every toolkit session: a policy raises instead of filtering', async (t) => {
   const db = await seededDatabase(t, 100);
   const role = `bm_rls_${randomBytes(3).toString('hex')}`;
-  await query(db, `CREATE ROLE ${role} LOGIN; GRANT ALL ON "User" TO ${role};
+  await query(
+    db,
+    `CREATE ROLE ${role} LOGIN; GRANT ALL ON "User" TO ${role};
     ALTER TABLE "User" ENABLE ROW LEVEL SECURITY;
-    CREATE POLICY admins_only ON "User" TO ${role} USING (role = 'ADMIN')`);
+    CREATE POLICY admins_only ON "User" TO ${role} USING (role = 'ADMIN')`,
+  );
   t.teardown(async () => {
     await query({ ...db, database: 'postgres' }, `DROP DATABASE IF EXISTS "${db.database}" WITH (FORCE)`);
     await query({ ...db, database: 'postgres' }, `DROP ROLE IF EXISTS ${role}`);

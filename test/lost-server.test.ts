@@ -13,8 +13,10 @@ t.test('a server crash during the mutation: the failure block, then a re-run fin
   const before = await roleCounts(db);
   const identity = await identityChecksum(db);
   const s = tempSettings(db);
-  const child = spawn(`${repo}/node_modules/.bin/tsx`, [`${repo}/bin/migrate.ts`, '0001'],
-    { cwd: repo, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...s.env } });
+  const child = spawn(`${repo}/node_modules/.bin/tsx`, [`${repo}/bin/migrate.ts`, '0001'], {
+    cwd: repo,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...s.env },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -23,15 +25,18 @@ t.test('a server crash during the mutation: the failure block, then a re-run fin
 
   let killed: number | undefined;
   for (let i = 0; i < 1200 && killed === undefined; i++) {
-    const [busy] = await query<{ pid: number }>(db, `SELECT pid FROM pg_stat_activity
+    const [busy] = await query<{ pid: number }>(
+      db,
+      `SELECT pid FROM pg_stat_activity
       WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
-        AND application_name LIKE 'breaking-migrations%' AND query ILIKE '%update%"User"%'`).catch(() => []);
+        AND application_name LIKE 'breaking-migrations%' AND query ILIKE '%update%"User"%'`,
+    ).catch(() => []);
     if (busy && stdout.includes('→ mutate')) {
       process.kill(busy.pid, 'SIGKILL'); // the postmaster then ends every session and recovers
       killed = busy.pid;
     } else await sleep(50);
   }
-  t.ok(killed, 'the mutation\'s backend was found and killed');
+  t.ok(killed, "the mutation's backend was found and killed");
   const code = await exited;
   t.equal(code, 1, `exit 1: the step failed (stdout: ${stdout.slice(-600)})`);
   t.match(stderr, /migrate-0001: step mutate failed: /, 'the step is named');
@@ -39,8 +44,15 @@ t.test('a server crash during the mutation: the failure block, then a re-run fin
   t.match(stderr, /make restore DUMP=\S+\.dump/, 'the way back is printed');
   t.notMatch(stderr + stdout, /TypeError|\n\s+at .+:\d+:\d+/, 'no stack trace');
 
-  for (let i = 0; i < 100; i++) { // recovery ends within seconds
-    if (await query(db, 'SELECT 1').then(() => true, () => false)) break;
+  for (let i = 0; i < 100; i++) {
+    // recovery ends within seconds
+    if (
+      await query(db, 'SELECT 1').then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     await sleep(200);
   }
   const again = runBin('migrate.ts', ['0001'], s.env);

@@ -51,12 +51,21 @@ t.test('a reader never sees a half-written lock', async (t) => {
     while (writing) {
       const text = readFileSync(lock, 'utf8');
       reads++;
-      try { JSON.parse(text); } catch { bad++; }
+      try {
+        JSON.parse(text);
+      } catch {
+        bad++;
+      }
       await new Promise((r) => setImmediate(r));
     }
   })();
   for (let i = 0; i < 40; i++) {
-    await writeLock([], lock, { since: new Date().toISOString(), reason: 'r'.repeat(20000 + i * 997), retryAfter: i, by: 'a@b' });
+    await writeLock([], lock, {
+      since: new Date().toISOString(),
+      reason: 'r'.repeat(20000 + i * 997),
+      retryAfter: i,
+      by: 'a@b',
+    });
   }
   writing = false;
   await reader;

@@ -12,8 +12,15 @@ import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 const repo = fileURLToPath(new URL('..', import.meta.url));
 
 /** Starts the runner as its own process and SIGKILLs it when `when` says so. */
-async function runAndKill(env: Record<string, string>, when: (out: string) => boolean | Promise<boolean>): Promise<{ out: string; killed: boolean }> {
-  const child = spawn(process.execPath, ['--import=tsx', 'bin/migrate.ts', '0001'], { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+async function runAndKill(
+  env: Record<string, string>,
+  when: (out: string) => boolean | Promise<boolean>,
+): Promise<{ out: string; killed: boolean }> {
+  const child = spawn(process.execPath, ['--import=tsx', 'bin/migrate.ts', '0001'], {
+    cwd: repo,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let killed = false;
   child.stdout.on('data', async (d) => {
@@ -28,7 +35,20 @@ async function runAndKill(env: Record<string, string>, when: (out: string) => bo
 }
 
 // Every step boundary each strategy prints (a strategy skips the steps it does in the verifier).
-const allBoundaries = ['✓ preflight', '✓ toolkit', '✓ maintenance-on', '→ dump', '✓ dump', '✓ expand', '→ mutate', '✓ mutate', '→ contract', '✓ contract', '✓ final-checks', '✓ maintenance-off'];
+const allBoundaries = [
+  '✓ preflight',
+  '✓ toolkit',
+  '✓ maintenance-on',
+  '→ dump',
+  '✓ dump',
+  '✓ expand',
+  '→ mutate',
+  '✓ mutate',
+  '→ contract',
+  '✓ contract',
+  '✓ final-checks',
+  '✓ maintenance-off',
+];
 
 for (const strategy of STRATEGY_NAMES) {
   const { expandStep, contractStep } = pickStrategy(strategy, loadMigration('0001'));
@@ -44,7 +64,10 @@ for (const strategy of STRATEGY_NAMES) {
       const r = await migrate(url, '0001', s, { strategy, log: () => {} });
       // From maintenance-on on, the run is in the journal: the re-run resumes it.
       if (boundaries.indexOf(marker) >= boundaries.indexOf('✓ maintenance-on')) {
-        t.ok(r.resumed || r.alreadyApplied, `the re-run resumed (${r.resumed}) or found it applied (${r.alreadyApplied})`);
+        t.ok(
+          r.resumed || r.alreadyApplied,
+          `the re-run resumed (${r.resumed}) or found it applied (${r.alreadyApplied})`,
+        );
       }
       await assertMigrated(t, url, before, s);
       const [open] = await query(url, `SELECT count(DISTINCT run_id)::int AS runs FROM breaking_migrations.journal`);
@@ -54,29 +77,46 @@ for (const strategy of STRATEGY_NAMES) {
 }
 
 // The statement the verifier's transaction spends its time in: the UPDATE, or rewrite.sql's swap.
-const longStatement: Record<string, string> = { default: '%breaking_migrations.map_enum_rows(%', rewrite: '%breaking_migrations.swap_enum(%rewrite 0001%' };
+const longStatement: Record<string, string> = {
+  default: '%breaking_migrations.map_enum_rows(%',
+  rewrite: '%breaking_migrations.swap_enum(%rewrite 0001%',
+};
 
 for (const [strategy, like] of Object.entries(longStatement)) {
-  t.test(`STRATEGY=${strategy}: killed in the middle of the mutation (its statement is running), then run again`, async (t) => {
-    const url = await seededDatabase(t, 250000);
-    const s = tempSettings(url);
-    const before = await snapshot(url);
-    const { killed } = await runAndKill({ ...s.env, STRATEGY: strategy }, async (out) => {
-      if (!out.includes('→ mutate')) return false;
-      for (let i = 0; i < 200; i++) {
-        const [r] = await query(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE $1 AND state = 'active'`, [like]);
-        if (r.n > 0) return true;
-        await new Promise((res) => setTimeout(res, 20));
-      }
-      return false;
-    });
-    t.ok(killed, 'killed while the statement ran');
-    const [mid] = await query(url, `SELECT count(*)::int AS n FROM breaking_migrations.journal WHERE step = 'mutate' AND event = 'done'`);
-    t.equal(mid.n, 0, 'the mutation did not commit');
-    t.same(await enumLabels(url), ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN'], 'the type as the expand left it');
-    const r = await migrate(url, '0001', s, { strategy, log: () => {} });
-    t.ok(r.resumed);
-    t.same(r.verifier?.updated, strategy === 'default' ? { 'public."User"': { role: before.counts.USER } } : null, 'the re-run did the whole mutation');
-    await assertMigrated(t, url, before, s);
-  });
+  t.test(
+    `STRATEGY=${strategy}: killed in the middle of the mutation (its statement is running), then run again`,
+    async (t) => {
+      const url = await seededDatabase(t, 250000);
+      const s = tempSettings(url);
+      const before = await snapshot(url);
+      const { killed } = await runAndKill({ ...s.env, STRATEGY: strategy }, async (out) => {
+        if (!out.includes('→ mutate')) return false;
+        for (let i = 0; i < 200; i++) {
+          const [r] = await query(
+            url,
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE $1 AND state = 'active'`,
+            [like],
+          );
+          if (r.n > 0) return true;
+          await new Promise((res) => setTimeout(res, 20));
+        }
+        return false;
+      });
+      t.ok(killed, 'killed while the statement ran');
+      const [mid] = await query(
+        url,
+        `SELECT count(*)::int AS n FROM breaking_migrations.journal WHERE step = 'mutate' AND event = 'done'`,
+      );
+      t.equal(mid.n, 0, 'the mutation did not commit');
+      t.same(await enumLabels(url), ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN'], 'the type as the expand left it');
+      const r = await migrate(url, '0001', s, { strategy, log: () => {} });
+      t.ok(r.resumed);
+      t.same(
+        r.verifier?.updated,
+        strategy === 'default' ? { 'public."User"': { role: before.counts.USER } } : null,
+        'the re-run did the whole mutation',
+      );
+      await assertMigrated(t, url, before, s);
+    },
+  );
 }

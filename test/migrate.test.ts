@@ -18,18 +18,49 @@ for (const rows of [0, 1, 2500, 40000]) {
     const s = tempSettings(url);
     const before = await snapshot(url);
     const r = await migrate(url, '0001', s, { log: quiet });
-    t.same(r.steps.map((x) => x.step), ['preflight', 'toolkit', 'maintenance-on', 'dump', 'expand', 'mutate', 'contract', 'final-checks', 'maintenance-off']);
-    t.ok(r.steps.every((x) => !x.skipped), 'nothing skipped on a first run');
+    t.same(
+      r.steps.map((x) => x.step),
+      [
+        'preflight',
+        'toolkit',
+        'maintenance-on',
+        'dump',
+        'expand',
+        'mutate',
+        'contract',
+        'final-checks',
+        'maintenance-off',
+      ],
+    );
+    t.ok(
+      r.steps.every((x) => !x.skipped),
+      'nothing skipped on a first run',
+    );
     t.same(r.verifier?.updated, { 'public."User"': { role: before.counts.USER ?? 0 } }, 'rows updated = USER before');
     // counts.sql against the pg oracle's own count per label and hash of every (id, email)
-    const [{ identity }] = await query(url, `SELECT COALESCE(sum(hashtextextended(ROW(id, email)::text, 0)), 0)::text AS identity FROM "User"`);
+    const [{ identity }] = await query(
+      url,
+      `SELECT COALESCE(sum(hashtextextended(ROW(id, email)::text, 0)), 0)::text AS identity FROM "User"`,
+    );
     const only = (o: Record<string, number | undefined>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v));
-    const user = (role: Record<string, number | undefined>) => ({ tables: { 'public."User"': { rows: before.counts.total, identity, columns: { role: only(role) }, holding: {} } } });
-    t.same(r.verifier?.before, user({ USER: before.counts.USER, ADMIN: before.counts.ADMIN }), 'the verifier counted what was there');
+    const user = (role: Record<string, number | undefined>) => ({
+      tables: { 'public."User"': { rows: before.counts.total, identity, columns: { role: only(role) }, holding: {} } },
+    });
+    t.same(
+      r.verifier?.before,
+      user({ USER: before.counts.USER, ADMIN: before.counts.ADMIN }),
+      'the verifier counted what was there',
+    );
     t.same(r.verifier?.after, user({ EMPLOYEE: before.counts.USER, ADMIN: before.counts.ADMIN }), 'and what it left');
     t.ok(r.dump && existsSync(r.dump), 'dump taken');
-    t.same(r.checks.map((c) => c.check), ['"Role" labels, in order', 'public."User" as committed']);
-    t.ok(r.checks.every((c) => c.ok), 'final checks pass');
+    t.same(
+      r.checks.map((c) => c.check),
+      ['"Role" labels, in order', 'public."User" as committed'],
+    );
+    t.ok(
+      r.checks.every((c) => c.ok),
+      'final checks pass',
+    );
     t.equal(statSync(r.report!).mode & 0o777, 0o600, 'report 0600');
     t.equal(JSON.parse(readFileSync(r.report!, 'utf8')).runId, r.runId);
     await assertMigrated(t, url, before, s);
@@ -41,23 +72,33 @@ for (const rows of [0, 1, 2500, 40000]) {
     t.equal(again.alreadyApplied, true);
     t.equal(await tableChecksum(url), data, 'second run: data unchanged');
     t.same(await catalogSnapshot(url), catalog, 'second run: catalog unchanged');
-    t.same(await query(url, `SELECT count(*)::int AS n FROM breaking_migrations.journal`), journal, 'second run: journal unchanged');
+    t.same(
+      await query(url, `SELECT count(*)::int AS n FROM breaking_migrations.journal`),
+      journal,
+      'second run: journal unchanged',
+    );
   });
 }
 
-t.test('an invariant that fails rolls the mutation back; maintenance stays on; the restore command is printed', async (t) => {
-  const url = await seededDatabase(t, 3000);
-  await addSneakyTrigger(url);
-  const s = tempSettings(url);
-  const data = await tableChecksum(url);
-  const r = runBin('migrate.ts', ['0001'], s.env);
-  t.equal(r.code, 1);
-  t.match(r.stderr, /^migrate-0001: step mutate failed: invariant failed, mutation rolled back: public\."User"\.role: EMPLOYEE after = EMPLOYEE before \+ USER before \(expected \d+, got 0\); public\."User"\.role: MANAGER after = MANAGER before \(expected 0, got \d+\)/);
-  t.match(r.stderr, /state: expanded \(schema only, data unchanged\); maintenance stays ON/);
-  t.match(r.stderr, /back to the data before this run: make restore DUMP=\S+\.dump/);
-  t.equal(await tableChecksum(url), data, 'data unchanged');
-  t.ok(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'maintenance still ON');
-});
+t.test(
+  'an invariant that fails rolls the mutation back; maintenance stays on; the restore command is printed',
+  async (t) => {
+    const url = await seededDatabase(t, 3000);
+    await addSneakyTrigger(url);
+    const s = tempSettings(url);
+    const data = await tableChecksum(url);
+    const r = runBin('migrate.ts', ['0001'], s.env);
+    t.equal(r.code, 1);
+    t.match(
+      r.stderr,
+      /^migrate-0001: step mutate failed: invariant failed, mutation rolled back: public\."User"\.role: EMPLOYEE after = EMPLOYEE before \+ USER before \(expected \d+, got 0\); public\."User"\.role: MANAGER after = MANAGER before \(expected 0, got \d+\)/,
+    );
+    t.match(r.stderr, /state: expanded \(schema only, data unchanged\); maintenance stays ON/);
+    t.match(r.stderr, /back to the data before this run: make restore DUMP=\S+\.dump/);
+    t.equal(await tableChecksum(url), data, 'data unchanged');
+    t.ok(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'maintenance still ON');
+  },
+);
 
 t.test('a view on role stops the run in preflight, before any change', async (t) => {
   const url = await seededDatabase(t, 500);
@@ -67,7 +108,10 @@ t.test('a view on role stops the run in preflight, before any change', async (t)
   const data = await tableChecksum(url);
   const r = runBin('migrate.ts', ['0001'], s.env);
   t.equal(r.code, 2);
-  t.match(r.stderr, /^migrate-0001: preflight: the contract would be refused: view "UserRoles" depends on column "User".role/);
+  t.match(
+    r.stderr,
+    /^migrate-0001: preflight: the contract would be refused: view "UserRoles" depends on column "User".role/,
+  );
   t.match(r.stderr, /next: Nothing was changed/);
   t.same(await catalogSnapshot(url), catalog, 'catalog unchanged');
   t.equal(await tableChecksum(url), data, 'data unchanged');
@@ -75,23 +119,26 @@ t.test('a view on role stops the run in preflight, before any change', async (t)
   t.notOk(existsSync(s.backupDir), 'no dump taken');
 });
 
-t.test('a late failure (the contract cannot get its lock) leaves maintenance on; the printed restore brings back the exact pre-run data', async (t) => {
-  const url = await seededDatabase(t, 4000);
-  const s = tempSettings(url);
-  const before = await tableChecksum(url);
-  const { code, out, err } = await failAtContract(url, s.env);
-  t.equal(code, 1, err);
-  t.notMatch(out, /AUTO_RESTORE/);
-  t.match(err, /step contract failed: .*lock timeout/);
-  t.match(err, /state: mutated \(expanded, data changed, not contracted\); maintenance stays ON/);
-  t.ok(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'maintenance still ON');
-  const restoreCmd = /make restore DUMP=(\S+)/.exec(err)?.[1];
-  t.ok(restoreCmd, 'restore command printed');
-  const r = runBin('restore.ts', [restoreCmd!], { ...s.env, YES: '1' });
-  t.equal(r.code, 0, r.stderr);
-  t.equal(await tableChecksum(url), before, 'exact pre-run data');
-  t.same(await enumLabels(url), ['USER', 'ADMIN'], 'pre-run type');
-});
+t.test(
+  'a late failure (the contract cannot get its lock) leaves maintenance on; the printed restore brings back the exact pre-run data',
+  async (t) => {
+    const url = await seededDatabase(t, 4000);
+    const s = tempSettings(url);
+    const before = await tableChecksum(url);
+    const { code, out, err } = await failAtContract(url, s.env);
+    t.equal(code, 1, err);
+    t.notMatch(out, /AUTO_RESTORE/);
+    t.match(err, /step contract failed: .*lock timeout/);
+    t.match(err, /state: mutated \(expanded, data changed, not contracted\); maintenance stays ON/);
+    t.ok(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'maintenance still ON');
+    const restoreCmd = /make restore DUMP=(\S+)/.exec(err)?.[1];
+    t.ok(restoreCmd, 'restore command printed');
+    const r = runBin('restore.ts', [restoreCmd!], { ...s.env, YES: '1' });
+    t.equal(r.code, 0, r.stderr);
+    t.equal(await tableChecksum(url), before, 'exact pre-run data');
+    t.same(await enumLabels(url), ['USER', 'ADMIN'], 'pre-run type');
+  },
+);
 
 t.test('AUTO_RESTORE=1 restores the dump itself when the data had changed', async (t) => {
   const url = await seededDatabase(t, 1500);
@@ -101,66 +148,91 @@ t.test('AUTO_RESTORE=1 restores the dump itself when the data had changed', asyn
   t.equal(code, 1);
   t.match(err, /step contract failed: .*lock timeout/);
   t.match(out, /AUTO_RESTORE=1: restoring /);
-  t.match(err, /\n  next: state after the restore: untouched; restored \S+ \(row counts match the dump\); maintenance stays ON \(since \d\d:\d\d:\d\d UTC: the site has been in maintenance \d+ s\)\n/,
-    'the state after the restore, not before, and how long the site has been down');
+  t.match(
+    err,
+    /\n  next: state after the restore: untouched; restored \S+ \(row counts match the dump\); maintenance stays ON \(since \d\d:\d\d:\d\d UTC: the site has been in maintenance \d+ s\)\n/,
+    'the state after the restore, not before, and how long the site has been down',
+  );
   t.notMatch(err, /state: mutated|it resumes/);
   t.match(err, /`make maintenance-off` to reopen the site/);
   t.equal(await tableChecksum(url), before, '"User" back to its pre-run data');
   t.same(await enumLabels(url), ['USER', 'ADMIN']);
 });
 
-t.test('a run that changed data survives a failure and a refused restart: the re-run resumes it, names its first dump, ' +
-  'reports its rows and the whole outage', async (t) => {
-  const url = await seededDatabase(t, 3000);
-  const s = tempSettings(url);
-  const before = await snapshot(url);
-  const t0 = Date.now();
-  const first = await failAtContract(url, s.env);
-  t.equal(first.code, 1, 'the first attempt fails after the mutation committed');
-  const firstDump = /make restore DUMP=(\S+)/.exec(first.err)?.[1];
-  t.ok(firstDump, 'the failure names its dump');
-  // The next start is refused (this node has no pg_dump): the run stays open with its dump.
-  const refused = runBin('migrate.ts', ['0001'], { ...s.env, PG_BINDIR: mkdtempSync(join(tmpdir(), 'bm-no-pg-')) });
-  t.equal(refused.code, 2, refused.stderr);
-  t.match(refused.stderr, /stays open; its way back stays /);
-  const t1 = Date.now();
-  const again = runBin('migrate.ts', ['0001'], s.env);
-  const t2 = Date.now();
-  t.equal(again.code, 0, again.stderr);
-  t.match(again.stdout, /resuming run \S+ \(done: .*mutate/);
-  t.match(again.stdout, new RegExp(`migrate-0001: done \\(resumed\\); ${before.counts.USER} rows updated`),
-    'the rows the first attempt changed');
-  const outage = /\(site in maintenance ([\d.]+) s, earlier attempts included\)/.exec(again.stdout)?.[1];
-  t.ok(outage, 'the summary gives the outage across attempts');
-  // Bounds the test measured itself: from before the first attempt to after the last.
-  t.ok(Number(outage) * 1000 >= t1 - t0 - 1500 && Number(outage) * 1000 <= t2 - t0 + 100, `outage ${outage} s within the runs`);
-  const report = JSON.parse(readFileSync(/\/\S+\.report\.json/.exec(again.stdout)![0], 'utf8'));
-  t.equal(report.dump, firstDump, 'the report names the first dump: the real way back');
-  t.equal(Math.round(report.outageSeconds), Math.round(Number(outage)));
-  await assertMigrated(t, url, before, s);
-  const history = runBin('history.ts', [], s.env);
-  t.match(history.stdout, /history: 1 run\(s\)/, 'one run: the attempts are the same run');
-  t.match(history.stdout, new RegExp(`: done\\n {6}strategy default; ${before.counts.USER} rows changed; site in maintenance ` +
-    `${outage!.replace('.', '\\.')} s; dump ${firstDump}`));
-});
+t.test(
+  'a run that changed data survives a failure and a refused restart: the re-run resumes it, names its first dump, ' +
+    'reports its rows and the whole outage',
+  async (t) => {
+    const url = await seededDatabase(t, 3000);
+    const s = tempSettings(url);
+    const before = await snapshot(url);
+    const t0 = Date.now();
+    const first = await failAtContract(url, s.env);
+    t.equal(first.code, 1, 'the first attempt fails after the mutation committed');
+    const firstDump = /make restore DUMP=(\S+)/.exec(first.err)?.[1];
+    t.ok(firstDump, 'the failure names its dump');
+    // The next start is refused (this node has no pg_dump): the run stays open with its dump.
+    const refused = runBin('migrate.ts', ['0001'], { ...s.env, PG_BINDIR: mkdtempSync(join(tmpdir(), 'bm-no-pg-')) });
+    t.equal(refused.code, 2, refused.stderr);
+    t.match(refused.stderr, /stays open; its way back stays /);
+    const t1 = Date.now();
+    const again = runBin('migrate.ts', ['0001'], s.env);
+    const t2 = Date.now();
+    t.equal(again.code, 0, again.stderr);
+    t.match(again.stdout, /resuming run \S+ \(done: .*mutate/);
+    t.match(
+      again.stdout,
+      new RegExp(`migrate-0001: done \\(resumed\\); ${before.counts.USER} rows updated`),
+      'the rows the first attempt changed',
+    );
+    const outage = /\(site in maintenance ([\d.]+) s, earlier attempts included\)/.exec(again.stdout)?.[1];
+    t.ok(outage, 'the summary gives the outage across attempts');
+    // Bounds the test measured itself: from before the first attempt to after the last.
+    t.ok(
+      Number(outage) * 1000 >= t1 - t0 - 1500 && Number(outage) * 1000 <= t2 - t0 + 100,
+      `outage ${outage} s within the runs`,
+    );
+    const report = JSON.parse(readFileSync(/\/\S+\.report\.json/.exec(again.stdout)![0], 'utf8'));
+    t.equal(report.dump, firstDump, 'the report names the first dump: the real way back');
+    t.equal(Math.round(report.outageSeconds), Math.round(Number(outage)));
+    await assertMigrated(t, url, before, s);
+    const history = runBin('history.ts', [], s.env);
+    t.match(history.stdout, /history: 1 run\(s\)/, 'one run: the attempts are the same run');
+    t.match(
+      history.stdout,
+      new RegExp(
+        `: done\\n {6}strategy default; ${before.counts.USER} rows changed; site in maintenance ` +
+          `${outage!.replace('.', '\\.')} s; dump ${firstDump}`,
+      ),
+    );
+  },
+);
 
 /**
  * Runs `migrate.ts 0001` and, once the mutation has committed, holds a reader's transaction open
  * on "User" (reads are allowed in maintenance): it blocks only the contract's ACCESS EXCLUSIVE
  * lock (the verifier's EXCLUSIVE lock lets it be), so the run fails after the data changed.
  */
-async function failAtContract(url: Target, env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+async function failAtContract(
+  url: Target,
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string; err: string }> {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, ['--import=tsx', 'bin/migrate.ts', '0001'], { cwd: join(import.meta.dirname, '..'), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import=tsx', 'bin/migrate.ts', '0001'], {
+    cwd: join(import.meta.dirname, '..'),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   const reader = new pg.Client({ ...oracleConfig(url) });
-  const seen = (text: string) => new Promise<void>((resolve) => {
-    const check = () => out.includes(text) && (child.stdout.off('data', check), resolve());
-    child.stdout.on('data', check);
-    check();
-  });
+  const seen = (text: string) =>
+    new Promise<void>((resolve) => {
+      const check = () => out.includes(text) && (child.stdout.off('data', check), resolve());
+      child.stdout.on('data', check);
+      check();
+    });
   child.stdout.on('data', (d) => (out += d));
   const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
   await seen('✓ mutate');

@@ -1,7 +1,15 @@
 // Migration 0001's expand and contract through dbmate, on seeded data in a real PostgreSQL.
 import t from 'tap';
 import { schema } from '../bin/schema.js';
-import { catalogSnapshot, enumLabels, identityChecksum, query, roleCounts, seededDatabase, tableChecksum } from './helpers/database.js';
+import {
+  catalogSnapshot,
+  enumLabels,
+  identityChecksum,
+  query,
+  roleCounts,
+  seededDatabase,
+  tableChecksum,
+} from './helpers/database.js';
 
 t.test('expand then contract on seeded data keeps every user', async (t) => {
   const url = await seededDatabase(t, 5000);
@@ -27,10 +35,17 @@ t.test('expand then contract on seeded data keeps every user', async (t) => {
   const after = await roleCounts(url);
   t.same(after, { total: 5000, EMPLOYEE: before.USER, ADMIN: before.ADMIN });
   t.equal(await identityChecksum(url), identity, '(id, email) checksum unchanged');
-  const [col] = await query(url, `SELECT format_type(atttypid, atttypmod) AS type, attnotnull FROM pg_attribute
-                                  WHERE attrelid = '"User"'::regclass AND attname = 'role'`);
+  const [col] = await query(
+    url,
+    `SELECT format_type(atttypid, atttypmod) AS type, attnotnull FROM pg_attribute
+                                  WHERE attrelid = '"User"'::regclass AND attname = 'role'`,
+  );
   t.same(col, { type: '"Role"', attnotnull: true }, 'column keeps the type name and NOT NULL');
-  t.same(await query(url, `SELECT typname FROM pg_type WHERE typname LIKE 'Role%'`), [{ typname: 'Role' }], 'old type dropped');
+  t.same(
+    await query(url, `SELECT typname FROM pg_type WHERE typname LIKE 'Role%'`),
+    [{ typname: 'Role' }],
+    'old type dropped',
+  );
 });
 
 t.test('expand twice is a no-op', async (t) => {
@@ -57,7 +72,10 @@ t.test('expand refuses a database in an unexpected state', async (t) => {
 t.test('contract with USER rows left refuses, states the count, changes nothing', async (t) => {
   const url = await seededDatabase(t, 1000);
   await schema(url, 'expand');
-  await query(url, `UPDATE "User" SET role = 'EMPLOYEE' WHERE role = 'USER' AND id IN (SELECT id FROM "User" WHERE role = 'USER' ORDER BY id OFFSET 3)`);
+  await query(
+    url,
+    `UPDATE "User" SET role = 'EMPLOYEE' WHERE role = 'USER' AND id IN (SELECT id FROM "User" WHERE role = 'USER' ORDER BY id OFFSET 3)`,
+  );
   const catalog = await catalogSnapshot(url);
   const data = await tableChecksum(url);
   await t.rejects(schema(url, 'contract'), {
@@ -65,7 +83,10 @@ t.test('contract with USER rows left refuses, states the count, changes nothing'
   });
   t.same(await catalogSnapshot(url), catalog, 'catalog unchanged');
   t.equal(await tableChecksum(url), data, 'data unchanged');
-  const [pending] = await query(url, `SELECT count(*)::int AS n FROM breaking_migrations.schema_migrations WHERE version = '20250115000002'`);
+  const [pending] = await query(
+    url,
+    `SELECT count(*)::int AS n FROM breaking_migrations.schema_migrations WHERE version = '20250115000002'`,
+  );
   t.equal(pending.n, 0, 'contract not recorded as applied');
 });
 

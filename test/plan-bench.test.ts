@@ -7,12 +7,21 @@ import { catalogSnapshot, query, seededDatabase, tableChecksum, urlOf } from './
 
 t.test('plan: three strategies, estimates ordered by the work they do, rename only when pure', async (t) => {
   const p = plan([{ bytes: 100e6, rows: 1e6, rows_to_change: 9e5, rename_available: true }]);
-  t.same(p.map((x) => x.strategy), ['default', 'rewrite', 'rename']);
-  t.ok(p[0].seconds! > p[1].seconds! && p[1].seconds! > p[2].seconds!, `default > rewrite > rename (${p.map((x) => x.seconds?.toFixed(1))})`);
-  t.same(p.map((x) => x.rewrites.startsWith('yes')), [true, true, false]);
+  t.same(
+    p.map((x) => x.strategy),
+    ['default', 'rewrite', 'rename'],
+  );
+  t.ok(
+    p[0].seconds! > p[1].seconds! && p[1].seconds! > p[2].seconds!,
+    `default > rewrite > rename (${p.map((x) => x.seconds?.toFixed(1))})`,
+  );
+  t.same(
+    p.map((x) => x.rewrites.startsWith('yes')),
+    [true, true, false],
+  );
   t.equal(plan([{ bytes: 1, rows: 1, rows_to_change: 1, rename_available: false }])[2].seconds, null);
   const tenTimes = plan([{ bytes: 1000e6, rows: 1e7, rows_to_change: 9e6, rename_available: true }]);
-  t.equal(tenTimes[2].seconds, p[2].seconds, 'the rename\'s window does not grow with the table');
+  t.equal(tenTimes[2].seconds, p[2].seconds, "the rename's window does not grow with the table");
   t.ok(tenTimes[2].seconds! < 1 && tenTimes[0].seconds! > 5 * p[0].seconds!, 'the others do');
 
   const url = await seededDatabase(t, 20000);
@@ -32,28 +41,37 @@ t.test('plan: three strategies, estimates ordered by the work they do, rename on
   t.match(runBin('plan.ts', ['0001'], { DATABASE_URL: urlOf(url) }).stdout, /rename +— .*not available/);
 });
 
-t.test('plan on a table the planner knows nothing about (never analysed): a sampled estimate within 2x, and a recommendation', async (t) => {
-  const { testDatabase } = await import('./helpers/database.js');
-  const { schema } = await import('../bin/schema.js');
-  const { seed } = await import('../bin/seed.js');
-  const url = await testDatabase(t);
-  await schema(url, 'baseline');
-  await query(url, `ALTER TABLE "User" SET (autovacuum_enabled = false)`); // keeps reltuples at -1, as after a fresh restore
-  await seed(url, 200000);
-  const [{ reltuples }] = await query(url, `SELECT reltuples FROM pg_class WHERE oid = '"User"'::regclass`);
-  t.equal(Number(reltuples), -1, 'the planner has no estimate');
-  const [{ n, u }] = await query(url, `SELECT count(*)::int AS n, count(*) FILTER (WHERE role = 'USER')::int AS u FROM "User"`);
-  const r = runBin('plan.ts', ['0001'], { DATABASE_URL: urlOf(url) });
-  t.equal(r.code, 0, r.stderr);
-  const m = /public\."User"\.role ~(\d+) rows \(~(\d+) to change\).*estimated from a [\d.]+% sample of its pages \(never analysed\)/.exec(r.stdout);
-  t.ok(m, r.stdout);
-  const [rows, users] = [Number(m?.[1]), Number(m?.[2])];
-  t.ok(rows > n / 2 && rows < n * 2, `rows ${rows} within 2x of ${n}`);
-  t.ok(users > u / 2 && users < u * 2, `USER rows ${users} within 2x of ${u}`);
-  const def = Number(/^ {2}default +~ *([\d.]+) s/m.exec(r.stdout)?.[1]);
-  t.ok(def > 2, `the default strategy's estimate grows with the rows (${def} s), not ~1 s`);
-  t.match(r.stdout, /plan-0001: recommended rename;/);
-});
+t.test(
+  'plan on a table the planner knows nothing about (never analysed): a sampled estimate within 2x, and a recommendation',
+  async (t) => {
+    const { testDatabase } = await import('./helpers/database.js');
+    const { schema } = await import('../bin/schema.js');
+    const { seed } = await import('../bin/seed.js');
+    const url = await testDatabase(t);
+    await schema(url, 'baseline');
+    await query(url, `ALTER TABLE "User" SET (autovacuum_enabled = false)`); // keeps reltuples at -1, as after a fresh restore
+    await seed(url, 200000);
+    const [{ reltuples }] = await query(url, `SELECT reltuples FROM pg_class WHERE oid = '"User"'::regclass`);
+    t.equal(Number(reltuples), -1, 'the planner has no estimate');
+    const [{ n, u }] = await query(
+      url,
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE role = 'USER')::int AS u FROM "User"`,
+    );
+    const r = runBin('plan.ts', ['0001'], { DATABASE_URL: urlOf(url) });
+    t.equal(r.code, 0, r.stderr);
+    const m =
+      /public\."User"\.role ~(\d+) rows \(~(\d+) to change\).*estimated from a [\d.]+% sample of its pages \(never analysed\)/.exec(
+        r.stdout,
+      );
+    t.ok(m, r.stdout);
+    const [rows, users] = [Number(m?.[1]), Number(m?.[2])];
+    t.ok(rows > n / 2 && rows < n * 2, `rows ${rows} within 2x of ${n}`);
+    t.ok(users > u / 2 && users < u * 2, `USER rows ${users} within 2x of ${u}`);
+    const def = Number(/^ {2}default +~ *([\d.]+) s/m.exec(r.stdout)?.[1]);
+    t.ok(def > 2, `the default strategy's estimate grows with the rows (${def} s), not ~1 s`);
+    t.match(r.stdout, /plan-0001: recommended rename;/);
+  },
+);
 
 t.test('bench: floor and toolkit measured on copies of one database, ratio and throughput reported', async (t) => {
   const b = await bench(3000, 2, () => {}, ['rename']);
@@ -62,16 +80,29 @@ t.test('bench: floor and toolkit measured on copies of one database, ratio and t
   t.same(Object.keys(b.floor).sort(), ['contract', 'expand', 'mutate']);
   // How the numbers relate, not how fast they are: each is derived from the others as the table says.
   const inside = ['dump', 'expand', 'mutate', 'contract', 'final-checks'].map((k) => b.toolkit[k]);
-  t.ok(inside.every((x) => Number.isFinite(x) && x > 0), 'every step inside the window was timed');
+  t.ok(
+    inside.every((x) => Number.isFinite(x) && x > 0),
+    'every step inside the window was timed',
+  );
   t.ok(b.toolkitWindowWithDump >= inside.reduce((a, x) => a + x, 0) * 0.99, 'the window holds the steps it spans');
-  t.ok(Math.abs(b.toolkitWindowWithDump - b.toolkit.dump - b.toolkitWindow) < 0.05 * b.toolkitWindowWithDump,
-    'the window without the dump is the window less the dump');
-  t.ok(Math.abs(b.floorWindow - (b.floor.expand + b.floor.mutate + b.floor.contract)) < 0.05 * b.floorWindow,
-    'the floor window is its three steps');
+  t.ok(
+    Math.abs(b.toolkitWindowWithDump - b.toolkit.dump - b.toolkitWindow) < 0.05 * b.toolkitWindowWithDump,
+    'the window without the dump is the window less the dump',
+  );
+  t.ok(
+    Math.abs(b.floorWindow - (b.floor.expand + b.floor.mutate + b.floor.contract)) < 0.05 * b.floorWindow,
+    'the floor window is its three steps',
+  );
   t.equal(b.roundRatios.length, 2, 'one ratio per round');
   t.ok(b.roundRatios.includes(b.ratio), `the ratio is one of the rounds' (${b.roundRatios})`);
-  t.ok(Math.abs(b.dumpMBps * b.toolkit.dump - b.databaseMB) < 1e-6 * Math.max(1, b.databaseMB), 'dump MB/s = database MB / dump time');
-  t.ok(Math.abs(b.strategies.rename.ratio * b.floorWindow - b.strategies.rename.window) < 1e-9, 'rename ratio against the same floor');
+  t.ok(
+    Math.abs(b.dumpMBps * b.toolkit.dump - b.databaseMB) < 1e-6 * Math.max(1, b.databaseMB),
+    'dump MB/s = database MB / dump time',
+  );
+  t.ok(
+    Math.abs(b.strategies.rename.ratio * b.floorWindow - b.strategies.rename.window) < 1e-9,
+    'rename ratio against the same floor',
+  );
   const text = table(b);
   t.match(text, /window, no dump +[\d.]+ s +[\d.]+ s +ratio [\d.]+ \(median of rounds: [\d.]+, [\d.]+\)/);
   t.match(text, /STRATEGY=rename +window, no dump/);

@@ -19,32 +19,48 @@ async function withRole(t: Test, db: Target, prefix: string): Promise<string> {
   return role;
 }
 
-async function assertNothingChanged(t: Test, db: Target, s: { maintenanceDir: string; backupDir: string },
-  before: { counts: Record<string, number>; data: string }) {
+async function assertNothingChanged(
+  t: Test,
+  db: Target,
+  s: { maintenanceDir: string; backupDir: string },
+  before: { counts: Record<string, number>; data: string },
+) {
   t.same(await enumLabels(db), ['USER', 'ADMIN'], 'labels unchanged');
   t.same(await roleCounts(db), before.counts, 'rows unchanged');
   t.equal(await tableChecksum(db), before.data, 'data unchanged');
   t.notOk(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'maintenance never ON');
   t.same(existsSync(s.backupDir) ? readdirSync(s.backupDir) : [], [], 'no dump');
-  const [g] = await query(db, `SELECT count(*)::int AS n FROM pg_db_role_setting
-    WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+  const [g] = await query(
+    db,
+    `SELECT count(*)::int AS n FROM pg_db_role_setting
+    WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  );
   t.equal(g.n, 0, 'guard never on');
 }
 
 t.test('FORCE ROW LEVEL SECURITY hiding rows from the owner: refused before the window', async (t) => {
   const db = await seededDatabase(t, 400);
   const role = await withRole(t, db, 'bm_owner');
-  await query(db, `ALTER DATABASE "${db.database}" OWNER TO ${role}; ALTER TABLE "User" OWNER TO ${role};
+  await query(
+    db,
+    `ALTER DATABASE "${db.database}" OWNER TO ${role}; ALTER TABLE "User" OWNER TO ${role};
     ALTER TYPE "Role" OWNER TO ${role}; ALTER SCHEMA breaking_migrations OWNER TO ${role};
     ALTER TABLE "User" ENABLE ROW LEVEL SECURITY; ALTER TABLE "User" FORCE ROW LEVEL SECURITY;
-    CREATE POLICY half ON "User" USING (role = 'ADMIN')`);
+    CREATE POLICY half ON "User" USING (role = 'ADMIN')`,
+  );
   const before = { counts: await roleCounts(db), data: await tableChecksum(db) };
   const s = tempSettings({ ...db, user: role });
   const r = runBin('migrate.ts', ['0001'], s.env);
   t.equal(r.code, 2, 'refused, exit 2');
-  t.match(r.stderr, new RegExp('^migrate-0001: preflight: table "?public"?\\."User" '
-    + `has row-level security that applies `
-    + `to role ${role} \\(FORCE ROW LEVEL SECURITY\\); run as a role with BYPASSRLS`), r.stderr);
+  t.match(
+    r.stderr,
+    new RegExp(
+      '^migrate-0001: preflight: table "?public"?\\."User" ' +
+        `has row-level security that applies ` +
+        `to role ${role} \\(FORCE ROW LEVEL SECURITY\\); run as a role with BYPASSRLS`,
+    ),
+    r.stderr,
+  );
   t.match(r.stderr, /next: Nothing was changed; maintenance was not turned on/);
   await assertNothingChanged(t, db, s, before);
 });
@@ -52,17 +68,24 @@ t.test('FORCE ROW LEVEL SECURITY hiding rows from the owner: refused before the 
 t.test('a DML-only role while a migrator owns everything: each missing right named with its fix', async (t) => {
   const db = await seededDatabase(t, 300);
   const role = await withRole(t, db, 'bm_app');
-  await query(db, `GRANT SELECT, INSERT, UPDATE, DELETE ON "User" TO ${role};
+  await query(
+    db,
+    `GRANT SELECT, INSERT, UPDATE, DELETE ON "User" TO ${role};
     GRANT USAGE ON SCHEMA breaking_migrations TO ${role};
-    GRANT SELECT ON ALL TABLES IN SCHEMA breaking_migrations TO ${role}`);
+    GRANT SELECT ON ALL TABLES IN SCHEMA breaking_migrations TO ${role}`,
+  );
   const before = { counts: await roleCounts(db), data: await tableChecksum(db) };
   const s = tempSettings({ ...db, user: role });
   const r = runBin('migrate.ts', ['0001'], s.env);
   t.equal(r.code, 2, 'refused, exit 2');
-  t.match(r.stderr, 'does not own table public."User", which the migration alters: '
-    + `ALTER TABLE public."User" OWNER TO ${role};`);
-  t.match(r.stderr, 'does not own type public."Role", which the migration alters: '
-    + `ALTER TYPE public."Role" OWNER TO ${role};`);
+  t.match(
+    r.stderr,
+    'does not own table public."User", which the migration alters: ' + `ALTER TABLE public."User" OWNER TO ${role};`,
+  );
+  t.match(
+    r.stderr,
+    'does not own type public."Role", which the migration alters: ' + `ALTER TYPE public."Role" OWNER TO ${role};`,
+  );
   t.match(r.stderr, `may not create in the toolkit's schema breaking_migrations`);
   t.match(r.stderr, `GRANT CREATE ON DATABASE ${db.database} TO ${role}`);
   t.match(r.stderr, `is not the owner of database ${db.database}, which the write guard needs`);
@@ -74,25 +97,31 @@ t.test('a DML-only role while a migrator owns everything: each missing right nam
   t.notMatch(noGuard.stderr, /write guard needs/, 'DB_GUARD=0: the database owner is not required');
 });
 
-t.test('owner of the type, the table and the toolkit\'s schema, without CREATE on the database', async (t) => {
+t.test("owner of the type, the table and the toolkit's schema, without CREATE on the database", async (t) => {
   // CREATE SCHEMA IF NOT EXISTS checks CREATE on the database even when the schema exists: preflight
   // names it instead of a bare "permission denied for database" (exit 1) at the journal.
   const db = await seededDatabase(t, 200);
   const role = await withRole(t, db, 'bm_mig');
-  await query(db, `ALTER TABLE "User" OWNER TO ${role}; ALTER TYPE "Role" OWNER TO ${role};
+  await query(
+    db,
+    `ALTER TABLE "User" OWNER TO ${role}; ALTER TYPE "Role" OWNER TO ${role};
     ALTER SCHEMA breaking_migrations OWNER TO ${role};
     ALTER TABLE breaking_migrations.schema_migrations OWNER TO ${role};
     DO $$ DECLARE f regprocedure; BEGIN
       FOR f IN SELECT p.oid FROM pg_proc p WHERE p.pronamespace = 'breaking_migrations'::regnamespace LOOP
         EXECUTE format('ALTER ROUTINE %s OWNER TO ${role}', f);
-      END LOOP; END $$`);
+      END LOOP; END $$`,
+  );
   const before = { counts: await roleCounts(db), data: await tableChecksum(db) };
   const s = tempSettings({ ...db, user: role }, { DB_GUARD: '0' });
   const r = runBin('migrate.ts', ['0001'], s.env);
   t.equal(r.code, 2, 'refused, exit 2');
-  t.match(r.stderr, `role ${role} may not create the toolkit's schema breaking_migrations `
-    + `(CREATE SCHEMA IF NOT EXISTS needs it even when the schema exists): `
-    + `GRANT CREATE ON DATABASE ${db.database} TO ${role}`);
+  t.match(
+    r.stderr,
+    `role ${role} may not create the toolkit's schema breaking_migrations ` +
+      `(CREATE SCHEMA IF NOT EXISTS needs it even when the schema exists): ` +
+      `GRANT CREATE ON DATABASE ${db.database} TO ${role}`,
+  );
   t.notMatch(r.stderr, /does not own|write guard|row-level/, 'only the missing right is named');
   await assertNothingChanged(t, db, s, before);
 

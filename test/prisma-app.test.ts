@@ -20,9 +20,15 @@ async function untouched(db: Parameters<typeof tableChecksum>[0]) {
     invite: await checksumWithout(db, '"Invite"', ['role']),
     team: await checksumWithout(db, '"Team"', ['roles']),
     ...Object.fromEntries(await Promise.all(OTHER_TABLES.map(async (name) => [name, await tableChecksum(db, name)]))),
-    foreignKeys: await query(db, `SELECT conname, confupdtype, confdeltype, convalidated FROM pg_constraint WHERE contype = 'f' ORDER BY 1`),
-    joins: await query(db, `SELECT (SELECT count(*) FROM "Post" p JOIN "User" u ON u.id = p."authorId")::int AS posts,
-                                   (SELECT count(*) FROM "Invite" i JOIN "User" u ON u.id = i."invitedById")::int AS invites`),
+    foreignKeys: await query(
+      db,
+      `SELECT conname, confupdtype, confdeltype, convalidated FROM pg_constraint WHERE contype = 'f' ORDER BY 1`,
+    ),
+    joins: await query(
+      db,
+      `SELECT (SELECT count(*) FROM "Post" p JOIN "User" u ON u.id = p."authorId")::int AS posts,
+                                   (SELECT count(*) FROM "Invite" i JOIN "User" u ON u.id = i."invitedById")::int AS invites`,
+    ),
     status: await query(db, `SELECT status::text, count(*)::int AS n FROM "Invite" GROUP BY 1 ORDER BY 1`),
   };
 }
@@ -38,45 +44,92 @@ function mapped(before: Record<string, Record<string, number>>): Record<string, 
 }
 
 for (const strategy of STRATEGY_NAMES) {
-  t.test(`STRATEGY=${strategy}: every column of "Role" converted and verified; nothing else moves; the dump brings it all back`, async (t) => {
-    const db = await prismaDatabase(t, { users: 2000 });
-    const s = tempSettings(db);
-    const before = await roleColumns(db);
-    t.equal(before['Invite.role'].USER, 450, 'the fixture has 450 invites holding USER');
-    t.ok(before['Team.roles'].USER > 0, 'and arrays holding USER');
-    const others = await untouched(db);
-    const dataBefore = { user: await tableChecksum(db, '"User"'), invite: await tableChecksum(db, '"Invite"'), team: await tableChecksum(db, '"Team"') };
+  t.test(
+    `STRATEGY=${strategy}: every column of "Role" converted and verified; nothing else moves; the dump brings it all back`,
+    async (t) => {
+      const db = await prismaDatabase(t, { users: 2000 });
+      const s = tempSettings(db);
+      const before = await roleColumns(db);
+      t.equal(before['Invite.role'].USER, 450, 'the fixture has 450 invites holding USER');
+      t.ok(before['Team.roles'].USER > 0, 'and arrays holding USER');
+      const others = await untouched(db);
+      const dataBefore = {
+        user: await tableChecksum(db, '"User"'),
+        invite: await tableChecksum(db, '"Invite"'),
+        team: await tableChecksum(db, '"Team"'),
+      };
 
-    const r = await migrate(db, '0001', s, { strategy, log: quiet });
-    t.equal(r.strategy, strategy);
-    t.same(await roleColumns(db), mapped(before), 'every column: USER became EMPLOYEE, the rest kept (arrays element by element)');
-    t.same(await enumLabels(db), ['EMPLOYEE', 'MANAGER', 'ADMIN']);
-    const defaults = await query(db, `SELECT attrelid::regclass::text AS t, pg_get_expr(adbin, adrelid) AS d FROM pg_attrdef
-      JOIN pg_attribute ON attrelid = adrelid AND attnum = adnum WHERE attname = 'role' ORDER BY 1`);
-    t.same(defaults, [{ t: '"Invite"', d: '\'EMPLOYEE\'::"Role"' }, { t: '"User"', d: '\'EMPLOYEE\'::"Role"' }], '@default(USER) is now EMPLOYEE');
-    t.same(await untouched(db), others, 'every other column, table, foreign key and join unchanged');
-    if (strategy !== 'rename') {
-      const checks = r.checks.filter((c) => c.kind === 'data').map((c) => c.check).sort();
-      t.same(checks, ['public."Invite" as committed', 'public."Team" as committed', 'public."User" as committed'], 'final checks per table');
-      const after = r.verifier?.after.tables as Record<string, { columns: Record<string, Record<string, number>> }>;
-      t.same(after['public."Team"'].columns.roles, mapped(before)['Team.roles'], 'the verifier counted array elements');
-    }
-    if (strategy === 'default') {
-      t.same(r.verifier?.updated, { 'public."User"': { role: before['User.role'].USER }, 'public."Invite"': { role: 450 }, 'public."Team"': { roles: 20 } },
-        'rows updated per table and column');
-    }
+      const r = await migrate(db, '0001', s, { strategy, log: quiet });
+      t.equal(r.strategy, strategy);
+      t.same(
+        await roleColumns(db),
+        mapped(before),
+        'every column: USER became EMPLOYEE, the rest kept (arrays element by element)',
+      );
+      t.same(await enumLabels(db), ['EMPLOYEE', 'MANAGER', 'ADMIN']);
+      const defaults = await query(
+        db,
+        `SELECT attrelid::regclass::text AS t, pg_get_expr(adbin, adrelid) AS d FROM pg_attrdef
+      JOIN pg_attribute ON attrelid = adrelid AND attnum = adnum WHERE attname = 'role' ORDER BY 1`,
+      );
+      t.same(
+        defaults,
+        [
+          { t: '"Invite"', d: '\'EMPLOYEE\'::"Role"' },
+          { t: '"User"', d: '\'EMPLOYEE\'::"Role"' },
+        ],
+        '@default(USER) is now EMPLOYEE',
+      );
+      t.same(await untouched(db), others, 'every other column, table, foreign key and join unchanged');
+      if (strategy !== 'rename') {
+        const checks = r.checks
+          .filter((c) => c.kind === 'data')
+          .map((c) => c.check)
+          .sort();
+        t.same(
+          checks,
+          ['public."Invite" as committed', 'public."Team" as committed', 'public."User" as committed'],
+          'final checks per table',
+        );
+        const after = r.verifier?.after.tables as Record<string, { columns: Record<string, Record<string, number>> }>;
+        t.same(
+          after['public."Team"'].columns.roles,
+          mapped(before)['Team.roles'],
+          'the verifier counted array elements',
+        );
+      }
+      if (strategy === 'default') {
+        t.same(
+          r.verifier?.updated,
+          {
+            'public."User"': { role: before['User.role'].USER },
+            'public."Invite"': { role: 450 },
+            'public."Team"': { roles: 20 },
+          },
+          'rows updated per table and column',
+        );
+      }
 
-    // The run's dump is the way back: exact data and type, then the migration runs again.
-    const back = await restore(db, s, r.dump!, { log: quiet });
-    t.equal(back.countsMatch, true);
-    t.same(await roleColumns(db), before, 'restored: labels as before');
-    t.same({ user: await tableChecksum(db, '"User"'), invite: await tableChecksum(db, '"Invite"'), team: await tableChecksum(db, '"Team"') }, dataBefore, 'restored: exact rows');
-    t.same(await enumLabels(db), ['USER', 'ADMIN']);
-    t.same(await untouched(db), others);
-    const again = await migrate(db, '0001', s, { strategy, log: quiet });
-    t.notOk(again.alreadyApplied, 'after the restore the migration runs for real again');
-    t.same(await roleColumns(db), mapped(before), 'and converts every column again');
-  });
+      // The run's dump is the way back: exact data and type, then the migration runs again.
+      const back = await restore(db, s, r.dump!, { log: quiet });
+      t.equal(back.countsMatch, true);
+      t.same(await roleColumns(db), before, 'restored: labels as before');
+      t.same(
+        {
+          user: await tableChecksum(db, '"User"'),
+          invite: await tableChecksum(db, '"Invite"'),
+          team: await tableChecksum(db, '"Team"'),
+        },
+        dataBefore,
+        'restored: exact rows',
+      );
+      t.same(await enumLabels(db), ['USER', 'ADMIN']);
+      t.same(await untouched(db), others);
+      const again = await migrate(db, '0001', s, { strategy, log: quiet });
+      t.notOk(again.alreadyApplied, 'after the restore the migration runs for real again');
+      t.same(await roleColumns(db), mapped(before), 'and converts every column again');
+    },
+  );
 }
 
 t.test('preflight lists every column of "Role" with its rows per label; status shows each column', async (t) => {

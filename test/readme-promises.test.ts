@@ -40,27 +40,35 @@ t.test('a resumed run reuses the dump it took: one dump for the whole run, named
 t.test('a pg_dump interrupted half way leaves no dump and no .partial', async (t) => {
   const db = await seededDatabase(t, 200000);
   const s = tempSettings(db);
-  const child = spawn(`${repo}/node_modules/.bin/tsx`, [`${repo}/bin/dump.ts`], { cwd: repo,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...s.env } });
+  const child = spawn(`${repo}/node_modules/.bin/tsx`, [`${repo}/bin/dump.ts`], {
+    cwd: repo,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...s.env },
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((res) => child.once('close', res));
   let ended = 0;
   for (let i = 0; i < 600 && !ended; i++) {
     // pg_dump's own session, copying "User": end it from the server, as a dying connection would.
-    const [r] = await query<{ n: number }>(db, `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'COPY %User%'`);
+    const [r] = await query<{ n: number }>(
+      db,
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'COPY %User%'`,
+    );
     ended = r.n;
     if (!ended) await sleep(20);
   }
   t.ok(ended, 'pg_dump\'s session was ended while it copied "User"');
   t.equal(await exited, 1, 'the dump fails');
-  t.match(stderr, /^dump: pg_dump failed: .*(terminat|connection|PQgetCopyData)/m,
-    `one line, with the cause (${stderr.trim()})`);
+  t.match(
+    stderr,
+    /^dump: pg_dump failed: .*(terminat|connection|PQgetCopyData)/m,
+    `one line, with the cause (${stderr.trim()})`,
+  );
   t.same(files(s.backupDir), [], 'no dump, no .partial, no checksum, no manifest');
 });
 
-t.test('the manifest\'s counts are the dump\'s contents while a writer inserts during the dump', async (t) => {
+t.test("the manifest's counts are the dump's contents while a writer inserts during the dump", async (t) => {
   const db = await seededDatabase(t, 100000);
   const s = tempSettings(db);
   const writer = new pg.Client({ ...oracleConfig(db), application_name: 'test-writer' });
@@ -106,36 +114,42 @@ t.test('a second concurrent run is refused after waiting 30 s, changing nothing'
   t.notOk(existsSync(`${s.maintenanceDir}/enabled.lock`), 'maintenance never ON');
 });
 
-t.test('a refusal at the start of a resumed run keeps it open; the next run resumes it with its first dump',
+t.test(
+  'a refusal at the start of a resumed run keeps it open; the next run resumes it with its first dump',
   async (t) => {
-  const db = await seededDatabase(t, 1500);
-  await addSneakyTrigger(db);
-  const s = tempSettings(db);
-  t.equal(runBin('migrate.ts', ['0001'], s.env).code, 1, 'the first attempt fails in mutate, after its dump');
-  const [first] = dumps(s.backupDir);
-  const fix = runBin('psql.ts', ['-c', 'DROP TRIGGER sneaky ON "User"; DROP FUNCTION sneaky()'], s.env);
-  t.equal(fix.code, 0, fix.stderr);
-  // A node without PostgreSQL's programs: preflight refuses (pg_dump missing) before anything changes.
-  const empty = mkdtempSync(join(tmpdir(), 'bm-no-pg-'));
-  const refused = runBin('migrate.ts', ['0001'], { ...s.env, PG_BINDIR: empty });
-  t.equal(refused.code, 2, 'refused in preflight');
-  t.match(refused.stderr, new RegExp(`run \\S+ stays open; its way back stays \\S+${first}\\)`), refused.stderr);
-  t.match(refused.stderr, /Then `make migrate-0001` resumes it\./);
-  const again = runBin('migrate.ts', ['0001'], s.env);
-  t.equal(again.code, 0, again.stderr);
-  t.match(again.stdout, /resuming run/, 'the open run is resumed, not started afresh');
-  t.same(dumps(s.backupDir), [first], 'the first dump is still the only one, and the way back');
-  t.match(again.stdout, /migrate-0001: done \(resumed\); 1\d{3} rows updated/, 'the rows the run changed');
-});
+    const db = await seededDatabase(t, 1500);
+    await addSneakyTrigger(db);
+    const s = tempSettings(db);
+    t.equal(runBin('migrate.ts', ['0001'], s.env).code, 1, 'the first attempt fails in mutate, after its dump');
+    const [first] = dumps(s.backupDir);
+    const fix = runBin('psql.ts', ['-c', 'DROP TRIGGER sneaky ON "User"; DROP FUNCTION sneaky()'], s.env);
+    t.equal(fix.code, 0, fix.stderr);
+    // A node without PostgreSQL's programs: preflight refuses (pg_dump missing) before anything changes.
+    const empty = mkdtempSync(join(tmpdir(), 'bm-no-pg-'));
+    const refused = runBin('migrate.ts', ['0001'], { ...s.env, PG_BINDIR: empty });
+    t.equal(refused.code, 2, 'refused in preflight');
+    t.match(refused.stderr, new RegExp(`run \\S+ stays open; its way back stays \\S+${first}\\)`), refused.stderr);
+    t.match(refused.stderr, /Then `make migrate-0001` resumes it\./);
+    const again = runBin('migrate.ts', ['0001'], s.env);
+    t.equal(again.code, 0, again.stderr);
+    t.match(again.stdout, /resuming run/, 'the open run is resumed, not started afresh');
+    t.same(dumps(s.backupDir), [first], 'the first dump is still the only one, and the way back');
+    t.match(again.stdout, /migrate-0001: done \(resumed\); 1\d{3} rows updated/, 'the rows the run changed');
+  },
+);
 
-t.test('dump progress: bytes and time on a first dump, a percentage of the previous dump\'s size after', async (t) => {
+t.test("dump progress: bytes and time on a first dump, a percentage of the previous dump's size after", async (t) => {
   const db = await seededDatabase(t, 5000);
   const s = tempSettings(db);
   // A pg_dump that takes 6 s longer than it needs, so that the 5 s progress line shows.
   const real = '/usr/lib/postgresql/15/bin';
   const bindir = mkdtempSync(join(tmpdir(), 'bm-slow-pg-'));
-  writeFileSync(join(bindir, 'pg_dump'), `#!/bin/sh\ncase "$1" in --version) exec ${real}/pg_dump "$@";; esac\n`
-    + `${real}/pg_dump "$@"; rc=$?; sleep 6; exit $rc\n`, { mode: 0o755 });
+  writeFileSync(
+    join(bindir, 'pg_dump'),
+    `#!/bin/sh\ncase "$1" in --version) exec ${real}/pg_dump "$@";; esac\n` +
+      `${real}/pg_dump "$@"; rc=$?; sleep 6; exit $rc\n`,
+    { mode: 0o755 },
+  );
   for (const tool of ['pg_restore', 'psql']) symlinkSync(join(real, tool), join(bindir, tool));
   const env = { ...s.env, PG_BINDIR: bindir };
   const first = runBin('dump.ts', [], env);

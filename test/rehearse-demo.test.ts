@@ -5,28 +5,63 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { rehearse } from '../bin/rehearse.js';
 import { repo, runBin } from './helpers/cli.js';
-import { catalogSnapshot, enumLabels, query, seededDatabase, tableChecksum, urlOf, oracleConfig } from './helpers/database.js';
+import {
+  catalogSnapshot,
+  enumLabels,
+  query,
+  seededDatabase,
+  tableChecksum,
+  urlOf,
+  oracleConfig,
+} from './helpers/database.js';
 import { tempSettings } from './helpers/runbook.js';
 
 for (const inSandbox of [false, true]) {
-  t.test(`rehearse on ${inSandbox ? 'a sandbox' : 'the same server'}: the runbook passes on the copy, production is untouched`, async (t) => {
-    const url = await seededDatabase(t, 5000);
-    const s = tempSettings(url);
-    const catalog = await catalogSnapshot(url);
-    const data = await tableChecksum(url);
-    const r = await rehearse(url, '0001', s, { inSandbox, log: () => {} });
-    t.equal(r.where, inSandbox ? 'sandbox' : 'server');
-    t.same(r.run.steps.map((x) => x.step), ['preflight', 'toolkit', 'maintenance-on', 'dump', 'expand', 'mutate', 'contract', 'final-checks', 'maintenance-off']);
-    t.ok(r.run.checks.every((c) => c.ok), 'final checks pass on the copy');
-    t.same(r.run.verifier?.updated, { 'public."User"': { role: Number((await query(url, `SELECT count(*) AS n FROM "User" WHERE role = 'USER'`))[0].n) } });
-    t.same(await catalogSnapshot(url), catalog, 'production catalog unchanged');
-    t.equal(await tableChecksum(url), data, 'production data unchanged');
-    t.same(await enumLabels(url), ['USER', 'ADMIN']);
-    t.notOk(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'production never in maintenance');
-    const [{ n }] = await query(url, `SELECT count(*)::int AS n FROM pg_database WHERE datname = $1`, [r.scratch]);
-    t.equal(n, 0, 'scratch database dropped');
-    t.same(readdirSync(s.backupDir).filter((f) => f.endsWith('.dump')).length, 1, 'one fresh dump of production, kept as a backup');
-  });
+  t.test(
+    `rehearse on ${inSandbox ? 'a sandbox' : 'the same server'}: the runbook passes on the copy, production is untouched`,
+    async (t) => {
+      const url = await seededDatabase(t, 5000);
+      const s = tempSettings(url);
+      const catalog = await catalogSnapshot(url);
+      const data = await tableChecksum(url);
+      const r = await rehearse(url, '0001', s, { inSandbox, log: () => {} });
+      t.equal(r.where, inSandbox ? 'sandbox' : 'server');
+      t.same(
+        r.run.steps.map((x) => x.step),
+        [
+          'preflight',
+          'toolkit',
+          'maintenance-on',
+          'dump',
+          'expand',
+          'mutate',
+          'contract',
+          'final-checks',
+          'maintenance-off',
+        ],
+      );
+      t.ok(
+        r.run.checks.every((c) => c.ok),
+        'final checks pass on the copy',
+      );
+      t.same(r.run.verifier?.updated, {
+        'public."User"': {
+          role: Number((await query(url, `SELECT count(*) AS n FROM "User" WHERE role = 'USER'`))[0].n),
+        },
+      });
+      t.same(await catalogSnapshot(url), catalog, 'production catalog unchanged');
+      t.equal(await tableChecksum(url), data, 'production data unchanged');
+      t.same(await enumLabels(url), ['USER', 'ADMIN']);
+      t.notOk(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'production never in maintenance');
+      const [{ n }] = await query(url, `SELECT count(*)::int AS n FROM pg_database WHERE datname = $1`, [r.scratch]);
+      t.equal(n, 0, 'scratch database dropped');
+      t.same(
+        readdirSync(s.backupDir).filter((f) => f.endsWith('.dump')).length,
+        1,
+        'one fresh dump of production, kept as a backup',
+      );
+    },
+  );
 }
 
 t.test('rehearse STRATEGY=rename from the command line: the copy is renamed, production untouched', async (t) => {
@@ -37,13 +72,20 @@ t.test('rehearse STRATEGY=rename from the command line: the copy is renamed, pro
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /^ {2}expand +skipped: done by STRATEGY=rename$/m);
   t.match(r.stdout, /^ {2}contract +skipped: done by STRATEGY=rename$/m);
-  t.match(r.stdout, /^rehearse-0001: passed on a copy of .*; strategy rename; maintenance window there: [\d.]+ s, dump included/m);
+  t.match(
+    r.stdout,
+    /^rehearse-0001: passed on a copy of .*; strategy rename; maintenance window there: [\d.]+ s, dump included/m,
+  );
   t.equal(await tableChecksum(url), data, 'production data unchanged');
   t.same(await enumLabels(url), ['USER', 'ADMIN']);
 });
 
 t.test('make demo tells the whole story and exits 0', async (t) => {
-  const r = spawnSync('make', ['-s', 'demo', 'ROWS=3000'], { cwd: repo, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  const r = spawnSync('make', ['-s', 'demo', 'ROWS=3000'], {
+    cwd: repo,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+  });
   t.equal(r.status, 0, r.stderr);
   // Two counts taken apart (before the run, after it), each of the whole table.
   const before = /before: public\."User"\.role: USER=(\d+) {2}ADMIN=(\d+)/.exec(r.stdout);
@@ -52,7 +94,10 @@ t.test('make demo tells the whole story and exits 0', async (t) => {
   t.equal(after?.[1], before?.[1], 'as many EMPLOYEE after as USER before');
   t.equal(after?.[2], before?.[2], 'ADMIN unchanged');
   t.equal(Number(before?.[1]) + Number(before?.[2]), 3000, 'ROWS users before');
-  const m = /demo: (\d+) USER became (\d+) EMPLOYEE, (\d+) ADMIN kept; labels now EMPLOYEE, MANAGER, ADMIN; maintenance window [\d.]+ s/.exec(r.stdout);
+  const m =
+    /demo: (\d+) USER became (\d+) EMPLOYEE, (\d+) ADMIN kept; labels now EMPLOYEE, MANAGER, ADMIN; maintenance window [\d.]+ s/.exec(
+      r.stdout,
+    );
   t.ok(m, 'summary line');
   t.same([m?.[1], m?.[2], m?.[3]], [before?.[1], before?.[1], before?.[2]], 'the summary says what the counts said');
 });
@@ -62,7 +107,10 @@ t.test('verifier CLI: needs expand, --dry-run changes nothing, --report writes J
   const env = { DATABASE_URL: urlOf(url) };
   const early = runBin('../verify/0001_migrate_user_to_employee.ts', [], env);
   t.equal(early.code, 2);
-  t.match(early.stderr, /^verify 0001: the toolkit's functions are not installed on this database \(.*\); nothing changed\.\n  next: Apply the expand step first: `make expand MIGRATION=0001`/);
+  t.match(
+    early.stderr,
+    /^verify 0001: the toolkit's functions are not installed on this database \(.*\); nothing changed\.\n  next: Apply the expand step first: `make expand MIGRATION=0001`/,
+  );
   const { schema } = await import('../bin/schema.js');
   await schema(url, 'expand');
   const data = await tableChecksum(url);
@@ -94,6 +142,9 @@ t.test('verifier: a table it cannot lock within LOCK_TIMEOUT is a clear failure,
   await writer.query('ROLLBACK');
   await writer.end();
   t.equal(r.code, 1);
-  t.match(r.stderr, /^verify 0001: could not lock the table within lock_timeout \(1s\): another transaction holds it; nothing changed/);
+  t.match(
+    r.stderr,
+    /^verify 0001: could not lock the table within lock_timeout \(1s\): another transaction holds it; nothing changed/,
+  );
   t.equal(await tableChecksum(url), data);
 });

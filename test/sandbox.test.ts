@@ -38,7 +38,10 @@ t.test('a sandbox answers on loopback, and stop() removes server and files', asy
   const sb = await startSandbox();
   const port = Number(new URL(sb.url).port);
   t.match(sb.url, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres\?sslmode=disable$/);
-  const [row] = await query(sb.target, `SELECT current_setting('listen_addresses') AS l, current_setting('unix_socket_directories') AS s`);
+  const [row] = await query(
+    sb.target,
+    `SELECT current_setting('listen_addresses') AS l, current_setting('unix_socket_directories') AS s`,
+  );
   t.same(row, { l: '127.0.0.1', s: sb.dir });
   sb.stop();
   t.notOk(existsSync(sb.dir), 'temp dir deleted');
@@ -52,13 +55,17 @@ for (const how of ['throw', 'SIGINT'] as const) {
       const sb = await startSandbox();
       console.log(JSON.stringify({ dir: sb.dir, url: sb.url }));
       ${how === 'throw' ? "throw new Error('boom')" : 'setInterval(() => {}, 1000)'};`;
-    const child = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const first = await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d))));
     const { dir, url } = JSON.parse(first) as { dir: string; url: string };
     const port = Number(new URL(url).port);
     t.ok(await portOpen(port), 'running while the process lives');
     if (how === 'SIGINT') child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (c, sig) => resolve(c ?? (sig ? 128 : null))));
+    const code = await new Promise<number | null>((resolve) =>
+      child.once('exit', (c, sig) => resolve(c ?? (sig ? 128 : null))),
+    );
     t.not(code, 0, 'the process failed');
     t.notOk(existsSync(dir), 'temp dir deleted');
     t.notOk(await portOpen(port), 'server stopped');

@@ -11,46 +11,103 @@ import { repo, runBin } from './helpers/cli.js';
 
 t.test('what to do about missing PostgreSQL programs', async (t) => {
   t.same(decide({ missing: [], isRoot: false, hasApt: false }), { action: 'ok' });
-  t.match(decide({ missing: ['initdb', 'pg_ctl'], isRoot: true, hasApt: true }),
-    { action: 'install', line: "setup: PostgreSQL's programs are missing (initdb, pg_ctl); installing Debian's postgresql (apt-get install -y postgresql)" });
-  t.match(decide({ missing: ['pg_dump'], isRoot: false, hasApt: true }),
-    { action: 'refuse', message: "setup: PostgreSQL's programs are missing (pg_dump), and this user is not root to install them.", next: /^Run `sudo apt-get install -y postgresql`/ });
-  t.match(decide({ missing: ['initdb'], isRoot: true, hasApt: false }), { action: 'refuse', message: /this machine has no apt-get/ });
-  t.match(decide({ missing: ['initdb'], pgBindir: '/opt/pg', isRoot: true, hasApt: true }),
-    { action: 'refuse', message: /in PG_BINDIR=\/opt\/pg\.$/, next: /Point PG_BINDIR at the folder holding initdb/ }, 'PG_BINDIR is where to look, and only there: no install');
+  t.match(decide({ missing: ['initdb', 'pg_ctl'], isRoot: true, hasApt: true }), {
+    action: 'install',
+    line: "setup: PostgreSQL's programs are missing (initdb, pg_ctl); installing Debian's postgresql (apt-get install -y postgresql)",
+  });
+  t.match(decide({ missing: ['pg_dump'], isRoot: false, hasApt: true }), {
+    action: 'refuse',
+    message: "setup: PostgreSQL's programs are missing (pg_dump), and this user is not root to install them.",
+    next: /^Run `sudo apt-get install -y postgresql`/,
+  });
+  t.match(decide({ missing: ['initdb'], isRoot: true, hasApt: false }), {
+    action: 'refuse',
+    message: /this machine has no apt-get/,
+  });
+  t.match(
+    decide({ missing: ['initdb'], pgBindir: '/opt/pg', isRoot: true, hasApt: true }),
+    { action: 'refuse', message: /in PG_BINDIR=\/opt\/pg\.$/, next: /Point PG_BINDIR at the folder holding initdb/ },
+    'PG_BINDIR is where to look, and only there: no install',
+  );
 });
 
-t.test('the refusal when the programs cannot be found and cannot be installed: one line, the command, exit 2', async (t) => {
-  const empty = mkdtempSync(join(tmpdir(), 'bm-nopg-'));
-  const r = runBin('setup.ts', ['postgres'], { PG_BINDIR: empty });
-  t.equal(r.code, 2);
-  t.equal(r.stderr, `setup: PostgreSQL's programs are missing (initdb, pg_ctl, psql, pg_dump, pg_restore) in PG_BINDIR=${empty}.\n  next: Point PG_BINDIR at the folder holding initdb and pg_dump, or unset it.\n`);
-  // The same as a user who is not root (the postgres user), through make, where that user can
-  // read the repository (a clone under /root cannot be).
-  chmodSync(empty, 0o755);
-  const readable = spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-r', join(repo, 'Makefile')]).status === 0;
-  if (process.getuid?.() === 0 && readable) {
-    const asUser = spawnSync('runuser', ['-u', 'postgres', '--', 'env', '-i', `PATH=${process.env.PATH}`, `PG_BINDIR=${empty}`, 'make', '-s', '-C', repo, 'postgres-programs'],
-      { encoding: 'utf8' });
-    t.equal(asUser.status, 2, 'make passes the refusal\'s exit code on');
-    t.match(asUser.stderr, /^setup: PostgreSQL's programs are missing .* in PG_BINDIR=/);
-  }
-  t.equal(runBin('setup.ts', ['postgres'], {}).code, 0, 'present here: silent success');
-  t.equal(runBin('setup.ts', ['postgres'], {}).stdout, '');
-});
+t.test(
+  'the refusal when the programs cannot be found and cannot be installed: one line, the command, exit 2',
+  async (t) => {
+    const empty = mkdtempSync(join(tmpdir(), 'bm-nopg-'));
+    const r = runBin('setup.ts', ['postgres'], { PG_BINDIR: empty });
+    t.equal(r.code, 2);
+    t.equal(
+      r.stderr,
+      `setup: PostgreSQL's programs are missing (initdb, pg_ctl, psql, pg_dump, pg_restore) in PG_BINDIR=${empty}.\n  next: Point PG_BINDIR at the folder holding initdb and pg_dump, or unset it.\n`,
+    );
+    // The same as a user who is not root (the postgres user), through make, where that user can
+    // read the repository (a clone under /root cannot be).
+    chmodSync(empty, 0o755);
+    const readable = spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-r', join(repo, 'Makefile')]).status === 0;
+    if (process.getuid?.() === 0 && readable) {
+      const asUser = spawnSync(
+        'runuser',
+        [
+          '-u',
+          'postgres',
+          '--',
+          'env',
+          '-i',
+          `PATH=${process.env.PATH}`,
+          `PG_BINDIR=${empty}`,
+          'make',
+          '-s',
+          '-C',
+          repo,
+          'postgres-programs',
+        ],
+        { encoding: 'utf8' },
+      );
+      t.equal(asUser.status, 2, "make passes the refusal's exit code on");
+      t.match(asUser.stderr, /^setup: PostgreSQL's programs are missing .* in PG_BINDIR=/);
+    }
+    t.equal(runBin('setup.ts', ['postgres'], {}).code, 0, 'present here: silent success');
+    t.equal(runBin('setup.ts', ['postgres'], {}).stdout, '');
+  },
+);
 
-t.test('make demo ROWS=1000 in a clean copy without node_modules: installs the packages, then tells the story', async (t) => {
-  const copy = mkdtempSync(join(tmpdir(), 'bm-clean-'));
-  for (const part of ['Makefile', 'package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'db', 'sql', 'verify']) {
-    cpSync(join(repo, part), join(copy, part), { recursive: true });
-  }
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME } as NodeJS.ProcessEnv;
-  const first = spawnSync('make', ['-s', 'demo', 'ROWS=1000'], { cwd: copy, encoding: 'utf8', env, timeout: 300_000 });
-  t.equal(first.status, 0, first.stderr);
-  t.match(first.stdout, /^setup: installing the npm packages \(npm ci\)$/m);
-  t.match(first.stdout.trim().split('\n').pop(), /^demo: \d+ USER became \d+ EMPLOYEE, \d+ ADMIN kept; labels now EMPLOYEE, MANAGER, ADMIN; maintenance window [\d.]+ s \([\d.]+ s\)$/);
-  t.notMatch(first.stdout + first.stderr, /npm warn/i, 'npm ci prints no warning (esbuild\'s install script is denied on purpose)');
-  const again = spawnSync('make', ['-s', 'demo', 'ROWS=10'], { cwd: copy, encoding: 'utf8', env, timeout: 120_000 });
-  t.equal(again.status, 0, again.stderr);
-  t.notMatch(again.stdout, /setup:/, 'nothing to set up the second time: quiet');
-});
+t.test(
+  'make demo ROWS=1000 in a clean copy without node_modules: installs the packages, then tells the story',
+  async (t) => {
+    const copy = mkdtempSync(join(tmpdir(), 'bm-clean-'));
+    for (const part of [
+      'Makefile',
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'bin',
+      'db',
+      'sql',
+      'verify',
+    ]) {
+      cpSync(join(repo, part), join(copy, part), { recursive: true });
+    }
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME } as NodeJS.ProcessEnv;
+    const first = spawnSync('make', ['-s', 'demo', 'ROWS=1000'], {
+      cwd: copy,
+      encoding: 'utf8',
+      env,
+      timeout: 300_000,
+    });
+    t.equal(first.status, 0, first.stderr);
+    t.match(first.stdout, /^setup: installing the npm packages \(npm ci\)$/m);
+    t.match(
+      first.stdout.trim().split('\n').pop(),
+      /^demo: \d+ USER became \d+ EMPLOYEE, \d+ ADMIN kept; labels now EMPLOYEE, MANAGER, ADMIN; maintenance window [\d.]+ s \([\d.]+ s\)$/,
+    );
+    t.notMatch(
+      first.stdout + first.stderr,
+      /npm warn/i,
+      "npm ci prints no warning (esbuild's install script is denied on purpose)",
+    );
+    const again = spawnSync('make', ['-s', 'demo', 'ROWS=10'], { cwd: copy, encoding: 'utf8', env, timeout: 120_000 });
+    t.equal(again.status, 0, again.stderr);
+    t.notMatch(again.stdout, /setup:/, 'nothing to set up the second time: quiet');
+  },
+);

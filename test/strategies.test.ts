@@ -18,14 +18,30 @@ for (const name of ['rewrite', 'rename'] as const) {
     const r = await migrate(url, '0001', s, { strategy: name, log: () => {} });
     t.equal(r.strategy, name);
     const skipped = r.steps.filter((x) => x.skipped).map((x) => x.step);
-    t.same(skipped, name === 'rename' ? ['expand', 'contract'] : ['contract'], 'the steps this strategy does inside the verifier');
+    t.same(
+      skipped,
+      name === 'rename' ? ['expand', 'contract'] : ['contract'],
+      'the steps this strategy does inside the verifier',
+    );
     t.equal(r.verifier?.updated, null, 'no row UPDATE');
-    t.ok(r.checks.every((c) => c.ok), 'final checks pass');
+    t.ok(
+      r.checks.every((c) => c.ok),
+      'final checks pass',
+    );
     await assertMigrated(t, url, before, s);
-    const [def] = await query(url, `SELECT pg_get_expr(adbin, adrelid) AS d FROM pg_attrdef WHERE adrelid = '"User"'::regclass`);
+    const [def] = await query(
+      url,
+      `SELECT pg_get_expr(adbin, adrelid) AS d FROM pg_attrdef WHERE adrelid = '"User"'::regclass`,
+    );
     t.equal(def.d, `'EMPLOYEE'::"Role"`, 'the default follows');
-    const versions = (await query(url, `SELECT version FROM breaking_migrations.schema_migrations ORDER BY 1`)).map((v) => v.version);
-    t.same(versions, ['20240101000000', '20250101000000', '20250101000001', '20250115000001', '20250115000002'], 'dbmate sees expand and contract applied');
+    const versions = (await query(url, `SELECT version FROM breaking_migrations.schema_migrations ORDER BY 1`)).map(
+      (v) => v.version,
+    );
+    t.same(
+      versions,
+      ['20240101000000', '20250101000000', '20250101000001', '20250115000001', '20250115000002'],
+      'dbmate sees expand and contract applied',
+    );
     const data = await tableChecksum(url);
     const again = await migrate(url, '0001', s, { strategy: name, log: () => {} });
     t.equal(again.alreadyApplied, true);
@@ -41,7 +57,10 @@ t.test('STRATEGY=rename refuses in preflight, changing nothing, when the change 
   const catalog = await catalogSnapshot(url);
   const r = runBin('migrate.ts', ['0001'], { ...s.env, STRATEGY: 'rename' });
   t.equal(r.code, 2);
-  t.match(r.stderr, /^migrate-0001: preflight: rename 0001: "Role" has labels \{USER,EMPLOYEE,MANAGER,ADMIN\}, not USER, ADMIN: the change is not a pure rename from here/);
+  t.match(
+    r.stderr,
+    /^migrate-0001: preflight: rename 0001: "Role" has labels \{USER,EMPLOYEE,MANAGER,ADMIN\}, not USER, ADMIN: the change is not a pure rename from here/,
+  );
   t.same(await catalogSnapshot(url), catalog);
   t.same(await enumLabels(url), ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN']);
   const unknown = runBin('migrate.ts', ['0001'], { ...s.env, STRATEGY: 'teleport' });
@@ -52,41 +71,72 @@ t.test('STRATEGY=rename refuses in preflight, changing nothing, when the change 
 t.test('STRATEGY=rewrite maps every column of the type, arrays included', async (t) => {
   const url = await seededDatabase(t, 500);
   const s = tempSettings(url);
-  await query(url, `CREATE TABLE "Team" (id int PRIMARY KEY, roles "Role"[]); INSERT INTO "Team" VALUES (1, '{USER,ADMIN}')`);
+  await query(
+    url,
+    `CREATE TABLE "Team" (id int PRIMARY KEY, roles "Role"[]); INSERT INTO "Team" VALUES (1, '{USER,ADMIN}')`,
+  );
   const r = await migrate(url, '0001', s, { strategy: 'rewrite', log: () => {} });
   t.ok(r.checks.every((c) => c.ok));
-  t.same(await query(url, `SELECT roles::text[] AS r FROM "Team"`), [{ r: ['EMPLOYEE', 'ADMIN'] }], 'arrays are mapped by the rewrite too');
+  t.same(
+    await query(url, `SELECT roles::text[] AS r FROM "Team"`),
+    [{ r: ['EMPLOYEE', 'ADMIN'] }],
+    'arrays are mapped by the rewrite too',
+  );
 });
 
 // STRATEGY=rename proves its invariants from the catalog instead of counting: each premise of
 // that proof, broken on purpose, must fail the verifier and roll everything back.
-t.test('STRATEGY=rename: the catalog proof fails, and rolls back, when one of its premises does not hold', async (t) => {
-  const url = await seededDatabase(t, 2000);
-  const { schema } = await import('../bin/schema.js');
-  await schema(url, 'toolkit');
-  const m = loadMigration('0001');
-  const rename = pickStrategy('rename', m);
-  const data = await tableChecksum(url);
-  const catalog = await catalogSnapshot(url);
-  const broken: [string, string, RegExp, Partial<typeof m.sql>?][] = [
-    ['a row written too', `${rename.mutationSql}; UPDATE "User" SET email = email || '.x' WHERE id IN (SELECT id FROM "User" LIMIT 3)`,
-      /rows updated = 0 \(no row written: relabelled in the catalog\) \(expected 0, got 3\)/],
-    ['the table rewritten (no row counted as written)', `${rename.mutationSql}; CLUSTER "User" USING "User_pkey"`,
-      /identity of every row unchanged \(no rewrite: same files\) \(expected \{"public\.\\"User\\"": "\d+"\}, got \{"public\.\\"User\\"": "\d+"\}\)/],
-    ['the labels swapped instead of renamed', `ALTER TYPE "Role" RENAME VALUE 'USER' TO 'TMP'; ALTER TYPE "Role" RENAME VALUE 'ADMIN' TO 'EMPLOYEE';
+t.test(
+  'STRATEGY=rename: the catalog proof fails, and rolls back, when one of its premises does not hold',
+  async (t) => {
+    const url = await seededDatabase(t, 2000);
+    const { schema } = await import('../bin/schema.js');
+    await schema(url, 'toolkit');
+    const m = loadMigration('0001');
+    const rename = pickStrategy('rename', m);
+    const data = await tableChecksum(url);
+    const catalog = await catalogSnapshot(url);
+    const broken: [string, string, RegExp, Partial<typeof m.sql>?][] = [
+      [
+        'a row written too',
+        `${rename.mutationSql}; UPDATE "User" SET email = email || '.x' WHERE id IN (SELECT id FROM "User" LIMIT 3)`,
+        /rows updated = 0 \(no row written: relabelled in the catalog\) \(expected 0, got 3\)/,
+      ],
+      [
+        'the table rewritten (no row counted as written)',
+        `${rename.mutationSql}; CLUSTER "User" USING "User_pkey"`,
+        /identity of every row unchanged \(no rewrite: same files\) \(expected \{"public\.\\"User\\"": "\d+"\}, got \{"public\.\\"User\\"": "\d+"\}\)/,
+      ],
+      [
+        'the labels swapped instead of renamed',
+        `ALTER TYPE "Role" RENAME VALUE 'USER' TO 'TMP'; ALTER TYPE "Role" RENAME VALUE 'ADMIN' TO 'EMPLOYEE';
       ALTER TYPE "Role" RENAME VALUE 'TMP' TO 'ADMIN'; ALTER TYPE "Role" ADD VALUE 'MANAGER' BEFORE 'ADMIN'`,
-      /EMPLOYEE after = EMPLOYEE before \+ USER before \(EMPLOYEE is USER's label OID\) \(expected \d+, got \d+\); ADMIN unchanged \(same label OID\)/],
-    ['writers not locked out', rename.mutationSql, /rows unchanged \(no row written, other writers locked out\) \(expected true, got false\)/, { lock: 'SELECT 1' }],
-  ];
-  for (const [what, mutationSql, failure, sqlOverride] of broken) {
-    const sql = connect(url);
-    const err = await verify(sql, { ...m, sql: { ...m.sql, ...sqlOverride } }, { mutation: { ...rename.proof!, sql: mutationSql, updatesRows: false } })
-      .then(() => undefined, (e: Error) => e)
-      .finally(() => sql.end());
-    t.ok(err instanceof InvariantFailed, `${what}: the verifier refuses`);
-    t.match(err?.message, failure, `${what}: it names the check that failed`);
-    t.same(await enumLabels(url), ['USER', 'ADMIN'], `${what}: labels rolled back`);
-  }
-  t.equal(await tableChecksum(url), data, 'every row as before');
-  t.same(await catalogSnapshot(url), catalog, 'the catalog as before');
-});
+        /EMPLOYEE after = EMPLOYEE before \+ USER before \(EMPLOYEE is USER's label OID\) \(expected \d+, got \d+\); ADMIN unchanged \(same label OID\)/,
+      ],
+      [
+        'writers not locked out',
+        rename.mutationSql,
+        /rows unchanged \(no row written, other writers locked out\) \(expected true, got false\)/,
+        { lock: 'SELECT 1' },
+      ],
+    ];
+    for (const [what, mutationSql, failure, sqlOverride] of broken) {
+      const sql = connect(url);
+      const err = await verify(
+        sql,
+        { ...m, sql: { ...m.sql, ...sqlOverride } },
+        { mutation: { ...rename.proof!, sql: mutationSql, updatesRows: false } },
+      )
+        .then(
+          () => undefined,
+          (e: Error) => e,
+        )
+        .finally(() => sql.end());
+      t.ok(err instanceof InvariantFailed, `${what}: the verifier refuses`);
+      t.match(err?.message, failure, `${what}: it names the check that failed`);
+      t.same(await enumLabels(url), ['USER', 'ADMIN'], `${what}: labels rolled back`);
+    }
+    t.equal(await tableChecksum(url), data, 'every row as before');
+    t.same(await catalogSnapshot(url), catalog, 'the catalog as before');
+  },
+);

@@ -10,14 +10,19 @@ import { repo } from './helpers/cli.js';
 const makefile = readFileSync(join(repo, 'Makefile'), 'utf8');
 
 t.test('every make target that runs a verb names a row of the table, and every row has its target', async (t) => {
-  const calls = [...makefile.matchAll(/^([a-z0-9%-]+):.*\n\t@\$\(CLI\) (\S+)/gm)].map((m) => ({ target: m[1], verb: m[2] }))
+  const calls = [...makefile.matchAll(/^([a-z0-9%-]+):.*\n\t@\$\(CLI\) (\S+)/gm)]
+    .map((m) => ({ target: m[1], verb: m[2] }))
     .filter((c) => c.target !== 'help'); // make help prints the table itself
   t.ok(calls.length >= VERBS.length, `${calls.length} targets run the entry point`);
   for (const c of calls) {
     t.equal(c.verb.replace('$*', 'NNNN'), c.target.replace('%', 'NNNN'), `${c.target} runs its own verb`);
     t.ok(findVerb(c.verb.replace('$*', '0001')), `${c.verb} is in the table`);
   }
-  for (const v of VERBS) t.ok(calls.some((c) => c.target.replace('%', 'NNNN') === v.verb), `make ${v.verb} exists`);
+  for (const v of VERBS)
+    t.ok(
+      calls.some((c) => c.target.replace('%', 'NNNN') === v.verb),
+      `make ${v.verb} exists`,
+    );
   t.notMatch(makefile, /^\t.*\$\(TSX\) (bin|verify|bench)\//m, 'no target runs a command file directly');
 });
 
@@ -32,8 +37,14 @@ t.test('findVerb: exact names and four-digit ids only', async (t) => {
 t.test('make help lists every verb; an unknown verb is refused with the list', async (t) => {
   const help = spawnSync('make', ['-s', 'help'], { cwd: repo, encoding: 'utf8' });
   t.equal(help.status, 0, help.stderr);
-  for (const v of VERBS) t.match(help.stdout, new RegExp(`^ {2}${v.verb} +${v.does.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
-  const bad = spawnSync(`${repo}/node_modules/.bin/tsx`, [join(repo, 'bin/breaking-migrations.ts'), 'migrat-0001'], { encoding: 'utf8' });
+  for (const v of VERBS)
+    t.match(
+      help.stdout,
+      new RegExp(`^ {2}${v.verb} +${v.does.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'),
+    );
+  const bad = spawnSync(`${repo}/node_modules/.bin/tsx`, [join(repo, 'bin/breaking-migrations.ts'), 'migrat-0001'], {
+    encoding: 'utf8',
+  });
   t.equal(bad.status, 2);
   t.match(bad.stderr, /^breaking-migrations: unknown verb "migrat-0001"\.\nusage: /);
 });
@@ -41,8 +52,16 @@ t.test('make help lists every verb; an unknown verb is refused with the list', a
 t.test("the README's verb table is the entry point's", async (t) => {
   const readme = readFileSync(join(repo, 'README.md'), 'utf8');
   const rows = [...readme.matchAll(/^\| `make ([a-zA-Z0-9-]+)` \| (.*?) \| (.*?) \| (.*?) \|$/gm)];
-  t.same(rows.map((r) => r[1]), VERBS.map((v) => v.verb), 'the same verbs, in the same order');
+  t.same(
+    rows.map((r) => r[1]),
+    VERBS.map((v) => v.verb),
+    'the same verbs, in the same order',
+  );
   for (const [i, v] of VERBS.entries()) {
-    t.same(rows[i]?.slice(2, 5), [v.does, v.changes, v.exits], `${v.verb}: what it does, what it changes, its exit codes`);
+    t.same(
+      rows[i]?.slice(2, 5),
+      [v.does, v.changes, v.exits],
+      `${v.verb}: what it does, what it changes, its exit codes`,
+    );
   }
 });

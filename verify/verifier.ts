@@ -11,7 +11,12 @@ import { describeFailed } from '../bin/lib/runbook.js';
 export type Counts = Record<string, unknown>;
 /** Rows a mutation updated: its row count, or per table and column when it reports them. */
 export type Updated = number | Record<string, Record<string, number>>;
-export interface Check { check: string; expected: string; actual: string; ok: boolean }
+export interface Check {
+  check: string;
+  expected: string;
+  actual: string;
+  ok: boolean;
+}
 export interface VerifyReport {
   migration: string;
   committed: boolean; // false on --dry-run and on failure
@@ -47,14 +52,34 @@ function updatedRows(result: postgres.RowList<postgres.Row[]>): Updated {
 
 /** All rows updated, whatever the form. */
 export const totalUpdated = (u: Updated | null | undefined): number | null =>
-  u === null || u === undefined ? null : typeof u === 'number' ? u : Object.values(u).flatMap(Object.values).reduce((a, b) => a + b, 0);
+  u === null || u === undefined
+    ? null
+    : typeof u === 'number'
+      ? u
+      : Object.values(u)
+          .flatMap(Object.values)
+          .reduce((a, b) => a + b, 0);
 
 /** A counts row as one line per table for the log (0001's per-table JSON), or as it is. */
 export function describeCounts(c: Counts): string[] {
-  const tables = c.tables as Record<string, { rows: number; columns: Record<string, Record<string, number>> }> | undefined;
+  const tables = c.tables as
+    | Record<string, { rows: number; columns: Record<string, Record<string, number>> }>
+    | undefined;
   if (!tables || typeof tables !== 'object') return [JSON.stringify(c)];
-  return Object.entries(tables).map(([t, v]) => `${t}: ${v.rows} rows; ` +
-    Object.entries(v.columns ?? {}).map(([col, labels]) => `${col} ${Object.entries(labels).map(([l, n]) => `${l || 'NULL'}=${n}`).join(' ') || '(empty)'}`).join('; '));
+  return Object.entries(tables).map(
+    ([t, v]) =>
+      `${t}: ${v.rows} rows; ` +
+      Object.entries(v.columns ?? {})
+        .map(
+          ([col, labels]) =>
+            `${col} ${
+              Object.entries(labels)
+                .map(([l, n]) => `${l || 'NULL'}=${n}`)
+                .join(' ') || '(empty)'
+            }`,
+        )
+        .join('; '),
+  );
 }
 
 export interface VerifyOptions {
@@ -97,8 +122,18 @@ export async function verify(sql: Sql, m: Migration, opts: VerifyOptions = {}): 
       const invariants = change.invariants ?? m.sql.invariants;
       const [rows, checks] = await timed(() => tx.unsafe(invariants, paramsFor(invariants, [before, after, updated])));
       report = {
-        migration: m.id, committed: false, dryRun: Boolean(opts.dryRun), before: asText(before), after: asText(after), updated,
-        checks: rows.map((r) => ({ check: String(r.check), expected: String(r.expected), actual: String(r.actual), ok: String(r.expected) === String(r.actual) })),
+        migration: m.id,
+        committed: false,
+        dryRun: Boolean(opts.dryRun),
+        before: asText(before),
+        after: asText(after),
+        updated,
+        checks: rows.map((r) => ({
+          check: String(r.check),
+          expected: String(r.expected),
+          actual: String(r.actual),
+          ok: String(r.expected) === String(r.actual),
+        })),
         seconds: { lock, countBefore, mutation, countAfter, checks },
       };
       if (report.checks.some((c) => !c.ok)) throw new InvariantFailed(report);
@@ -110,7 +145,12 @@ export async function verify(sql: Sql, m: Migration, opts: VerifyOptions = {}): 
   } catch (err) {
     if (err instanceof DryRunRollback) return report!;
     if ((err as { code?: string }).code === '55P03') {
-      throw Object.assign(new Error(`could not lock the table within lock_timeout (${opts.lockTimeout ?? '10s'}): another transaction holds it; nothing changed`), { code: '55P03' });
+      throw Object.assign(
+        new Error(
+          `could not lock the table within lock_timeout (${opts.lockTimeout ?? '10s'}): another transaction holds it; nothing changed`,
+        ),
+        { code: '55P03' },
+      );
     }
     throw err;
   }

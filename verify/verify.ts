@@ -22,16 +22,19 @@ export async function runVerifyCli(id: string, argv: string[]): Promise<void> {
   const m = loadMigration(id);
   const target = await connectionTarget(`verify ${id}`);
   const opts = { dryRun, lockTimeout: process.env.LOCK_TIMEOUT, log: (l: string) => console.log(l) };
-  const report = await withSql(target, (sql) => verify(sql, m, opts))
-    .catch((err: { code?: string; message?: string }) => {
+  const report = await withSql(target, (sql) => verify(sql, m, opts)).catch(
+    (err: { code?: string; message?: string }) => {
       // The toolkit's functions come with the expand step (db/toolkit is applied with it).
       if (err.code === '42883' && err.message?.includes('breaking_migrations.')) {
-        throw new Refusal(`verify ${id}: the toolkit's functions are not installed on this database `
-          + `(${err.message}); nothing changed.`,
-          `Apply the expand step first: \`make expand MIGRATION=${id}\` (it installs them).`);
+        throw new Refusal(
+          `verify ${id}: the toolkit's functions are not installed on this database ` +
+            `(${err.message}); nothing changed.`,
+          `Apply the expand step first: \`make expand MIGRATION=${id}\` (it installs them).`,
+        );
       }
       throw err;
-    });
+    },
+  );
   for (const c of report.checks) console.log(`  ok  ${c.check}: ${c.actual}`);
   if (ri >= 0) writeFileSync(argv[ri + 1], JSON.stringify(report, null, 2) + '\n', { mode: 0o600 });
   const updated = totalUpdated(report.updated);

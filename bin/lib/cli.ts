@@ -27,11 +27,24 @@ export function explain(err: unknown): { message: string; next?: string; exitCod
     };
   }
   if (isLostConnection(err)) {
-    return { message: `${describeLost(err)}.`,
-      next: 'Check the server (its log, its disk), then run the same command again.', exitCode: 3 };
+    return {
+      message: `${describeLost(err)}.`,
+      next: 'Check the server (its log, its disk), then run the same command again.',
+      exitCode: 3,
+    };
   }
-  if (e?.code === '3D000') return { message: e.message ?? 'database does not exist', next: 'Check the database name in DATABASE_URL.', exitCode: 3 };
-  if (e?.code === '28P01' || e?.code === '28000') return { message: e.message ?? 'authentication failed', next: 'Check the user and password in DATABASE_URL.', exitCode: 3 };
+  if (e?.code === '3D000')
+    return {
+      message: e.message ?? 'database does not exist',
+      next: 'Check the database name in DATABASE_URL.',
+      exitCode: 3,
+    };
+  if (e?.code === '28P01' || e?.code === '28000')
+    return {
+      message: e.message ?? 'authentication failed',
+      next: 'Check the user and password in DATABASE_URL.',
+      exitCode: 3,
+    };
   const message = (e?.message ?? String(err)).split('\n')[0];
   const next = e?.hint ?? undefined;
   return { message, next, exitCode: 1 };
@@ -48,9 +61,11 @@ export async function main(cmd: Command, argv: string[] = process.argv.slice(2))
   // A command whose work is still pending when the event loop drains did not finish: never exit 0.
   process.once('beforeExit', () => {
     if (finished) return;
-    process.stderr.write(`${cmd.name}: stopped before it finished (a database connection was lost mid-query); `
-      + 'where it stands is unknown.\n  next: check the server, then run the same command again '
-      + '(`make history` shows what the journal holds).\n');
+    process.stderr.write(
+      `${cmd.name}: stopped before it finished (a database connection was lost mid-query); ` +
+        'where it stands is unknown.\n  next: check the server, then run the same command again ' +
+        '(`make history` shows what the journal holds).\n',
+    );
     process.exitCode = 1;
   });
   try {
@@ -69,7 +84,11 @@ export async function main(cmd: Command, argv: string[] = process.argv.slice(2))
 }
 
 /** Print a step's start and end with its duration; returns the step's value. */
-export async function step<T>(label: string, fn: () => Promise<T>, log: (line: string) => void = console.log): Promise<T> {
+export async function step<T>(
+  label: string,
+  fn: () => Promise<T>,
+  log: (line: string) => void = console.log,
+): Promise<T> {
   const t0 = performance.now();
   log(`→ ${label}…`);
   // Anything slower than a few seconds says it is still alive.

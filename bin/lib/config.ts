@@ -17,13 +17,14 @@ export async function connectionTarget(command: string, env: NodeJS.ProcessEnv =
   if (!url) {
     throw new Refusal(
       `${command}: DATABASE_URL is not set.`,
-      'Put DATABASE_URL=postgresql://user:password@host:5432/db in .env or the environment (the app\'s own URL works).',
+      "Put DATABASE_URL=postgresql://user:password@host:5432/db in .env or the environment (the app's own URL works).",
     );
   }
   try {
     return await resolveTarget(url);
   } catch (err) {
-    if (err instanceof Refusal && !err.message.startsWith(command)) throw new Refusal(`${command}: ${err.message}`, err.next, err.exitCode);
+    if (err instanceof Refusal && !err.message.startsWith(command))
+      throw new Refusal(`${command}: ${err.message}`, err.next, err.exitCode);
     throw err;
   }
 }

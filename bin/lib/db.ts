@@ -9,17 +9,19 @@ export type Tx = postgres.TransactionSql;
 
 export function connect(target: Target, opts: { max?: number; appName?: string } = {}): Sql {
   const base = postgresOptions(target, opts.appName ?? 'breaking-migrations');
-  return track(postgres({
-    ...base,
-    max: opts.max ?? 1,
-    onnotice: () => {},
-    connection: {
-      ...base.connection,
-      // A string on purpose: postgres.js drops falsy startup parameters, so `false` would
-      // silently send nothing and the session would start read-only under the guard.
-      default_transaction_read_only: 'off' as unknown as boolean,
-    },
-  }));
+  return track(
+    postgres({
+      ...base,
+      max: opts.max ?? 1,
+      onnotice: () => {},
+      connection: {
+        ...base.connection,
+        // A string on purpose: postgres.js drops falsy startup parameters, so `false` would
+        // silently send nothing and the session would start read-only under the guard.
+        default_transaction_read_only: 'off' as unknown as boolean,
+      },
+    }),
+  );
 }
 
 /** Does this table exist (as the session's search_path resolves its name)? */
@@ -29,7 +31,11 @@ export async function tableExists(sql: Sql | Tx, name: string): Promise<boolean>
 }
 
 /** Run fn with a connection and always close it. */
-export async function withSql<T>(target: Target, fn: (sql: Sql) => Promise<T>, opts?: { appName?: string }): Promise<T> {
+export async function withSql<T>(
+  target: Target,
+  fn: (sql: Sql) => Promise<T>,
+  opts?: { appName?: string },
+): Promise<T> {
   const sql = connect(target, opts);
   try {
     return await fn(sql);

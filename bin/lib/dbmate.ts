@@ -28,14 +28,20 @@ export interface DbmateResult {
 export function dbmateArgs(migrationDirs: string[], command: string, extra: string[] = []): string[] {
   return [
     '--no-dump-schema',
-    '--migrations-table', MIGRATIONS_TABLE,
+    '--migrations-table',
+    MIGRATIONS_TABLE,
     ...migrationDirs.flatMap((d) => ['--migrations-dir', d]),
     command,
     ...extra,
   ];
 }
 
-export async function dbmate(target: Target, migrationDirs: string[], command: string, extra: string[] = []): Promise<DbmateResult> {
+export async function dbmate(
+  target: Target,
+  migrationDirs: string[],
+  command: string,
+  extra: string[] = [],
+): Promise<DbmateResult> {
   const out = await $({
     env: { ...process.env, DATABASE_URL: dbmateUrl(target) },
     nothrow: true,
@@ -51,11 +57,16 @@ export function dbmateError(stderr: string): string {
   const lines = stderr.trim().split('\n').filter(Boolean);
   const errors = lines.filter((l) => /^Error: /.test(l));
   const kept = errors.length ? errors : lines.slice(-1);
-  return kept.map((l) => l.replace(/^Error: (pq: )?/, '').replace(/ \([0-9A-Z]{5}\)$/, '')).join(' / ')
-    || 'dbmate failed';
+  return (
+    kept.map((l) => l.replace(/^Error: (pq: )?/, '').replace(/ \([0-9A-Z]{5}\)$/, '')).join(' / ') || 'dbmate failed'
+  );
 }
 
-export interface MigrationFile { file: string; version: string; applied: boolean }
+export interface MigrationFile {
+  file: string;
+  version: string;
+  applied: boolean;
+}
 
 /** `dbmate status` for these directories: each migration file, applied or pending. */
 export async function dbmateStatus(target: Target, migrationDirs: string[]): Promise<MigrationFile[]> {

@@ -5,19 +5,38 @@
 import { $ } from 'zx';
 import { Refusal } from './refusal.js';
 
-export interface ExecOptions { stdin?: boolean; tty?: boolean; env?: string[]; user?: string }
+export interface ExecOptions {
+  stdin?: boolean;
+  tty?: boolean;
+  env?: string[];
+  user?: string;
+}
 
 /** `docker exec [-i] [-t] [-u USER] [-e NAME]… CONTAINER`, or nothing when no container is named. */
 export function execPrefix(container: string | undefined, opts: ExecOptions = {}): string[] {
   if (!container) return [];
-  return ['docker', 'exec', ...(opts.stdin ? ['-i'] : []), ...(opts.tty ? ['-t'] : []), ...(opts.user ? ['-u', opts.user] : []),
-    ...(opts.env ?? []).flatMap((name) => ['-e', name]), container];
+  return [
+    'docker',
+    'exec',
+    ...(opts.stdin ? ['-i'] : []),
+    ...(opts.tty ? ['-t'] : []),
+    ...(opts.user ? ['-u', opts.user] : []),
+    ...(opts.env ?? []).flatMap((name) => ['-e', name]),
+    container,
+  ];
 }
 
 /** Lists the running task containers of a Swarm service on this node. */
 export function serviceTasksCommand(service: string): string[] {
-  return ['docker', 'ps', '--quiet', '--filter', `label=com.docker.swarm.service.name=${service}`,
-    '--filter', 'status=running'];
+  return [
+    'docker',
+    'ps',
+    '--quiet',
+    '--filter',
+    `label=com.docker.swarm.service.name=${service}`,
+    '--filter',
+    'status=running',
+  ];
 }
 
 const quiet = $({ nothrow: true, quiet: true });
@@ -31,14 +50,21 @@ const lastError = (stderr: string) => stderr.trim().split('\n').pop() || 'docker
 export async function runningTasks(service: string, variable: string): Promise<string[]> {
   const out = await quiet`${serviceTasksCommand(service)}`;
   if (out.exitCode !== 0) {
-    throw new Refusal(`${variable}: cannot list the tasks of service ${service}: ${lastError(out.stderr)}.`,
-      'Run this on a Swarm node as a user who may run `docker ps` (root or the docker group).');
+    throw new Refusal(
+      `${variable}: cannot list the tasks of service ${service}: ${lastError(out.stderr)}.`,
+      'Run this on a Swarm node as a user who may run `docker ps` (root or the docker group).',
+    );
   }
-  const ids = out.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const ids = out.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (ids.length === 0) {
-    throw new Refusal(`${variable}: no running task of service ${service} on this node.`,
+    throw new Refusal(
+      `${variable}: no running task of service ${service} on this node.`,
       `Check the name with \`docker service ls\` and where its tasks run with \`docker service ps ${service}\`; ` +
-      'run this on a node that hosts one.');
+        'run this on a node that hosts one.',
+    );
   }
   return ids;
 }
@@ -47,11 +73,15 @@ export async function runningTasks(service: string, variable: string): Promise<s
 export async function checkRunning(container: string, variable: string): Promise<void> {
   const out = await quiet`docker inspect --type container --format ${'{{.State.Running}}'} ${container}`;
   if (out.exitCode !== 0) {
-    throw new Refusal(`${variable}: no container ${container} on this node (${lastError(out.stderr)}).`,
-      `List the running ones with \`docker ps --format '{{.Names}}'\`; in a Swarm, name the service instead.`);
+    throw new Refusal(
+      `${variable}: no container ${container} on this node (${lastError(out.stderr)}).`,
+      `List the running ones with \`docker ps --format '{{.Names}}'\`; in a Swarm, name the service instead.`,
+    );
   }
   if (out.stdout.trim() !== 'true') {
-    throw new Refusal(`${variable}: container ${container} is not running.`,
-      `Start it (\`docker start ${container}\`), or name the one that serves the app or the database.`);
+    throw new Refusal(
+      `${variable}: container ${container} is not running.`,
+      `Start it (\`docker start ${container}\`), or name the one that serves the app or the database.`,
+    );
   }
 }

@@ -7,7 +7,9 @@ import { lit, q, type EnumSpec } from './enum-spec.js';
 const json = (o: Record<string, string>) => lit(JSON.stringify(o).replace(/":"/g, '": "').replace(/","/g, '", "'));
 const arr = (xs: string[]) => `ARRAY[${xs.map(lit).join(', ')}]`;
 
-export interface EnumFiles { [path: string]: string }
+export interface EnumFiles {
+  [path: string]: string;
+}
 
 /** Where each new label goes when the expand adds it: before the next label of `to` that exists. */
 function addValues(spec: EnumSpec, labels: string[], exists: string[]): string[] {
@@ -26,8 +28,12 @@ export function isPureRename(spec: EnumSpec): boolean {
   const targets = Object.values(spec.map);
   const renamed = spec.from.map((l) => spec.map[l] ?? l);
   const removedUnmapped = spec.from.some((l) => !spec.to.includes(l) && !spec.map[l]);
-  return !removedUnmapped && new Set(targets).size === targets.length && targets.every((t) => !spec.from.includes(t))
-    && renamed.join(',') === spec.to.filter((l) => renamed.includes(l)).join(',');
+  return (
+    !removedUnmapped &&
+    new Set(targets).size === targets.length &&
+    targets.every((t) => !spec.from.includes(t)) &&
+    renamed.join(',') === spec.to.filter((l) => renamed.includes(l)).join(',')
+  );
 }
 
 export function enumMigrationFiles(id: string, spec: EnumSpec): EnumFiles {
@@ -38,13 +44,26 @@ export function enumMigrationFiles(id: string, spec: EnumSpec): EnumFiles {
   const added = spec.to.filter((l) => !spec.from.includes(l));
   const removed = spec.from.filter((l) => !spec.to.includes(l));
   const all = [...spec.from, ...added];
-  const reverse = Object.fromEntries(Object.entries(mapped).filter(([, b]) => !spec.from.includes(b)).map(([a, b]) => [b, a]));
-  const mapValues = all.map((l) => `(${lit(l)}, ${spec.to.includes(l) && !mapped[l] ? lit(l) : mapped[l] ? lit(mapped[l]) : 'NULL'})`).join(', ');
-  const change = `${T} ${spec.from.join(', ')} -> ${spec.to.join(', ')}${Object.keys(mapped).length ? `; ${Object.entries(mapped).map(([a, b]) => `${a} -> ${b}`).join(', ')}` : ''}`;
+  const reverse = Object.fromEntries(
+    Object.entries(mapped)
+      .filter(([, b]) => !spec.from.includes(b))
+      .map(([a, b]) => [b, a]),
+  );
+  const mapValues = all
+    .map((l) => `(${lit(l)}, ${spec.to.includes(l) && !mapped[l] ? lit(l) : mapped[l] ? lit(mapped[l]) : 'NULL'})`)
+    .join(', ');
+  const change = `${T} ${spec.from.join(', ')} -> ${spec.to.join(', ')}${
+    Object.keys(mapped).length
+      ? `; ${Object.entries(mapped)
+          .map(([a, b]) => `${a} -> ${b}`)
+          .join(', ')}`
+      : ''
+  }`;
   const head = (what: string) => `-- Migration ${id} (generated from sql/${id}/enum.json: ${change}).\n-- ${what}\n`;
   const files: EnumFiles = {};
 
-  files[`db/${id}/expand/${spec.expand}.sql`] = `${head(`Expand: ${T} gets ${added.join(', ') || 'no new label'}, so that old and new labels coexist.`)}-- Additive only: old code keeps working; new labels are usable once this has committed (PostgreSQL
+  files[`db/${id}/expand/${spec.expand}.sql`] =
+    `${head(`Expand: ${T} gets ${added.join(', ') || 'no new label'}, so that old and new labels coexist.`)}-- Additive only: old code keeps working; new labels are usable once this has committed (PostgreSQL
 -- refuses to use a label in the transaction that added it). Idempotent (IF NOT EXISTS).
 
 -- migrate:up
@@ -71,7 +90,8 @@ SELECT breaking_migrations.swap_enum(
 );
 `;
 
-  files[`db/${id}/contract/${spec.contract}.sql`] = `${head(`Contract: ${T} becomes exactly ${spec.to.join(', ')}${removed.length ? `; ${removed.join(', ')} ${removed.length > 1 ? 'are' : 'is'} gone` : ''}.`)}-- PostgreSQL has no DROP VALUE, so this swaps the type: every column of ${T} or ${T}[] in any schema is
+  files[`db/${id}/contract/${spec.contract}.sql`] =
+    `${head(`Contract: ${T} becomes exactly ${spec.to.join(', ')}${removed.length ? `; ${removed.join(', ')} ${removed.length > 1 ? 'are' : 'is'} gone` : ''}.`)}-- PostgreSQL has no DROP VALUE, so this swaps the type: every column of ${T} or ${T}[] in any schema is
 -- converted in one transaction (NOT NULL and indexes kept; constant defaults follow the mapping).
 -- It first checks the catalog and the data and refuses, changing nothing, when a row still holds
 -- a removed label or an object (view, CHECK, partial index, function, trigger, policy, domain, …)
@@ -90,14 +110,20 @@ SELECT breaking_migrations.swap_enum(
 
 -- migrate:down
 -- Back to the expanded type: catalog only, never blocked by data.
-${removed.map((l) => {
-    const before = mapped[l] ?? spec.from.slice(spec.from.indexOf(l) + 1).find((x) => spec.to.includes(x));
-    return `ALTER TYPE ${T} ADD VALUE IF NOT EXISTS ${lit(l)}${before ? ` BEFORE ${lit(before)}` : ''};`;
-  }).join('\n') || 'SELECT 1; -- no label was removed'}
+${
+  removed
+    .map((l) => {
+      const before = mapped[l] ?? spec.from.slice(spec.from.indexOf(l) + 1).find((x) => spec.to.includes(x));
+      return `ALTER TYPE ${T} ADD VALUE IF NOT EXISTS ${lit(l)}${before ? ` BEFORE ${lit(before)}` : ''};`;
+    })
+    .join('\n') || 'SELECT 1; -- no label was removed'
+}
 `;
 
   const sql = (name: string, text: string) => (files[`sql/${id}/${name}.sql`] = text);
-  sql('preflight', `-- Would migration ${id} fail later? One row per reason; no row means go. Runs before maintenance
+  sql(
+    'preflight',
+    `-- Would migration ${id} fail later? One row per reason; no row means go. Runs before maintenance
 -- mode, with the toolkit's functions loaded, in a transaction that is rolled back.
 -- Rows holding a label the mutation maps are not a problem (it maps them); rows holding a label
 -- removed without a mapping are, and so is any object that would break the contract's swap.
@@ -108,25 +134,41 @@ WHERE NOT l <@ ${arr(all)} OR NOT ${arr(spec.from.filter((l) => spec.to.includes
 UNION ALL
 SELECT 'the contract would be refused: ' || problem
 FROM breaking_migrations.enum_blockers(${typeLit}, ${arr(spec.to)}, default_map => ${mapText}, row_map => ${mapText});
-`);
-  sql('lock', `-- Stop concurrent writes to every table with a column of ${T} (or ${T}[]) until the mutation's
+`,
+  );
+  sql(
+    'lock',
+    `-- Stop concurrent writes to every table with a column of ${T} (or ${T}[]) until the mutation's
 -- transaction ends; reads go on. The caller sets lock_timeout: a long transaction holding one of
 -- them makes this fail fast instead of queueing every query of the site behind it.
 SELECT breaking_migrations.lock_enum_tables(${typeLit}, 'EXCLUSIVE') AS tables_locked;
-`);
-  sql('counts', `-- One scan of each table with a column of ${T} (or ${T}[]), in every schema: its rows, an
+`,
+  );
+  sql(
+    'counts',
+    `-- One scan of each table with a column of ${T} (or ${T}[]), in every schema: its rows, an
 -- order-independent hash of every row's identity (primary key and NOT NULL unique columns), and
 -- rows per label in each such column (arrays: elements per label, and rows holding each label).
 -- One JSON value keyed by table: {"public.\\"T\\"": {"rows": …, "identity": …, "columns": {…}, "holding": {…}}}
 SELECT breaking_migrations.enum_counts(${typeLit}) AS tables;
-`);
-  sql('mutation', `-- The data change of migration ${id}: ${Object.entries(mapped).map(([a, b]) => `every ${a} becomes ${b}`).join(', ') || 'no label is mapped'}, in every column of
+`,
+  );
+  sql(
+    'mutation',
+    `-- The data change of migration ${id}: ${
+      Object.entries(mapped)
+        .map(([a, b]) => `every ${a} becomes ${b}`)
+        .join(', ') || 'no label is mapped'
+    }, in every column of
 -- ${T} and every element of every ${T}[] column, in every schema. Nothing else changes. One UPDATE
 -- per column, of the rows holding a mapped label only; returns the rows each one changed.
 SELECT table_name, column_name, updated
 FROM breaking_migrations.map_enum_rows(${typeLit}, row_map => ${mapText});
-`);
-  sql('invariants', `-- The checks of migration ${id}, as data: one row per check with its expected and actual value;
+`,
+  );
+  sql(
+    'invariants',
+    `-- The checks of migration ${id}, as data: one row per check with its expected and actual value;
 -- any row where they differ rolls the mutation back. For every table with a column of ${T} and for
 -- every such column (arrays: element by element), each label after = the labels that map to it
 -- before, every label mapped away is gone, and rows updated = rows that held a mapped label; for
@@ -175,8 +217,11 @@ FROM (
     (format('%s: rows unchanged', t), bt ->> 'rows', at ->> 'rows'),
     (format('%s: identity of every row unchanged', t), bt ->> 'identity', at ->> 'identity')) AS y
 ) AS x;
-`);
-  sql('final_checks', `-- After the contract: ${T} is exactly ${spec.to.join(', ')} (kind 'schema'), and the data is what the
+`,
+  );
+  sql(
+    'final_checks',
+    `-- After the contract: ${T} is exactly ${spec.to.join(', ')} (kind 'schema'), and the data is what the
 -- verifier committed (kind 'data'): every table with a column of ${T}, its rows, its rows' identity
 -- and its rows per label, unchanged since. $1 = counts.sql's row after the mutation (JSON), $2 =
 -- counts.sql now. Without committed counts both are '{}' and only the schema checks count (after
@@ -189,8 +234,11 @@ SELECT '${T.replace(/'/g, "''")} labels, in order' AS check, 'schema' AS kind, $
 UNION ALL
 SELECT format('%s as committed', tb.key), 'data', tb.value::text, (n.j -> tb.key)::text
 FROM v, n, jsonb_each(v.j) tb;
-`);
-  sql('status', `-- What \`make status MIGRATION=${id}\` shows besides dbmate's list (status.sql's contract: rows of
+`,
+  );
+  sql(
+    'status',
+    `-- What \`make status MIGRATION=${id}\` shows besides dbmate's list (status.sql's contract: rows of
 -- (item, detail)): the labels of ${T} in order, then every column of ${T} or ${T}[] in any table and
 -- schema with its rows per label (arrays: elements). One scan per table; changes nothing.
 WITH labels AS (SELECT array_agg(enumlabel::text ORDER BY enumsortorder) AS l FROM pg_enum WHERE enumtypid = to_regtype(${typeLit})),
@@ -203,8 +251,11 @@ UNION ALL
          FROM labels, unnest(l) WITH ORDINALITY u(lbl, o))
  FROM counts, jsonb_each(v -> 'columns') c
  ORDER BY 1);
-`);
-  sql('plan', `-- What \`make plan-${id}\` needs (plan.sql's contract: one row per column the migration changes, with
+`,
+  );
+  sql(
+    'plan',
+    `-- What \`make plan-${id}\` needs (plan.sql's contract: one row per column the migration changes, with
 -- table_name, column_name, bytes, rows, rows_to_change, estimated_by, rename_available; see
 -- sql/README.md), for every column of ${T} (or ${T}[]) in any table: the table's size, its rows and
 -- the rows holding a label the mutation maps (${Object.keys(mapped).join(', ') || 'none'}), and whether the change is still a pure rename.
@@ -241,8 +292,11 @@ SELECT c.table_name, c.column_name,
        ${isPureRename(spec) ? `breaking_migrations.enum_labels(${typeLit}) = ${arr(spec.from)}` : 'false'} AS rename_available
 FROM cols c CROSS JOIN mapped LEFT JOIN sampled s USING (relid, column_name)
 ORDER BY c.table_name, c.column_name;
-`);
-  sql('rewrite', `-- STRATEGY=rewrite: the mutation folded into the contract's type swap. One table rewrite maps the
+`,
+  );
+  sql(
+    'rewrite',
+    `-- STRATEGY=rewrite: the mutation folded into the contract's type swap. One table rewrite maps the
 -- labels (USING CASE …) instead of an UPDATE followed by a rewrite. Runs inside the verifier's
 -- transaction, between its two counts; the expand step has committed before it.
 SELECT breaking_migrations.swap_enum(
@@ -252,16 +306,26 @@ SELECT breaking_migrations.swap_enum(
   row_map     => ${mapText},
   context     => 'rewrite ${id}'
 );
-`);
+`,
+  );
   return { ...files, ...(isPureRename(spec) ? renameFiles(id, spec, typeLit, T, mapped, added, head) : {}) };
 }
 
-function renameFiles(id: string, spec: EnumSpec, typeLit: string, T: string, mapped: Record<string, string>, added: string[],
-  head: (what: string) => string): EnumFiles {
+function renameFiles(
+  id: string,
+  spec: EnumSpec,
+  typeLit: string,
+  T: string,
+  mapped: Record<string, string>,
+  added: string[],
+  head: (what: string) => string,
+): EnumFiles {
   const newOnes = added.filter((l) => !Object.values(mapped).includes(l));
   const renamedFrom = spec.from.map((l) => mapped[l] ?? l);
   return {
-    [`sql/${id}/rename.sql`]: `-- STRATEGY=rename: ${Object.entries(mapped).map(([a, b]) => `${a} is renamed ${b}`).join(', ')} in the catalog (every row holding it now
+    [`sql/${id}/rename.sql`]: `-- STRATEGY=rename: ${Object.entries(mapped)
+      .map(([a, b]) => `${a} is renamed ${b}`)
+      .join(', ')} in the catalog (every row holding it now
 -- reads the new name: same label, new name)${newOnes.length ? `, then ${newOnes.join(', ')} ${newOnes.length > 1 ? 'are' : 'is'} added` : ''}. No row is written, no table is
 -- rewritten: the time does not grow with the tables. Only valid from exactly ${spec.from.join(', ')}; anything
 -- else is refused here, before any change (the runner also tries this file in preflight).
@@ -273,10 +337,12 @@ BEGIN
       USING HINT = 'Use the default strategy (STRATEGY unset), which handles every state.';
   END IF;
 END $$;
-${Object.entries(mapped).map(([a, b]) => `ALTER TYPE ${T} RENAME VALUE ${lit(a)} TO ${lit(b)};`).join('\n')}
+${Object.entries(mapped)
+  .map(([a, b]) => `ALTER TYPE ${T} RENAME VALUE ${lit(a)} TO ${lit(b)};`)
+  .join('\n')}
 ${addValues(spec, newOnes, renamedFrom).join('\n')}
 `,
-    [`sql/${id}/rename_facts.sql`]: `${head('STRATEGY=rename\'s stand-in for counts.sql, read before and after rename.sql in the verifier\'s')}-- transaction, without reading a row: each label of ${T} with its OID, and for every table with a
+    [`sql/${id}/rename_facts.sql`]: `${head("STRATEGY=rename's stand-in for counts.sql, read before and after rename.sql in the verifier's")}-- transaction, without reading a row: each label of ${T} with its OID, and for every table with a
 -- column of ${T} or ${T}[]: its file (a rewrite changes it), the rows this transaction wrote in it,
 -- and whether this transaction holds lock.sql's EXCLUSIVE lock on it (nobody else writes it).
 SELECT (SELECT jsonb_object_agg(enumlabel, oid::int8)::text FROM pg_enum
@@ -298,17 +364,26 @@ WITH facts AS (
 SELECT c.name AS check, c.expected AS expected, c.actual AS actual
 FROM a, b, LATERAL (VALUES
 ${[
-    ...Object.entries(mapped).map(([o, n]) => `  (${lit(`no ${o} left (${o} is no longer a label)`)}, 'false', (a.oids ? ${lit(o)})::text),
+  ...Object.entries(mapped).map(
+    ([o, n]) => `  (${lit(`no ${o} left (${o} is no longer a label)`)}, 'false', (a.oids ? ${lit(o)})::text),
   (${lit(`${n} after = ${n} before + ${o} before (${n} is ${o}'s label OID)`)},
-     CASE WHEN b.oids ? ${lit(n)} THEN '${n} existed before' ELSE b.oids ->> ${lit(o)} END, COALESCE(a.oids ->> ${lit(n)}, 'missing'))`),
-    ...spec.from.filter((l) => !mapped[l]).map((l) => `  (${lit(`${l} unchanged (same label OID)`)}, b.oids ->> ${lit(l)}, COALESCE(a.oids ->> ${lit(l)}, 'missing'))`),
-    ...newOnes.map((l) => `  (${lit(`${l} unchanged (0: a new label OID)`)}, 'new',
+     CASE WHEN b.oids ? ${lit(n)} THEN '${n} existed before' ELSE b.oids ->> ${lit(o)} END, COALESCE(a.oids ->> ${lit(n)}, 'missing'))`,
+  ),
+  ...spec.from
+    .filter((l) => !mapped[l])
+    .map(
+      (l) =>
+        `  (${lit(`${l} unchanged (same label OID)`)}, b.oids ->> ${lit(l)}, COALESCE(a.oids ->> ${lit(l)}, 'missing'))`,
+    ),
+  ...newOnes.map(
+    (l) => `  (${lit(`${l} unchanged (0: a new label OID)`)}, 'new',
      CASE WHEN b.oids ? ${lit(l)} THEN 'existed before' WHEN NOT a.oids ? ${lit(l)} THEN 'missing'
-          WHEN EXISTS (SELECT FROM jsonb_each_text(b.oids) e WHERE e.value = a.oids ->> ${lit(l)}) THEN 'an old label OID' ELSE 'new' END)`),
-    `  ('rows updated = 0 (no row written: relabelled in the catalog)', '0', (a.rows_written + COALESCE($3::int8, 0))::text)`,
-    `  ('rows unchanged (no row written, other writers locked out)', 'true', (a.rows_written = 0 AND b.locked AND a.locked)::text)`,
-    `  ('identity of every row unchanged (no rewrite: same files)', b.filenode, a.filenode)`,
-  ].join(',\n')}
+          WHEN EXISTS (SELECT FROM jsonb_each_text(b.oids) e WHERE e.value = a.oids ->> ${lit(l)}) THEN 'an old label OID' ELSE 'new' END)`,
+  ),
+  `  ('rows updated = 0 (no row written: relabelled in the catalog)', '0', (a.rows_written + COALESCE($3::int8, 0))::text)`,
+  `  ('rows unchanged (no row written, other writers locked out)', 'true', (a.rows_written = 0 AND b.locked AND a.locked)::text)`,
+  `  ('identity of every row unchanged (no rewrite: same files)', b.filenode, a.filenode)`,
+].join(',\n')}
 ) AS c(name, expected, actual);
 `,
   };

@@ -19,9 +19,11 @@ export interface EnumSpec {
 export function loadEnumSpec(id: string, command: string): EnumSpec {
   const file = repoPath('sql', id, 'enum.json');
   if (!existsSync(file)) {
-    throw new Refusal(`${command}: migration ${id} has no sql/${id}/enum.json: `
-      + 'it is not an enum change the toolkit can describe to Prisma.',
-      'Edit schema.prisma and write the Prisma migration by hand, then `prisma migrate resolve --applied <name>`.');
+    throw new Refusal(
+      `${command}: migration ${id} has no sql/${id}/enum.json: ` +
+        'it is not an enum change the toolkit can describe to Prisma.',
+      'Edit schema.prisma and write the Prisma migration by hand, then `prisma migrate resolve --applied <name>`.',
+    );
   }
   return JSON.parse(readFileSync(file, 'utf8')) as EnumSpec;
 }

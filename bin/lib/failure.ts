@@ -13,46 +13,76 @@ import { maintenanceStatus, onSince } from '../maintenance.js';
 export class RunFailed extends Refusal {}
 
 export interface FailureContext {
-  sql: Sql; target: Target; m: Migration; s: Settings; runId: string; step: string;
-  dumpPath?: string; autoRestore?: boolean; log: (l: string) => void;
+  sql: Sql;
+  target: Target;
+  m: Migration;
+  s: Settings;
+  runId: string;
+  step: string;
+  dumpPath?: string;
+  autoRestore?: boolean;
+  log: (l: string) => void;
   resumed?: boolean; // the run was open before this attempt: it may already have changed data
 }
 
 /** Stop, keep maintenance ON, say where the database stands and how to go back. Always throws. */
 export async function failed(err: unknown, c: FailureContext): Promise<never> {
-  const cause = isLostConnection(err)
-    ? describeLost(err)
-    : (err as Error).message?.split('\n')[0] ?? String(err);
-  await record(c.sql, { runId: c.runId, migration: c.m.id, step: c.step, event: 'failed', detail: { cause } }).catch(() => {});
+  const cause = isLostConnection(err) ? describeLost(err) : ((err as Error).message?.split('\n')[0] ?? String(err));
+  await record(c.sql, { runId: c.runId, migration: c.m.id, step: c.step, event: 'failed', detail: { cause } }).catch(
+    () => {},
+  );
   if (c.step === 'preflight') {
     if (c.resumed) {
       // A resumed run may have changed data already: it stays open with its dump, so that the
       // next attempt resumes it and the way back (its first dump) is never lost.
       const back = c.dumpPath ? `; its way back stays ${c.dumpPath}` : '';
-      throw new Refusal(`${(err as Error).message.replace(/\.$/, '')} (run ${c.runId} stays open${back}).`,
+      throw new Refusal(
+        `${(err as Error).message.replace(/\.$/, '')} (run ${c.runId} stays open${back}).`,
         `${(err as Refusal).next ? `${(err as Refusal).next} ` : ''}Then \`make migrate-${c.m.id}\` resumes it.`,
-        (err as Refusal).exitCode ?? 2);
+        (err as Refusal).exitCode ?? 2,
+      );
     }
     // Refused before any change: the run is over, and the next one starts afresh (not "resuming").
-    await record(c.sql, { runId: c.runId, migration: c.m.id, step: 'finish', event: 'failed',
-      detail: { refused: cause } }).catch(() => {});
+    await record(c.sql, {
+      runId: c.runId,
+      migration: c.m.id,
+      step: 'finish',
+      event: 'failed',
+      detail: { refused: cause },
+    }).catch(() => {});
     throw err;
   }
   const where = async () => {
     const st = await dbState(c.target, c.m).catch(() => undefined);
     const open = await openRun(c.sql, c.m.id).catch(() => undefined);
     const mutated = Boolean(open?.done.mutate);
-    return { st, mutated, text: !st ? 'unknown (the server did not answer)' : st.contracted ? 'contracted'
-      : mutated ? 'mutated (expanded, data changed, not contracted)' : st.expanded ? 'expanded (schema only, data unchanged)' : 'untouched' };
+    return {
+      st,
+      mutated,
+      text: !st
+        ? 'unknown (the server did not answer)'
+        : st.contracted
+          ? 'contracted'
+          : mutated
+            ? 'mutated (expanded, data changed, not contracted)'
+            : st.expanded
+              ? 'expanded (schema only, data unchanged)'
+              : 'untouched',
+    };
   };
-  const sinceText = (since?: string) => since
-    ? ` (since ${since.slice(11, 19)} UTC: the site has been in maintenance ${Math.round((Date.now() - Date.parse(since)) / 1000)} s)` : '';
+  const sinceText = (since?: string) =>
+    since
+      ? ` (since ${since.slice(11, 19)} UTC: the site has been in maintenance ${Math.round((Date.now() - Date.parse(since)) / 1000)} s)`
+      : '';
   // Read back, never assumed: a step that failed before the lock was written left nothing ON.
   const maintenance = async () => {
     const m = await maintenanceStatus(c.s, c.target).catch(() => undefined);
-    return !m ? 'maintenance: unknown (the lock and the guard could not be read back)'
-      : m.on ? `maintenance stays ON${sinceText(onSince(m))}`
-        : m.partial ? 'maintenance is PARTIAL (`make maintenance-status` says which part is ON)'
+    return !m
+      ? 'maintenance: unknown (the lock and the guard could not be read back)'
+      : m.on
+        ? `maintenance stays ON${sinceText(onSince(m))}`
+        : m.partial
+          ? 'maintenance is PARTIAL (`make maintenance-status` says which part is ON)'
           : 'maintenance is OFF; nothing needs undoing';
   };
   const before = await where();
@@ -61,11 +91,19 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
     c.log(`  AUTO_RESTORE=1: restoring ${c.dumpPath}`);
     const r = await restore(c.target, c.s, c.dumpPath, { log: c.log });
     // The restore brought back the journal as dumped too: this run is closed, the next starts afresh.
-    await record(c.sql, { runId: c.runId, migration: c.m.id, step: 'finish', event: 'failed', detail: { restored: c.dumpPath } }).catch(() => {});
+    await record(c.sql, {
+      runId: c.runId,
+      migration: c.m.id,
+      step: 'finish',
+      event: 'failed',
+      detail: { restored: c.dumpPath },
+    }).catch(() => {});
     const after = await where();
-    lines.push(`state after the restore: ${after.text}; restored ${c.dumpPath} `
-      + `(${r.countsMatch ? 'row counts match the dump' : 'ROW COUNTS DIFFER'}); ${await maintenance()}`,
-      `check the data, then \`make maintenance-off\` to reopen the site; or fix the cause and \`make migrate-${c.m.id}\`: it starts afresh`);
+    lines.push(
+      `state after the restore: ${after.text}; restored ${c.dumpPath} ` +
+        `(${r.countsMatch ? 'row counts match the dump' : 'ROW COUNTS DIFFER'}); ${await maintenance()}`,
+      `check the data, then \`make maintenance-off\` to reopen the site; or fix the cause and \`make migrate-${c.m.id}\`: it starts afresh`,
+    );
   } else {
     lines.push(`state: ${before.text}; ${await maintenance()}`);
     if (c.dumpPath) lines.push(`back to the data before this run: make restore DUMP=${c.dumpPath}`);

@@ -3,7 +3,10 @@ import { readSql } from './config.js';
 import { withSql } from './db.js';
 import type { Target } from './target.js';
 
-export interface GuardState { database: string; readOnly: boolean }
+export interface GuardState {
+  database: string;
+  readOnly: boolean;
+}
 
 export async function guardState(target: Target): Promise<GuardState> {
   return withSql(target, async (sql) => {

@@ -2,7 +2,10 @@
 import { readSql } from './config.js';
 import { tableExists, type Sql, type Tx } from './db.js';
 
-export interface OpenRun { runId: string; done: Record<string, Record<string, unknown>> }
+export interface OpenRun {
+  runId: string;
+  done: Record<string, Record<string, unknown>>;
+}
 
 export async function ensureJournal(sql: Sql): Promise<void> {
   await sql.unsafe(readSql('journal.sql'));
@@ -18,7 +21,11 @@ export async function openRun(sql: Sql, migration: string): Promise<OpenRun | un
 }
 
 /** The detail of a step in the latest finished run (for checks after the fact). */
-export async function lastFinished(sql: Sql, migration: string, step: string): Promise<Record<string, unknown> | undefined> {
+export async function lastFinished(
+  sql: Sql,
+  migration: string,
+  step: string,
+): Promise<Record<string, unknown> | undefined> {
   if (!(await hasJournal(sql))) return undefined;
   const [row] = await sql`
     SELECT detail FROM breaking_migrations.journal
@@ -28,7 +35,17 @@ export async function lastFinished(sql: Sql, migration: string, step: string): P
   return row?.detail as Record<string, unknown> | undefined;
 }
 
-export async function record(sql: Sql | Tx, e: { runId: string; migration: string; step: string; event: 'start' | 'done' | 'failed'; seconds?: number; detail?: unknown }): Promise<void> {
+export async function record(
+  sql: Sql | Tx,
+  e: {
+    runId: string;
+    migration: string;
+    step: string;
+    event: 'start' | 'done' | 'failed';
+    seconds?: number;
+    detail?: unknown;
+  },
+): Promise<void> {
   await sql`INSERT INTO breaking_migrations.journal (run_id, migration, step, event, seconds, detail)
             VALUES (${e.runId}, ${e.migration}, ${e.step}, ${e.event}, ${e.seconds ?? null}, ${sql.json((e.detail ?? {}) as never)})`;
 }

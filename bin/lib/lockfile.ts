@@ -12,11 +12,13 @@ export interface LockContent {
 
 // Written beside the lock and renamed over it, so a reader sees the old file or the new one,
 // never half of one. 0644: the app's user must be able to read it.
-const WRITE = 'set -eu; lock="$1"; dir=$(dirname "$lock"); mkdir -p "$dir"; tmp="$dir/.enabled.lock.$$"; cat > "$tmp"; chmod 644 "$tmp"; mv -f "$tmp" "$lock"';
+const WRITE =
+  'set -eu; lock="$1"; dir=$(dirname "$lock"); mkdir -p "$dir"; tmp="$dir/.enabled.lock.$$"; cat > "$tmp"; chmod 644 "$tmp"; mv -f "$tmp" "$lock"';
 const READ = 'test -e "$1" || exit 3; cat "$1"';
 const REMOVE = 'rm -f "$1"';
 // The folder, or the nearest one that exists (WRITE makes the rest): exit 4 when not writable.
-const WRITABLE = 'd=$(dirname "$1"); while [ ! -e "$d" ]; do d=$(dirname "$d"); done; [ -d "$d" ] && [ -w "$d" ] || ' +
+const WRITABLE =
+  'd=$(dirname "$1"); while [ ! -e "$d" ]; do d=$(dirname "$d"); done; [ -d "$d" ] && [ -w "$d" ] || ' +
   '{ echo "$d"; exit 4; }';
 
 export function lockCommand(op: 'write' | 'read' | 'remove' | 'writable', prefix: string[], path: string): string[] {

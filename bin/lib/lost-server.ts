@@ -9,8 +9,16 @@
 // `serverLost`, which every runbook step races against, so the step fails like any other.
 import process from 'node:process';
 
-export const LOST_CODES = ['CONNECTION_LOST', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE',
-  '57P01', '57P02', '57P03'];
+export const LOST_CODES = [
+  'CONNECTION_LOST',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'ECONNRESET',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+];
 
 let rejectLost: (err: Error) => void = () => {};
 /** Rejects once, the first time the driver loses its socket this way. */
@@ -20,8 +28,11 @@ serverLost.catch(() => {}); // nobody racing it yet is not an unhandled rejectio
 /** Is this postgres.js's own throw on a socket that is already gone? */
 export function isDriverLostSocket(err: unknown): boolean {
   const e = err as Error;
-  return e instanceof TypeError && /reading 'write'/.test(e.message) && /postgres[\\/]src[\\/]connection\.js/
-    .test(e.stack ?? '');
+  return (
+    e instanceof TypeError &&
+    /reading 'write'/.test(e.message) &&
+    /postgres[\\/]src[\\/]connection\.js/.test(e.stack ?? '')
+  );
 }
 
 /** Is this error a lost connection to the server (closed, reset, shut down, restarting)? */
@@ -31,8 +42,10 @@ export function isLostConnection(err: unknown): boolean {
 
 /** One line for a lost connection, the same wherever it is said. */
 export function describeLost(err: unknown): string {
-  return `the database server closed the connection (${String((err as { code?: string }).code)}): `
-    + 'it crashed, restarted or ran out of disk';
+  return (
+    `the database server closed the connection (${String((err as { code?: string }).code)}): ` +
+    'it crashed, restarted or ran out of disk'
+  );
 }
 
 /** The step's promise, or the server's loss if that comes first. */
@@ -56,8 +69,14 @@ export function installLostServerGuard(name: string): void {
   installed = true;
   process.on('uncaughtException', (err) => {
     if (isDriverLostSocket(err)) {
-      rejectLost(Object.assign(new Error('the database server closed the connection during the step '
-        + '(it crashed, restarted or ran out of disk)'), { code: 'CONNECTION_LOST' }));
+      rejectLost(
+        Object.assign(
+          new Error(
+            'the database server closed the connection during the step ' + '(it crashed, restarted or ran out of disk)',
+          ),
+          { code: 'CONNECTION_LOST' },
+        ),
+      );
       for (const sql of pools) sql.end({ timeout: 0 }).catch(() => {});
       pools.clear();
       return;

@@ -16,21 +16,38 @@ export interface Migration {
   plan?: string; // sql/NNNN/plan.sql, when the migration has one
 }
 
-const versions = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.sql')).map((f) => f.split('_')[0]).sort();
+const versions = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .map((f) => f.split('_')[0])
+    .sort();
 
 export function loadMigration(id: string): Migration {
-  if (!/^\d{4}$/.test(id)) throw new Refusal(`migrate: a migration is four digits, got "${id}".`, 'Example: make migrate-0001.');
+  if (!/^\d{4}$/.test(id))
+    throw new Refusal(`migrate: a migration is four digits, got "${id}".`, 'Example: make migrate-0001.');
   const missing = [
     ...['expand', 'contract'].map((d) => repoPath('db', id, d)).filter((p) => !existsSync(p)),
     ...SQL_FILES.map((f) => repoPath('sql', id, `${f}.sql`)).filter((p) => !existsSync(p)),
   ];
   if (missing.length) {
-    throw new Refusal(`migrate: migration ${id} is incomplete: missing ${missing.join(', ')}.`, 'A migration needs db/NNNN/{expand,contract}/ and sql/NNNN/{' + SQL_FILES.join(',') + '}.sql; see sql/0001/README.md.');
+    throw new Refusal(
+      `migrate: migration ${id} is incomplete: missing ${missing.join(', ')}.`,
+      'A migration needs db/NNNN/{expand,contract}/ and sql/NNNN/{' +
+        SQL_FILES.join(',') +
+        '}.sql; see sql/0001/README.md.',
+    );
   }
-  const sql = Object.fromEntries(SQL_FILES.map((f) => [f, readFileSync(repoPath('sql', id, `${f}.sql`), 'utf8')])) as Record<SqlFile, string>;
+  const sql = Object.fromEntries(
+    SQL_FILES.map((f) => [f, readFileSync(repoPath('sql', id, `${f}.sql`), 'utf8')]),
+  ) as Record<SqlFile, string>;
   const plan = repoPath('sql', id, 'plan.sql');
-  return { id, sql, expandVersions: versions(repoPath('db', id, 'expand')), contractVersions: versions(repoPath('db', id, 'contract')),
-    plan: existsSync(plan) ? readFileSync(plan, 'utf8') : undefined };
+  return {
+    id,
+    sql,
+    expandVersions: versions(repoPath('db', id, 'expand')),
+    contractVersions: versions(repoPath('db', id, 'contract')),
+    plan: existsSync(plan) ? readFileSync(plan, 'utf8') : undefined,
+  };
 }
 
 /**
@@ -44,7 +61,9 @@ export function paramsFor(text: string, offered: unknown[]): never[] {
 
 /** Every dbmate file under db/ (toolkit, baseline, every migration), as paths. */
 export function dbmateFiles(dir = repoPath('db')): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? dbmateFiles(join(dir, e.name)) : [join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? dbmateFiles(join(dir, e.name)) : [join(dir, e.name)],
+  );
 }
 
 /** A dbmate file's `-- migrate:up` or `-- migrate:down` section. */

@@ -14,14 +14,21 @@ export type PgTool = 'pg_dump' | 'pg_restore' | 'psql';
 /** Debian's layout: /usr/lib/postgresql/N/bin, newest version first. */
 export function debianBinDirs(root = '/usr/lib/postgresql'): string[] {
   if (!existsSync(root)) return [];
-  return readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)).map((v) => join(root, v, 'bin'));
+  return readdirSync(root)
+    .filter((v) => /^\d+$/.test(v))
+    .sort((a, b) => Number(b) - Number(a))
+    .map((v) => join(root, v, 'bin'));
 }
 
 /** This host's binary: in $PG_BINDIR when set (and only there), else the newest
  *  /usr/lib/postgresql/N/bin, else whatever PATH finds. */
 export function hostTool(tool: PgTool): string {
   if (process.env.PG_BINDIR) return join(process.env.PG_BINDIR, tool);
-  return debianBinDirs().map((d) => join(d, tool)).find((p) => existsSync(p)) ?? tool;
+  return (
+    debianBinDirs()
+      .map((d) => join(d, tool))
+      .find((p) => existsSync(p)) ?? tool
+  );
 }
 
 /** Where the PostgreSQL programs run for one command. */
@@ -39,8 +46,11 @@ export async function pgPlace(s: Settings): Promise<PgPlace> {
   if (s.pgService) {
     const tasks = await runningTasks(s.pgService, 'PG_SERVICE');
     if (tasks.length > 1) {
-      throw new Refusal(`PG_SERVICE: service ${s.pgService} has ${tasks.length} running tasks on this node; ` +
-        'the toolkit needs the one PostgreSQL server.', 'Set PG_CONTAINER to the task that serves DATABASE_URL.');
+      throw new Refusal(
+        `PG_SERVICE: service ${s.pgService} has ${tasks.length} running tasks on this node; ` +
+          'the toolkit needs the one PostgreSQL server.',
+        'Set PG_CONTAINER to the task that serves DATABASE_URL.',
+      );
     }
     return { container: tasks[0], where: `in task ${tasks[0]} of service ${s.pgService}`, setting: 'PG_SERVICE' };
   }
@@ -51,21 +61,31 @@ export async function pgPlace(s: Settings): Promise<PgPlace> {
   return { where: 'on this host' };
 }
 
-export interface ToolCommand { argv: string[]; env: NodeJS.ProcessEnv }
+export interface ToolCommand {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+}
 
 /**
  * The full command line and environment for a tool. Inside a container the tool connects over
  * the container's own socket (as the runbook's `docker exec … pg_dump -U postgres` does), so
  * host and port are not forwarded; user, password, database and options are.
  */
-export function toolCommand(tool: PgTool, target: Target, args: string[],
-  opts: { container?: string; stdin?: boolean; tty?: boolean; writable?: boolean; appName?: string } = {}): ToolCommand {
+export function toolCommand(
+  tool: PgTool,
+  target: Target,
+  args: string[],
+  opts: { container?: string; stdin?: boolean; tty?: boolean; writable?: boolean; appName?: string } = {},
+): ToolCommand {
   const pgEnv = libpqEnv(target, { writable: opts.writable, appName: opts.appName });
   if (opts.container) {
     delete pgEnv.PGHOST;
     delete pgEnv.PGPORT;
     const names = Object.keys(pgEnv);
-    return { argv: [...execPrefix(opts.container, { stdin: opts.stdin, tty: opts.tty, env: names }), tool, ...args], env: { ...process.env, ...pgEnv } };
+    return {
+      argv: [...execPrefix(opts.container, { stdin: opts.stdin, tty: opts.tty, env: names }), tool, ...args],
+      env: { ...process.env, ...pgEnv },
+    };
   }
   return { argv: [hostTool(tool), ...args], env: { ...process.env, ...pgEnv } };
 }

@@ -6,11 +6,19 @@
 import { lit, q, type EnumSpec } from './enum-spec.js';
 
 export interface EnumColumn {
-  schema_name: string; table_name: string; column_name: string; is_array: boolean; default_expr: string | null;
+  schema_name: string;
+  table_name: string;
+  column_name: string;
+  is_array: boolean;
+  default_expr: string | null;
 }
 
-export function prismaMigrationSql(spec: EnumSpec, columns: EnumColumn[], appSchema: string,
-  note: { migration: string; runId?: string }): string {
+export function prismaMigrationSql(
+  spec: EnumSpec,
+  columns: EnumColumn[],
+  appSchema: string,
+  note: { migration: string; runId?: string },
+): string {
   const table = (c: EnumColumn) => (c.schema_name === appSchema ? '' : `${q(c.schema_name)}.`) + q(c.table_name);
   const alter = (c: EnumColumn) => `ALTER TABLE ${table(c)} ALTER COLUMN ${q(c.column_name)}`;
   const type = q(spec.type);
@@ -27,11 +35,11 @@ export function prismaMigrationSql(spec: EnumSpec, columns: EnumColumn[], appSch
   };
   const withDefault = columns.filter((c) => c.default_expr !== null);
   const lines = [
-    `-- Migration ${note.migration} (breaking-migrations): enum ${type} `
-      + `${spec.from.join(', ')} -> ${spec.to.join(', ')}`
-      + (mapped.length ? `; ${mapped.map(([a, b]) => `every ${a} becomes ${b}`).join(', ')}.` : '.'),
-    `-- Applied to production by \`make migrate-${note.migration}\`${note.runId ? ` (run ${note.runId})` : ''}, `
-      + 'and recorded there as applied in',
+    `-- Migration ${note.migration} (breaking-migrations): enum ${type} ` +
+      `${spec.from.join(', ')} -> ${spec.to.join(', ')}` +
+      (mapped.length ? `; ${mapped.map(([a, b]) => `every ${a} becomes ${b}`).join(', ')}.` : '.'),
+    `-- Applied to production by \`make migrate-${note.migration}\`${note.runId ? ` (run ${note.runId})` : ''}, ` +
+      'and recorded there as applied in',
     '-- _prisma_migrations: `prisma migrate deploy` does not run it there. On a database built from the',
     '-- earlier migrations it makes the same change, data included, in one transaction.',
     '',

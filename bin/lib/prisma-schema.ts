@@ -31,13 +31,18 @@ export function patchSchemaPrisma(text: string, spec: EnumSpec): SchemaPatch {
   if (same(labels, spec.to)) return { state: 'already' };
   if (!same(labels, spec.from)) {
     const has = labels.join(', ') || 'no values';
-    return { state: 'refused',
-      why: `\`enum ${spec.type}\` in schema.prisma has ${has}, `
-        + `neither ${spec.from.join(', ')} (before) nor ${spec.to.join(', ')} (after)` };
+    return {
+      state: 'refused',
+      why:
+        `\`enum ${spec.type}\` in schema.prisma has ${has}, ` +
+        `neither ${spec.from.join(', ')} (before) nor ${spec.to.join(', ')} (after)`,
+    };
   }
   if (slots.some((s) => /@map\(/.test(s.rest) && labelAfter(spec, s.label) !== s.label)) {
-    return { state: 'refused',
-      why: `a value of \`enum ${spec.type}\` that changes has @map(…): its database label is not its name` };
+    return {
+      state: 'refused',
+      why: `a value of \`enum ${spec.type}\` that changes has @map(…): its database label is not its name`,
+    };
   }
 
   // The new value lines, in the new order: a kept or mapped label keeps its line (and comment).
@@ -50,7 +55,8 @@ export function patchSchemaPrisma(text: string, spec: EnumSpec): SchemaPatch {
   for (let i = 0; i < lines.length; i++) {
     const k = slots.findIndex((s) => s.i === i);
     if (k < 0) out.push(lines[i]);
-    else if (k < slots.length - 1) out.push(...wanted.slice(k, k + 1)); // none when labels were removed
+    else if (k < slots.length - 1)
+      out.push(...wanted.slice(k, k + 1)); // none when labels were removed
     else out.push(...wanted.slice(k)); // the last value's slot takes the rest
   }
 
@@ -59,7 +65,9 @@ export function patchSchemaPrisma(text: string, spec: EnumSpec): SchemaPatch {
   for (let i = 0; i < out.length; i++) {
     const m = field.exec(out[i]);
     if (!m) continue;
-    const value = m[3].replace(/[A-Za-z][A-Za-z0-9_]*/g, (l) => (spec.from.includes(l) ? labelAfter(spec, l) ?? l : l));
+    const value = m[3].replace(/[A-Za-z][A-Za-z0-9_]*/g, (l) =>
+      spec.from.includes(l) ? (labelAfter(spec, l) ?? l) : l,
+    );
     out[i] = `${m[1]}${value}${m[4]}`;
   }
   return { state: 'patched', text: out.join(eol) };

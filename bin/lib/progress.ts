@@ -5,7 +5,11 @@ import { connect, type Sql } from './db.js';
 import type { Target } from './target.js';
 import { mb } from './stream.js';
 
-export interface Measure { done: number; total?: number; unit: 'bytes' | 'rows' }
+export interface Measure {
+  done: number;
+  total?: number;
+  unit: 'bytes' | 'rows';
+}
 
 /** "42% (1.2 MB of 2.9 MB), ~12 s left" — or what is known without a total. */
 export function describeProgress(m: Measure, seconds: number): string {
@@ -18,26 +22,33 @@ export function describeProgress(m: Measure, seconds: number): string {
 }
 
 /** Reports `measure()` every `everyMs` while the returned stop() is not called. */
-export function reportProgress(label: string, measure: () => Promise<Measure | undefined> | Measure | undefined,
-  log: (l: string) => void, opts: { everyMs?: number; live?: boolean } = {}): () => void {
+export function reportProgress(
+  label: string,
+  measure: () => Promise<Measure | undefined> | Measure | undefined,
+  log: (l: string) => void,
+  opts: { everyMs?: number; live?: boolean } = {},
+): () => void {
   const t0 = performance.now();
   const live = opts.live ?? (Boolean(process.stdout.isTTY) && log === console.log);
   let busy = false;
-  const timer = setInterval(async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      const m = await measure();
-      if (!m) return;
-      const line = `  … ${label}: ${describeProgress(m, (performance.now() - t0) / 1000)}`;
-      if (live) process.stdout.write(`\r${line.padEnd(78)}`);
-      else log(line);
-    } catch {
-      /* a measure that fails says nothing: the step itself reports its own errors */
-    } finally {
-      busy = false;
-    }
-  }, opts.everyMs ?? (live ? 500 : 5000));
+  const timer = setInterval(
+    async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const m = await measure();
+        if (!m) return;
+        const line = `  … ${label}: ${describeProgress(m, (performance.now() - t0) / 1000)}`;
+        if (live) process.stdout.write(`\r${line.padEnd(78)}`);
+        else log(line);
+      } catch {
+        /* a measure that fails says nothing: the step itself reports its own errors */
+      } finally {
+        busy = false;
+      }
+    },
+    opts.everyMs ?? (live ? 500 : 5000),
+  );
   return () => {
     clearInterval(timer);
     if (live) process.stdout.write(`\r${' '.repeat(80)}\r`);
@@ -49,12 +60,17 @@ export function reportProgress(label: string, measure: () => Promise<Measure | u
  * the running transaction writes (new row versions, new files), uncommitted as it is. `expected`
  * is what it will write in all (the tables' size, times the share of rows it changes).
  */
-export async function growthMeasure(target: Target, expected: number | undefined):
-  Promise<{ measure: () => Promise<Measure>; stop: () => Promise<void> }> {
+export async function growthMeasure(
+  target: Target,
+  expected: number | undefined,
+): Promise<{ measure: () => Promise<Measure>; stop: () => Promise<void> }> {
   // One connection for the whole step, not one per reading.
   const sql = connect(target, { appName: 'breaking-migrations-progress' });
   const size = async () => Number((await sql`SELECT pg_database_size(current_database())::int8 AS b`)[0].b);
-  const start = await size().catch(async (err) => { await sql.end({ timeout: 5 }); throw err; });
+  const start = await size().catch(async (err) => {
+    await sql.end({ timeout: 5 });
+    throw err;
+  });
   return {
     measure: async () => ({ done: Math.max(0, (await size()) - start), total: expected, unit: 'bytes' }),
     stop: () => sql.end({ timeout: 5 }),
@@ -66,8 +82,10 @@ export async function growthMeasure(target: Target, expected: number | undefined
  * rows, rows to change): an UPDATE writes new versions of the rows it changes, a rewrite the
  * whole tables. Undefined without plan.sql: progress then shows bytes and time, no percentage.
  */
-export async function expectedWrites(sql: Sql, planSql: string | undefined):
-  Promise<{ update: number; rewrite: number } | undefined> {
+export async function expectedWrites(
+  sql: Sql,
+  planSql: string | undefined,
+): Promise<{ update: number; rewrite: number } | undefined> {
   if (!planSql) return undefined;
   const rows = await sql.unsafe(planSql).catch(() => undefined);
   if (!rows?.length) return undefined;
@@ -82,8 +100,14 @@ export async function expectedWrites(sql: Sql, planSql: string | undefined):
 }
 
 /** Runs fn while reporting the database's growth against `expected` (0: a step that writes nothing). */
-export async function withGrowth<T>(target: Target, label: string, expected: number | undefined,
-  log: (l: string) => void, fn: () => Promise<T>, opts: { everyMs?: number; live?: boolean } = {}): Promise<T> {
+export async function withGrowth<T>(
+  target: Target,
+  label: string,
+  expected: number | undefined,
+  log: (l: string) => void,
+  fn: () => Promise<T>,
+  opts: { everyMs?: number; live?: boolean } = {},
+): Promise<T> {
   if (expected === 0) return fn();
   const growth = await growthMeasure(target, expected);
   const stop = reportProgress(label, growth.measure, log, opts);

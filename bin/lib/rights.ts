@@ -6,7 +6,10 @@ import { readSql, repoPath } from './config.js';
 import type { Sql } from './db.js';
 import { Refusal } from './refusal.js';
 
-export interface RightsProblem { code: 'preflight.rls' | 'preflight.privilege'; problem: string }
+export interface RightsProblem {
+  code: 'preflight.rls' | 'preflight.privilege';
+  problem: string;
+}
 
 /** The enum type a migration changes, from its enum.json; undefined for other migrations. */
 export function migrationEnumType(id: string): string | undefined {
@@ -14,16 +17,25 @@ export function migrationEnumType(id: string): string | undefined {
   return existsSync(file) ? String((JSON.parse(readFileSync(file, 'utf8')) as { type: string }).type) : undefined;
 }
 
-export async function rightsProblems(sql: Sql, enumType: string | undefined,
-  dbGuard: boolean): Promise<RightsProblem[]> {
+export async function rightsProblems(
+  sql: Sql,
+  enumType: string | undefined,
+  dbGuard: boolean,
+): Promise<RightsProblem[]> {
   const rows = await sql.unsafe(readSql('preflight_rights.sql'), [enumType ?? null, dbGuard]);
   return rows.map((r) => ({ code: r.code as RightsProblem['code'], problem: String(r.problem) }));
 }
 
 export class RightsRefusal extends Refusal {
-  constructor(readonly problems: RightsProblem[], command: string) {
-    super(`${command}: preflight: ${problems.map((p) => p.problem).join('; ')}.`,
-      'Nothing was changed; maintenance was not turned on. Give the role each right named, or run as the owner.', 2);
+  constructor(
+    readonly problems: RightsProblem[],
+    command: string,
+  ) {
+    super(
+      `${command}: preflight: ${problems.map((p) => p.problem).join('; ')}.`,
+      'Nothing was changed; maintenance was not turned on. Give the role each right named, or run as the owner.',
+      2,
+    );
   }
 }
 

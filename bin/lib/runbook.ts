@@ -28,7 +28,11 @@ export async function withToolkitRolledBack<T>(sql: Sql, fn: (tx: Tx) => Promise
  * counts.sql sees now (what the mutation will start from, e.g. every column of the enum with
  * its rows per label). Changes nothing.
  */
-export async function preflightProblems(sql: Sql, m: Migration, opts: { checkContract: boolean; trySql?: string }): Promise<{ problems: string[]; counts?: Counts }> {
+export async function preflightProblems(
+  sql: Sql,
+  m: Migration,
+  opts: { checkContract: boolean; trySql?: string },
+): Promise<{ problems: string[]; counts?: Counts }> {
   return withToolkitRolledBack(sql, async (tx) => {
     const problems = opts.checkContract ? (await tx.unsafe(m.sql.preflight)).map((r) => String(r.problem)) : [];
     // Counted only where it can be: a problem above may be the very reason it cannot.
@@ -38,7 +42,11 @@ export async function preflightProblems(sql: Sql, m: Migration, opts: { checkCon
   });
 }
 
-export interface DbState { expanded: boolean; contracted: boolean; pending: string[] }
+export interface DbState {
+  expanded: boolean;
+  contracted: boolean;
+  pending: string[];
+}
 
 /** Which of the migration's dbmate files are applied (dbmate status). */
 export async function dbState(target: Target, m: Migration): Promise<DbState> {
@@ -63,16 +71,28 @@ export async function waitForOrphans(sql: Sql, log: (l: string) => void, timeout
         AND application_name <> 'breaking-migrations-tools' AND state <> 'idle'`;
     if (n === 0) return;
     if (!said) log(`  waiting for ${n} session(s) of an earlier, interrupted run to finish…`);
-    if (Date.now() - t0 > timeoutMs) throw new Error(`${n} session(s) of an earlier run are still busy after ${timeoutMs / 1000} s; check pg_stat_activity`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(
+        `${n} session(s) of an earlier run are still busy after ${timeoutMs / 1000} s; check pg_stat_activity`,
+      );
     await new Promise((r) => setTimeout(r, 500));
   }
 }
 
-export interface FinalCheck { check: string; kind: string; expected: string; actual: string; ok: boolean }
+export interface FinalCheck {
+  check: string;
+  kind: string;
+  expected: string;
+  actual: string;
+  ok: boolean;
+}
 
 /** "check (expected x, got y); …" for the checks that failed. */
 export function describeFailed(checks: { check: string; expected: string; actual: string; ok: boolean }[]): string {
-  return checks.filter((c) => !c.ok).map((c) => `${c.check} (expected ${c.expected}, got ${c.actual})`).join('; ');
+  return checks
+    .filter((c) => !c.ok)
+    .map((c) => `${c.check} (expected ${c.expected}, got ${c.actual})`)
+    .join('; ');
 }
 
 /**
@@ -84,6 +104,12 @@ export async function finalChecks(sql: Sql, m: Migration, committed: Counts | un
   const [now] = committed ? await sql.unsafe(m.sql.counts) : [{}];
   const rows = await sql.unsafe(m.sql.final_checks, paramsFor(m.sql.final_checks, [committed ?? {}, now]));
   return rows
-    .map((r) => ({ check: String(r.check), kind: String(r.kind), expected: String(r.expected), actual: String(r.actual), ok: String(r.expected) === String(r.actual) }))
+    .map((r) => ({
+      check: String(r.check),
+      kind: String(r.kind),
+      expected: String(r.expected),
+      actual: String(r.actual),
+      ok: String(r.expected) === String(r.actual),
+    }))
     .filter((c) => committed || c.kind === 'schema');
 }

@@ -25,13 +25,17 @@ export interface Sandbox {
  * package ships no pg_config on PATH).
  */
 export function findPgBindir(
-  where: { bindir?: string; pgConfig?: string; root?: string } = process.env.PG_BINDIR ? { bindir: process.env.PG_BINDIR } : { pgConfig: 'pg_config', root: '/usr/lib/postgresql' },
+  where: { bindir?: string; pgConfig?: string; root?: string } = process.env.PG_BINDIR
+    ? { bindir: process.env.PG_BINDIR }
+    : { pgConfig: 'pg_config', root: '/usr/lib/postgresql' },
 ): string | undefined {
   const candidates: string[] = [];
   if (where.bindir) candidates.push(where.bindir);
   if (where.pgConfig) {
     try {
-      candidates.push(execFileSync(where.pgConfig, ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      candidates.push(
+        execFileSync(where.pgConfig, ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+      );
     } catch {
       /* no pg_config: fall back to the packaging layout */
     }
@@ -108,7 +112,18 @@ export async function startSandbox(opts: { settings?: Record<string, string> } =
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    run(join(bindir, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
+    run(join(bindir, 'initdb'), [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--no-locale',
+      '--no-sync',
+    ]);
     const port = await freePort();
     // fsync off: this cluster is thrown away, and durability is not what the tests measure.
     const settings: Record<string, string> = {
@@ -121,8 +136,21 @@ export async function startSandbox(opts: { settings?: Record<string, string> } =
       max_connections: '100',
       ...opts.settings,
     };
-    const serverOpts = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
-    run(join(bindir, 'pg_ctl'), ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o', serverOpts]);
+    const serverOpts = Object.entries(settings)
+      .map(([k, v]) => `-c ${k}=${v}`)
+      .join(' ');
+    run(join(bindir, 'pg_ctl'), [
+      'start',
+      '-D',
+      data,
+      '-w',
+      '-t',
+      '60',
+      '-l',
+      join(dir, 'server.log'),
+      '-o',
+      serverOpts,
+    ]);
     const url = `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
     return { url, target: parseTarget(url), bindir, dir, stop };
   } catch (err) {

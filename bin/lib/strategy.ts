@@ -30,18 +30,52 @@ export function strategy(name: string | undefined, m: Migration): Strategy {
   const n = (name || 'default') as StrategyName;
   const file = (f: string) => {
     const p = repoPath('sql', m.id, `${f}.sql`);
-    if (!existsSync(p)) throw new Refusal(`migrate-${m.id}: STRATEGY=${n} is not available for migration ${m.id} (no sql/${m.id}/${f}.sql).`, 'Leave STRATEGY unset for the default expand / mutate / contract.');
+    if (!existsSync(p))
+      throw new Refusal(
+        `migrate-${m.id}: STRATEGY=${n} is not available for migration ${m.id} (no sql/${m.id}/${f}.sql).`,
+        'Leave STRATEGY unset for the default expand / mutate / contract.',
+      );
     return readFileSync(p, 'utf8');
   };
   switch (n) {
     case 'default':
-      return { name: n, mutationSql: m.sql.mutation, updatesRows: true, expandStep: true, contractStep: true, versionsInMutation: [], checkContract: true, tryInPreflight: false };
+      return {
+        name: n,
+        mutationSql: m.sql.mutation,
+        updatesRows: true,
+        expandStep: true,
+        contractStep: true,
+        versionsInMutation: [],
+        checkContract: true,
+        tryInPreflight: false,
+      };
     case 'rewrite':
-      return { name: n, mutationSql: file('rewrite'), updatesRows: false, expandStep: true, contractStep: false, versionsInMutation: m.contractVersions, checkContract: true, tryInPreflight: false };
+      return {
+        name: n,
+        mutationSql: file('rewrite'),
+        updatesRows: false,
+        expandStep: true,
+        contractStep: false,
+        versionsInMutation: m.contractVersions,
+        checkContract: true,
+        tryInPreflight: false,
+      };
     case 'rename':
-      return { name: n, mutationSql: file('rename'), updatesRows: false, expandStep: false, contractStep: false, versionsInMutation: [...m.expandVersions, ...m.contractVersions], checkContract: false, tryInPreflight: true,
-        proof: { counts: file('rename_facts'), invariants: file('rename_invariants') } };
+      return {
+        name: n,
+        mutationSql: file('rename'),
+        updatesRows: false,
+        expandStep: false,
+        contractStep: false,
+        versionsInMutation: [...m.expandVersions, ...m.contractVersions],
+        checkContract: false,
+        tryInPreflight: true,
+        proof: { counts: file('rename_facts'), invariants: file('rename_invariants') },
+      };
     default:
-      throw new Refusal(`migrate-${m.id}: unknown STRATEGY "${name}".`, 'Use default, rewrite or rename (`make plan-' + m.id + '` compares them).');
+      throw new Refusal(
+        `migrate-${m.id}: unknown STRATEGY "${name}".`,
+        'Use default, rewrite or rename (`make plan-' + m.id + '` compares them).',
+      );
   }
 }

@@ -15,15 +15,33 @@ export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 
 export type SslMode = (typeof SSL_MODES)[number];
 
 /** libpq's parameters the toolkit honours (https://www.postgresql.org/docs/current/libpq-connect.html). */
-const LIBPQ_PARAMS = ['host', 'port', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'connect_timeout',
-  'application_name', 'options'];
+const LIBPQ_PARAMS = [
+  'host',
+  'port',
+  'sslmode',
+  'sslrootcert',
+  'sslcert',
+  'sslkey',
+  'connect_timeout',
+  'application_name',
+  'options',
+];
 /**
  * Prisma's own URL parameters (its PostgreSQL connector docs): `schema` picks the application's
  * schema (honoured: it becomes every session's search_path); the others tune Prisma's pool or its
  * TLS stack and mean nothing to the toolkit's short sessions: accepted, never sent to the server.
  */
-const PRISMA_PARAMS = ['schema', 'connection_limit', 'pool_timeout', 'socket_timeout', 'statement_cache_size',
-  'sslaccept', 'sslidentity', 'sslpassword', 'pgbouncer'];
+const PRISMA_PARAMS = [
+  'schema',
+  'connection_limit',
+  'pool_timeout',
+  'socket_timeout',
+  'statement_cache_size',
+  'sslaccept',
+  'sslidentity',
+  'sslpassword',
+  'pgbouncer',
+];
 
 export interface Target {
   host: string; // a host name or address, or a Unix socket directory (starts with '/')
@@ -47,8 +65,10 @@ const refuse = (what: string, next: string) => new Refusal(`DATABASE_URL ${what}
 /** Parses a libpq/Prisma URL; refuses, naming the problem, what the toolkit cannot honour. */
 export function parseTarget(url: string): Target {
   if (!/^postgres(ql)?:\/\//i.test(url)) {
-    throw refuse('is not a postgres:// or postgresql:// URL.',
-      'Write it as postgresql://user:password@host:5432/database (as in the app\'s .env).');
+    throw refuse(
+      'is not a postgres:// or postgresql:// URL.',
+      "Write it as postgresql://user:password@host:5432/database (as in the app's .env).",
+    );
   }
   const query = new URLSearchParams(url.split('#')[0].split('?').slice(1).join('?'));
   // pg-connection-string reads the authority, path, host and port; TLS is ours to decide (its
@@ -58,24 +78,30 @@ export function parseTarget(url: string): Target {
   try {
     c = parse(`${url.split('?')[0]}${forParser.size ? `?${forParser}` : ''}`) as Record<string, unknown>;
   } catch {
-    throw refuse('cannot be parsed as a URL.',
-      'Percent-encode special characters of the password (@ → %40, : → %3A, / → %2F, % → %25).');
+    throw refuse(
+      'cannot be parsed as a URL.',
+      'Percent-encode special characters of the password (@ → %40, : → %3A, / → %2F, % → %25).',
+    );
   }
   const keys = [...new Set(query.keys())];
   const unknown = keys.filter((k) => !LIBPQ_PARAMS.includes(k) && !PRISMA_PARAMS.includes(k));
   if (unknown.length) {
     const named = unknown.map((k) => `"${k}"`).join(', ');
     const s = unknown.length > 1 ? 's' : '';
-    throw refuse(`has parameter${s} ${named} that the toolkit does not know; nothing was sent.`,
-      `Remove it. Accepted: libpq's ${LIBPQ_PARAMS.join(', ')}; `
-      + `Prisma's ${PRISMA_PARAMS.join(', ')} (see the README).`);
+    throw refuse(
+      `has parameter${s} ${named} that the toolkit does not know; nothing was sent.`,
+      `Remove it. Accepted: libpq's ${LIBPQ_PARAMS.join(', ')}; ` +
+        `Prisma's ${PRISMA_PARAMS.join(', ')} (see the README).`,
+    );
   }
   const get = (k: string) => query.get(k) ?? undefined;
   if (/^(true|1)$/i.test(get('pgbouncer') ?? '')) {
-    throw refuse('has pgbouncer=true: the toolkit needs a direct session '
-      + '(advisory locks, session settings, the write guard), not a PgBouncer transaction pool.',
-      'Use the direct URL Prisma uses for migrations (`directUrl` in schema.prisma, usually DIRECT_URL) '
-      + 'as DATABASE_URL.');
+    throw refuse(
+      'has pgbouncer=true: the toolkit needs a direct session ' +
+        '(advisory locks, session settings, the write guard), not a PgBouncer transaction pool.',
+      'Use the direct URL Prisma uses for migrations (`directUrl` in schema.prisma, usually DIRECT_URL) ' +
+        'as DATABASE_URL.',
+    );
   }
   const sslmode = (get('sslmode') ?? 'prefer') as SslMode;
   if (!SSL_MODES.includes(sslmode)) {
@@ -97,8 +123,10 @@ export function parseTarget(url: string): Target {
   }
   const schema = get('schema');
   if (schema !== undefined && !/^[^\s"\\]{1,63}$/.test(schema)) {
-    throw refuse(`has schema="${schema}", which the toolkit cannot use as a schema name.`,
-      'Name a schema without spaces, quotes or backslashes.');
+    throw refuse(
+      `has schema="${schema}", which the toolkit cannot use as a schema name.`,
+      'Name a schema without spaces, quotes or backslashes.',
+    );
   }
   return {
     host: String(c.host || 'localhost'),
@@ -131,15 +159,19 @@ export function probeTls(host: string, port: number, timeoutSeconds = 10): Promi
       socket.destroy();
       fn();
     };
-    const timedOut = () => Object.assign(new Error(`no answer from ${host}:${port} within ${timeoutSeconds} s`),
-      { code: 'ETIMEDOUT' });
+    const timedOut = () =>
+      Object.assign(new Error(`no answer from ${host}:${port} within ${timeoutSeconds} s`), { code: 'ETIMEDOUT' });
     socket.setTimeout(timeoutSeconds * 1000, () => done(() => reject(timedOut())));
     socket.once('error', (err) => done(() => reject(err)));
     socket.once('connect', () => socket.write(Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])));
     // 'S' (0x53): TLS offered; 'N' (0x4e): not; anything else is not a PostgreSQL server.
-    socket.once('data', (b) => done(() => (b[0] === 0x53 || b[0] === 0x4e
-      ? resolve(b[0] === 0x53)
-      : reject(new Error(`${host}:${port} did not answer like a PostgreSQL server`)))));
+    socket.once('data', (b) =>
+      done(() =>
+        b[0] === 0x53 || b[0] === 0x4e
+          ? resolve(b[0] === 0x53)
+          : reject(new Error(`${host}:${port} did not answer like a PostgreSQL server`)),
+      ),
+    );
   });
 }
 
@@ -148,9 +180,12 @@ export async function decideTls(t: Target): Promise<Target> {
   if (t.tls !== undefined) return t;
   const offered = await probeTls(t.host, t.port, t.connectTimeout || 10);
   if (!offered && requiresTls(t.sslmode)) {
-    throw new Refusal(`DATABASE_URL has sslmode=${t.sslmode}, but the server at ${t.host}:${t.port} does not offer TLS `
-      + '(SSL is not enabled on the server).',
-      'Enable ssl on the server, or remove sslmode (TLS when offered, as libpq\'s prefer) or set sslmode=disable.', 3);
+    throw new Refusal(
+      `DATABASE_URL has sslmode=${t.sslmode}, but the server at ${t.host}:${t.port} does not offer TLS ` +
+        '(SSL is not enabled on the server).',
+      "Enable ssl on the server, or remove sslmode (TLS when offered, as libpq's prefer) or set sslmode=disable.",
+      3,
+    );
   }
   return { ...t, tls: offered };
 }
@@ -203,8 +238,7 @@ export const SESSION_SETTINGS: Readonly<Record<string, string>> = {
 
 /** SESSION_SETTINGS less those the URL's `options` sets itself (`-c name=…` or `--name=…`). */
 function sessionSettings(t: Target): [string, string][] {
-  return Object.entries(SESSION_SETTINGS)
-    .filter(([k]) => !new RegExp(`(-c\\s*|--)${k}=`).test(t.options ?? ''));
+  return Object.entries(SESSION_SETTINGS).filter(([k]) => !new RegExp(`(-c\\s*|--)${k}=`).test(t.options ?? ''));
 }
 
 /** postgres.js options. Startup parameters travel in `connection`. */
@@ -212,14 +246,16 @@ export function postgresOptions(t: Target, appName: string) {
   const tls = decided(t);
   const files = { ca: t.sslrootcert, cert: t.sslcert, key: t.sslkey };
   const read = (p?: string) => (p ? readFileSync(p, 'utf8') : undefined);
-  const ssl = !tls ? false : {
-    ...(files.ca ? { ca: read(files.ca) } : {}),
-    ...(files.cert ? { cert: read(files.cert), key: read(files.key) } : {}),
-    // require/prefer: encrypted, not verified (libpq's meaning); verify-ca: the CA, not the name.
-    rejectUnauthorized: t.sslmode === 'verify-ca' || t.sslmode === 'verify-full'
-      || (t.sslmode === 'require' && Boolean(files.ca)),
-    ...(t.sslmode === 'verify-full' ? {} : { checkServerIdentity: () => undefined }),
-  };
+  const ssl = !tls
+    ? false
+    : {
+        ...(files.ca ? { ca: read(files.ca) } : {}),
+        ...(files.cert ? { cert: read(files.cert), key: read(files.key) } : {}),
+        // require/prefer: encrypted, not verified (libpq's meaning); verify-ca: the CA, not the name.
+        rejectUnauthorized:
+          t.sslmode === 'verify-ca' || t.sslmode === 'verify-full' || (t.sslmode === 'require' && Boolean(files.ca)),
+        ...(t.sslmode === 'verify-full' ? {} : { checkServerIdentity: () => undefined }),
+      };
   return {
     host: t.host,
     port: t.port,
@@ -251,16 +287,22 @@ export function libpqEnv(t: Target, opts: { writable?: boolean; appName?: string
   if (t.sslkey) env.PGSSLKEY = t.sslkey;
   if (t.connectTimeout) env.PGCONNECT_TIMEOUT = String(t.connectTimeout);
   const settings = sessionSettings(t).map(([k, v]) => `-c ${k}=${v}`);
-  const options = [t.options, ...settings, `-c search_path=${searchPath(t)}`,
-    opts.writable && '-c default_transaction_read_only=off'].filter(Boolean);
+  const options = [
+    t.options,
+    ...settings,
+    `-c search_path=${searchPath(t)}`,
+    opts.writable && '-c default_transaction_read_only=off',
+  ].filter(Boolean);
   env.PGOPTIONS = options.join(' ');
   env.PGAPPNAME = opts.appName ?? 'breaking-migrations-tools'; // spared by the guard (sql/end_other_sessions.sql)
   return env;
 }
 
 /** A libpq URL for this target (password included only when asked: for a child's environment). */
-export function targetUrl(t: Target,
-  opts: { password?: boolean; params?: Record<string, string | undefined> } = {}): string {
+export function targetUrl(
+  t: Target,
+  opts: { password?: boolean; params?: Record<string, string | undefined> } = {},
+): string {
   const enc = encodeURIComponent;
   const auth = t.user ? `${enc(t.user)}${opts.password && t.password ? `:${enc(t.password)}` : ''}@` : '';
   const socket = t.host.startsWith('/');
@@ -268,9 +310,13 @@ export function targetUrl(t: Target,
   if (socket) params.set('host', t.host);
   const all: Record<string, string | undefined> = {
     sslmode: t.tls === undefined ? (t.sslmode === 'prefer' ? undefined : t.sslmode) : effectiveSslmode(t),
-    sslrootcert: t.sslrootcert, sslcert: t.sslcert, sslkey: t.sslkey,
+    sslrootcert: t.sslrootcert,
+    sslcert: t.sslcert,
+    sslkey: t.sslkey,
     connect_timeout: t.connectTimeout === undefined ? undefined : String(t.connectTimeout),
-    options: t.options, schema: t.schema, ...opts.params,
+    options: t.options,
+    schema: t.schema,
+    ...opts.params,
   };
   for (const [k, v] of Object.entries(all)) if (v !== undefined) params.set(k, v);
   const host = socket ? '' : t.host.includes(':') ? `[${t.host}]` : t.host;
@@ -287,12 +333,18 @@ export function targetUrl(t: Target,
  */
 export function dbmateUrl(t: Target): string {
   decided(t); // targetUrl then gives the decided sslmode
-  return targetUrl({ ...t, schema: undefined }, { password: true, params: {
-    ...Object.fromEntries(sessionSettings(t)),
-    search_path: searchPath(t),
-    default_transaction_read_only: 'off',
-    application_name: 'breaking-migrations-dbmate',
-  } });
+  return targetUrl(
+    { ...t, schema: undefined },
+    {
+      password: true,
+      params: {
+        ...Object.fromEntries(sessionSettings(t)),
+        search_path: searchPath(t),
+        default_transaction_read_only: 'off',
+        application_name: 'breaking-migrations-dbmate',
+      },
+    },
+  );
 }
 
 /** The only form of a target we ever print: no password. */

@@ -4,10 +4,19 @@ import { fileURLToPath } from 'node:url';
 
 export const repo = fileURLToPath(new URL('../..', import.meta.url));
 
-export interface Run { code: number | null; stdout: string; stderr: string }
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs `tsx bin/<script>` with only the variables given (plus PATH/HOME): no inherited DATABASE_URL. */
-export function runBin(script: string, args: string[], env: Record<string, string | undefined> = {}, opts: { cwd?: string; input?: string } = {}): Run {
+export function runBin(
+  script: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  opts: { cwd?: string; input?: string } = {},
+): Run {
   const res = spawnSync(`${repo}/node_modules/.bin/tsx`, [`${repo}/bin/${script}`, ...args], {
     cwd: opts.cwd ?? repo,
     input: opts.input,

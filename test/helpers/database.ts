@@ -42,12 +42,22 @@ export async function seededDatabase(t: Test, rows: number): Promise<Target> {
 
 /** pg's own config for a target: the oracle reads the fields, not the toolkit's derivations. */
 export function oracleConfig(db: Target): pg.ClientConfig {
-  return { host: db.host, port: db.port, database: db.database, user: db.user, password: db.password,
+  return {
+    host: db.host,
+    port: db.port,
+    database: db.database,
+    user: db.user,
+    password: db.password,
     ssl: db.tls ? { rejectUnauthorized: false } : false,
-    options: db.schema ? `-c search_path="${db.schema}"` : undefined };
+    options: db.schema ? `-c search_path="${db.schema}"` : undefined,
+  };
 }
 
-export async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(db: Target, text: string, params: unknown[] = []): Promise<R[]> {
+export async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  db: Target,
+  text: string,
+  params: unknown[] = [],
+): Promise<R[]> {
   // Named like the toolkit so that the maintenance guard spares the tests' observer; a
   // terminated session surfaces as the query's error, not as an unhandled event.
   const client = new pg.Client({ ...oracleConfig(db), application_name: 'breaking-migrations-test-oracle' });
@@ -62,14 +72,20 @@ export async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(db:
 
 /** Labels of an enum, in pg_enum sort order. */
 export async function enumLabels(url: Target, type = '"Role"'): Promise<string[]> {
-  const rows = await query<{ l: string }>(url,
-    `SELECT enumlabel AS l FROM pg_enum WHERE enumtypid = to_regtype($1) ORDER BY enumsortorder`, [type]);
+  const rows = await query<{ l: string }>(
+    url,
+    `SELECT enumlabel AS l FROM pg_enum WHERE enumtypid = to_regtype($1) ORDER BY enumsortorder`,
+    [type],
+  );
   return rows.map((r) => r.l);
 }
 
 /** Rows per role label, and the total. */
 export async function roleCounts(url: Target): Promise<Record<string, number>> {
-  const rows = await query<{ role: string; n: string }>(url, `SELECT role::text AS role, count(*) AS n FROM "User" GROUP BY 1`);
+  const rows = await query<{ role: string; n: string }>(
+    url,
+    `SELECT role::text AS role, count(*) AS n FROM "User" GROUP BY 1`,
+  );
   const counts: Record<string, number> = { total: 0 };
   for (const r of rows) {
     counts[r.role] = Number(r.n);
@@ -80,29 +96,39 @@ export async function roleCounts(url: Target): Promise<Record<string, number>> {
 
 /** A checksum of every (id, email) pair: the identity of the users, whatever their role. */
 export async function identityChecksum(url: Target): Promise<string> {
-  const [r] = await query<{ sum: string }>(url,
-    `SELECT count(*) || ':' || coalesce(md5(string_agg(id || ' ' || email, ',' ORDER BY id)), '') AS sum FROM "User"`);
+  const [r] = await query<{ sum: string }>(
+    url,
+    `SELECT count(*) || ':' || coalesce(md5(string_agg(id || ' ' || email, ',' ORDER BY id)), '') AS sum FROM "User"`,
+  );
   return r.sum;
 }
 
 /** A checksum of a whole table's rows, role included. */
 export async function tableChecksum(url: Target, table = '"User"'): Promise<string> {
-  const [r] = await query<{ sum: string }>(url,
-    `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') AS sum FROM ${table} t`);
+  const [r] = await query<{ sum: string }>(
+    url,
+    `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') AS sum FROM ${table} t`,
+  );
   return r.sum;
 }
 
 /** Catalog facts a swap would change: enum labels, every column's type and default, indexes. */
 export async function catalogSnapshot(url: Target): Promise<unknown> {
-  const columns = await query(url, `
+  const columns = await query(
+    url,
+    `
     SELECT c.oid::regclass::text AS rel, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
            a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE a.attnum > 0 AND NOT a.attisdropped AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-    ORDER BY 1, 2`);
+    ORDER BY 1, 2`,
+  );
   const indexes = await query(url, `SELECT indexdef FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog') ORDER BY 1`);
-  const types = await query(url, `SELECT t.oid::regtype::text AS name, array_agg(e.enumlabel ORDER BY e.enumsortorder)::text AS labels
-    FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY 1 ORDER BY 1`);
+  const types = await query(
+    url,
+    `SELECT t.oid::regtype::text AS name, array_agg(e.enumlabel ORDER BY e.enumsortorder)::text AS labels
+    FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY 1 ORDER BY 1`,
+  );
   return { columns, indexes, types };
 }

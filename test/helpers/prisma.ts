@@ -115,18 +115,28 @@ export async function prismaDatabase(t: Test, opts: { users?: number; schema?: s
   const app = opts.schema ? { ...db, schema: opts.schema } : db;
   if (opts.schema) await query(db, `CREATE SCHEMA "${opts.schema}"`);
   await query(app, `${PRISMA_MIGRATIONS_DDL}\n${INIT_MIGRATION}`);
-  await query(app, `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count)
-                    VALUES (gen_random_uuid()::text, $1, now(), $2, 1)`, [checksumOf(INIT_MIGRATION), INIT_NAME]);
-  for (const statement of PRISMA_SEED.split(';').map((s) => s.trim()).filter(Boolean)) await query(app, statement, statement.includes('$1') ? [opts.users ?? 2000] : []);
+  await query(
+    app,
+    `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count)
+                    VALUES (gen_random_uuid()::text, $1, now(), $2, 1)`,
+    [checksumOf(INIT_MIGRATION), INIT_NAME],
+  );
+  for (const statement of PRISMA_SEED.split(';')
+    .map((s) => s.trim())
+    .filter(Boolean))
+    await query(app, statement, statement.includes('$1') ? [opts.users ?? 2000] : []);
   return app;
 }
 
 /** Rows per label of every column of "Role" (arrays: per element), by "table.column". */
 export async function roleColumns(db: Target): Promise<Record<string, Record<string, number>>> {
-  const rows = await query<{ col: string; label: string; n: string }>(db, `
+  const rows = await query<{ col: string; label: string; n: string }>(
+    db,
+    `
     SELECT 'User.role' AS col, role::text AS label, count(*) AS n FROM "User" GROUP BY 2
     UNION ALL SELECT 'Invite.role', role::text, count(*) FROM "Invite" GROUP BY 2
-    UNION ALL SELECT 'Team.roles', e::text, count(*) FROM "Team", unnest(roles) e GROUP BY 2`);
+    UNION ALL SELECT 'Team.roles', e::text, count(*) FROM "Team", unnest(roles) e GROUP BY 2`,
+  );
   const out: Record<string, Record<string, number>> = {};
   for (const r of rows) (out[r.col] ??= {})[r.label] = Number(r.n);
   return out;
@@ -134,10 +144,17 @@ export async function roleColumns(db: Target): Promise<Record<string, Record<str
 
 /** A checksum of a table's rows with the enum columns left out: what the migration must not touch. */
 export async function checksumWithout(db: Target, table: string, leaveOut: string[]): Promise<string> {
-  const cols = await query<{ c: string }>(db, `SELECT quote_ident(attname) AS c FROM pg_attribute
-    WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attname <> ALL ($2) ORDER BY attnum`, [table, leaveOut]);
+  const cols = await query<{ c: string }>(
+    db,
+    `SELECT quote_ident(attname) AS c FROM pg_attribute
+    WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attname <> ALL ($2) ORDER BY attnum`,
+    [table, leaveOut],
+  );
   const list = cols.map((c) => c.c).join(', ');
-  const [r] = await query<{ sum: string }>(db, `SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') AS sum
-    FROM (SELECT ${list} FROM ${table}) x`);
+  const [r] = await query<{ sum: string }>(
+    db,
+    `SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') AS sum
+    FROM (SELECT ${list} FROM ${table}) x`,
+  );
   return r.sum;
 }

@@ -7,13 +7,24 @@ import { settings, type Settings } from '../../bin/lib/config.js';
 import { enumLabels, identityChecksum, query, roleCounts, urlOf } from './database.js';
 import type { Target } from '../../bin/lib/target.js';
 
-export function tempSettings(url: Target, extra: Record<string, string> = {}): Settings & { env: Record<string, string> } {
+export function tempSettings(
+  url: Target,
+  extra: Record<string, string> = {},
+): Settings & { env: Record<string, string> } {
   const root = mkdtempSync(join(tmpdir(), 'bm-run-'));
-  const env = { DATABASE_URL: urlOf(url), MAINTENANCE_DIR: join(root, 'maintenance'), BACKUP_DIR: join(root, 'backups'), ...extra };
+  const env = {
+    DATABASE_URL: urlOf(url),
+    MAINTENANCE_DIR: join(root, 'maintenance'),
+    BACKUP_DIR: join(root, 'backups'),
+    ...extra,
+  };
   return { ...settings(env), env };
 }
 
-export interface Snapshot { counts: Record<string, number>; identity: string }
+export interface Snapshot {
+  counts: Record<string, number>;
+  identity: string;
+}
 
 export async function snapshot(url: Target): Promise<Snapshot> {
   return { counts: await roleCounts(url), identity: await identityChecksum(url) };
@@ -24,16 +35,30 @@ export async function assertMigrated(t: Test, url: Target, before: Snapshot, s: 
   t.same(await enumLabels(url), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'final labels, in order');
   const counts = await roleCounts(url);
   const employees = (before.counts.USER ?? 0) + (before.counts.EMPLOYEE ?? 0);
-  t.same(counts, { total: before.counts.total, ...(employees ? { EMPLOYEE: employees } : {}), ...(before.counts.ADMIN ? { ADMIN: before.counts.ADMIN } : {}) }, 'every USER is EMPLOYEE, ADMIN kept');
+  t.same(
+    counts,
+    {
+      total: before.counts.total,
+      ...(employees ? { EMPLOYEE: employees } : {}),
+      ...(before.counts.ADMIN ? { ADMIN: before.counts.ADMIN } : {}),
+    },
+    'every USER is EMPLOYEE, ADMIN kept',
+  );
   t.equal(await identityChecksum(url), before.identity, '(id, email) checksum unchanged');
   t.notOk(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'lock file removed');
-  const [g] = await query(url, `SELECT count(*)::int AS n FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+  const [g] = await query(
+    url,
+    `SELECT count(*)::int AS n FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  );
   t.equal(g.n, 0, 'guard off');
 }
 
 /** A trigger that rewrites role on update, so that the verifier's invariants fail: EMPLOYEE rows silently become MANAGER. */
 export async function addSneakyTrigger(url: Target): Promise<void> {
-  await query(url, `CREATE FUNCTION sneaky() RETURNS trigger LANGUAGE plpgsql AS $$
+  await query(
+    url,
+    `CREATE FUNCTION sneaky() RETURNS trigger LANGUAGE plpgsql AS $$
                       BEGIN IF NEW.role::text = 'EMPLOYEE' THEN NEW.role := 'MANAGER'; END IF; RETURN NEW; END $$;
-                    CREATE TRIGGER sneaky BEFORE UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTION sneaky()`);
+                    CREATE TRIGGER sneaky BEFORE UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTION sneaky()`,
+  );
 }

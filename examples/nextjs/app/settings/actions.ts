@@ -4,5 +4,8 @@
 import { appendFileSync } from 'node:fs';
 
 export async function saveRole(form: FormData): Promise<void> {
-  appendFileSync(process.env.ACTION_LOG ?? '/tmp/breaking-migrations-example-actions.log', `${String(form.get('role'))}\n`);
+  appendFileSync(
+    process.env.ACTION_LOG ?? '/tmp/breaking-migrations-example-actions.log',
+    `${String(form.get('role'))}\n`,
+  );
 }
