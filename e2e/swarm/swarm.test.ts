@@ -1,0 +1,641 @@
+// The README's production case for real: a one-node Docker Swarm (engine.sh sets it up) running
+// stack `bmswarm` from stack.yml — PostgreSQL 15 in a task, the example Next.js app (maintenance
+// drop-in, database probe) as two replicas run by a non-root user — driven by the toolkit's own
+// make verbs from this checkout, with APP_SERVICE / PG_SERVICE naming the services. The host's
+// PostgreSQL programs are hidden (PG_BINDIR = an empty folder), so pg_dump / pg_restore must run
+// in the database's task. The oracle is `pg`, HTTP status codes, the catalog and exit codes.
+//
+// BM_SWARM_PG_VIA=container uses PG_CONTAINER (the current task's name, looked up before each
+// command) instead of PG_SERVICE, for a toolkit without PG_SERVICE.
+import t, { type Test } from 'tap';
+import pg from 'pg';
+import { spawn, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { freePort } from '../../bin/lib/sandbox.js';
+import { resolveTarget, type Target } from '../../bin/lib/target.js';
+import {
+  enumLabels,
+  identityChecksum,
+  oracleConfig,
+  query,
+  roleCounts,
+  tableChecksum,
+} from '../../test/helpers/database.js';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const STACK = 'bmswarm';
+const PG_SERVICE = `${STACK}_postgres`;
+const APP_SERVICE = `${STACK}_nextjs`;
+const APP_UID = 1001; // the image's user `app` (app.Dockerfile)
+const CRASH_ROWS = Number(process.env.BM_SWARM_CRASH_ROWS) || 1_000_000; // slow enough to kill mid-step
+const pgVia = process.env.BM_SWARM_PG_VIA === 'container' ? 'container' : 'service';
+
+t.setTimeout(60 * 60_000); // the whole file: images are built already, but 1M-row runs take minutes
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---- docker ----------------------------------------------------------------------------------
+
+function docker(args: string[], env: NodeJS.ProcessEnv = process.env): string {
+  const r = spawnSync('docker', args, { encoding: 'utf8', env, timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`docker ${args.join(' ')}: ${(r.stderr || String(r.error)).trim()}`);
+  return r.stdout.trim();
+}
+
+interface Task {
+  id: string;
+  name: string;
+  slot: number;
+}
+
+/** Running task containers of a service of our stack, by the label Swarm puts on them. */
+function tasks(service: string): Task[] {
+  const out = docker([
+    'ps',
+    '--filter',
+    `label=com.docker.swarm.service.name=${service}`,
+    '--filter',
+    'status=running',
+    '--format',
+    '{{.ID}} {{.Names}}',
+  ]);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id, name] = line.split(' ');
+      return { id, name, slot: Number(name.split('.')[1]) };
+    });
+}
+
+/** Polls until `check` returns a value (not undefined); fails naming what it waited for. */
+async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = 120_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await Promise.resolve(check()).catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+// ---- HTTP ------------------------------------------------------------------------------------
+
+/** The status of GET / on a replica; 0 when nothing answers. */
+async function statusOf(port: number, path = '/'): Promise<number> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000), redirect: 'manual' });
+    await r.arrayBuffer();
+    return r.status;
+  } catch {
+    return 0;
+  }
+}
+
+const waitStatus = (port: number, status: number, ms = 60_000) =>
+  waitFor(
+    `127.0.0.1:${port} to answer ${status}`,
+    async () => ((await statusOf(port)) === status ? true : undefined),
+    ms,
+  );
+
+/** Polls each replica every ~100 ms, keeping every answer with its time. */
+function startPolling(ports: number[]) {
+  const seen = new Map<number, { at: number; status: number }[]>(ports.map((p) => [p, []]));
+  let running = true;
+  const loops = ports.map(async (port) => {
+    while (running) {
+      const at = Date.now();
+      seen.get(port)!.push({ at, status: await statusOf(port) });
+      await sleep(Math.max(0, 100 - (Date.now() - at)));
+    }
+  });
+  return {
+    seen,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+/** From the first 503 to the first other answer after the last 503, in seconds. */
+function window503(answers: { at: number; status: number }[]): { seconds: number; count: number } {
+  const first = answers.findIndex((a) => a.status === 503);
+  if (first < 0) return { seconds: 0, count: 0 };
+  let last = first;
+  answers.forEach((a, i) => {
+    if (a.status === 503) last = i;
+  });
+  const end = answers[last + 1]?.at ?? answers[last].at;
+  return { seconds: (end - answers[first].at) / 1000, count: answers.filter((a) => a.status === 503).length };
+}
+
+// ---- make ------------------------------------------------------------------------------------
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `make -s VERB` from the checkout, with only the variables given (plus PATH, HOME). */
+function make(
+  verb: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  onStdout?: (all: string) => void,
+): Promise<Run> {
+  const child = spawn('make', ['-s', verb, ...args], {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+  });
+  const run: Run = { code: null, stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => {
+    run.stdout += d;
+    onStdout?.(run.stdout);
+  });
+  child.stderr.on('data', (d) => (run.stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ ...run, code })));
+}
+
+/** What a failed assertion on a run shows: its exit code and the end of its output. */
+const said = (r: Run) => ({ exit: r.code, stdout: r.stdout.slice(-4000), stderr: r.stderr.slice(-4000) });
+
+// ---- the stack -------------------------------------------------------------------------------
+
+/** A stem S such that ports S1 and S2 are free on loopback (the replicas' slots 1 and 2). */
+async function freeStem(): Promise<number> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const srv = createServer().once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+  for (let stem = 471; stem < 650; stem++) if ((await free(stem * 10 + 1)) && (await free(stem * 10 + 2))) return stem;
+  throw new Error('no free pair of ports 4711-6492');
+}
+
+for (const image of ['bm-swarm-postgres', 'bm-swarm-app']) {
+  if (spawnSync('docker', ['image', 'inspect', image], { stdio: 'ignore' }).status !== 0) {
+    throw new Error(`image ${image} is missing: run \`bash e2e/swarm/engine.sh\` first (make test-swarm does)`);
+  }
+}
+// Never take over what this file did not create: a leftover of a killed run is named, not removed.
+if (docker(['stack', 'ls', '--format', '{{.Name}}']).split('\n').includes(STACK)) {
+  throw new Error(`stack ${STACK} already exists (another run, or a killed one): \`docker stack rm ${STACK}\` first`);
+}
+if (spawnSync('docker', ['volume', 'inspect', `${STACK}_pgdata`], { stdio: 'ignore' }).status === 0) {
+  throw new Error(`volume ${STACK}_pgdata is left from an earlier run: \`docker volume rm ${STACK}_pgdata\` first`);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'bm-swarm-'));
+const lockDir = join(work, 'maintenance'); // bind-mounted at /app/maintenance in every replica
+const backups = join(work, 'backups');
+const noPgPrograms = join(work, 'no-pg-programs'); // PG_BINDIR: the host's programs are hidden
+mkdirSync(lockDir, { mode: 0o755 });
+chownSync(lockDir, APP_UID, APP_UID); // the app's user writes the lock (APP_USER=app)
+mkdirSync(noPgPrograms);
+const password = randomBytes(12).toString('hex');
+const pgPort = await freePort();
+const stem = await freeStem();
+const ports = [stem * 10 + 1, stem * 10 + 2];
+const url = (db = 'pulsework') => `postgresql://postgres:${password}@127.0.0.1:${pgPort}/${db}?sslmode=disable`;
+const target = await resolveTarget(url());
+
+t.teardown(async () => {
+  spawnSync('docker', ['stack', 'rm', STACK], { stdio: 'ignore' });
+  await waitFor(
+    `the containers of stack ${STACK} to be gone`,
+    () => (docker(['ps', '-aq', '--filter', `label=com.docker.stack.namespace=${STACK}`]) === '' ? true : undefined),
+    120_000,
+  ).catch((err) => console.error(String(err)));
+  // The volume is released a moment after its container is removed.
+  await waitFor(
+    `volume ${STACK}_pgdata to be removed`,
+    () => spawnSync('docker', ['volume', 'rm', `${STACK}_pgdata`], { stdio: 'ignore' }).status === 0 || undefined,
+    60_000,
+  ).catch((err) => console.error(String(err)));
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** How the toolkit reaches the PostgreSQL task: the service, or the task's name found now. */
+function pgTools(): Record<string, string> {
+  if (pgVia === 'service') return { PG_SERVICE };
+  return { PG_CONTAINER: tasks(PG_SERVICE)[0]?.name ?? 'no-running-task' };
+}
+
+/** The environment of every verb: the stack's services, a temp BACKUP_DIR, no host pg programs. */
+const env = (db = 'pulsework', extra: Record<string, string> = {}) => ({
+  DATABASE_URL: url(db),
+  APP_SERVICE,
+  MAINTENANCE_DIR: '/app/maintenance',
+  BACKUP_DIR: backups,
+  PG_BINDIR: noPgPrograms,
+  ...pgTools(),
+  ...extra,
+});
+
+async function pgAccepts(db = 'pulsework'): Promise<true | undefined> {
+  const c = new pg.Client({ connectionString: url(db), connectionTimeoutMillis: 3000 });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return true;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/** Kills the running PostgreSQL task and waits for Swarm's replacement to accept connections. */
+async function killPostgresTask(): Promise<{ before: string; after: string }> {
+  const [old] = tasks(PG_SERVICE);
+  docker(['kill', old.id]);
+  const fresh = await waitFor('a new task of postgres', () => tasks(PG_SERVICE).find((k) => k.id !== old.id), 180_000);
+  await waitFor('PostgreSQL in the new task to accept connections', () => pgAccepts(), 180_000);
+  return { before: old.name, after: fresh.name };
+}
+
+t.before(async () => {
+  const deployHelp = spawnSync('docker', ['stack', 'deploy', '--help'], { encoding: 'utf8' }).stdout;
+  const detach = deployHelp.includes('--detach') ? ['--detach=true'] : [];
+  docker(['stack', 'deploy', ...detach, '-c', join(repo, 'e2e/swarm/stack.yml'), STACK], {
+    ...process.env,
+    BM_PGPORT: String(pgPort),
+    BM_PASSWORD: password,
+    BM_APP_PORT_STEM: String(stem),
+    BM_LOCK_DIR: lockDir,
+  });
+  await waitFor('PostgreSQL in its task to accept connections', () => pgAccepts(), 180_000);
+  for (const port of ports) await waitStatus(port, 200, 180_000);
+});
+
+t.test('the stack: one PostgreSQL task, two app replicas answering 200, seeded with the toolkit', async (t) => {
+  t.equal(tasks(PG_SERVICE).length, 1, 'one postgres task');
+  t.same(
+    tasks(APP_SERVICE)
+      .map((k) => k.slot)
+      .sort(),
+    [1, 2],
+    'two nextjs tasks, slots 1 and 2',
+  );
+  for (const port of ports) t.equal(await statusOf(port), 200, `replica on ${port} answers 200`);
+  const baseline = await make('baseline', { DATABASE_URL: url() });
+  t.equal(baseline.code, 0, 'make baseline exits 0', said(baseline));
+  const seed = await make('seed', { DATABASE_URL: url() }, ['ROWS=2000']);
+  t.equal(seed.code, 0, 'make seed exits 0', said(seed));
+  t.equal((await roleCounts(target)).total, 2000, '2000 users');
+});
+
+t.test('the app runs as a non-root user', async (t) => {
+  for (const task of tasks(APP_SERVICE)) {
+    const uid = docker(['exec', task.id, 'sh', '-c', 'stat -c %u /proc/1']);
+    t.equal(uid, String(APP_UID), `the server process of ${task.name} runs as uid ${APP_UID}`);
+  }
+});
+
+t.test('a. maintenance-on / -off through APP_SERVICE: every replica 503, then 200', async (t) => {
+  const on = await make('maintenance-on', env(), ['REASON=swarm test a', 'RETRY_AFTER=60']);
+  t.equal(on.code, 0, 'maintenance-on exits 0', said(on));
+  t.match(on.stdout, /maintenance: ON/);
+  t.ok(existsSync(join(lockDir, 'enabled.lock')), 'the lock file is on the bind folder');
+  t.match(JSON.parse(readFileSync(join(lockDir, 'enabled.lock'), 'utf8')), { reason: 'swarm test a', retryAfter: 60 });
+  for (const port of ports) {
+    await waitStatus(port, 503);
+    t.pass(`replica on ${port} answers 503`);
+  }
+  const off = await make('maintenance-off', env());
+  t.equal(off.code, 0, 'maintenance-off exits 0', said(off));
+  t.notOk(existsSync(join(lockDir, 'enabled.lock')), 'the lock file is gone');
+  for (const port of ports) {
+    await waitStatus(port, 200);
+    t.pass(`replica on ${port} answers 200 again`);
+  }
+});
+
+// The same with each way of naming the database's task; PG_CONTAINER is the older equivalent.
+for (const via of ['service', 'container'] as const) {
+  t.test(`b. dump and restore in the PostgreSQL task (PG_${via.toUpperCase()}), host programs hidden`, async (t) => {
+    const where = via === 'service' ? { PG_SERVICE } : { PG_CONTAINER: tasks(PG_SERVICE)[0].name };
+    const e = { ...env(), PG_SERVICE: '', PG_CONTAINER: '', ...where };
+    const before = await tableChecksum(target);
+    const dump = await make('dump', e);
+    t.equal(dump.code, 0, 'make dump exits 0', said(dump));
+    const path = dump.stdout.trim().split('\n').pop()!;
+    t.ok(path.startsWith(backups) && existsSync(path), `the dump is on this host: ${path}`);
+    const manifest = JSON.parse(readFileSync(`${path}.manifest.json`, 'utf8')) as { tables: Record<string, number> };
+    const users = Object.entries(manifest.tables).find(([name]) => name.includes('User'))?.[1];
+    t.equal(users, 2000, 'the manifest counts 2000 users');
+
+    await query(
+      target,
+      `DELETE FROM "User" WHERE id IN (SELECT id FROM "User" ORDER BY id LIMIT 100);
+      INSERT INTO "User" VALUES ('after-dump', 'after-dump@example.com', 'ADMIN')`,
+    );
+    const changed = await tableChecksum(target);
+    const refused = await make('restore', e, [`DUMP=${path}`, 'YES=1']);
+    t.not(refused.code, 0, 'restore with maintenance OFF and no LIVE=1 is refused');
+    t.match(refused.stdout + refused.stderr, /maintenance is OFF/, 'it says maintenance is OFF', said(refused));
+    t.equal(await tableChecksum(target), changed, 'the refusal changed nothing');
+
+    const restore = await make('restore', e, [`DUMP=${path}`, 'YES=1', 'LIVE=1']);
+    t.equal(restore.code, 0, 'make restore LIVE=1 exits 0', said(restore));
+    t.equal(await tableChecksum(target), before, 'every row is back as it was at the dump');
+  });
+}
+
+t.test('f+e. APP_USER=app writes the lock; a killed app task comes back answering 503', async (t) => {
+  const on = await make('maintenance-on', env('pulsework', { APP_USER: 'app' }), ['REASON=swarm test e']);
+  t.equal(on.code, 0, 'maintenance-on APP_USER=app exits 0', said(on));
+  const lock = join(lockDir, 'enabled.lock');
+  t.ok(existsSync(lock), 'the lock file is on the bind folder');
+  t.equal(statSync(lock).uid, APP_UID, 'written by the app user');
+  for (const port of ports) await waitStatus(port, 503);
+  t.pass('both replicas answer 503');
+  const [flag] = await query<{ n: number }>(target, 'SELECT count(*)::int AS n FROM breaking_migrations.maintenance');
+  t.equal(flag.n, 1, 'the database flag is ON too');
+
+  const victim = tasks(APP_SERVICE).find((k) => k.slot === 1)!;
+  docker(['kill', victim.id]);
+  const fresh = await waitFor(
+    'a replacement task in slot 1',
+    () => tasks(APP_SERVICE).find((k) => k.slot === 1 && k.id !== victim.id),
+    180_000,
+  );
+  const first = await waitFor(
+    `the replacement ${fresh.name} to answer`,
+    async () => {
+      const s = await statusOf(ports[0]);
+      return s === 0 ? undefined : s;
+    },
+    180_000,
+  );
+  t.equal(first, 503, `the replacement ${fresh.name} answers 503 from its first answer`);
+
+  const off = await make('maintenance-off', env('pulsework', { APP_USER: 'app' }));
+  t.equal(off.code, 0, 'maintenance-off APP_USER=app exits 0', said(off));
+  t.notOk(existsSync(lock), 'the lock file is gone');
+  for (const port of ports) await waitStatus(port, 200);
+  t.pass('both replicas answer 200 again');
+});
+
+t.test('g. Swarm faults are refused before anything changes (exit 2, maintenance never ON)', async (t) => {
+  const guardRows = async () =>
+    (
+      await query<{ n: number }>(
+        target,
+        `SELECT count(*)::int AS n FROM pg_db_role_setting
+    WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      )
+    )[0].n;
+  const untouched = async (what: string) => {
+    t.notOk(existsSync(join(lockDir, 'enabled.lock')), `${what}: no lock file`);
+    t.equal(await guardRows(), 0, `${what}: no write guard on the database`);
+    t.same(await enumLabels(target), ['USER', 'ADMIN'], `${what}: "Role" untouched`);
+  };
+  // The bind folder as root left it: the app's user (APP_USER=app) cannot write the lock there.
+  chownSync(lockDir, 0, 0);
+  try {
+    const run = await make('migrate-0001', env('pulsework', { APP_USER: 'app' }));
+    t.match(run.stderr, /\] Error 2$/m, 'migrate-0001 exits 2 (refused)', said(run));
+    t.match(run.stdout + run.stderr, /the maintenance lock cannot be written/, 'it names the lock folder', said(run));
+    await untouched('unwritable bind folder');
+  } finally {
+    chownSync(lockDir, APP_UID, APP_UID);
+  }
+  const dumpsBefore = readdirSync(backups).length;
+  const noTask = await make('dump', { ...env(), PG_SERVICE: `${STACK}_nosuch`, PG_CONTAINER: '' });
+  t.match(noTask.stderr, /\] Error 2$/m, 'dump with a PG_SERVICE without a task exits 2', said(noTask));
+  t.match(
+    noTask.stdout + noTask.stderr,
+    new RegExp(`PG_SERVICE: no running task of service ${STACK}_nosuch`),
+    'it says the service has no running task here',
+    said(noTask),
+  );
+  const stale = await make('dump', { ...env(), PG_SERVICE: '', PG_CONTAINER: `${PG_SERVICE}.1.gone0000` });
+  t.match(stale.stderr, /\] Error 2$/m, 'dump with a stale PG_CONTAINER exits 2', said(stale));
+  t.match(stale.stdout + stale.stderr, /PG_CONTAINER: no container/, 'it says the container is not here', said(stale));
+  t.equal(readdirSync(backups).length, dumpsBefore, 'no dump file was written');
+  await untouched('refused dumps');
+});
+
+interface Writer {
+  inserted: Map<string, string>;
+  errors: Map<string, number>;
+  stop(): Promise<void>;
+}
+
+/** Inserts users as old code would (USER or ADMIN) as fast as it can, reconnecting on errors. */
+function startWriter(db: Target): Writer {
+  const w: Writer = { inserted: new Map(), errors: new Map(), stop: async () => {} };
+  let running = true;
+  const loop = (async () => {
+    let client: pg.Client | undefined;
+    for (let i = 0; running; i++) {
+      try {
+        if (!client) {
+          client = new pg.Client({ ...oracleConfig(db), application_name: 'swarm-writer' });
+          client.on('error', () => {});
+          await client.connect();
+        }
+        const id = `swarm-w${i}`;
+        const role = i % 10 === 0 ? 'ADMIN' : 'USER';
+        await client.query('INSERT INTO "User" (id, email, role) VALUES ($1, $2, $3)', [
+          id,
+          `${id}@writer.example`,
+          role,
+        ]);
+        w.inserted.set(id, role); // acknowledged
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? 'other';
+        w.errors.set(code, (w.errors.get(code) ?? 0) + 1);
+        await client?.end().catch(() => {});
+        client = undefined;
+        await sleep(20);
+      }
+    }
+    await client?.end().catch(() => {});
+  })();
+  w.stop = async () => {
+    running = false;
+    await loop;
+  };
+  return w;
+}
+
+t.test('c. make migrate-0001 with the app live and a writer: no write lost, every USER is EMPLOYEE', async (t) => {
+  const before = await roleCounts(target);
+  const identity = await identityChecksum(target);
+  const writer = startWriter(target);
+  const polling = startPolling(ports);
+  await sleep(1000); // the writer and the visitors are busy before the run starts
+  const run = await make('migrate-0001', env());
+  await sleep(1000); // and after it ends
+  await writer.stop();
+  await polling.stop();
+
+  t.equal(run.code, 0, 'make migrate-0001 exits 0', said(run));
+  t.match(run.stdout, /migrate-0001: done/);
+  t.ok(writer.inserted.size > 0, `the writer wrote: ${writer.inserted.size} acknowledged inserts`);
+  t.comment(`writer errors by SQLSTATE: ${JSON.stringify(Object.fromEntries(writer.errors))}`);
+  t.ok((writer.errors.get('25006') ?? 0) > 0, 'the writer was refused read-only (25006) during maintenance');
+
+  const ids = [...writer.inserted.keys()];
+  const rows = await query<{ id: string; role: string }>(
+    target,
+    'SELECT id, role::text AS role FROM "User" WHERE id = ANY ($1)',
+    [ids],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r.role]));
+  t.same(
+    ids.filter((id) => !byId.has(id)),
+    [],
+    'every acknowledged write is there',
+  );
+  t.same(
+    [...writer.inserted].filter(([id, role]) => byId.get(id) !== (role === 'USER' ? 'EMPLOYEE' : role)),
+    [],
+    "the writer's USERs are EMPLOYEE, its ADMINs ADMIN",
+  );
+  t.same(await enumLabels(target), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'pg_enum labels of "Role", in order');
+  const [seeded] = await query<{ users: number; employees: number; admins: number }>(
+    target,
+    `
+    SELECT count(*)::int AS users, count(*) FILTER (WHERE role::text = 'EMPLOYEE')::int AS employees,
+           count(*) FILTER (WHERE role::text = 'ADMIN')::int AS admins
+    FROM "User" WHERE id NOT LIKE 'swarm-w%'`,
+  );
+  t.same(
+    seeded,
+    { users: before.total, employees: before.USER ?? 0, admins: before.ADMIN ?? 0 },
+    'every former USER row is EMPLOYEE, ADMIN kept',
+  );
+  const [left] = await query<{ n: number }>(target, `SELECT count(*)::int AS n FROM "User" WHERE role::text = 'USER'`);
+  t.equal(left.n, 0, 'no USER left');
+  await query(target, `DELETE FROM "User" WHERE id LIKE 'swarm-w%'`);
+  t.equal(await identityChecksum(target), identity, "without the writer's rows, (id, email) as before");
+
+  for (const port of ports) {
+    const w = window503(polling.seen.get(port)!);
+    t.ok(w.count > 0, `replica on ${port} answered 503 during the run (${w.count} times)`);
+    t.comment(`replica on ${port}: visitors' 503 window ${w.seconds.toFixed(1)} s (polled every ~100 ms)`);
+    await waitStatus(port, 200);
+    t.pass(`replica on ${port} answers 200 again`);
+  }
+});
+
+/** A database of its own with CRASH_ROWS users, seeded by the toolkit's verbs. */
+async function crashDatabase(name: string): Promise<Target> {
+  await query(target, `CREATE DATABASE ${name}`);
+  const db = await resolveTarget(url(name));
+  for (const [verb, args] of [
+    ['baseline', []],
+    ['seed', [`ROWS=${CRASH_ROWS}`]],
+  ] as const) {
+    const r = await make(verb, { DATABASE_URL: url(name) }, [...args]);
+    if (r.code !== 0) throw new Error(`make ${verb} on ${name}: exit ${r.code}: ${r.stderr.slice(-2000)}`);
+  }
+  return db;
+}
+
+/** True once a statement LIKE `like` is active in `db` (polled for up to 10 s), else false. */
+async function statementRuns(db: Target, like: string): Promise<boolean> {
+  for (let i = 0; i < 500; i++) {
+    const [r] = await query<{ n: number }>(
+      db,
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND state = 'active' AND query LIKE $1`,
+      [like],
+    );
+    if (r.n > 0) return true;
+    await sleep(20);
+  }
+  return false;
+}
+
+/** Runs migrate-0001 and kills the PostgreSQL task once `when` says so; resolves with both. */
+async function migrateAndKill(db: string, when: (out: string) => Promise<boolean> | boolean) {
+  let kill: Promise<{ before: string; after: string }> | undefined;
+  let checking = false;
+  const run = await make('migrate-0001', env(db), [], (out) => {
+    if (kill || checking) return;
+    checking = true;
+    void Promise.resolve(when(out))
+      .then(
+        (yes) => {
+          if (yes && !kill) kill = killPostgresTask();
+        },
+        () => {},
+      )
+      .finally(() => {
+        checking = false;
+      });
+  });
+  return { run, restarted: await kill };
+}
+
+async function assertAllMigrated(t: Test, db: Target, before: Record<string, number>, identity: string) {
+  t.same(await enumLabels(db), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'final labels, in order');
+  t.same(
+    await roleCounts(db),
+    { total: before.total, EMPLOYEE: before.USER, ADMIN: before.ADMIN },
+    'every USER is EMPLOYEE, ADMIN kept',
+  );
+  t.equal(await identityChecksum(db), identity, '(id, email) of every row unchanged');
+  t.notOk(existsSync(join(lockDir, 'enabled.lock')), 'maintenance is off: no lock on the bind folder');
+}
+
+t.test(`d1. PostgreSQL's task killed during the dump (${CRASH_ROWS} rows); the re-run resumes, finishes`, async (t) => {
+  const db = await crashDatabase('pulsework_crash_dump');
+  const before = await roleCounts(db);
+  const identity = await identityChecksum(db);
+  // Killed while pg_dump reads the table (its COPY is active), not merely once the step began.
+  const { run, restarted } = await migrateAndKill(
+    'pulsework_crash_dump',
+    (out) => out.includes('→ dump') && statementRuns(db, 'COPY %"User"%'),
+  );
+  t.ok(restarted, `postgres task ${restarted?.before} killed, replaced by ${restarted?.after}`);
+  t.not(run.code, 0, 'the interrupted run failed');
+  t.match(run.stdout + run.stderr, /step dump failed/, 'it failed in the dump', said(run));
+  t.comment(`interrupted run:\n${(run.stdout + run.stderr).trim().split('\n').slice(-8).join('\n')}`);
+  const dumps = () => readdirSync(backups).filter((f) => f.includes('pulsework_crash_dump_') && !f.endsWith('.json'));
+  t.same(dumps(), [], 'the interrupted dump left no file, partial or whole');
+
+  const again = await make('migrate-0001', env('pulsework_crash_dump'));
+  t.equal(again.code, 0, 'the re-run exits 0', said(again));
+  t.match(again.stdout, /resuming run/, 'it resumed the open run', said(again));
+  t.equal(dumps().filter((f) => f.endsWith('.dump')).length, 1, 'the resumed run took its one dump');
+  await assertAllMigrated(t, db, before, identity);
+});
+
+t.test(`d2. PostgreSQL's task killed in the mutation (${CRASH_ROWS} rows); the re-run resumes, finishes`, async (t) => {
+  const db = await crashDatabase('pulsework_crash_mutate');
+  const before = await roleCounts(db);
+  const identity = await identityChecksum(db);
+  // Killed while the verifier's UPDATE runs (its statement is active), not between steps.
+  const { run, restarted } = await migrateAndKill(
+    'pulsework_crash_mutate',
+    (out) => out.includes('→ mutate') && statementRuns(db, '%breaking_migrations.map_enum_rows(%'),
+  );
+  t.ok(restarted, `postgres task ${restarted?.before} killed, replaced by ${restarted?.after}`);
+  t.not(run.code, 0, 'the interrupted run failed');
+  t.match(run.stdout + run.stderr, /step mutate failed/, 'it failed in the mutation', said(run));
+  t.comment(`interrupted run:\n${(run.stdout + run.stderr).trim().split('\n').slice(-8).join('\n')}`);
+  const [done] = await query<{ n: number }>(
+    db,
+    `SELECT count(*)::int AS n FROM breaking_migrations.journal
+    WHERE step = 'mutate' AND event = 'done'`,
+  );
+  t.equal(done.n, 0, 'the mutation did not commit');
+
+  const again = await make('migrate-0001', env('pulsework_crash_mutate'));
+  t.equal(again.code, 0, 'the re-run exits 0', said(again));
+  t.match(again.stdout, /resuming run/, 'it resumed the open run', said(again));
+  await assertAllMigrated(t, db, before, identity);
+});
