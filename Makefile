@@ -8,7 +8,7 @@ ROWS  ?= 100000
 # npm ci writes this file last: node_modules is missing, or older than the lock, when it is.
 NPM   := node_modules/.package-lock.json
 
-.PHONY: help demo test test-e2e test-swarm bench seed baseline expand contract rollback status postgres-programs setup \
+.PHONY: help demo test lint test-e2e test-swarm bench seed baseline expand contract rollback status postgres-programs setup \
         maintenance-on maintenance-off maintenance-status dump restore backups history psql new-migration new-enum-migration
 
 help: ## list the verbs (the entry point's table), then these development targets
@@ -21,6 +21,13 @@ demo: postgres-programs
 
 test: postgres-programs ## the test suite (own throwaway PostgreSQL, or DATABASE_URL's server when set)
 	@node_modules/.bin/tap
+
+# Formatting and lint rules (Biome), the layer rule (dependency-cruiser), lines of at most 120 columns.
+lint: $(NPM) ## formatting, lint rules, the layer rule of bin/lib/, lines of at most 120 columns
+	@node_modules/.bin/biome ci --reporter=summary . >/dev/null 2>&1 || node_modules/.bin/biome ci .
+	@node_modules/.bin/depcruise --config .dependency-cruiser.cjs bin verify bench test e2e nextjs
+	@git ls-files -z '*.ts' '*.sql' '*.sh' '*.yml' Makefile ':!examples/*/node_modules' | xargs -0 awk \
+	  'length > 120 { printf "%s:%d: %d columns (at most 120)\n", FILENAME, FNR, length; bad = 1 } END { exit bad }'
 
 $(NPM): package-lock.json
 	@echo "setup: installing the npm packages (npm ci)"

@@ -6,16 +6,16 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main, Refusal, type Command } from '../bin/lib/cli.js';
-import { repoPath, settings } from '../bin/lib/config.js';
-import { libpqEnv, withDatabase, type Target } from '../bin/lib/target.js';
-import { withSql } from '../bin/lib/db.js';
-import { startSandbox } from '../bin/lib/sandbox.js';
+import { main, Refusal, type Command } from '../bin/lib/cli/cli.js';
+import { repoPath, settings } from '../bin/lib/connection/config.js';
+import { libpqEnv, withDatabase, type Target } from '../bin/lib/connection/target.js';
+import { withSql } from '../bin/lib/connection/db.js';
+import { startSandbox } from '../bin/lib/dev/sandbox.js';
 import { migrate } from '../bin/migrate.js';
-import { restore } from '../bin/restore.js';
+import { restore } from '../bin/lib/backup/restore.js';
 import { schema } from '../bin/schema.js';
 import { seed } from '../bin/seed.js';
-import { isMain } from '../bin/lib/entry.js';
+import { isMain } from '../bin/lib/cli/entry.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const parts = (): Record<string, string> => {

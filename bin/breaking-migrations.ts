@@ -3,8 +3,8 @@
 // table; each row names what the verb does, what it changes and its exit codes (the README's verb
 // table is kept in step with it by a test), and where its command lives. A command module is
 // loaded only when its verb runs.
-import { main, type Command } from './lib/cli.js';
-import { isMain } from './lib/entry.js';
+import { main, type Command } from './lib/cli/cli.js';
+import { isMain } from './lib/cli/entry.js';
 
 type Module = { command(args: string[]): Command };
 

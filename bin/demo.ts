@@ -3,15 +3,15 @@
 // `make migrate-0001` (maintenance, dump, expand, verifier, contract, checks), before/after
 // counts and the summary. Leaves nothing behind.
 import { join } from 'node:path';
-import { main, Refusal, seconds, step, type Command } from './lib/cli.js';
-import { settings } from './lib/config.js';
-import { withDatabase } from './lib/target.js';
-import { startSandbox } from './lib/sandbox.js';
+import { main, Refusal, seconds, step, type Command } from './lib/cli/cli.js';
+import { settings } from './lib/connection/config.js';
+import { withDatabase } from './lib/connection/target.js';
+import { startSandbox } from './lib/dev/sandbox.js';
 import { migrate, stepLine, type RunResult } from './migrate.js';
 import { schema } from './schema.js';
 import { seed } from './seed.js';
 import { status, type Status } from './status.js';
-import { isMain } from './lib/entry.js';
+import { isMain } from './lib/cli/entry.js';
 
 const show = (title: string, s: Status) => s.items.forEach((i) => console.log(`  ${title}: ${i.item}: ${i.detail}`));
 /** Rows of "User".role holding a label, from status.sql's line "public."User".role  USER=9  ADMIN=1". */

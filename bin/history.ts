@@ -1,13 +1,13 @@
 #!/usr/bin/env tsx
 // make history: what ran on this database, when, with which result and which dump — every run
 // of every migration, newest first, from the journal the runbook keeps in the database itself.
-import { main, seconds, type Command } from './lib/cli.js';
-import { connectionTarget, readSql } from './lib/config.js';
-import { withSql } from './lib/db.js';
-import { hasJournal } from './lib/journal.js';
-import { describeTarget, type Target } from './lib/target.js';
+import { main, seconds, type Command } from './lib/cli/cli.js';
+import { connectionTarget, readSql } from './lib/connection/config.js';
+import { withSql } from './lib/connection/db.js';
+import { hasJournal } from './lib/runbook/journal.js';
+import { describeTarget, type Target } from './lib/connection/target.js';
 import { totalUpdated, type Updated } from '../verify/verifier.js';
-import { isMain } from './lib/entry.js';
+import { isMain } from './lib/cli/entry.js';
 
 export interface Run {
   runId: string;

@@ -5,15 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { main, Refusal, seconds, step, type Command } from './lib/cli.js';
-import { settings, type Settings, connectionTarget } from './lib/config.js';
-import { type Target } from './lib/target.js';
-import { connect, type Tx } from './lib/db.js';
-import { ensureJournal, lastFinished, openRun, record } from './lib/journal.js';
-import { loadMigration } from './lib/migration.js';
-import { failed, RunFailed } from './lib/failure.js';
-import { orLost } from './lib/lost-server.js';
-import { checkRights } from './lib/rights.js';
+import { main, Refusal, seconds, step, type Command } from './lib/cli/cli.js';
+import { settings, type Settings, connectionTarget } from './lib/connection/config.js';
+import { type Target } from './lib/connection/target.js';
+import { connect, type Tx } from './lib/connection/db.js';
+import { ensureJournal, lastFinished, openRun, record } from './lib/runbook/journal.js';
+import { loadMigration } from './lib/runbook/migration.js';
+import { failed, RunFailed } from './lib/runbook/failure.js';
+import { orLost } from './lib/connection/lost-server.js';
+import { checkRights } from './lib/runbook/rights.js';
 import { describePrisma, prismaHistory, prismaPreflight, type PrismaResult } from './prisma.js';
 import {
   dbState,
@@ -22,14 +22,14 @@ import {
   preflightProblems,
   waitForOrphans,
   type FinalCheck,
-} from './lib/runbook.js';
-import { strategy as pickStrategy, type StrategyName } from './lib/strategy.js';
-import { dump, dumpPreflight } from './dump.js';
-import { expectedWrites, withGrowth } from './lib/progress.js';
-import { checkLockTargets, maintenanceOff, maintenanceOn } from './maintenance.js';
+} from './lib/runbook/runbook.js';
+import { strategy as pickStrategy, type StrategyName } from './lib/runbook/strategy.js';
+import { dump, dumpPreflight } from './lib/backup/dump.js';
+import { expectedWrites, withGrowth } from './lib/cli/progress.js';
+import { checkLockTargets, maintenanceOff, maintenanceOn } from './lib/maintenance/mode.js';
 import { schema } from './schema.js';
 import { describeCounts, totalUpdated, verify, type Counts, type VerifyReport } from '../verify/verifier.js';
-import { isMain } from './lib/entry.js';
+import { isMain } from './lib/cli/entry.js';
 
 /** The contract's data refusals ("3 rows still hold USER in public.\"Invite\".role"), when they are all it says. */
 export function rowsStillHolding(message: string): string[] | undefined {

@@ -6,12 +6,12 @@
 //                                                a complete enum migration, plain SQL to review
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { main, Refusal, type Command } from './lib/cli.js';
-import { repoPath } from './lib/config.js';
-import { enumMigrationFiles, isPureRename } from './lib/enum-migration.js';
-import type { EnumSpec } from './lib/enum-spec.js';
-import { dbmateFiles, SQL_FILES } from './lib/migration.js';
-import { isMain } from './lib/entry.js';
+import { main, Refusal, type Command } from './lib/cli/cli.js';
+import { repoPath } from './lib/connection/config.js';
+import { enumMigrationFiles, isPureRename } from './lib/enum/enum-migration.js';
+import type { EnumSpec } from './lib/enum/enum-spec.js';
+import { dbmateFiles, SQL_FILES } from './lib/runbook/migration.js';
+import { isMain } from './lib/cli/entry.js';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const bad = (what: string, next: string) => new Refusal(`new-migration: ${what}; nothing was written.`, next, 2);

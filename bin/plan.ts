@@ -2,14 +2,14 @@
 // make plan-NNNN: for the target database, each strategy's lock, whether it rewrites the table,
 // and an estimated maintenance window from the table's size. Read-only (planner statistics, no
 // scan; the toolkit's functions are loaded in a transaction that is rolled back).
-import { main, Refusal, type Command } from './lib/cli.js';
+import { main, Refusal, type Command } from './lib/cli/cli.js';
 import { existsSync } from 'node:fs';
-import { connectionTarget, repoPath } from './lib/config.js';
-import { loadMigration } from './lib/migration.js';
-import { describeTarget } from './lib/target.js';
-import { withSql } from './lib/db.js';
-import { withToolkitRolledBack } from './lib/runbook.js';
-import { isMain } from './lib/entry.js';
+import { connectionTarget, repoPath } from './lib/connection/config.js';
+import { loadMigration } from './lib/runbook/migration.js';
+import { describeTarget } from './lib/connection/target.js';
+import { withSql } from './lib/connection/db.js';
+import { withToolkitRolledBack } from './lib/runbook/runbook.js';
+import { isMain } from './lib/cli/entry.js';
 
 // Seconds per million rows, measured by `make bench` on the reference machine (README).
 export const RATES = { update: 14, rewrite: 5, count: 0.2, fixed: 1.0, renameFixed: 0.3, dumpMBps: 50 };

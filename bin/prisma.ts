@@ -8,15 +8,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { main, Refusal, type Command } from './lib/cli.js';
-import { connectionTarget, readSql } from './lib/config.js';
-import { tableExists, withSql, type Sql, type Tx } from './lib/db.js';
-import { loadEnumSpec, type EnumSpec } from './lib/enum-spec.js';
-import { prismaMigrationSql, type EnumColumn } from './lib/prisma-migration.js';
-import { patchSchemaPrisma, type SchemaPatch } from './lib/prisma-schema.js';
-import { withToolkitRolledBack } from './lib/runbook.js';
-import type { Target } from './lib/target.js';
-import { isMain } from './lib/entry.js';
+import { main, Refusal, type Command } from './lib/cli/cli.js';
+import { connectionTarget, readSql } from './lib/connection/config.js';
+import { tableExists, withSql, type Sql, type Tx } from './lib/connection/db.js';
+import { loadEnumSpec, type EnumSpec } from './lib/enum/enum-spec.js';
+import { prismaMigrationSql, type EnumColumn } from './lib/enum/prisma-migration.js';
+import { patchSchemaPrisma, type SchemaPatch } from './lib/enum/prisma-schema.js';
+import { withToolkitRolledBack } from './lib/runbook/runbook.js';
+import type { Target } from './lib/connection/target.js';
+import { isMain } from './lib/cli/entry.js';
 
 export interface PrismaInputs {
   spec: EnumSpec;

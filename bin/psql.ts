@@ -4,11 +4,11 @@
 // other sessions (its application_name starts with breaking-migrations). For fixing what a failed
 // run names (a trigger, a view, a row) during maintenance.
 import { spawnSync } from 'node:child_process';
-import { main, type Command } from './lib/cli.js';
-import { connectionTarget, settings } from './lib/config.js';
-import { pgPlace, toolCommand } from './lib/pgtools.js';
-import { describeTarget } from './lib/target.js';
-import { isMain } from './lib/entry.js';
+import { main, type Command } from './lib/cli/cli.js';
+import { connectionTarget, settings } from './lib/connection/config.js';
+import { pgPlace, toolCommand } from './lib/connection/pgtools.js';
+import { describeTarget } from './lib/connection/target.js';
+import { isMain } from './lib/cli/entry.js';
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
 export function command(args: string[]): Command {

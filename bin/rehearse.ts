@@ -6,15 +6,15 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main, Refusal, seconds, step, type Command } from './lib/cli.js';
-import { settings, type Settings, connectionTarget } from './lib/config.js';
-import { describeTarget, withDatabase, type Target } from './lib/target.js';
-import { withSql } from './lib/db.js';
-import { findPgBindir, startSandbox } from './lib/sandbox.js';
-import { dump } from './dump.js';
+import { main, Refusal, seconds, step, type Command } from './lib/cli/cli.js';
+import { settings, type Settings, connectionTarget } from './lib/connection/config.js';
+import { describeTarget, withDatabase, type Target } from './lib/connection/target.js';
+import { withSql } from './lib/connection/db.js';
+import { findPgBindir, startSandbox } from './lib/dev/sandbox.js';
+import { dump } from './lib/backup/dump.js';
 import { migrate, stepLine, type RunResult } from './migrate.js';
-import { restore } from './restore.js';
-import { isMain } from './lib/entry.js';
+import { restore } from './lib/backup/restore.js';
+import { isMain } from './lib/cli/entry.js';
 
 export interface Rehearsal {
   where: 'server' | 'sandbox';

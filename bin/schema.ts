@@ -1,14 +1,14 @@
 #!/usr/bin/env tsx
 // Schema steps through dbmate: baseline (sandbox only), expand, contract, rollback.
-import { main, Refusal, seconds, type Command } from './lib/cli.js';
+import { main, Refusal, seconds, type Command } from './lib/cli/cli.js';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { connectionTarget } from './lib/config.js';
-import { describeTarget, type Target } from './lib/target.js';
-import { dbmate, dbmateError, dbmateStatus, dirs, type DbmateResult } from './lib/dbmate.js';
-import { withSql } from './lib/db.js';
-import { dbmateFiles, migrationSection } from './lib/migration.js';
-import { isMain } from './lib/entry.js';
+import { connectionTarget } from './lib/connection/config.js';
+import { describeTarget, type Target } from './lib/connection/target.js';
+import { dbmate, dbmateError, dbmateStatus, dirs, type DbmateResult } from './lib/runbook/dbmate.js';
+import { withSql } from './lib/connection/db.js';
+import { dbmateFiles, migrationSection } from './lib/runbook/migration.js';
+import { isMain } from './lib/cli/entry.js';
 
 export type SchemaStep = 'baseline' | 'toolkit' | 'expand' | 'contract' | 'rollback';
 

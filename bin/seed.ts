@@ -1,10 +1,10 @@
 #!/usr/bin/env tsx
 // Fill "User" with realistic fake rows (sql/seed.sql). Never on an application database.
-import { main, Refusal, seconds, type Command } from './lib/cli.js';
-import { readSql, connectionTarget } from './lib/config.js';
-import { describeTarget, type Target } from './lib/target.js';
-import { withSql, type Sql } from './lib/db.js';
-import { isMain } from './lib/entry.js';
+import { main, Refusal, seconds, type Command } from './lib/cli/cli.js';
+import { readSql, connectionTarget } from './lib/connection/config.js';
+import { describeTarget, type Target } from './lib/connection/target.js';
+import { withSql, type Sql } from './lib/connection/db.js';
+import { isMain } from './lib/cli/entry.js';
 
 /** Adds `rows` users; refuses on a database made by Prisma Migrate (a real application's). */
 export async function seed(target: Target, rows: number): Promise<{ added: number; total: number }> {

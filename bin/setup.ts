@@ -6,9 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { main, Refusal, type Command } from './lib/cli.js';
-import { findPgBindir } from './lib/sandbox.js';
-import { isMain } from './lib/entry.js';
+import { main, Refusal, type Command } from './lib/cli/cli.js';
+import { findPgBindir } from './lib/dev/sandbox.js';
+import { isMain } from './lib/cli/entry.js';
 
 const SERVER = ['initdb', 'pg_ctl'];
 const CLIENT = ['psql', 'pg_dump', 'pg_restore'];

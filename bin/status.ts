@@ -1,14 +1,14 @@
 #!/usr/bin/env tsx
 // Where a database stands: dbmate's applied/pending list, the enum's labels, and rows per label
 // in every column of the enum (any table, any schema; arrays per element).
-import { main, Refusal, seconds, type Command } from './lib/cli.js';
+import { main, Refusal, seconds, type Command } from './lib/cli/cli.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { connectionTarget, repoPath } from './lib/config.js';
-import { describeTarget, type Target } from './lib/target.js';
-import { withSql } from './lib/db.js';
-import { dbmateStatus, dirs } from './lib/dbmate.js';
-import { withToolkitRolledBack } from './lib/runbook.js';
-import { isMain } from './lib/entry.js';
+import { connectionTarget, repoPath } from './lib/connection/config.js';
+import { describeTarget, type Target } from './lib/connection/target.js';
+import { withSql } from './lib/connection/db.js';
+import { dbmateStatus, dirs } from './lib/runbook/dbmate.js';
+import { withToolkitRolledBack } from './lib/runbook/runbook.js';
+import { isMain } from './lib/cli/entry.js';
 
 export interface StatusItem {
   item: string;

@@ -10,8 +10,8 @@ import { createServer, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startSandbox } from '../bin/lib/sandbox.js';
-import { withDatabase, targetUrl } from '../bin/lib/target.js';
+import { freePort, startSandbox } from '../bin/lib/dev/sandbox.js';
+import { withDatabase, targetUrl } from '../bin/lib/connection/target.js';
 import { query } from '../test/helpers/database.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));

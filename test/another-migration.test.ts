@@ -6,12 +6,12 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { enumMigrationFiles } from '../bin/lib/enum-migration.js';
-import { loadEnumSpec } from '../bin/lib/enum-spec.js';
+import { enumMigrationFiles } from '../bin/lib/enum/enum-migration.js';
+import { loadEnumSpec } from '../bin/lib/enum/enum-spec.js';
 import { enumSpec } from '../bin/new-migration.js';
 import { repo, type Run } from './helpers/cli.js';
 import { catalogSnapshot, query, tableChecksum, testDatabase, urlOf } from './helpers/database.js';
-import type { Target } from '../bin/lib/target.js';
+import type { Target } from '../bin/lib/connection/target.js';
 
 /** A copy of what the commands need of the repository (node_modules linked), for new migrations. */
 function repoCopy(): string {

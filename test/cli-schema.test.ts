@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeTarget, parseTarget } from '../bin/lib/target.js';
+import { describeTarget, parseTarget } from '../bin/lib/connection/target.js';
 import { schema } from '../bin/schema.js';
 import { repo, runBin } from './helpers/cli.js';
 import { enumLabels, oracleConfig, roleCounts, seededDatabase, urlOf } from './helpers/database.js';

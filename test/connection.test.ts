@@ -15,9 +15,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withSql } from '../bin/lib/db.js';
-import { startSandbox, type Sandbox } from '../bin/lib/sandbox.js';
-import { dbmateUrl, libpqEnv, parseTarget, resolveTarget, type Target } from '../bin/lib/target.js';
+import { withSql } from '../bin/lib/connection/db.js';
+import { startSandbox, type Sandbox } from '../bin/lib/dev/sandbox.js';
+import { dbmateUrl, libpqEnv, parseTarget, resolveTarget, type Target } from '../bin/lib/connection/target.js';
 import { schema } from '../bin/schema.js';
 import { seed } from '../bin/seed.js';
 import { runBin } from './helpers/cli.js';

@@ -20,11 +20,11 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { settings } from '../bin/lib/config.js';
-import type { Target } from '../bin/lib/target.js';
-import { dump, dumpFileName } from '../bin/dump.js';
-import { restore } from '../bin/restore.js';
-import { listBackups, pruneBackups } from '../bin/backups.js';
+import { settings } from '../bin/lib/connection/config.js';
+import type { Target } from '../bin/lib/connection/target.js';
+import { dump, dumpFileName } from '../bin/lib/backup/dump.js';
+import { restore } from '../bin/lib/backup/restore.js';
+import { listBackups, pruneBackups } from '../bin/lib/backup/backups.js';
 import { repo, runBin } from './helpers/cli.js';
 import { tempSettings } from './helpers/runbook.js';
 import { query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
@@ -230,7 +230,7 @@ t.test('dump refusals: unreachable server, pg_dump missing', async (t) => {
   chmodSync(join(empty, 'pg_dump'), 0o755);
   const old = runBin('dump.ts', [], { ...env, DATABASE_URL: urlOf(url), PG_BINDIR: empty });
   t.equal(old.code, 2);
-  t.match(old.stderr, /^dump: pg_dump 9\.6 is older than the server \(\d+\); it cannot dump it\./);
+  t.match(old.stderr, /^dump: pg_dump 9\.6 on this host is older than the server \(\d+\); it cannot dump it\./);
   t.notOk(existsSync(env.BACKUP_DIR) && readdirSync(env.BACKUP_DIR).length > 0, 'no file written');
 });
 

@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isMain } from '../bin/lib/entry.js';
+import { isMain } from '../bin/lib/cli/entry.js';
 import { VERBS } from '../bin/breaking-migrations.js';
 import { repo } from './helpers/cli.js';
 import { testDatabase, urlOf } from './helpers/database.js';

@@ -2,8 +2,8 @@
 // ERROR:/FATAL:/PANIC:/error:, not only the last one (pg_dump's last is its `detail: Query was: …`).
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { failureCause } from '../bin/lib/stream.js';
-import { dbmateError } from '../bin/lib/dbmate.js';
+import { failureCause } from '../bin/lib/connection/stream.js';
+import { dbmateError } from '../bin/lib/runbook/dbmate.js';
 import { runBin } from './helpers/cli.js';
 import { query, seededDatabase } from './helpers/database.js';
 import { tempSettings } from './helpers/runbook.js';

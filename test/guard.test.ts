@@ -4,10 +4,10 @@ import pg from 'pg';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { settings } from '../bin/lib/config.js';
-import type { Target } from '../bin/lib/target.js';
-import { withSql } from '../bin/lib/db.js';
-import { maintenanceOff, maintenanceOn, maintenanceStatus } from '../bin/maintenance.js';
+import { settings } from '../bin/lib/connection/config.js';
+import type { Target } from '../bin/lib/connection/target.js';
+import { withSql } from '../bin/lib/connection/db.js';
+import { maintenanceOff, maintenanceOn, maintenanceStatus } from '../bin/lib/maintenance/mode.js';
 import { runBin } from './helpers/cli.js';
 import { query, seededDatabase, testDatabase, urlOf, oracleConfig } from './helpers/database.js';
 

@@ -72,7 +72,7 @@ t.test('row_security is off in every toolkit session: a policy raises instead of
     await query({ ...db, database: 'postgres' }, `DROP DATABASE IF EXISTS "${db.database}" WITH (FORCE)`);
     await query({ ...db, database: 'postgres' }, `DROP ROLE IF EXISTS ${role}`);
   });
-  const { withSql } = await import('../bin/lib/db.js');
+  const { withSql } = await import('../bin/lib/connection/db.js');
   const as = { ...db, user: role };
   const err = await withSql(as, (sql) => sql`SELECT count(*) FROM "User"`).catch((e: Error) => e);
   t.match(String((err as Error).message), /row-level security/, 'postgres.js session: an error, not a filtered count');

@@ -3,9 +3,9 @@ import t from 'tap';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { settings } from '../bin/lib/config.js';
-import { readLock, writeLock } from '../bin/lib/lockfile.js';
-import { maintenanceOff, maintenanceOn, maintenanceStatus } from '../bin/maintenance.js';
+import { settings } from '../bin/lib/connection/config.js';
+import { readLock, writeLock } from '../bin/lib/maintenance/lockfile.js';
+import { maintenanceOff, maintenanceOn, maintenanceStatus } from '../bin/lib/maintenance/mode.js';
 import { runBin } from './helpers/cli.js';
 
 const fresh = () => settings({ MAINTENANCE_DIR: join(mkdtempSync(join(tmpdir(), 'bm-maint-')), 'maintenance') });

@@ -4,10 +4,10 @@
 import t from 'tap';
 import pg from 'pg';
 import { migrate } from '../bin/migrate.js';
-import { STRATEGY_NAMES } from '../bin/lib/strategy.js';
+import { STRATEGY_NAMES } from '../bin/lib/runbook/strategy.js';
 import { enumLabels, query, seededDatabase, oracleConfig } from './helpers/database.js';
 import { tempSettings } from './helpers/runbook.js';
-import type { Target } from '../bin/lib/target.js';
+import type { Target } from '../bin/lib/connection/target.js';
 
 interface Worker {
   stop(): Promise<void>;

@@ -4,8 +4,8 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '../bin/migrate.js';
-import { loadMigration } from '../bin/lib/migration.js';
-import { strategy as pickStrategy, STRATEGY_NAMES } from '../bin/lib/strategy.js';
+import { loadMigration } from '../bin/lib/runbook/migration.js';
+import { strategy as pickStrategy, STRATEGY_NAMES } from '../bin/lib/runbook/strategy.js';
 import { enumLabels, query, seededDatabase } from './helpers/database.js';
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 

@@ -1,7 +1,7 @@
 // make migrate-0001 end to end: happy path at a few sizes, re-run, failures and the way back.
 import t from 'tap';
 import pg from 'pg';
-import type { Target } from '../bin/lib/target.js';
+import type { Target } from '../bin/lib/connection/target.js';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

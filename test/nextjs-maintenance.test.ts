@@ -14,8 +14,8 @@ import {
   pickLocale,
   sanitize,
 } from '../nextjs/maintenance.js';
-import { writeLock } from '../bin/lib/lockfile.js';
-import { maintenanceOff, maintenanceOn } from '../bin/maintenance.js';
+import { writeLock } from '../bin/lib/maintenance/lockfile.js';
+import { maintenanceOff, maintenanceOn } from '../bin/lib/maintenance/mode.js';
 import { oracleConfig, seededDatabase } from './helpers/database.js';
 import { tempSettings } from './helpers/runbook.js';
 

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { migrate } from '../bin/migrate.js';
 import { schema } from '../bin/schema.js';
-import { ensureJournal } from '../bin/lib/journal.js';
-import { withSql } from '../bin/lib/db.js';
+import { ensureJournal } from '../bin/lib/runbook/journal.js';
+import { withSql } from '../bin/lib/connection/db.js';
 import { repo, runBin } from './helpers/cli.js';
 import { enumLabels, query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
 import { addSneakyTrigger, tempSettings } from './helpers/runbook.js';
@@ -135,8 +135,8 @@ t.test(
 );
 
 t.test('progress: a percentage and the time left, from what a second connection sees the mutation write', async (t) => {
-  const { describeProgress, expectedWrites, withGrowth } = await import('../bin/lib/progress.js');
-  const { loadMigration } = await import('../bin/lib/migration.js');
+  const { describeProgress, expectedWrites, withGrowth } = await import('../bin/lib/cli/progress.js');
+  const { loadMigration } = await import('../bin/lib/runbook/migration.js');
   const { verify } = await import('../verify/verifier.js');
   t.equal(
     describeProgress({ done: 25 * 1048576, total: 100 * 1048576, unit: 'bytes' }, 10),

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { runBin } from './helpers/cli.js';
 import { enumLabels, query, roleCounts, seededDatabase, tableChecksum } from './helpers/database.js';
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
-import type { Target } from '../bin/lib/target.js';
+import type { Target } from '../bin/lib/connection/target.js';
 
 async function withRole(t: Test, db: Target, prefix: string): Promise<string> {
   const role = `${prefix}_${randomBytes(3).toString('hex')}`;

@@ -4,8 +4,8 @@
 // everything else as it was, and the run's dump must bring back the exact data.
 import t from 'tap';
 import { migrate } from '../bin/migrate.js';
-import { restore } from '../bin/restore.js';
-import { STRATEGY_NAMES } from '../bin/lib/strategy.js';
+import { restore } from '../bin/lib/backup/restore.js';
+import { STRATEGY_NAMES } from '../bin/lib/runbook/strategy.js';
 import { runBin } from './helpers/cli.js';
 import { enumLabels, query, tableChecksum, urlOf } from './helpers/database.js';
 import { checksumWithout, prismaDatabase, roleColumns } from './helpers/prisma.js';

@@ -19,7 +19,7 @@ import {
   roleColumns,
 } from './helpers/prisma.js';
 import { tempSettings } from './helpers/runbook.js';
-import type { Target } from '../bin/lib/target.js';
+import type { Target } from '../bin/lib/connection/target.js';
 
 const SCHEMA = `// The app's data model.
 generator client {

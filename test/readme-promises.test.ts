@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dump } from '../bin/dump.js';
-import { restore } from '../bin/restore.js';
+import { dump } from '../bin/lib/backup/dump.js';
+import { restore } from '../bin/lib/backup/restore.js';
 import { repo, runBin } from './helpers/cli.js';
 import { enumLabels, oracleConfig, query, seededDatabase, tableChecksum, testDatabase } from './helpers/database.js';
 import { addSneakyTrigger, tempSettings } from './helpers/runbook.js';

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, mkdirSync, writeFileSync, chmodSync } from 'no
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPgBindir, requirePgBindir, startSandbox } from '../bin/lib/sandbox.js';
+import { findPgBindir, requirePgBindir, startSandbox } from '../bin/lib/dev/sandbox.js';
 import { query } from './helpers/database.js';
 
 const portOpen = (port: number) =>

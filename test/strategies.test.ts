@@ -4,9 +4,9 @@ import { migrate } from '../bin/migrate.js';
 import { runBin } from './helpers/cli.js';
 import { catalogSnapshot, enumLabels, query, seededDatabase, tableChecksum } from './helpers/database.js';
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
-import { connect } from '../bin/lib/db.js';
-import { loadMigration } from '../bin/lib/migration.js';
-import { strategy as pickStrategy } from '../bin/lib/strategy.js';
+import { connect } from '../bin/lib/connection/db.js';
+import { loadMigration } from '../bin/lib/runbook/migration.js';
+import { strategy as pickStrategy } from '../bin/lib/runbook/strategy.js';
 import { InvariantFailed, verify } from '../verify/verifier.js';
 
 for (const name of ['rewrite', 'rename'] as const) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env tsx
 // The runbook's "un seul script TypeScript" for 0001 (make verify-0001 is the same): count, map
 // USER to EMPLOYEE in every column of "Role", count, check, in one transaction.
-import { main } from '../bin/lib/cli.js';
+import { main } from '../bin/lib/cli/cli.js';
 import { runVerifyCli, VERIFY_HELP } from './verify.js';
 
 await main({

@@ -3,12 +3,12 @@
 // Any failed check rolls everything back and says which check, with the numbers. The SQL files
 // hold all the logic a DBA needs to review; this file only sequences them.
 import type postgres from 'postgres';
-import type { Sql, Tx } from '../bin/lib/db.js';
-import { paramsFor, type Migration } from '../bin/lib/migration.js';
-import { describeFailed } from '../bin/lib/runbook.js';
+import type { Sql, Tx } from '../bin/lib/connection/db.js';
+import { paramsFor, type Counts, type Migration } from '../bin/lib/runbook/migration.js';
+import { describeFailed } from '../bin/lib/runbook/runbook.js';
 
-/** counts.sql's row: scalar values as text, JSON values (0001's per-table counts) as they are. */
-export type Counts = Record<string, unknown>;
+/** counts.sql's row (bin/lib/runbook/migration.ts): scalar values as text, JSON values as they are. */
+export type { Counts };
 /** Rows a mutation updated: its row count, or per table and column when it reports them. */
 export type Updated = number | Record<string, Record<string, number>>;
 export interface Check {

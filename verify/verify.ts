@@ -3,12 +3,12 @@
 // (lock.sql → counts.sql → mutation.sql → counts.sql → invariants.sql → COMMIT or ROLLBACK).
 // `make migrate-NNNN` runs the same as its mutate step; this runs it by hand, or as a dry run.
 import { writeFileSync } from 'node:fs';
-import { main, Refusal, type Command } from '../bin/lib/cli.js';
-import { connectionTarget } from '../bin/lib/config.js';
-import { withSql } from '../bin/lib/db.js';
-import { loadMigration } from '../bin/lib/migration.js';
+import { main, Refusal, type Command } from '../bin/lib/cli/cli.js';
+import { connectionTarget } from '../bin/lib/connection/config.js';
+import { withSql } from '../bin/lib/connection/db.js';
+import { loadMigration } from '../bin/lib/runbook/migration.js';
 import { totalUpdated, verify } from './verifier.js';
-import { isMain } from '../bin/lib/entry.js';
+import { isMain } from '../bin/lib/cli/entry.js';
 
 export async function runVerifyCli(id: string, argv: string[]): Promise<void> {
   if (!/^\d{4}$/.test(id)) {

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { freePort } from '../../bin/lib/sandbox.js';
-import { resolveTarget, type Target } from '../../bin/lib/target.js';
+import { freePort } from '../../bin/lib/dev/sandbox.js';
+import { resolveTarget, type Target } from '../../bin/lib/connection/target.js';
 import {
   enumLabels,
   identityChecksum,

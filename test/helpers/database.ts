@@ -4,8 +4,8 @@
 import type { Test } from 'tap';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
-import { resolveTarget, targetUrl, withDatabase, type Target } from '../../bin/lib/target.js';
-import { startSandbox, type Sandbox } from '../../bin/lib/sandbox.js';
+import { resolveTarget, targetUrl, withDatabase, type Target } from '../../bin/lib/connection/target.js';
+import { startSandbox, type Sandbox } from '../../bin/lib/dev/sandbox.js';
 import { schema } from '../../bin/schema.js';
 import { seed } from '../../bin/seed.js';
 

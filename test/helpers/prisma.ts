@@ -4,7 +4,7 @@
 // USER) and "Team".roles ("Role"[]), plus _prisma_migrations with a row for the init migration.
 import type { Test } from 'tap';
 import { query, testDatabase } from './database.js';
-import type { Target } from '../../bin/lib/target.js';
+import type { Target } from '../../bin/lib/connection/target.js';
 import { checksumOf } from '../../bin/prisma.js';
 
 export const INIT_NAME = '20250101000000_init';

@@ -3,9 +3,9 @@ import type { Test } from 'tap';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { settings, type Settings } from '../../bin/lib/config.js';
+import { settings, type Settings } from '../../bin/lib/connection/config.js';
 import { enumLabels, identityChecksum, query, roleCounts, urlOf } from './database.js';
-import type { Target } from '../../bin/lib/target.js';
+import type { Target } from '../../bin/lib/connection/target.js';
 
 export function tempSettings(
   url: Target,

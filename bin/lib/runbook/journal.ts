@@ -1,6 +1,6 @@
 // Access to the runbook's journal (sql/journal*.sql), a table in the target database.
-import { readSql } from './config.js';
-import { tableExists, type Sql, type Tx } from './db.js';
+import { readSql } from '../connection/config.js';
+import { tableExists, type Sql, type Tx } from '../connection/db.js';
 
 export interface OpenRun {
   runId: string;

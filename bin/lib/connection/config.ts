@@ -31,7 +31,7 @@ export async function connectionTarget(command: string, env: NodeJS.ProcessEnv =
 
 /** A path inside the repository, whatever the working directory. */
 export function repoPath(...parts: string[]): string {
-  return join(fileURLToPath(new URL('../..', import.meta.url)), ...parts);
+  return join(fileURLToPath(new URL('../../..', import.meta.url)), ...parts);
 }
 
 /** The text of a file under sql/. */

@@ -3,8 +3,8 @@
 // `ps`), and keep its bookkeeping table in our own schema so Prisma never sees it.
 import { resolveBinary } from 'dbmate';
 import { $ } from 'zx';
-import { repoPath } from './config.js';
-import { dbmateUrl, type Target } from './target.js';
+import { repoPath } from '../connection/config.js';
+import { dbmateUrl, type Target } from '../connection/target.js';
 
 export const MIGRATIONS_TABLE = 'breaking_migrations.schema_migrations';
 

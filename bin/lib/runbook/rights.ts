@@ -2,9 +2,9 @@
 // ownership of the type and of every table the contract alters, the toolkit's schema, the guard's
 // ALTER DATABASE, and row-level security that would hide rows. A fault refuses, exit 2.
 import { existsSync, readFileSync } from 'node:fs';
-import { readSql, repoPath } from './config.js';
-import type { Sql } from './db.js';
-import { Refusal } from './refusal.js';
+import { readSql, repoPath } from '../connection/config.js';
+import type { Sql } from '../connection/db.js';
+import { Refusal } from '../connection/refusal.js';
 
 export interface RightsProblem {
   code: 'preflight.rls' | 'preflight.privilege';

@@ -1,8 +1,7 @@
 // The runbook's read-only pieces: preflight, where the database stands, final checks.
-import type { Target } from './target.js';
-import type { Counts } from '../../verify/verifier.js';
-import type { Sql, Tx } from './db.js';
-import type { Migration } from './migration.js';
+import type { Target } from '../connection/target.js';
+import type { Sql, Tx } from '../connection/db.js';
+import type { Counts, Migration } from './migration.js';
 import { paramsFor, toolkitUpSql } from './migration.js';
 import { dbmateStatus, dirs } from './dbmate.js';
 

@@ -2,8 +2,8 @@
 // after, and where the rows of a removed label go. What `make prisma-NNNN` needs to tell Prisma
 // about the change (the migration folder, schema.prisma).
 import { existsSync, readFileSync } from 'node:fs';
-import { repoPath } from './config.js';
-import { Refusal } from './refusal.js';
+import { repoPath } from '../connection/config.js';
+import { Refusal } from '../connection/refusal.js';
 
 export interface EnumSpec {
   type: string; // the enum's name, as in schema.prisma and the database: Role

@@ -2,9 +2,12 @@
 // sql/NNNN/*.sql (plain SQL the verifier and the runner read). 0002 is only new files.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Refusal } from './refusal.js';
-import { repoPath } from './config.js';
+import { Refusal } from '../connection/refusal.js';
+import { repoPath } from '../connection/config.js';
 
+
+/** What counts.sql returns: one row of named numbers (per label, per table), compared before and after. */
+export type Counts = Record<string, unknown>;
 export const SQL_FILES = ['preflight', 'lock', 'counts', 'mutation', 'invariants', 'final_checks'] as const;
 export type SqlFile = (typeof SQL_FILES)[number];
 

@@ -1,14 +1,14 @@
 // What a failed run says: the step, the cause, the state, and the way back (or AUTO_RESTORE).
-import type { Target } from './target.js';
-import type { Settings } from './config.js';
-import type { Sql } from './db.js';
+import type { Target } from '../connection/target.js';
+import type { Settings } from '../connection/config.js';
+import type { Sql } from '../connection/db.js';
 import { openRun, record } from './journal.js';
 import type { Migration } from './migration.js';
-import { Refusal } from './refusal.js';
-import { describeLost, isLostConnection } from './lost-server.js';
+import { Refusal } from '../connection/refusal.js';
+import { describeLost, isLostConnection } from '../connection/lost-server.js';
 import { dbState } from './runbook.js';
-import { restore } from '../restore.js';
-import { maintenanceStatus, onSince } from '../maintenance.js';
+import { restore } from '../backup/restore.js';
+import { maintenanceStatus, onSince } from '../maintenance/mode.js';
 
 export class RunFailed extends Refusal {}
 

@@ -1,7 +1,7 @@
 // The database side of maintenance mode (sql/guard_*.sql): ordinary sessions become read-only.
-import { readSql } from './config.js';
-import { withSql } from './db.js';
-import type { Target } from './target.js';
+import { readSql } from '../connection/config.js';
+import { withSql } from '../connection/db.js';
+import type { Target } from '../connection/target.js';
 
 export interface GuardState {
   database: string;

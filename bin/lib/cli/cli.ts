@@ -1,10 +1,10 @@
 // The thin adapter every command shares: --help, one-line refusals with the next step,
 // exit codes, and step timing. Commands export plain functions; this file owns the process.
 import process from 'node:process';
-import { loadDotEnv } from './config.js';
-import { describeLost, installLostServerGuard, isLostConnection } from './lost-server.js';
+import { loadDotEnv } from '../connection/config.js';
+import { describeLost, installLostServerGuard, isLostConnection } from '../connection/lost-server.js';
 
-import { Refusal } from './refusal.js';
+import { Refusal } from '../connection/refusal.js';
 
 export { Refusal };
 

@@ -6,9 +6,9 @@
 //            writes no row, so its invariants are proved from the catalog (rename_facts.sql,
 //            rename_invariants.sql) instead of counted: the window does not grow with the table.
 import { existsSync, readFileSync } from 'node:fs';
-import { repoPath } from './config.js';
+import { repoPath } from '../connection/config.js';
 import type { Migration } from './migration.js';
-import { Refusal } from './refusal.js';
+import { Refusal } from '../connection/refusal.js';
 
 export const STRATEGY_NAMES = ['default', 'rewrite', 'rename'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];

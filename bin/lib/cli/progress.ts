@@ -1,9 +1,9 @@
 // Progress with a percentage and the time left, from a measured source: what a step has done so
 // far against what it will do in all (bytes read from a dump, bytes a rewrite has written). One
 // line every few seconds on a pipe; a live line on a terminal; the caller prints the final one.
-import { connect, type Sql } from './db.js';
-import type { Target } from './target.js';
-import { mb } from './stream.js';
+import { connect, type Sql } from '../connection/db.js';
+import type { Target } from '../connection/target.js';
+import { mb } from '../connection/stream.js';
 
 export interface Measure {
   done: number;

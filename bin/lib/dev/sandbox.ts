@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, rmSync, chownSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { debianBinDirs } from './pgtools.js';
-import { Refusal } from './refusal.js';
-import { parseTarget, type Target } from './target.js';
+import { debianBinDirs } from '../connection/pgtools.js';
+import { Refusal } from '../connection/refusal.js';
+import { parseTarget, type Target } from '../connection/target.js';
 
 export interface Sandbox {
   url: string; // postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable

@@ -1,9 +1,9 @@
 // The database side of the lock file, for replicas that cannot see the lock folder (other Swarm
 // nodes): a row in breaking_migrations.maintenance while ON (sql/maintenance_flag.sql).
-import { readSql } from './config.js';
-import { tableExists, withSql } from './db.js';
+import { readSql } from '../connection/config.js';
+import { tableExists, withSql } from '../connection/db.js';
 import type { LockContent } from './lockfile.js';
-import type { Target } from './target.js';
+import type { Target } from '../connection/target.js';
 
 const FLAG_TABLE = 'breaking_migrations.maintenance';
 

@@ -1,0 +1,189 @@
+// Put a dump back. Refuses anything it cannot trust (no file, a checksum that does not match,
+// an archive pg_restore cannot read) before touching the database, asks first, and restores in
+// ONE transaction: a restore that fails half way leaves the database exactly as it was.
+import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Refusal } from '../connection/refusal.js';
+import { readSql, type Settings } from '../connection/config.js';
+import { describeTarget, type Target } from '../connection/target.js';
+import { withSql } from '../connection/db.js';
+import { pgPlace, toolCommand } from '../connection/pgtools.js';
+import { failureCause, mb, runStreaming } from '../connection/stream.js';
+import { describeProgress } from '../cli/progress.js';
+import type { Manifest } from './manifest.js';
+import { maintenanceStatus } from '../maintenance/mode.js';
+
+export interface RestoreResult {
+  database: string;
+  seconds: number;
+  tables: { name: string; expected: number; actual: number | null }[];
+  countsMatch: boolean | null; // null: no manifest to compare with
+}
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** Every check that needs no database: the dump is there, intact and readable. */
+export async function checkDump(target: Target, s: Settings, dumpPath: string | undefined): Promise<Manifest | null> {
+  if (!dumpPath)
+    throw new Refusal(
+      'restore: DUMP is required.',
+      'List dumps with `make backups`, then `make restore DUMP=backups/….dump`.',
+    );
+  if (!existsSync(dumpPath))
+    throw new Refusal(`restore: ${dumpPath} does not exist.`, 'List dumps with `make backups`.');
+  const sumFile = `${dumpPath}.sha256`;
+  if (!existsSync(sumFile)) {
+    throw new Refusal(
+      `restore: ${dumpPath} has no checksum file (${basename(sumFile)}); its integrity cannot be checked.`,
+      `If you know it is intact: \`sha256sum ${dumpPath} > ${sumFile}\`, then run again.`,
+    );
+  }
+  const expected = readFileSync(sumFile, 'utf8').trim().split(/\s+/)[0];
+  const actual = await sha256(dumpPath);
+  if (expected !== actual) {
+    throw new Refusal(
+      `restore: checksum mismatch for ${dumpPath}: the file changed after it was written (expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…).`,
+      'Do not use this file; pick another dump (`make backups`).',
+    );
+  }
+  const { container } = await pgPlace(s);
+  const list = await runStreaming(toolCommand('pg_restore', target, ['--list'], { container, stdin: true }), {
+    input: dumpPath,
+  });
+  if (list.code !== 0) {
+    throw new Refusal(
+      `restore: ${dumpPath} is not a readable pg_dump archive (${failureCause(list.stderr) || `exit ${list.code}`}).`,
+      'Pick another dump (`make backups`).',
+    );
+  }
+  const manifestFile = `${dumpPath}.manifest.json`;
+  return existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest) : null;
+}
+
+/** Restores a dump; `checked` passes checkDump's result when the caller already ran it. */
+/** `portable`: into another server or a scratch database: no owners, no grants (roles may not exist there). */
+export async function restore(
+  target: Target,
+  s: Settings,
+  dumpPath: string,
+  opts: { checked?: Manifest | null; log?: (line: string) => void; portable?: boolean } = {},
+): Promise<RestoreResult> {
+  const t0 = performance.now();
+  const log = opts.log ?? console.log;
+  const manifest = opts.checked !== undefined ? opts.checked : await checkDump(target, s, dumpPath);
+  const database = target.database;
+  log(`→ restore ${dumpPath} into ${describeTarget(target)} (one transaction)`);
+  const r = await restoreInOneTransaction(target, s, dumpPath, log, opts.portable);
+  if (!r.ok) {
+    throw new Refusal(
+      `restore: the restore failed and was rolled back; the database is as it was: ${r.why}`,
+      'Fix the cause above and run it again.',
+      1,
+    );
+  }
+  const tables: RestoreResult['tables'] = [];
+  if (manifest) {
+    const counts = await withSql(target, (sql) => sql.unsafe(readSql('table_counts.sql')));
+    const actual = new Map(counts.map((c) => [String(c.name), Number(c.rows)]));
+    for (const [name, expected] of Object.entries(manifest.tables))
+      tables.push({ name, expected, actual: actual.get(name) ?? null });
+  }
+  return {
+    database,
+    seconds: (performance.now() - t0) / 1000,
+    tables,
+    countsMatch: manifest ? tables.every((t) => t.actual === t.expected) : null,
+  };
+}
+
+/**
+ * pg_restore --clean --if-exists writes the SQL; psql runs it. We sit between the two and wrap
+ * the stream in BEGIN … COMMIT ourselves, sending COMMIT only once pg_restore has exited 0 and
+ * psql has met no error (ON_ERROR_STOP): a truncated archive never commits half a restore.
+ * The toolkit's own schema is dropped first, in the same transaction, so that it comes back
+ * exactly as the dump has it (or not at all, for a dump taken before the toolkit was installed).
+ * psql opts in to writing (the guard) and gives up on a lock after a minute rather than queue
+ * the site behind it.
+ */
+async function restoreInOneTransaction(
+  target: Target,
+  s: Settings,
+  dumpPath: string,
+  log: (l: string) => void,
+  portable = false,
+): Promise<{ ok: boolean; why: string }> {
+  const args = [
+    '--clean',
+    '--if-exists',
+    ...(portable ? ['--no-owner', '--no-privileges'] : []),
+    '--no-password',
+    '--file=-',
+  ];
+  const { container } = await pgPlace(s); // asked again: the service's task may have been replaced
+  const producer = toolCommand('pg_restore', target, args, { container, stdin: true });
+  const dumpBytes = statSync(dumpPath).size;
+  const consumer = toolCommand(
+    'psql',
+    target,
+    ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--no-password', '--file=-'],
+    { container, stdin: true, writable: true },
+  );
+  consumer.env.PGOPTIONS = `${consumer.env.PGOPTIONS ?? ''} -c lock_timeout=60s -c client_min_messages=warning`.trim();
+  const psql = spawn(consumer.argv[0], consumer.argv.slice(1), {
+    env: consumer.env,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  let psqlErr = '';
+  psql.stderr.on('data', (d) => (psqlErr = (psqlErr + d).slice(-8192)));
+  psql.stdin.on('error', () => {}); // psql stopped on an error: its exit code tells
+  const psqlDone = new Promise<number | null>((res) => psql.once('close', res));
+  psql.stdin.write('BEGIN;\nDROP SCHEMA IF EXISTS breaking_migrations CASCADE;\n');
+  const produced = await runStreaming(producer, {
+    input: dumpPath,
+    onData: (chunk) => void psql.stdin.write(chunk),
+    // Measured: the share of the dump file read so far (pg_restore reads it once, in order).
+    progress: (_sent, sec, read) =>
+      log(`  … restore: ${describeProgress({ done: read, total: dumpBytes, unit: 'bytes' }, sec)}`),
+  });
+  if (produced.code === 0) psql.stdin.end('COMMIT;\n');
+  else psql.kill('SIGTERM'); // the connection closes, the server rolls the transaction back
+  const psqlCode = await psqlDone;
+  if (produced.code !== 0)
+    return { ok: false, why: `pg_restore: ${failureCause(produced.stderr) || `exit ${produced.code}`}` };
+  if (psqlCode !== 0) return { ok: false, why: failureCause(psqlErr) || `psql exit ${psqlCode}` };
+  return { ok: true, why: '' };
+}
+
+/**
+ * What a restore would throw away, measured now: the dump's age, each table's rows now against
+ * the dump, and the writes since (the statistics counters now minus the manifest's).
+ */
+export async function discarded(target: Target, manifest: Manifest): Promise<string[]> {
+  const { counts, writes } = await withSql(target, async (sql) => ({
+    counts: await sql.unsafe(readSql('table_counts.sql')),
+    writes: await sql.unsafe(readSql('table_writes.sql')),
+  }));
+  const rows = new Map(counts.map((c) => [String(c.name), Number(c.rows)]));
+  const now = new Map(writes.map((w) => [String(w.name), Number(w.writes)]));
+  const minutes = Math.round((Date.now() - Date.parse(manifest.createdAt)) / 60000);
+  const lines = [
+    `the dump was taken ${minutes} min ago (${manifest.createdAt}); restoring it discards what changed since:`,
+  ];
+  for (const [name, then] of Object.entries(manifest.tables)) {
+    const at = manifest.writes?.[name];
+    const since =
+      at === undefined || !now.has(name)
+        ? 'writes since: not measured'
+        : now.get(name)! < at
+          ? 'writes since: unknown (statistics were reset)'
+          : `${now.get(name)! - at} writes since`;
+    lines.push(`  ${name}: ${rows.get(name) ?? 'missing'} rows now, ${then} in the dump; ${since}`);
+  }
+  return lines;
+}
