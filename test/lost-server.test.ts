@@ -41,6 +41,9 @@ t.test('a server crash during the mutation: the failure block, then a re-run fin
   t.equal(code, 1, `exit 1: the step failed (stdout: ${stdout.slice(-600)})`);
   t.match(stderr, /migrate-0001: step mutate failed: /, 'the step is named');
   t.match(stderr, /state: /, 'where the database stands is said');
+  // Read back even while the server recovers: the lock file needs no server.
+  t.match(stderr, /maintenance stays ON/, 'the lock is read back as ON');
+  t.notMatch(stderr, /maintenance: unknown/);
   t.match(stderr, /make restore DUMP=\S+\.dump/, 'the way back is printed');
   t.notMatch(stderr + stdout, /TypeError|\n\s+at .+:\d+:\d+/, 'no stack trace');
 

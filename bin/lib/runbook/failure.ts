@@ -77,13 +77,19 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
   // Read back, never assumed: a step that failed before the lock was written left nothing ON.
   const maintenance = async () => {
     const m = await maintenanceStatus(c.s, c.target).catch(() => undefined);
-    return !m
-      ? 'maintenance: unknown (the lock and the guard could not be read back)'
-      : m.on
-        ? `maintenance stays ON${sinceText(onSince(m))}`
-        : m.partial
-          ? 'maintenance is PARTIAL (`make maintenance-status` says which part is ON)'
-          : 'maintenance is OFF; nothing needs undoing';
+    if (!m) {
+      // The server may be restarting: the lock file can still be read without it.
+      const locks = await maintenanceStatus({ ...c.s, dbGuard: false }).catch(() => undefined);
+      if (!locks) return 'maintenance: unknown (the lock and the guard could not be read back)';
+      return locks.on
+        ? `maintenance stays ON for visitors (the lock${sinceText(onSince(locks))}); ` +
+            'the database guard could not be read back (the server did not answer)'
+        : 'maintenance: the lock is OFF; the database guard could not be read back (the server did not answer)';
+    }
+    if (m.on) return `maintenance stays ON${sinceText(onSince(m))}`;
+    return m.partial
+      ? 'maintenance is PARTIAL (`make maintenance-status` says which part is ON)'
+      : 'maintenance is OFF; nothing needs undoing';
   };
   const before = await where();
   const lines: string[] = [];
