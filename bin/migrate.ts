@@ -26,7 +26,7 @@ import {
 import { strategy as pickStrategy, type StrategyName } from './lib/runbook/strategy.js';
 import { dump, dumpPreflight } from './lib/backup/dump.js';
 import { expectedWrites, withGrowth } from './lib/cli/progress.js';
-import { checkLockTargets, maintenanceOff, maintenanceOn } from './lib/maintenance/mode.js';
+import { checkLockTargets, maintenanceOff, maintenanceOn, type OffResult } from './lib/maintenance/mode.js';
 import { schema } from './schema.js';
 import { describeCounts, totalUpdated, verify, type Counts, type VerifyReport } from '../verify/verifier.js';
 import { isMain } from './lib/cli/entry.js';
@@ -68,6 +68,21 @@ export interface RunOptions {
   prismaDir?: string;
   log?: (line: string) => void;
 }
+
+/** One step of the runbook. `journal`: which of its rows the step writes ('start+done' by default). */
+interface RunbookStep<T = unknown> {
+  name: string;
+  journal?: 'start+done' | 'start' | 'done' | 'none';
+  before?: () => Promise<void>; // runs even when the step is skipped
+  skip?: () => string | undefined; // why the step does not run, when it does not
+  run: () => Promise<T>;
+  keep?: (value: T) => unknown; // what its 'done' row keeps
+  after?: (value: T | undefined) => Promise<void>; // with undefined when skipped
+  failed?: (err: unknown) => Promise<never>; // a failure that is not the runbook's failure block
+}
+
+/** Keeps each row's own value type while the table holds them all. */
+const stepOf = <T>(st: RunbookStep<T>) => st as unknown as RunbookStep;
 
 export async function migrate(target: Target, id: string, s: Settings, opts: RunOptions = {}): Promise<RunResult> {
   const log = opts.log ?? console.log;
@@ -126,140 +141,115 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
     }
     if (open) log(`  resuming run ${result.runId} (done: ${Object.keys(done).join(', ') || 'nothing'})`);
 
-    const runStep = async <T>(
-      name: string,
-      fn: () => Promise<T>,
-      detail: (v: T) => unknown = () => ({}),
-      skip?: string,
-    ): Promise<T | undefined> => {
-      if (skip) {
-        log(`• ${name}: skipped (${skip})`);
-        result.steps.push({ step: name, seconds: 0, skipped: skip });
-        return undefined;
-      }
-      const t0 = performance.now();
-      // The journal exists once 'toolkit' is done; the mutation's 'done' row commits inside the verifier.
-      if (name !== 'preflight' && name !== 'toolkit')
-        await record(sql, { runId: result.runId, migration: id, step: name, event: 'start' });
-      const value = await step(name, () => orLost(fn()), log); // a lost server fails the step, never the process
-      const secs = (performance.now() - t0) / 1000;
-      result.steps.push({ step: name, seconds: secs });
-      if (name !== 'preflight' && name !== 'mutate')
-        await record(sql, {
-          runId: result.runId,
-          migration: id,
-          step: name,
-          event: 'done',
-          seconds: secs,
-          detail: detail(value),
-        });
-      return value;
-    };
-
-    let current = 'preflight';
+    // The runbook as data: each row says what the step does, when it is skipped and why, and what
+    // the journal keeps; the loop below times it, journals it and names it in a failure block.
+    // The journal exists once 'toolkit' is done, so neither preflight nor toolkit journals a
+    // start; the mutation's 'done' row commits inside the verifier's transaction, with the data.
     let dumpPath = done.dump?.path as string | undefined;
     let windowStart: number | undefined;
-    try {
-      await runStep('preflight', async () => {
-        await dumpPreflight(sql, target, s); // and where pg_dump runs: PG_SERVICE's task, PG_CONTAINER, here
-        // The app's containers or tasks exist, run, and let the lock be written: a typo in
-        // APP_SERVICE is refused here, not found at maintenance-on.
-        if (!state.contracted) await checkLockTargets(s);
-        // Prisma's side is checked before anything changes, so that its step at the end cannot be refused.
-        if (opts.prismaDir) await prismaPreflight(sql, id, opts.prismaDir, `migrate-${id}`);
-        const { problems, counts } = state.contracted
-          ? { problems: [] }
-          : await preflightProblems(sql, m, {
-              checkContract: strategy.checkContract,
-              trySql: strategy.tryInPreflight && !done.mutate ? strategy.mutationSql : undefined,
-            });
-        for (const line of counts ? describeCounts(counts) : []) log(`  preflight: ${line}`);
-        if (problems.length)
-          throw new Refusal(
-            `migrate-${id}: preflight: ${problems.join('; ')}.`,
-            'Nothing was changed. Fix each object listed, then run again.',
-          );
+    let writes: Awaited<ReturnType<typeof expectedWrites>>;
+    let off: OffResult | undefined;
+    const contracted = state.contracted ? 'schema already contracted' : undefined;
+    const byStrategy = (runs: boolean) => (runs ? undefined : `done by STRATEGY=${strategy.name}`);
+    // The visitors' outage began when the lock did, which may be an earlier, failed attempt.
+    const outage = (since?: string) => (since ? (Date.now() - Date.parse(since)) / 1000 : undefined);
+    // The mutation and its invariants in one transaction. Strategies that reach the final schema
+    // here record dbmate's versions in the same transaction.
+    const mutate = () =>
+      verify(sql, m, {
+        lockTimeout: opts.lockTimeout,
+        log,
+        mutation: { sql: strategy.mutationSql, updatesRows: strategy.updatesRows, ...strategy.proof },
+        beforeCommit: async (tx: Tx, r) => {
+          for (const v of strategy.versionsInMutation)
+            await tx`INSERT INTO breaking_migrations.schema_migrations (version) VALUES (${v}) ON CONFLICT DO NOTHING`;
+          await record(tx, {
+            runId: result.runId,
+            migration: id,
+            step: 'mutate',
+            event: 'done',
+            seconds: r.seconds.mutation,
+            detail: {
+              strategy: strategy.name,
+              proof: strategy.proof ? 'catalog' : 'count',
+              before: r.before,
+              after: r.after,
+              updated: r.updated,
+            },
+          });
+        },
       });
+    const runbook: RunbookStep[] = [
+      stepOf({
+        name: 'preflight',
+        journal: 'none',
+        run: async () => {
+          await dumpPreflight(sql, target, s); // and where pg_dump runs: PG_SERVICE's task, PG_CONTAINER, here
+          // The app's containers or tasks exist, run, and let the lock be written: a typo in
+          // APP_SERVICE is refused here, not found at maintenance-on.
+          if (!state.contracted) await checkLockTargets(s);
+          // Prisma's side is checked before anything changes, so that its step at the end cannot be refused.
+          if (opts.prismaDir) await prismaPreflight(sql, id, opts.prismaDir, `migrate-${id}`);
+          const { problems, counts } = state.contracted
+            ? { problems: [] }
+            : await preflightProblems(sql, m, {
+                checkContract: strategy.checkContract,
+                trySql: strategy.tryInPreflight && !done.mutate ? strategy.mutationSql : undefined,
+              });
+          for (const line of counts ? describeCounts(counts) : []) log(`  preflight: ${line}`);
+          if (problems.length)
+            throw new Refusal(
+              `migrate-${id}: preflight: ${problems.join('; ')}.`,
+              'Nothing was changed. Fix each object listed, then run again.',
+            );
+        },
+      }),
       // Before the dump, so that the dump holds the toolkit's schema as the rest of the run uses it.
-      current = 'toolkit';
-      await runStep('toolkit', async () => {
-        await schema(target, 'toolkit');
-        await ensureJournal(sql);
-      });
-      // What the long steps will write, for their percentage and time left: read before the
-      // maintenance window opens (plan.sql may sample a table the planner never analysed).
-      const writes = await expectedWrites(sql, m.plan);
-      current = 'maintenance-on';
-      windowStart = performance.now();
-      await runStep(
-        'maintenance-on',
-        () => maintenanceOn(s, target, { reason: `migration ${id}`, retryAfter: 300 }),
-        () => ({}),
-        state.contracted ? 'schema already contracted' : undefined,
-      );
-      current = 'dump';
-      const haveDump = dumpPath && existsSync(dumpPath) ? `taken at the start of this run: ${dumpPath}` : undefined;
-      const d = await runStep(
-        'dump',
-        () => dump(target, s, log),
-        (r) => ({ path: r.path, sha256: r.sha256, bytes: r.bytes }),
-        haveDump ?? (state.contracted ? 'schema already contracted' : undefined),
-      );
-      dumpPath = d?.path ?? dumpPath;
-      result.dump = dumpPath;
-      current = 'expand';
-      await waitForOrphans(sql, log);
-      await runStep(
-        'expand',
-        () => schema(target, 'expand', id),
-        undefined,
-        strategy.expandStep ? undefined : `done by STRATEGY=${strategy.name}`,
-      );
-      current = 'mutate';
-      // The mutation's journal row commits in the verifier's own transaction, with the data.
-      // Strategies that reach the final schema here record dbmate's versions in the same transaction.
-      const mutate = () =>
-        verify(sql, m, {
-          lockTimeout: opts.lockTimeout,
-          log,
-          mutation: { sql: strategy.mutationSql, updatesRows: strategy.updatesRows, ...strategy.proof },
-          beforeCommit: async (tx: Tx, r) => {
-            for (const v of strategy.versionsInMutation)
-              await tx`INSERT INTO breaking_migrations.schema_migrations (version) VALUES (${v}) ON CONFLICT DO NOTHING`;
-            await record(tx, {
-              runId: result.runId,
-              migration: id,
-              step: 'mutate',
-              event: 'done',
-              seconds: r.seconds.mutation,
-              detail: {
-                strategy: strategy.name,
-                proof: strategy.proof ? 'catalog' : 'count',
-                before: r.before,
-                after: r.after,
-                updated: r.updated,
-              },
-            });
-          },
-        });
-      const v = await runStep(
-        'mutate',
-        () =>
-          withGrowth(
-            target,
-            'mutate',
-            strategy.name === 'rename' ? 0 : strategy.name === 'rewrite' ? writes?.rewrite : writes?.update,
-            log,
-            mutate,
-          ),
-        () => ({}),
-        done.mutate ? 'committed earlier in this run' : undefined,
-      );
-      result.verifier = v ?? (done.mutate as RunResult['verifier']);
-      current = 'contract';
-      await runStep(
-        'contract',
-        () =>
+      stepOf({
+        name: 'toolkit',
+        journal: 'done',
+        run: async () => {
+          await schema(target, 'toolkit');
+          await ensureJournal(sql);
+        },
+        // What the long steps will write, for their percentage and time left: read before the
+        // maintenance window opens (plan.sql may sample a table the planner never analysed).
+        after: async () => void (writes = await expectedWrites(sql, m.plan)),
+      }),
+      stepOf({
+        name: 'maintenance-on',
+        before: async () => void (windowStart = performance.now()),
+        skip: () => contracted,
+        run: () => maintenanceOn(s, target, { reason: `migration ${id}`, retryAfter: 300 }),
+      }),
+      stepOf({
+        name: 'dump',
+        skip: () => (dumpPath && existsSync(dumpPath) ? `taken at the start of this run: ${dumpPath}` : contracted),
+        run: () => dump(target, s, log),
+        keep: (r) => ({ path: r.path, sha256: r.sha256, bytes: r.bytes }),
+        after: async (r) => void (result.dump = dumpPath = r?.path ?? dumpPath),
+      }),
+      stepOf({
+        name: 'expand',
+        // Even when skipped: the orphans of a killed run must not race this one.
+        before: () => waitForOrphans(sql, log),
+        skip: () => byStrategy(strategy.expandStep),
+        run: () => schema(target, 'expand', id),
+      }),
+      stepOf({
+        name: 'mutate',
+        journal: 'start',
+        skip: () => (done.mutate ? 'committed earlier in this run' : undefined),
+        run: () => {
+          const expected = strategy.name === 'rename' ? 0 : strategy.name === 'rewrite' ? writes?.rewrite : writes?.update;
+          return withGrowth(target, 'mutate', expected, log, mutate);
+        },
+        after: async (v) => void (result.verifier = v ?? (done.mutate as RunResult['verifier'])),
+      }),
+      stepOf({
+        name: 'contract',
+        skip: () => byStrategy(strategy.contractStep),
+        run: () =>
           withGrowth(target, 'contract', writes?.rewrite, log, async () => {
             for (let attempt = 1; ; attempt++) {
               try {
@@ -271,19 +261,17 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
                 const held = rowsStillHolding((err as Error).message);
                 if (attempt >= 3 || !held) throw err;
                 log(
-                  `  rows with an old label appeared after the mutation: ${held.join('; ')}; running the verifier again (attempt ${attempt + 1})`,
+                  `  rows with an old label appeared after the mutation: ${held.join('; ')}; ` +
+                    `running the verifier again (attempt ${attempt + 1})`,
                 );
                 result.verifier = await mutate();
               }
             }
           }),
-        undefined,
-        strategy.contractStep ? undefined : `done by STRATEGY=${strategy.name}`,
-      );
-      current = 'final-checks';
-      await runStep(
-        'final-checks',
-        async () => {
+      }),
+      stepOf({
+        name: 'final-checks',
+        run: async () => {
           // After a rename nothing but the catalog changed since the verifier's proof, which took
           // no counts: the schema is checked, the table is not scanned.
           result.checks = await finalChecks(sql, m, strategy.proof ? undefined : result.verifier?.after);
@@ -291,38 +279,68 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
           const bad = enforced.filter((c) => !c.ok);
           if (bad.length) throw new Error(`final checks failed: ${describeFailed(bad)}`);
         },
-        () => ({ checks: result.checks }),
-      );
-      current = 'maintenance-off';
-      // The visitors' outage began when the lock did, which may be an earlier, failed attempt.
-      const outage = (since?: string) => (since ? (Date.now() - Date.parse(since)) / 1000 : undefined);
-      const off = await runStep(
-        'maintenance-off',
-        () => maintenanceOff(s, target),
-        (r) => ({ since: r.since, outageSeconds: outage(r.since) }),
-      );
-      result.windowSeconds = windowStart === undefined ? undefined : (performance.now() - windowStart) / 1000;
-      result.outageSeconds = outage(off?.since) ?? result.windowSeconds;
-      if (opts.prismaDir) {
-        current = 'prisma';
-        result.prisma = await runStep(
-          'prisma',
-          () => prismaHistory(target, id, opts.prismaDir!, { runId: result.runId, command: `migrate-${id}` }),
-          (r) => ({ folder: r.folder, checksum: r.checksum, addedRow: r.addedRow }),
-        ).catch(async (err) => {
-          await record(sql, {
-            runId: result.runId,
-            migration: id,
-            step: 'prisma',
-            event: 'failed',
-            detail: { cause: (err as Error).message },
-          }).catch(() => {});
+        keep: () => ({ checks: result.checks }),
+      }),
+      stepOf({
+        name: 'maintenance-off',
+        run: () => maintenanceOff(s, target),
+        keep: (r) => ({ since: r.since, outageSeconds: outage(r.since) }),
+        after: async (r) => {
+          off = r;
+          result.windowSeconds = windowStart === undefined ? undefined : (performance.now() - windowStart) / 1000;
+          result.outageSeconds = outage(off?.since) ?? result.windowSeconds;
+        },
+      }),
+      ...(opts.prismaDir ? [prismaStep(opts.prismaDir)] : []),
+    ];
+
+    function prismaStep(dir: string): RunbookStep {
+      return stepOf({
+        name: 'prisma',
+        run: () => prismaHistory(target, id, dir, { runId: result.runId, command: `migrate-${id}` }),
+        keep: (r) => ({ folder: r.folder, checksum: r.checksum, addedRow: r.addedRow }),
+        after: async (r) => void (result.prisma = r),
+        // The database is done and the site is back: a failure here is Prisma's bookkeeping only.
+        failed: async (err) => {
+          const cause = (err as Error).message;
+          await record(sql, { runId: result.runId, migration: id, step: 'prisma', event: 'failed', detail: { cause } })
+            .catch(() => {});
           throw new RunFailed(
-            `migrate-${id}: the database is migrated and maintenance is OFF, but Prisma's history was not updated: ${(err as Error).message.replace(/^migrate-\d+: /, '')}`,
-            `Fix the cause, then \`make prisma-${id} PRISMA_DIR=${opts.prismaDir}\` (or \`make migrate-${id}\` again) finishes it.`,
+            `migrate-${id}: the database is migrated and maintenance is OFF, but Prisma's history was not updated: ` +
+              cause.replace(/^migrate-\d+: /, ''),
+            `Fix the cause, then \`make prisma-${id} PRISMA_DIR=${dir}\` (or \`make migrate-${id}\` again) finishes it.`,
             1,
           );
-        });
+        },
+      });
+    }
+
+    let current = 'preflight';
+    try {
+      for (const st of runbook) {
+        current = st.name;
+        await st.before?.();
+        const why = st.skip?.();
+        if (why) {
+          log(`• ${st.name}: skipped (${why})`);
+          result.steps.push({ step: st.name, seconds: 0, skipped: why });
+          await st.after?.(undefined);
+          continue;
+        }
+        const journal = st.journal ?? 'start+done';
+        const t0 = performance.now();
+        if (journal === 'start+done' || journal === 'start')
+          await record(sql, { runId: result.runId, migration: id, step: st.name, event: 'start' });
+        const value = await step(st.name, () => orLost(st.run()), log).catch((err) =>
+          st.failed ? st.failed(err) : Promise.reject(err),
+        ); // a lost server fails the step, never the process
+        const secs = (performance.now() - t0) / 1000;
+        result.steps.push({ step: st.name, seconds: secs });
+        if (journal === 'start+done' || journal === 'done') {
+          const detail = st.keep?.(value) ?? {};
+          await record(sql, { runId: result.runId, migration: id, step: st.name, event: 'done', seconds: secs, detail });
+        }
+        await st.after?.(value);
       }
       await record(sql, {
         runId: result.runId,
