@@ -1,8 +1,8 @@
 // The rights a run needs, checked in the catalog before anything changes (sql/preflight_rights.sql):
 // ownership of the type and of every table the contract alters, the toolkit's schema, the guard's
 // ALTER DATABASE, and row-level security that would hide rows. A fault refuses, exit 2.
-import { existsSync, readFileSync } from 'node:fs';
-import { readSql, repoPath } from '../connection/config.js';
+import { readEnumSpec } from '../enum/enum-spec.js';
+import { readSql } from '../connection/config.js';
 import type { Sql } from '../connection/db.js';
 import { Refusal } from '../connection/refusal.js';
 
@@ -11,10 +11,9 @@ export interface RightsProblem {
   problem: string;
 }
 
-/** The enum type a migration changes, from its enum.json; undefined for other migrations. */
+/** The enum type a migration changes, from its enum.json (checked); undefined for other migrations. */
 export function migrationEnumType(id: string): string | undefined {
-  const file = repoPath('sql', id, 'enum.json');
-  return existsSync(file) ? String((JSON.parse(readFileSync(file, 'utf8')) as { type: string }).type) : undefined;
+  return readEnumSpec(id)?.type;
 }
 
 export async function rightsProblems(
