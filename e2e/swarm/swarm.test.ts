@@ -4,6 +4,7 @@
 // make verbs from this checkout, with APP_SERVICE / PG_SERVICE naming the services. The host's
 // PostgreSQL programs are hidden (PG_BINDIR = an empty folder), so pg_dump / pg_restore must run
 // in the database's task. The oracle is `pg`, HTTP status codes, the catalog and exit codes.
+// The order matters: the rehearsals (h1, h2) need production un-migrated, so they run before c.
 //
 // BM_SWARM_PG_VIA=container uses PG_CONTAINER (the current task's name, looked up before each
 // command) instead of PG_SERVICE, for a toolkit without PG_SERVICE.
@@ -423,6 +424,110 @@ t.test('g. Swarm faults are refused before anything changes (exit 2, maintenance
   t.match(stale.stdout + stale.stderr, /PG_CONTAINER: no container/, 'it says the container is not here', said(stale));
   t.equal(readdirSync(backups).length, dumpsBefore, 'no dump file was written');
   await untouched('refused dumps');
+});
+
+// ---- h. the rehearsal, with the production .env shape ------------------------------------------
+
+/**
+ * What production shows while a rehearsal runs, polled: every replica's answers, and whether the
+ * lock file, the database flag or a write guard on production's database ever appeared.
+ */
+function watchProduction() {
+  const polling = startPolling(ports);
+  const seen = { lock: false, flag: false, guard: false };
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      if (existsSync(join(lockDir, 'enabled.lock'))) seen.lock = true;
+      const [r] = await query<{ flag: number; guard: number }>(
+        target,
+        `SELECT (SELECT count(*)::int FROM breaking_migrations.maintenance) AS flag,
+          (SELECT count(*)::int FROM pg_db_role_setting
+            WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())) AS guard`,
+      ).catch(() => [{ flag: 0, guard: 0 }]);
+      if (r.flag > 0) seen.flag = true;
+      if (r.guard > 0) seen.guard = true;
+      await sleep(200);
+    }
+  })();
+  return {
+    seen,
+    answers: polling.seen,
+    stop: async () => {
+      running = false;
+      await Promise.all([loop, polling.stop()]);
+    },
+  };
+}
+
+/** Runs `make rehearse-0001 ARGS` with `e`, watching production all along: it passes, production as it was. */
+async function rehearseWatched(t: Test, e: Record<string, string>, args: string[] = []) {
+  const checksum = await tableChecksum(target);
+  const watch = watchProduction();
+  await sleep(500); // the visitors are busy before the run starts
+  const run = await make('rehearse-0001', e, args);
+  await sleep(500); // and after it ends
+  await watch.stop();
+  t.equal(run.code, 0, ['make rehearse-0001', ...args, 'exits 0'].join(' '), said(run));
+  t.match(run.stdout, /rehearse-0001: passed on a copy of/, 'it says the rehearsal passed', said(run));
+  t.comment(run.stdout.trim().split('\n').slice(-4).join('\n'));
+  t.same(await enumLabels(target), ['USER', 'ADMIN'], 'production\'s "Role" labels are still USER, ADMIN');
+  t.equal(await tableChecksum(target), checksum, "production's rows are unchanged (checksum)");
+  for (const port of ports) {
+    const answers = watch.answers.get(port)!;
+    const other = answers.filter((a) => a.status !== 200);
+    t.ok(answers.length > 0, `replica on ${port} was polled (${answers.length} answers)`);
+    t.same(
+      [...new Set(other.map((a) => a.status))],
+      [],
+      `replica on ${port} answered 200 throughout (${other.length} other answers)`,
+    );
+  }
+  t.notOk(watch.seen.lock, "no lock file appeared in the app's bind folder during the run");
+  t.notOk(existsSync(join(lockDir, 'enabled.lock')), "no lock file in the app's bind folder afterwards");
+  t.notOk(watch.seen.flag, "production's maintenance flag was never ON");
+  t.notOk(watch.seen.guard, "production's database never got a write guard");
+  return run;
+}
+
+/** Databases on production's server named like a rehearsal's scratch copy. */
+async function scratchDatabases(): Promise<string[]> {
+  const rows = await query<{ datname: string }>(
+    target,
+    `SELECT datname FROM pg_database WHERE datname LIKE 'pulsework\\_rehearse\\_%' ORDER BY datname`,
+  );
+  return rows.map((r) => r.datname);
+}
+
+t.test('h1. make rehearse-0001 on the same server, host programs hidden: passes, production untouched', async (t) => {
+  t.same(await scratchDatabases(), [], 'no scratch database before');
+  const run = await rehearseWatched(t, env());
+  const scratch = /into (pulsework_rehearse_[0-9a-z]+) \(server\)/.exec(run.stdout)?.[1];
+  t.ok(scratch, `it names the scratch database on the same server: ${scratch}`, said(run));
+  t.same(await scratchDatabases(), [], `the scratch database ${scratch} is gone (pg_database)`);
+});
+
+t.test('h2. make rehearse-0001 REHEARSE_IN=sandbox: refused without host programs, passes with them', async (t) => {
+  const dumpsBefore = readdirSync(backups).length;
+  const refused = await make('rehearse-0001', env(), ['REHEARSE_IN=sandbox']);
+  t.match(refused.stderr, /\] Error 2$/m, 'with PG_BINDIR empty it exits 2 (refused)', said(refused));
+  t.match(
+    refused.stderr,
+    /REHEARSE_IN=sandbox runs a PostgreSQL on this host, whose programs are missing/,
+    "it says the host's PostgreSQL programs are missing",
+    said(refused),
+  );
+  const next = /^\s*next: (.*)$/m.exec(refused.stderr)?.[1] ?? '';
+  t.match(next, /`make rehearse-0001`/, '`next:` names `make rehearse-0001`', said(refused));
+  t.notMatch(next, /`make rehearse-0001[^`]*REHEARSE_IN[^`]*`/, '… without REHEARSE_IN', said(refused));
+  t.equal(readdirSync(backups).length, dumpsBefore, 'refused before production was read: no dump written');
+  t.same(await enumLabels(target), ['USER', 'ADMIN'], 'production\'s "Role" untouched by the refusal');
+
+  // PG_BINDIR unset: the sandbox finds this host's PostgreSQL 15 under /usr/lib/postgresql/15/bin.
+  const { PG_BINDIR: _hidden, ...withHostPrograms } = env();
+  const run = await rehearseWatched(t, withHostPrograms, ['REHEARSE_IN=sandbox']);
+  t.match(run.stdout, /into pulsework_rehearse_[0-9a-z]+ \(sandbox\)/, 'it restored into the sandbox', said(run));
+  t.same(await scratchDatabases(), [], "no scratch database left on production's server");
 });
 
 interface Writer {
