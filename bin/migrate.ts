@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { main, Refusal, seconds, step, type Command } from './lib/cli/cli.js';
 import { settings, type Settings, connectionTarget } from './lib/connection/config.js';
-import { type Target } from './lib/connection/target.js';
+import type { Target } from './lib/connection/target.js';
 import { connect, type Tx } from './lib/connection/db.js';
 import { ensureJournal, lastFinished, openRun, record } from './lib/runbook/journal.js';
 import { loadMigration } from './lib/runbook/migration.js';
@@ -214,11 +214,15 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         },
         // What the long steps will write, for their percentage and time left: read before the
         // maintenance window opens (plan.sql may sample a table the planner never analysed).
-        after: async () => void (writes = await expectedWrites(sql, m.plan)),
+        after: async () => {
+          writes = await expectedWrites(sql, m.plan);
+        },
       }),
       stepOf({
         name: 'maintenance-on',
-        before: async () => void (windowStart = performance.now()),
+        before: async () => {
+          windowStart = performance.now();
+        },
         skip: () => contracted,
         run: () => maintenanceOn(s, target, { reason: `migration ${id}`, retryAfter: 300 }),
       }),
@@ -227,7 +231,10 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         skip: () => (dumpPath && existsSync(dumpPath) ? `taken at the start of this run: ${dumpPath}` : contracted),
         run: () => dump(target, s, log),
         keep: (r) => ({ path: r.path, sha256: r.sha256, bytes: r.bytes }),
-        after: async (r) => void (result.dump = dumpPath = r?.path ?? dumpPath),
+        after: async (r) => {
+          dumpPath = r?.path ?? dumpPath;
+          result.dump = dumpPath;
+        },
       }),
       stepOf({
         name: 'expand',
@@ -241,10 +248,13 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         journal: 'start',
         skip: () => (done.mutate ? 'committed earlier in this run' : undefined),
         run: () => {
-          const expected = strategy.name === 'rename' ? 0 : strategy.name === 'rewrite' ? writes?.rewrite : writes?.update;
+          const expected =
+            strategy.name === 'rename' ? 0 : strategy.name === 'rewrite' ? writes?.rewrite : writes?.update;
           return withGrowth(target, 'mutate', expected, log, mutate);
         },
-        after: async (v) => void (result.verifier = v ?? (done.mutate as RunResult['verifier'])),
+        after: async (v) => {
+          result.verifier = v ?? (done.mutate as RunResult['verifier']);
+        },
       }),
       stepOf({
         name: 'contract',
@@ -299,16 +309,24 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         name: 'prisma',
         run: () => prismaHistory(target, id, dir, { runId: result.runId, command: `migrate-${id}` }),
         keep: (r) => ({ folder: r.folder, checksum: r.checksum, addedRow: r.addedRow }),
-        after: async (r) => void (result.prisma = r),
+        after: async (r) => {
+          result.prisma = r;
+        },
         // The database is done and the site is back: a failure here is Prisma's bookkeeping only.
         failed: async (err) => {
           const cause = (err as Error).message;
-          await record(sql, { runId: result.runId, migration: id, step: 'prisma', event: 'failed', detail: { cause } })
-            .catch(() => {});
+          await record(sql, {
+            runId: result.runId,
+            migration: id,
+            step: 'prisma',
+            event: 'failed',
+            detail: { cause },
+          }).catch(() => {});
           throw new RunFailed(
             `migrate-${id}: the database is migrated and maintenance is OFF, but Prisma's history was not updated: ` +
               cause.replace(/^migrate-\d+: /, ''),
-            `Fix the cause, then \`make prisma-${id} PRISMA_DIR=${dir}\` (or \`make migrate-${id}\` again) finishes it.`,
+            `Fix the cause, then \`make prisma-${id} PRISMA_DIR=${dir}\` ` +
+              `(or \`make migrate-${id}\` again) finishes it.`,
             1,
           );
         },
@@ -338,7 +356,14 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         result.steps.push({ step: st.name, seconds: secs });
         if (journal === 'start+done' || journal === 'done') {
           const detail = st.keep?.(value) ?? {};
-          await record(sql, { runId: result.runId, migration: id, step: st.name, event: 'done', seconds: secs, detail });
+          await record(sql, {
+            runId: result.runId,
+            migration: id,
+            step: st.name,
+            event: 'done',
+            seconds: secs,
+            detail,
+          });
         }
         await st.after?.(value);
       }
@@ -351,7 +376,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       });
       mkdirSync(resolve(s.backupDir), { recursive: true, mode: 0o700 }); // a resumed run may not have dumped here
       result.report = join(resolve(s.backupDir), `migrate-${id}_${result.runId}.report.json`);
-      writeFileSync(result.report, JSON.stringify(result, null, 2) + '\n', { mode: 0o600 });
+      writeFileSync(result.report, `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });
       return result;
     } catch (err) {
       if (err instanceof RunFailed) throw err; // already says where the run stands
@@ -379,7 +404,8 @@ export function command(args: string[]): Command {
   return {
     name: `migrate-${id}`,
     usage:
-      'usage: tsx bin/migrate.ts NNNN   (make migrate-0001 [STRATEGY=rewrite|rename] [AUTO_RESTORE=1] [LOCK_TIMEOUT=10s])',
+      'usage: tsx bin/migrate.ts NNNN   ' +
+      '(make migrate-0001 [STRATEGY=rewrite|rename] [AUTO_RESTORE=1] [LOCK_TIMEOUT=10s])',
     help: `
 Runs migration NNNN end to end on DATABASE_URL: preflight (server, pg_dump, disk, the contract's
 blockers: nothing changes if it fails) → maintenance on → dump → expand → verifier (mutation and
@@ -406,10 +432,11 @@ Exit codes: 0 done (or already applied), 1 a step failed, 2 refused before any c
       if (r.prisma?.diff) process.stdout.write(r.prisma.diff);
       if (r.prisma) console.log(`  prisma: ${describePrisma(r.prisma)}`);
       // A data check's value is a table's counts as JSON: shown only when it differs.
-      for (const c of r.checks)
-        console.log(
-          `  ${c.ok ? 'ok  ' : 'NOTE'} ${c.check}${c.kind === 'schema' ? `: ${c.actual}` : ''}${c.ok ? '' : `: ${c.actual} (expected ${c.expected}; writes were not held back)`}`,
-        );
+      for (const c of r.checks) {
+        const shown = c.kind === 'schema' ? `: ${c.actual}` : '';
+        const differs = c.ok ? '' : `: ${c.actual} (expected ${c.expected}; writes were not held back)`;
+        console.log(`  ${c.ok ? 'ok  ' : 'NOTE'} ${c.check}${shown}${differs}`);
+      }
       if (r.alreadyApplied)
         return void console.log(`migrate-${id}: already applied; final checks pass; nothing changed (${seconds(t0)})`);
       for (const st of r.steps) console.log(stepLine(st));
@@ -429,7 +456,8 @@ Exit codes: 0 done (or already applied), 1 a step failed, 2 refused before any c
           : '';
       console.log(
         `migrate-${id}: done${r.resumed ? ' (resumed)' : ''}; ${change}strategy ${r.strategy}; ` +
-          `maintenance window ${r.windowSeconds?.toFixed(1) ?? '?'} s${earlier}; dump ${r.dump ?? 'none'} (${seconds(t0)})`,
+          `maintenance window ${r.windowSeconds?.toFixed(1) ?? '?'} s${earlier}; ` +
+          `dump ${r.dump ?? 'none'} (${seconds(t0)})`,
       );
     },
   };

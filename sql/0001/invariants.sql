@@ -5,7 +5,10 @@
 -- every table, its rows and every row's identity are unchanged; no column appears or vanishes.
 -- $1 = counts.sql before, $2 = after (JSON); $3 = mutation.sql's rows updated as
 -- {"table": {"column": n}}, NULL for the strategies that relabel without an UPDATE.
-WITH map(old_label, new_label) AS (VALUES ('USER', 'EMPLOYEE'), ('ADMIN', 'ADMIN'), ('EMPLOYEE', 'EMPLOYEE'), ('MANAGER', 'MANAGER')),
+WITH map(old_label, new_label) AS (VALUES ('USER', 'EMPLOYEE'),
+                                           ('ADMIN', 'ADMIN'),
+                                           ('EMPLOYEE', 'EMPLOYEE'),
+                                           ('MANAGER', 'MANAGER')),
      b AS (SELECT $1::jsonb -> 'tables' AS j), a AS (SELECT $2::jsonb -> 'tables' AS j), u AS (SELECT $3::jsonb AS j),
      tbl AS (SELECT t, b.j -> t AS bt, a.j -> t AS at FROM b, a,
              (SELECT jsonb_object_keys(b.j) AS t FROM b UNION SELECT jsonb_object_keys(a.j) FROM a) k),

@@ -19,7 +19,8 @@ function addValues(spec: EnumSpec, labels: string[], exists: string[]): string[]
     const next = spec.to.slice(i + 1).find((l) => present.includes(l));
     const prev = [...spec.to.slice(0, i)].reverse().find((l) => present.includes(l));
     present.push(label);
-    return `ALTER TYPE ${q(spec.type)} ADD VALUE IF NOT EXISTS ${lit(label)}${next ? ` BEFORE ${lit(next)}` : prev ? ` AFTER ${lit(prev)}` : ''};`;
+    const where = next ? ` BEFORE ${lit(next)}` : prev ? ` AFTER ${lit(prev)}` : '';
+    return `ALTER TYPE ${q(spec.type)} ADD VALUE IF NOT EXISTS ${lit(label)}${where};`;
   });
 }
 
@@ -51,7 +52,7 @@ export function enumMigrationFiles(id: string, spec: EnumSpec): EnumFiles {
   );
   const mapValues = all
     .map((l) => `(${lit(l)}, ${spec.to.includes(l) && !mapped[l] ? lit(l) : mapped[l] ? lit(mapped[l]) : 'NULL'})`)
-    .join(', ');
+    .join(',\n                                           ');
   const change = `${T} ${spec.from.join(', ')} -> ${spec.to.join(', ')}${
     Object.keys(mapped).length
       ? `; ${Object.entries(mapped)
@@ -60,10 +61,16 @@ export function enumMigrationFiles(id: string, spec: EnumSpec): EnumFiles {
       : ''
   }`;
   const head = (what: string) => `-- Migration ${id} (generated from sql/${id}/enum.json: ${change}).\n-- ${what}\n`;
+  // Pieces the templates below repeat: the type's name inside a SQL string, the label lists.
+  const typeInText = T.replace(/'/g, "''");
+  const fromList = spec.from.join(', ');
+  const kept = arr(spec.from.filter((l) => spec.to.includes(l)));
+  const gone = removed.length ? `; ${removed.join(', ')} ${removed.length > 1 ? 'are' : 'is'} gone` : '';
   const files: EnumFiles = {};
 
   files[`db/${id}/expand/${spec.expand}.sql`] =
-    `${head(`Expand: ${T} gets ${added.join(', ') || 'no new label'}, so that old and new labels coexist.`)}-- Additive only: old code keeps working; new labels are usable once this has committed (PostgreSQL
+    `${head(`Expand: ${T} gets ${added.join(', ') || 'no new label'}, so that old and new labels coexist.`)}` +
+    `-- Additive only: old code keeps working; new labels are usable once this has committed (PostgreSQL
 -- refuses to use a label in the transaction that added it). Idempotent (IF NOT EXISTS).
 
 -- migrate:up
@@ -71,16 +78,19 @@ DO $$
 DECLARE
   labels text[] := breaking_migrations.enum_labels(${typeLit});
 BEGIN
-  IF NOT labels <@ ${arr(all)} OR NOT ${arr(spec.from.filter((l) => spec.to.includes(l)))}::text[] <@ labels THEN
-    RAISE EXCEPTION 'expand ${id}: ${T.replace(/'/g, "''")} has labels % where ${spec.from.join(', ')} (or a state migration ${id} left) was expected', labels
-      USING HINT = 'This database is not in the state migration ${id} starts from; check \`make status MIGRATION=${id}\`.';
+  IF NOT labels <@ ${arr(all)} OR NOT ${kept}::text[] <@ labels THEN
+    RAISE EXCEPTION 'expand ${id}: ${typeInText} has labels % where ${fromList} '
+                    '(or a state migration ${id} left) was expected', labels
+      USING HINT = 'This database is not in the state migration ${id} starts from; '
+                   'check \`make status MIGRATION=${id}\`.';
   END IF;
 END $$;
 
 ${addValues(spec, added, spec.from).join('\n')}
 
 -- migrate:down
--- Back to ${spec.from.join(', ')}. Refuses (and changes nothing) while any row holds ${added.join(' or ') || 'a new label'}.
+-- Back to ${fromList}.
+-- Refuses (and changes nothing) while any row holds ${added.join(' or ') || 'a new label'}.
 SET LOCAL lock_timeout = '10s';
 SELECT breaking_migrations.swap_enum(
   ${typeLit},
@@ -91,7 +101,8 @@ SELECT breaking_migrations.swap_enum(
 `;
 
   files[`db/${id}/contract/${spec.contract}.sql`] =
-    `${head(`Contract: ${T} becomes exactly ${spec.to.join(', ')}${removed.length ? `; ${removed.join(', ')} ${removed.length > 1 ? 'are' : 'is'} gone` : ''}.`)}-- PostgreSQL has no DROP VALUE, so this swaps the type: every column of ${T} or ${T}[] in any schema is
+    `${head(`Contract: ${T} becomes exactly ${spec.to.join(', ')}${gone}.`)}` +
+    `-- PostgreSQL has no DROP VALUE, so this swaps the type: every column of ${T} or ${T}[] in any schema is
 -- converted in one transaction (NOT NULL and indexes kept; constant defaults follow the mapping).
 -- It first checks the catalog and the data and refuses, changing nothing, when a row still holds
 -- a removed label or an object (view, CHECK, partial index, function, trigger, policy, domain, …)
@@ -104,8 +115,10 @@ SELECT breaking_migrations.swap_enum(
   ${arr(spec.to)},
   default_map => ${mapText},
   context     => 'contract ${id}',
-  hint        => 'Rows still holding ${removed.join(' or ') || 'an old label'}: run the mutation first (\`make migrate-${id}\` does, or \`make verify-${id}\`). '
-                 'Objects listed: drop them before the swap and recreate them after. Then \`make contract MIGRATION=${id}\` again.'
+  hint        => 'Rows still holding ${removed.join(' or ') || 'an old label'}: run the mutation first '
+                 '(\`make migrate-${id}\` does, or \`make verify-${id}\`). '
+                 'Objects listed: drop them before the swap and recreate them after. '
+                 'Then \`make contract MIGRATION=${id}\` again.'
 );
 
 -- migrate:down
@@ -128,12 +141,14 @@ ${
 -- Rows holding a label the mutation maps are not a problem (it maps them); rows holding a label
 -- removed without a mapping are, and so is any object that would break the contract's swap.
 WITH labels AS (SELECT breaking_migrations.enum_labels(${typeLit}) AS l)
-SELECT format('${T.replace(/'/g, "''")} has labels %s; migration ${id} starts from ${spec.from.join(', ')} (or a state it left)', l) AS problem
+SELECT format('${typeInText} has labels %s; migration ${id} starts from ${fromList} (or a state it left)', l)
+       AS problem
 FROM labels
-WHERE NOT l <@ ${arr(all)} OR NOT ${arr(spec.from.filter((l) => spec.to.includes(l)))}::text[] <@ l
+WHERE NOT l <@ ${arr(all)} OR NOT ${kept}::text[] <@ l
 UNION ALL
 SELECT 'the contract would be refused: ' || problem
-FROM breaking_migrations.enum_blockers(${typeLit}, ${arr(spec.to)}, default_map => ${mapText}, row_map => ${mapText});
+FROM breaking_migrations.enum_blockers(${typeLit}, ${arr(spec.to)},
+                                       default_map => ${mapText}, row_map => ${mapText});
 `,
   );
   sql(
@@ -229,7 +244,7 @@ FROM (
 -- 'data' checks when the write guard held other writers back since the mutation.
 WITH v AS (SELECT COALESCE($1::jsonb -> 'tables', '{}') AS j),
      n AS (SELECT COALESCE($2::jsonb -> 'tables', '{}') AS j)
-SELECT '${T.replace(/'/g, "''")} labels, in order' AS check, 'schema' AS kind, ${lit(`{${spec.to.join(',')}}`)} AS expected,
+SELECT '${typeInText} labels, in order' AS check, 'schema' AS kind, ${lit(`{${spec.to.join(',')}}`)} AS expected,
        breaking_migrations.enum_labels(${typeLit})::text AS actual
 UNION ALL
 SELECT format('%s as committed', tb.key), 'data', tb.value::text, (n.j -> tb.key)::text
@@ -241,10 +256,14 @@ FROM v, n, jsonb_each(v.j) tb;
     `-- What \`make status MIGRATION=${id}\` shows besides dbmate's list (status.sql's contract: rows of
 -- (item, detail)): the labels of ${T} in order, then every column of ${T} or ${T}[] in any table and
 -- schema with its rows per label (arrays: elements). One scan per table; changes nothing.
-WITH labels AS (SELECT array_agg(enumlabel::text ORDER BY enumsortorder) AS l FROM pg_enum WHERE enumtypid = to_regtype(${typeLit})),
-     counts AS (SELECT t.key AS tbl, t.value AS v FROM jsonb_each(CASE WHEN to_regtype(${typeLit}) IS NOT NULL
-                                                                      THEN breaking_migrations.enum_counts(${typeLit}) ELSE '{}' END) t)
-SELECT '${T.replace(/'/g, "''")} labels, in order' AS item, COALESCE(array_to_string(l, ', '), '(no ${T.replace(/'/g, "''")} type)') AS detail FROM labels
+WITH labels AS (SELECT array_agg(enumlabel::text ORDER BY enumsortorder) AS l
+                FROM pg_enum WHERE enumtypid = to_regtype(${typeLit})),
+     counts AS (SELECT t.key AS tbl, t.value AS v
+                FROM jsonb_each(CASE WHEN to_regtype(${typeLit}) IS NOT NULL
+                                     THEN breaking_migrations.enum_counts(${typeLit}) ELSE '{}' END) t)
+SELECT '${typeInText} labels, in order' AS item,
+       COALESCE(array_to_string(l, ', '), '(no ${typeInText} type)') AS detail
+FROM labels
 UNION ALL
 (SELECT format('%s.%s%s', tbl, c.key, CASE WHEN v -> 'holding' ? c.key THEN ' (elements)' ELSE '' END),
         (SELECT string_agg(format('%s=%s', lbl, COALESCE(c.value ->> lbl, '0')), '  ' ORDER BY o)
@@ -253,12 +272,16 @@ UNION ALL
  ORDER BY 1);
 `,
   );
+  const renameAvailable = isPureRename(spec)
+    ? `breaking_migrations.enum_labels(${typeLit}) = ${arr(spec.from)}`
+    : 'false';
   sql(
     'plan',
     `-- What \`make plan-${id}\` needs (plan.sql's contract: one row per column the migration changes, with
 -- table_name, column_name, bytes, rows, rows_to_change, estimated_by, rename_available; see
 -- sql/README.md), for every column of ${T} (or ${T}[]) in any table: the table's size, its rows and
--- the rows holding a label the mutation maps (${Object.keys(mapped).join(', ') || 'none'}), and whether the change is still a pure rename.
+-- the rows holding a label the mutation maps (${Object.keys(mapped).join(', ') || 'none'}), and whether the change is
+-- still a pure rename.
 -- Rows come from the planner's statistics (no scan); a table never analysed (reltuples = -1) is
 -- sampled instead: about a thousand of its pages (TABLESAMPLE SYSTEM), scaled to its size.
 WITH mapped AS (SELECT ${arr(Object.keys(mapped))}::text[] AS l),
@@ -272,7 +295,8 @@ cols AS (
 ),
 sampled AS (
   SELECT cols.*, LEAST(100, 100.0 * 1000 / pages) AS percent,
-         query_to_xml(format('SELECT count(*) AS n, count(*) FILTER (WHERE %s) AS u FROM %s TABLESAMPLE SYSTEM (%s) REPEATABLE (1)',
+         query_to_xml(format('SELECT count(*) AS n, count(*) FILTER (WHERE %s) AS u '
+                             'FROM %s TABLESAMPLE SYSTEM (%s) REPEATABLE (1)',
                              CASE WHEN is_array THEN format('%I::text[] && %L::text[]', column_name, mapped.l)
                                   ELSE format('%I::text = ANY (%L::text[])', column_name, mapped.l) END,
                              table_name, LEAST(100, 100.0 * 1000 / pages)), false, true, '') AS x
@@ -283,13 +307,16 @@ SELECT c.table_name, c.column_name,
        CASE WHEN c.reltuples >= 0 THEN c.reltuples::int8
             ELSE ((xpath('/row/n/text()', s.x))[1]::text::numeric * 100 / s.percent)::int8 END AS rows,
        CASE WHEN c.reltuples >= 0 THEN
-              COALESCE((SELECT (SELECT sum(st.most_common_freqs[array_position(st.most_common_vals::text::text[], m)]) FROM unnest(mapped.l) m)
+              COALESCE((SELECT (SELECT sum(st.most_common_freqs[array_position(st.most_common_vals::text::text[], m)])
+                                FROM unnest(mapped.l) m)
                                * c.reltuples FROM pg_stats st
-                        WHERE st.schemaname = c.nspname AND st.tablename = c.relname AND st.attname = c.column_name AND NOT c.is_array),
+                        WHERE st.schemaname = c.nspname AND st.tablename = c.relname
+                          AND st.attname = c.column_name AND NOT c.is_array),
                        CASE WHEN cardinality(mapped.l) = 0 THEN 0 ELSE c.reltuples END)::int8
             ELSE ((xpath('/row/u/text()', s.x))[1]::text::numeric * 100 / s.percent)::int8 END AS rows_to_change,
-       CASE WHEN c.reltuples >= 0 THEN 'planner statistics' ELSE format('a %s%% sample of its pages (never analysed)', round(s.percent, 1)) END AS estimated_by,
-       ${isPureRename(spec) ? `breaking_migrations.enum_labels(${typeLit}) = ${arr(spec.from)}` : 'false'} AS rename_available
+       CASE WHEN c.reltuples >= 0 THEN 'planner statistics'
+            ELSE format('a %s%% sample of its pages (never analysed)', round(s.percent, 1)) END AS estimated_by,
+       ${renameAvailable} AS rename_available
 FROM cols c CROSS JOIN mapped LEFT JOIN sampled s USING (relid, column_name)
 ORDER BY c.table_name, c.column_name;
 `,
@@ -322,18 +349,23 @@ function renameFiles(
 ): EnumFiles {
   const newOnes = added.filter((l) => !Object.values(mapped).includes(l));
   const renamedFrom = spec.from.map((l) => mapped[l] ?? l);
+  const typeInText = T.replace(/'/g, "''");
+  const fromList = spec.from.join(', ');
+  const thenAdded = newOnes.length ? `, then ${newOnes.join(', ')} ${newOnes.length > 1 ? 'are' : 'is'} added` : '';
   return {
     [`sql/${id}/rename.sql`]: `-- STRATEGY=rename: ${Object.entries(mapped)
       .map(([a, b]) => `${a} is renamed ${b}`)
       .join(', ')} in the catalog (every row holding it now
--- reads the new name: same label, new name)${newOnes.length ? `, then ${newOnes.join(', ')} ${newOnes.length > 1 ? 'are' : 'is'} added` : ''}. No row is written, no table is
--- rewritten: the time does not grow with the tables. Only valid from exactly ${spec.from.join(', ')}; anything
--- else is refused here, before any change (the runner also tries this file in preflight).
+-- reads the new name: same label, new name)${thenAdded}.
+-- No row is written, no table is rewritten: the time does not grow with the tables. Only valid
+-- from exactly ${fromList}; anything else is refused here, before any change (the runner also
+-- tries this file in preflight).
 DO $$
 DECLARE labels text[] := breaking_migrations.enum_labels(${typeLit});
 BEGIN
   IF labels IS DISTINCT FROM ${arr(spec.from)} THEN
-    RAISE EXCEPTION 'rename ${id}: ${T.replace(/'/g, "''")} has labels %, not ${spec.from.join(', ')}: the change is not a pure rename from here', labels
+    RAISE EXCEPTION 'rename ${id}: ${typeInText} has labels %, not ${fromList}: '
+                    'the change is not a pure rename from here', labels
       USING HINT = 'Use the default strategy (STRATEGY unset), which handles every state.';
   END IF;
 END $$;
@@ -342,24 +374,29 @@ ${Object.entries(mapped)
   .join('\n')}
 ${addValues(spec, newOnes, renamedFrom).join('\n')}
 `,
-    [`sql/${id}/rename_facts.sql`]: `${head("STRATEGY=rename's stand-in for counts.sql, read before and after rename.sql in the verifier's")}-- transaction, without reading a row: each label of ${T} with its OID, and for every table with a
+    [`sql/${id}/rename_facts.sql`]:
+      `${head("STRATEGY=rename's stand-in for counts.sql, read before and after rename.sql in the verifier's")}` +
+      `-- transaction, without reading a row: each label of ${T} with its OID, and for every table with a
 -- column of ${T} or ${T}[]: its file (a rewrite changes it), the rows this transaction wrote in it,
 -- and whether this transaction holds lock.sql's EXCLUSIVE lock on it (nobody else writes it).
 SELECT (SELECT jsonb_object_agg(enumlabel, oid::int8)::text FROM pg_enum
         WHERE enumtypid = breaking_migrations.resolve_enum(${typeLit}))   AS label_oids,
        breaking_migrations.enum_table_facts(${typeLit})                    AS tables;
 `,
-    [`sql/${id}/rename_invariants.sql`]: `-- STRATEGY=rename: invariants.sql's checks, proved from rename_facts.sql instead of counted, for every
--- column of ${T} at once. The argument: while this transaction holds the EXCLUSIVE lock on every table
--- with a column of ${T}, nobody else writes them; if it wrote no row and rewrote no file either, every
--- row still holds the label OID it held, so rows per label after = rows per label before, read
--- through the new names. $1 = facts before, $2 = after (JSON), $3 = NULL. Any mismatch rolls back.
+    [`sql/${id}/rename_invariants.sql`]: `-- STRATEGY=rename: invariants.sql's checks, proved from rename_facts.sql
+-- instead of counted, for every column of ${T} at once. The argument: while this transaction
+-- holds the EXCLUSIVE lock on every table with a column of ${T}, nobody else writes them; if it
+-- wrote no row and rewrote no file either, every row still holds the label OID it held, so rows
+-- per label after = rows per label before, read through the new names.
+-- $1 = facts before, $2 = after (JSON), $3 = NULL. Any mismatch rolls back.
 WITH facts AS (
        SELECT v.which, f.label_oids::jsonb AS oids,
               (SELECT jsonb_object_agg(key, value -> 'filenode') FROM jsonb_each(f.tables))::text AS filenode,
               (SELECT COALESCE(sum((value ->> 'rows_written')::int8), 0) FROM jsonb_each(f.tables)) AS rows_written,
-              (SELECT COALESCE(bool_and((value ->> 'writers_locked')::boolean), false) FROM jsonb_each(f.tables)) AS locked
-       FROM (VALUES ($1::jsonb, 'before'), ($2::jsonb, 'after')) AS v(j, which), jsonb_to_record(v.j) AS f(label_oids text, tables jsonb)),
+              (SELECT COALESCE(bool_and((value ->> 'writers_locked')::boolean), false)
+               FROM jsonb_each(f.tables)) AS locked
+       FROM (VALUES ($1::jsonb, 'before'), ($2::jsonb, 'after')) AS v(j, which),
+            jsonb_to_record(v.j) AS f(label_oids text, tables jsonb)),
      b AS (SELECT * FROM facts WHERE which = 'before'), a AS (SELECT * FROM facts WHERE which = 'after')
 SELECT c.name AS check, c.expected AS expected, c.actual AS actual
 FROM a, b, LATERAL (VALUES
@@ -367,21 +404,26 @@ ${[
   ...Object.entries(mapped).map(
     ([o, n]) => `  (${lit(`no ${o} left (${o} is no longer a label)`)}, 'false', (a.oids ? ${lit(o)})::text),
   (${lit(`${n} after = ${n} before + ${o} before (${n} is ${o}'s label OID)`)},
-     CASE WHEN b.oids ? ${lit(n)} THEN '${n} existed before' ELSE b.oids ->> ${lit(o)} END, COALESCE(a.oids ->> ${lit(n)}, 'missing'))`,
+     CASE WHEN b.oids ? ${lit(n)} THEN '${n} existed before' ELSE b.oids ->> ${lit(o)} END,
+     COALESCE(a.oids ->> ${lit(n)}, 'missing'))`,
   ),
   ...spec.from
     .filter((l) => !mapped[l])
     .map(
       (l) =>
-        `  (${lit(`${l} unchanged (same label OID)`)}, b.oids ->> ${lit(l)}, COALESCE(a.oids ->> ${lit(l)}, 'missing'))`,
+        `  (${lit(`${l} unchanged (same label OID)`)}, b.oids ->> ${lit(l)}, ` +
+        `COALESCE(a.oids ->> ${lit(l)}, 'missing'))`,
     ),
   ...newOnes.map(
     (l) => `  (${lit(`${l} unchanged (0: a new label OID)`)}, 'new',
      CASE WHEN b.oids ? ${lit(l)} THEN 'existed before' WHEN NOT a.oids ? ${lit(l)} THEN 'missing'
-          WHEN EXISTS (SELECT FROM jsonb_each_text(b.oids) e WHERE e.value = a.oids ->> ${lit(l)}) THEN 'an old label OID' ELSE 'new' END)`,
+          WHEN EXISTS (SELECT FROM jsonb_each_text(b.oids) e WHERE e.value = a.oids ->> ${lit(l)})
+          THEN 'an old label OID' ELSE 'new' END)`,
   ),
-  `  ('rows updated = 0 (no row written: relabelled in the catalog)', '0', (a.rows_written + COALESCE($3::int8, 0))::text)`,
-  `  ('rows unchanged (no row written, other writers locked out)', 'true', (a.rows_written = 0 AND b.locked AND a.locked)::text)`,
+  `  ('rows updated = 0 (no row written: relabelled in the catalog)', '0',
+     (a.rows_written + COALESCE($3::int8, 0))::text)`,
+  `  ('rows unchanged (no row written, other writers locked out)', 'true',
+     (a.rows_written = 0 AND b.locked AND a.locked)::text)`,
   `  ('identity of every row unchanged (no rewrite: same files)', b.filenode, a.filenode)`,
 ].join(',\n')}
 ) AS c(name, expected, actual);

@@ -79,7 +79,10 @@ export function readEnumSpec(id: string): EnumSpec | undefined {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Refusal(`sql/${id}/enum.json is not valid JSON (${(err as Error).message}).`, 'Fix the file, then run again.');
+    throw new Refusal(
+      `sql/${id}/enum.json is not valid JSON (${(err as Error).message}).`,
+      'Fix the file, then run again.',
+    );
   }
   const faults = enumSpecFaults(raw);
   if (faults.length) {

@@ -72,7 +72,8 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
   };
   const sinceText = (since?: string) =>
     since
-      ? ` (since ${since.slice(11, 19)} UTC: the site has been in maintenance ${Math.round((Date.now() - Date.parse(since)) / 1000)} s)`
+      ? ` (since ${since.slice(11, 19)} UTC: the site has been in maintenance ` +
+        `${Math.round((Date.now() - Date.parse(since)) / 1000)} s)`
       : '';
   // Read back, never assumed: a step that failed before the lock was written left nothing ON.
   const maintenance = async () => {
@@ -108,7 +109,8 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
     lines.push(
       `state after the restore: ${after.text}; restored ${c.dumpPath} ` +
         `(${r.countsMatch ? 'row counts match the dump' : 'ROW COUNTS DIFFER'}); ${await maintenance()}`,
-      `check the data, then \`make maintenance-off\` to reopen the site; or fix the cause and \`make migrate-${c.m.id}\`: it starts afresh`,
+      'check the data, then `make maintenance-off` to reopen the site; ' +
+        `or fix the cause and \`make migrate-${c.m.id}\`: it starts afresh`,
     );
   } else {
     lines.push(`state: ${before.text}; ${await maintenance()}`);

@@ -30,7 +30,8 @@ export async function lastFinished(
   const [row] = await sql`
     SELECT detail FROM breaking_migrations.journal
     WHERE migration = ${migration} AND step = ${step} AND event = 'done'
-      AND run_id IN (SELECT run_id FROM breaking_migrations.journal WHERE migration = ${migration} AND step = 'finish' AND event = 'done')
+      AND run_id IN (SELECT run_id FROM breaking_migrations.journal
+                     WHERE migration = ${migration} AND step = 'finish' AND event = 'done')
     ORDER BY id DESC LIMIT 1`;
   return row?.detail as Record<string, unknown> | undefined;
 }
@@ -47,5 +48,6 @@ export async function record(
   },
 ): Promise<void> {
   await sql`INSERT INTO breaking_migrations.journal (run_id, migration, step, event, seconds, detail)
-            VALUES (${e.runId}, ${e.migration}, ${e.step}, ${e.event}, ${e.seconds ?? null}, ${sql.json((e.detail ?? {}) as never)})`;
+            VALUES (${e.runId}, ${e.migration}, ${e.step}, ${e.event}, ${e.seconds ?? null},
+                    ${sql.json((e.detail ?? {}) as never)})`;
 }

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { Refusal } from '../connection/refusal.js';
 import { repoPath } from '../connection/config.js';
 
-
 /** What counts.sql returns: one row of named numbers (per label, per table), compared before and after. */
 export type Counts = Record<string, unknown>;
 export const SQL_FILES = ['preflight', 'lock', 'counts', 'mutation', 'invariants', 'final_checks'] as const;

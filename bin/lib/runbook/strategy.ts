@@ -75,7 +75,7 @@ export function strategy(name: string | undefined, m: Migration): Strategy {
     default:
       throw new Refusal(
         `migrate-${m.id}: unknown STRATEGY "${name}".`,
-        'Use default, rewrite or rename (`make plan-' + m.id + '` compares them).',
+        `Use default, rewrite or rename (\`make plan-${m.id}\` compares them).`,
       );
   }
 }

@@ -13,8 +13,10 @@ SELECT breaking_migrations.swap_enum(
   ARRAY['EMPLOYEE', 'MANAGER', 'ADMIN'],
   default_map => '{"USER": "EMPLOYEE"}',
   context     => 'contract 0001',
-  hint        => 'Rows still holding USER: run the mutation first (`make migrate-0001` does, or `make verify-0001`). '
-                 'Objects listed: drop them before the swap and recreate them after. Then `make contract MIGRATION=0001` again.'
+  hint        => 'Rows still holding USER: run the mutation first '
+                 '(`make migrate-0001` does, or `make verify-0001`). '
+                 'Objects listed: drop them before the swap and recreate them after. '
+                 'Then `make contract MIGRATION=0001` again.'
 );
 
 -- migrate:down
