@@ -8,12 +8,14 @@ ROWS  ?= 100000
 # npm ci writes this file last: node_modules is missing, or older than the lock, when it is.
 NPM   := node_modules/.package-lock.json
 
-.PHONY: help demo test lint test-e2e test-swarm bench seed baseline expand contract rollback status postgres-programs setup \
-        maintenance-on maintenance-off maintenance-status dump restore backups history psql new-migration new-enum-migration
+.PHONY: help demo test lint test-e2e test-swarm bench seed baseline expand contract rollback status \
+        postgres-programs setup maintenance-on maintenance-off maintenance-status dump restore backups \
+        history psql new-migration new-enum-migration
 
 help: ## list the verbs (the entry point's table), then these development targets
 	@$(CLI) help
-	@echo; echo 'development:'; grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22 | sed 's/^/  /'
+	@echo; echo 'development:'
+	@grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22 | sed 's/^/  /'
 
 ## --- try it (each sets up what it needs: npm packages, PostgreSQL's programs) ---------------
 demo: postgres-programs
@@ -38,7 +40,7 @@ postgres-programs: setup
 setup: $(NPM)
 	@$(CLI) setup
 
-test-e2e: postgres-programs ## Next.js 15.5 and 16 example apps + headless Chromium (needs npm ci in examples/*, chromium)
+test-e2e: postgres-programs ## Next.js 15.5 and 16 apps + headless Chromium (needs npm ci in examples/*, chromium)
 	@node_modules/.bin/tap --include 'e2e/*.test.ts' --jobs 1
 
 test-swarm: postgres-programs ## a real one-node Docker Swarm (installs docker.io, debootstrap when missing; needs root)
