@@ -1,0 +1,4 @@
+-- Stop concurrent writes to every table with a column of {{type}} (or {{type}}[]) until the mutation's
+-- transaction ends; reads go on. The caller sets lock_timeout: a long transaction holding one of
+-- them makes this fail fast instead of queueing every query of the site behind it.
+SELECT breaking_migrations.lock_enum_tables({{type_literal}}, 'EXCLUSIVE') AS tables_locked;
