@@ -21,7 +21,7 @@ help: ## list the verbs (the entry point's table), then these development target
 demo: postgres-programs
 	@$(CLI) demo $(ROWS)
 
-test: postgres-programs ## the test suite (own throwaway PostgreSQL, or DATABASE_URL's server when set)
+test: postgres-programs lint ## make lint, then the test suite (own throwaway PostgreSQL, or DATABASE_URL's server)
 	@node_modules/.bin/tap
 
 # Formatting and lint rules (Biome), the layer rule (dependency-cruiser), lines of at most 120 columns.

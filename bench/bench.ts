@@ -24,7 +24,7 @@ const parts = (): Record<string, string> => {
   for (const line of readFileSync(repoPath('bench/floor.sql'), 'utf8').split('\n')) {
     const m = /^-- part: (\w+)/.exec(line);
     if (m) current = m[1];
-    else if (current) out[current] = (out[current] ?? '') + line + '\n';
+    else if (current) out[current] = `${out[current] ?? ''}${line}\n`;
   }
   return out;
 };
@@ -92,7 +92,10 @@ export async function bench(
     const floor: Record<string, number[]> = {};
     const toolkit: Record<string, number[]> = {};
     const strategyRuns: Record<string, Record<string, number[]>> = {};
-    const push = (into: Record<string, number[]>, k: string, v: number) => (into[k] ??= []).push(v);
+    const push = (into: Record<string, number[]>, k: string, v: number) => {
+      into[k] ??= [];
+      into[k].push(v);
+    };
     const sql = parts();
     // The other strategies' rounds first: right after the default run's gigabytes of writes,
     // this VM's disk slows every process start for minutes, which is the bench's doing.
@@ -109,7 +112,8 @@ export async function bench(
     };
     for (let r = 1; r <= rounds; r++) {
       for (const name of others) {
-        const byStep = (strategyRuns[name] ??= {});
+        strategyRuns[name] ??= {};
+        const byStep = strategyRuns[name];
         await timedMigrate(name, r, byStep, name);
         await drop(`${name}_${r}`);
         log(`  round ${r}: STRATEGY=${name} window without the dump ${byStep['window-no-dump'][r - 1].toFixed(2)} s`);
@@ -139,7 +143,8 @@ export async function bench(
       push(toolkit, 'restore', (performance.now() - t0) / 1000);
       await Promise.all([drop(`toolkit_${r}`), drop(`restore_${r}`)]);
       log(
-        `  round ${r}: toolkit window ${toolkit.window[r - 1].toFixed(2)} s (without the dump ${toolkit['window-no-dump'][r - 1].toFixed(2)} s)`,
+        `  round ${r}: toolkit window ${toolkit.window[r - 1].toFixed(2)} s ` +
+          `(without the dump ${toolkit['window-no-dump'][r - 1].toFixed(2)} s)`,
       );
     };
     // Floor and toolkit take turns going first, so that a drift of the machine during a round
@@ -157,7 +162,9 @@ export async function bench(
     return {
       rows,
       rounds,
-      machine: `${process.platform} ${process.arch}, ${(await import('node:os')).cpus().length} cores, PostgreSQL sandbox (fsync off)`,
+      machine:
+        `${process.platform} ${process.arch}, ${(await import('node:os')).cpus().length} cores, ` +
+        'PostgreSQL sandbox (fsync off)',
       floor: fm,
       toolkit: tm,
       floorWindow,
@@ -198,7 +205,8 @@ export function table(b: BenchResult): string {
       'final-checks',
       'maintenance-off',
     ].map((s) => `${s.padEnd(17)} ${f(b.floor[s])} ${f(b.toolkit[s])}`),
-    `window, no dump   ${f(b.floorWindow)} ${f(b.toolkitWindow)}   ratio ${b.ratio.toFixed(3)} (median of rounds: ${b.roundRatios.map((x) => x.toFixed(3)).join(', ')})`,
+    `window, no dump   ${f(b.floorWindow)} ${f(b.toolkitWindow)}   ratio ${b.ratio.toFixed(3)} ` +
+      `(median of rounds: ${b.roundRatios.map((x) => x.toFixed(3)).join(', ')})`,
     `window with dump  ${''.padStart(10)} ${f(b.toolkitWindowWithDump)}`,
     `dump    ${b.databaseMB.toFixed(0)} MB database → ${b.dumpMB.toFixed(0)} MB file: ${b.dumpMBps.toFixed(0)} MB/s`,
     `restore ${b.restoreMBps.toFixed(0)} MB/s (one transaction)`,
@@ -210,7 +218,7 @@ export function table(b: BenchResult): string {
 }
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
-export function command(args: string[]): Command {
+export function command(_args: string[]): Command {
   return {
     name: 'bench',
     usage: 'usage: tsx bench/bench.ts [ROWS] [ROUNDS]   (make bench ROWS=1000000 ROUNDS=5)',
@@ -238,10 +246,11 @@ ratio, dump and restore throughput, and the window of each other strategy (STRAT
         'bench/results',
         `bench-${rows}-${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}.json`,
       );
-      writeFileSync(file, JSON.stringify(b, null, 2) + '\n');
+      writeFileSync(file, `${JSON.stringify(b, null, 2)}\n`);
       console.log(table(b));
       console.log(
-        `bench: toolkit window ${b.toolkitWindow.toFixed(2)} s vs floor ${b.floorWindow.toFixed(2)} s, ratio ${b.ratio.toFixed(3)} at ${rows} rows; JSON ${file}`,
+        `bench: toolkit window ${b.toolkitWindow.toFixed(2)} s vs floor ${b.floorWindow.toFixed(2)} s, ` +
+          `ratio ${b.ratio.toFixed(3)} at ${rows} rows; JSON ${file}`,
       );
     },
   };

@@ -8,7 +8,7 @@ import { listBackups, pruneBackups } from './lib/backup/backups.js';
 import { isMain } from './lib/cli/entry.js';
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
-export function command(args: string[]): Command {
+export function command(_args: string[]): Command {
   return {
     name: 'backups',
     usage: 'usage: tsx bin/backups.ts [--keep N]   (make backups [KEEP=n])',
@@ -32,7 +32,8 @@ each with its .sha256 and .manifest.json. Exit codes: 0 ok, 2 bad input.`,
       const list = listBackups(dir);
       for (const b of list)
         console.log(
-          `  ${b.createdAt}  ${mb(b.bytes).padStart(10)}  ${b.database.padEnd(16)} ${b.checksum ? '' : '(no checksum) '}${b.path}`,
+          `  ${b.createdAt}  ${mb(b.bytes).padStart(10)}  ${b.database.padEnd(16)} ` +
+            `${b.checksum ? '' : '(no checksum) '}${b.path}`,
         );
       console.log(`backups: ${list.length} dump(s) in ${dir}, ${mb(list.reduce((a, b) => a + b.bytes, 0))}`);
     },

@@ -13,7 +13,9 @@ import { seed } from './seed.js';
 import { status, type Status } from './status.js';
 import { isMain } from './lib/cli/entry.js';
 
-const show = (title: string, s: Status) => s.items.forEach((i) => console.log(`  ${title}: ${i.item}: ${i.detail}`));
+const show = (title: string, s: Status) => {
+  for (const i of s.items) console.log(`  ${title}: ${i.item}: ${i.detail}`);
+};
 /** Rows of "User".role holding a label, from status.sql's line "public."User".role  USER=9  ADMIN=1". */
 const count = (s: Status, label: string) =>
   Number(
@@ -40,7 +42,7 @@ export async function demo(rows: number): Promise<{ before: Status; after: Statu
 }
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
-export function command(args: string[]): Command {
+export function command(_args: string[]): Command {
   return {
     name: 'demo',
     usage: 'usage: tsx bin/demo.ts [ROWS]',
@@ -57,7 +59,9 @@ server, the dump and the lock file live in a temp folder deleted at the end, als
       const { before, after, run } = await demo(rows);
       for (const st of run.steps) console.log(stepLine(st));
       console.log(
-        `demo: ${count(before, 'USER')} USER became ${count(after, 'EMPLOYEE')} EMPLOYEE, ${count(after, 'ADMIN')} ADMIN kept; labels now ${after.items[0]?.detail}; maintenance window ${run.windowSeconds?.toFixed(1)} s (${seconds(t0)})`,
+        `demo: ${count(before, 'USER')} USER became ${count(after, 'EMPLOYEE')} EMPLOYEE, ` +
+          `${count(after, 'ADMIN')} ADMIN kept; labels now ${after.items[0]?.detail}; ` +
+          `maintenance window ${run.windowSeconds?.toFixed(1)} s (${seconds(t0)})`,
       );
     },
   };

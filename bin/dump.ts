@@ -7,7 +7,7 @@ import { mb } from './lib/connection/stream.js';
 import { isMain } from './lib/cli/entry.js';
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
-export function command(args: string[]): Command {
+export function command(_args: string[]): Command {
   return {
     name: 'dump',
     usage: 'usage: tsx bin/dump.ts',
@@ -25,7 +25,8 @@ Exit codes: 0 written, 1 failed (no file left), 2 refused, 3 unreachable.`,
       const r = await dump(await connectionTarget('dump'), settings());
       const total = Object.values(r.manifest.tables).reduce((a, b) => a + b, 0);
       console.log(
-        `dump: ${mb(r.bytes)}, ${Object.keys(r.manifest.tables).length} tables, ${total} rows, sha256 ${r.sha256.slice(0, 12)}… (${r.seconds.toFixed(2)} s)`,
+        `dump: ${mb(r.bytes)}, ${Object.keys(r.manifest.tables).length} tables, ${total} rows, ` +
+          `sha256 ${r.sha256.slice(0, 12)}… (${r.seconds.toFixed(2)} s)`,
       );
       console.log(r.path);
     },

@@ -46,7 +46,7 @@ export async function history(target: Target): Promise<Run[]> {
 }
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
-export function command(args: string[]): Command {
+export function command(_args: string[]): Command {
   return {
     name: 'history',
     usage: 'usage: tsx bin/history.ts [--json]   (make history)',

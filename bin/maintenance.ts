@@ -75,22 +75,28 @@ status --exit-code: 0 OFF, 1 ON, 4 PARTIAL.`,
             for (const l of st.locks) {
               console.log(
                 l.content
-                  ? `  lock ON   ${l.path} (${l.target}): "${l.content.reason}" for ${age(l.content.since)}, by ${l.content.by}, Retry-After ${l.content.retryAfter} s`
+                  ? `  lock ON   ${l.path} (${l.target}): "${l.content.reason}" for ${age(l.content.since)}, ` +
+                      `by ${l.content.by}, Retry-After ${l.content.retryAfter} s`
                   : `  lock OFF  ${l.path} (${l.target})`,
               );
             }
             if (st.guard)
               console.log(
-                `  guard ${st.guard.readOnly ? 'ON ' : 'OFF'}  database ${st.guard.database} (${describeTarget(target!)})`,
+                `  guard ${st.guard.readOnly ? 'ON ' : 'OFF'}  ` +
+                  `database ${st.guard.database} (${describeTarget(target!)})`,
               );
             if (st.flag !== undefined)
               console.log(
-                `  flag  ${st.flag ? 'ON ' : 'OFF'}  breaking_migrations.maintenance (what replicas on other nodes read)`,
+                `  flag  ${st.flag ? 'ON ' : 'OFF'}  ` +
+                  'breaking_migrations.maintenance (what replicas on other nodes read)',
               );
             for (const n of st.notes) console.log(`  note: ${n}`);
-            console.log(
-              `maintenance: ${st.partial ? 'PARTIAL (some parts on, some off: run maintenance-on or maintenance-off)' : st.on ? 'ON' : 'OFF'}`,
-            );
+            const overall = st.partial
+              ? 'PARTIAL (some parts on, some off: run maintenance-on or maintenance-off)'
+              : st.on
+                ? 'ON'
+                : 'OFF';
+            console.log(`maintenance: ${overall}`);
           }
           if (argv.includes('--exit-code')) return st.partial ? 4 : st.on ? 1 : 0;
           return;

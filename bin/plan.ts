@@ -82,7 +82,10 @@ export function recommend(rows: PlanRow[]): { strategy: string; why: string } {
   return rewrite && (rewrite.seconds ?? Infinity) < (dflt.seconds ?? Infinity)
     ? {
         strategy: 'rewrite',
-        why: `one table rewrite with the mapping folded in instead of an UPDATE and then a rewrite (~${rewrite.seconds?.toFixed(1)} s instead of ~${dflt.seconds!.toFixed(1)} s); the site is in maintenance either way, so the reads it blocks are not the site's`,
+        why:
+          'one table rewrite with the mapping folded in instead of an UPDATE and then a rewrite ' +
+          `(~${rewrite.seconds?.toFixed(1)} s instead of ~${dflt.seconds!.toFixed(1)} s); ` +
+          "the site is in maintenance either way, so the reads it blocks are not the site's",
       }
     : { strategy: 'default', why: "the runbook's own steps, from any state" };
 }
@@ -107,7 +110,8 @@ Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
       if (!m.plan) {
         throw new Refusal(
           `plan-${id}: migration ${id} has no sql/${id}/plan.sql, so nothing to estimate from.`,
-          `Write one (its contract: sql/README.md, "plan.sql"), or run \`make rehearse-${id}\` to measure the real window on a copy.`,
+          'Write one (its contract: sql/README.md, "plan.sql"), ' +
+            `or run \`make rehearse-${id}\` to measure the real window on a copy.`,
         );
       }
       const columns = await withSql(target, (sql) =>
@@ -116,7 +120,8 @@ Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
       console.log(`database ${describeTarget(target)}${columns.length ? '' : ': no table uses "Role"'}`);
       for (const c of columns) {
         console.log(
-          `  ${c.table_name}.${c.column_name} ~${c.rows} rows (~${c.rows_to_change} to change), ${(Number(c.bytes) / 1048576).toFixed(0)} MB; estimated from ${c.estimated_by}`,
+          `  ${c.table_name}.${c.column_name} ~${c.rows} rows (~${c.rows_to_change} to change), ` +
+            `${(Number(c.bytes) / 1048576).toFixed(0)} MB; estimated from ${c.estimated_by}`,
         );
       }
       const dumpSeconds =
@@ -125,14 +130,15 @@ Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
         RATES.dumpMBps;
       const rows = plan(columns, { rewrite: existsSync(file('rewrite')), rename: existsSync(file('rename')) });
       for (const p of rows) {
-        console.log(
-          `  ${p.strategy.padEnd(8)} ${p.seconds === null ? '     —   ' : `~${p.seconds.toFixed(1).padStart(6)} s`}  rewrites: ${p.rewrites}; lock: ${p.lock}; ${p.note}`,
-        );
+        const est = p.seconds === null ? '     —   ' : `~${p.seconds.toFixed(1).padStart(6)} s`;
+        console.log(`  ${p.strategy.padEnd(8)} ${est}  rewrites: ${p.rewrites}; lock: ${p.lock}; ${p.note}`);
       }
       const best = recommend(rows);
       console.log(`  recommended: ${best.strategy}: ${best.why}`);
       console.log(
-        `plan-${id}: recommended ${best.strategy}; estimates exclude the dump (~${dumpSeconds.toFixed(1)} s at ${RATES.dumpMBps} MB/s); run STRATEGY=${best.strategy} make migrate-${id}`,
+        `plan-${id}: recommended ${best.strategy}; ` +
+          `estimates exclude the dump (~${dumpSeconds.toFixed(1)} s at ${RATES.dumpMBps} MB/s); ` +
+          `run STRATEGY=${best.strategy} make migrate-${id}`,
       );
     },
   };

@@ -11,7 +11,7 @@ import { describeTarget } from './lib/connection/target.js';
 import { isMain } from './lib/cli/entry.js';
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
-export function command(args: string[]): Command {
+export function command(_args: string[]): Command {
   return {
     name: 'psql',
     usage: 'usage: tsx bin/psql.ts [psql arguments]   (make psql)',

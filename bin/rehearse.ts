@@ -155,7 +155,8 @@ Exit codes: 0 the rehearsal passed, 1 it failed (production untouched), 2 refuse
       console.log(`  restore          ${r.restoreSeconds.toFixed(2)} s  into ${r.scratch} (${r.where})`);
       for (const st of r.run.steps) console.log(stepLine(st));
       console.log(
-        `rehearse-${id}: passed on a copy of ${describeTarget(target)}; strategy ${r.run.strategy}; maintenance window there: ${r.run.windowSeconds?.toFixed(1)} s, dump included (${seconds(t0)})`,
+        `rehearse-${id}: passed on a copy of ${describeTarget(target)}; strategy ${r.run.strategy}; ` +
+          `maintenance window there: ${r.run.windowSeconds?.toFixed(1)} s, dump included (${seconds(t0)})`,
       );
     },
   };

@@ -1,14 +1,15 @@
 #!/usr/bin/env tsx
-// make restore: put a dump back (the work: bin/lib/backup/restore.ts). Refuses anything it cannot trust (no file, a checksum that does not match,
-// an archive pg_restore cannot read) before touching the database, asks first, and restores in
-// ONE transaction: a restore that fails half way leaves the database exactly as it was.
+// make restore: put a dump back (the work: bin/lib/backup/restore.ts). Refuses anything it
+// cannot trust (no file, a checksum that does not match, an archive pg_restore cannot read)
+// before touching the database, asks first, and restores in ONE transaction: a restore that
+// fails half way leaves the database exactly as it was.
 import { createInterface } from 'node:readline/promises';
 import { main, Refusal, type Command } from './lib/cli/cli.js';
 import { connectionTarget, settings } from './lib/connection/config.js';
 import { checkDump, discarded, restore } from './lib/backup/restore.js';
 import { maintenanceStatus } from './lib/maintenance/mode.js';
-import { describeTarget, type Target } from './lib/connection/target.js';
-import { failureCause, mb, runStreaming } from './lib/connection/stream.js';
+import { describeTarget } from './lib/connection/target.js';
+import { mb } from './lib/connection/stream.js';
 import { isMain } from './lib/cli/entry.js';
 
 async function confirm(question: string): Promise<boolean> {
@@ -21,7 +22,7 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
-export function command(args: string[]): Command {
+export function command(_args: string[]): Command {
   return {
     name: 'restore',
     usage: 'usage: tsx bin/restore.ts DUMP   (make restore DUMP=backups/….dump [YES=1] [LIVE=1])',
@@ -32,8 +33,9 @@ Before touching the database it refuses: no DUMP, a missing file, a missing or w
 (<dump>.sha256), an archive pg_restore cannot read. It shows the target and the dump's manifest
 and what the restore discards (the dump's age; per table, rows now against the dump and the writes
 made since, from the statistics counters the manifest kept). It refuses while maintenance is OFF
-(the site is live) unless LIVE=1. It asks to type "yes" on a terminal; YES=1 skips the question; with no terminal and no YES=1 it
-refuses. Afterwards it compares each table's row count with the manifest.
+(the site is live) unless LIVE=1. It asks to type "yes" on a terminal; YES=1 skips the question;
+with no terminal and no YES=1 it refuses. Afterwards it compares each table's row count with the
+manifest.
 With PG_CONTAINER (or PG_SERVICE: its running task, found afresh), pg_restore and psql run inside
 that container, fed from this host.
 Exit codes: 0 restored and counts match, 1 restore failed (database unchanged) or counts differ,
@@ -46,7 +48,8 @@ Exit codes: 0 restored and counts match, 1 restore failed (database unchanged) o
       console.log(`target:  database ${target.database} on ${describeTarget(target)}`);
       if (manifest) {
         console.log(
-          `dump:    ${dumpPath} — database ${manifest.database}, ${manifest.createdAt}, PostgreSQL ${manifest.serverVersion}, ${mb(manifest.bytes)}`,
+          `dump:    ${dumpPath} — database ${manifest.database}, ${manifest.createdAt}, ` +
+            `PostgreSQL ${manifest.serverVersion}, ${mb(manifest.bytes)}`,
         );
         for (const [t, n] of Object.entries(manifest.tables)) console.log(`         ${t}: ${n} rows`);
       } else console.log(`dump:    ${dumpPath} (no manifest: row counts cannot be checked afterwards)`);
@@ -57,7 +60,7 @@ Exit codes: 0 restored and counts match, 1 restore failed (database unchanged) o
         throw new Refusal(
           'restore: maintenance is OFF: the site is live, and every write made since the dump ' +
             'would be lost; nothing done.',
-          'Run `make maintenance-on` first, then the restore; ' + 'or add LIVE=1 to restore with the site live.',
+          'Run `make maintenance-on` first, then the restore; or add LIVE=1 to restore with the site live.',
           2,
         );
       }
@@ -73,16 +76,19 @@ Exit codes: 0 restored and counts match, 1 restore failed (database unchanged) o
       const r = await restore(target, s, dumpPath!, { checked: manifest });
       for (const t of r.tables)
         console.log(
-          `  ${t.actual === t.expected ? 'ok  ' : 'DIFF'} ${t.name}: ${t.actual ?? 'missing'} rows (dump: ${t.expected})`,
+          `  ${t.actual === t.expected ? 'ok  ' : 'DIFF'} ${t.name}: ` +
+            `${t.actual ?? 'missing'} rows (dump: ${t.expected})`,
         );
       if (r.countsMatch === false) {
         console.log(
-          `restore: restored into ${r.database}, but row counts differ from the manifest (${r.seconds.toFixed(2)} s)`,
+          `restore: restored into ${r.database}, ` +
+            `but row counts differ from the manifest (${r.seconds.toFixed(2)} s)`,
         );
         return 1;
       }
       console.log(
-        `restore: restored ${dumpPath} into ${r.database}${r.countsMatch ? `; ${r.tables.length} tables match the manifest` : ''} (${r.seconds.toFixed(2)} s)`,
+        `restore: restored ${dumpPath} into ${r.database}` +
+          `${r.countsMatch ? `; ${r.tables.length} tables match the manifest` : ''} (${r.seconds.toFixed(2)} s)`,
       );
     },
   };

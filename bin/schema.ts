@@ -128,12 +128,12 @@ Exit codes: 0 done, 1 refused by the database (nothing changed), 2 bad input, 3 
         throw new Refusal(`schema: migration must be four digits, got "${migration}".`, 'Example: --migration 0001.');
       const target = await connectionTarget(stepName);
       const t0 = performance.now();
-      console.log(`→ ${stepName} ${stepName === 'baseline' ? '' : migration + ' '}on ${describeTarget(target)}`);
+      console.log(`→ ${stepName} ${stepName === 'baseline' ? '' : `${migration} `}on ${describeTarget(target)}`);
       const done = await schema(target, stepName, migration);
       for (const line of done) console.log(`  ${line}`);
-      console.log(
-        `${stepName}: ${done.length ? done.length + ' migration(s) ' + (stepName === 'rollback' ? 'rolled back' : 'applied') : 'nothing to do, already applied'} (${seconds(t0)})`,
-      );
+      const verb = stepName === 'rollback' ? 'rolled back' : 'applied';
+      const outcome = done.length ? `${done.length} migration(s) ${verb}` : 'nothing to do, already applied';
+      console.log(`${stepName}: ${outcome} (${seconds(t0)})`);
     },
   };
 }

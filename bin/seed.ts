@@ -9,8 +9,8 @@ import { isMain } from './lib/cli/entry.js';
 /** Adds `rows` users; refuses on a database made by Prisma Migrate (a real application's). */
 export async function seed(target: Target, rows: number): Promise<{ added: number; total: number }> {
   return withSql(target, async (sql: Sql) => {
-    const [probe] =
-      await sql`SELECT to_regclass('"User"') IS NOT NULL AS has_user, to_regclass('_prisma_migrations') IS NOT NULL AS prisma`;
+    const [probe] = await sql`SELECT to_regclass('"User"') IS NOT NULL AS has_user,
+      to_regclass('_prisma_migrations') IS NOT NULL AS prisma`;
     if (probe.prisma) {
       throw new Refusal(
         'seed: this database has _prisma_migrations: it is an application database, not a sandbox.',
@@ -26,7 +26,7 @@ export async function seed(target: Target, rows: number): Promise<{ added: numbe
 }
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
-export function command(args: string[]): Command {
+export function command(_args: string[]): Command {
   return {
     name: 'seed',
     usage: 'usage: tsx bin/seed.ts ROWS',

@@ -87,7 +87,7 @@ export async function ensurePostgres(log: (l: string) => void = console.log): Pr
 }
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
-export function command(args: string[]): Command {
+export function command(_args: string[]): Command {
   return {
     name: 'setup',
     usage: 'usage: tsx bin/setup.ts postgres   (run by make demo, make test, make bench)',

@@ -46,7 +46,7 @@ export async function status(target: Target, migration = '0001'): Promise<Status
 }
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
-export function command(args: string[]): Command {
+export function command(_args: string[]): Command {
   return {
     name: 'status',
     usage: 'usage: tsx bin/status.ts [--json]',
@@ -69,9 +69,8 @@ in order, and every column of "Role" or "Role"[] with its rows per label). Chang
       const width = Math.max(0, ...s.items.map((i) => i.item.length));
       for (const i of s.items) console.log(`  ${i.item.padEnd(width)}  ${i.detail}`);
       const applied = s.migrations.filter((m) => m.applied).length;
-      console.log(
-        `status: ${applied}/${s.migrations.length} migration files applied${s.items.length ? `; ${s.items[0].item}: ${s.items[0].detail}` : ''} (${seconds(t0)})`,
-      );
+      const first = s.items.length ? `; ${s.items[0].item}: ${s.items[0].detail}` : '';
+      console.log(`status: ${applied}/${s.migrations.length} migration files applied${first} (${seconds(t0)})`);
     },
   };
 }

@@ -39,11 +39,15 @@ function install(dir: string, dropIn: string): void {
   const source = readFileSync(join(repo, 'nextjs', dropIn), 'utf8')
     .replace(
       "import { maintenanceGuard } from './lib/maintenance';",
-      "import { databaseProbe, maintenanceGuard } from './lib/maintenance';\nimport pg from 'pg';\n\nconst pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 });",
+      "import { databaseProbe, maintenanceGuard } from './lib/maintenance';\n" +
+        "import pg from 'pg';\n\n" +
+        'const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 });',
     )
     .replace(
       'const guard = maintenanceGuard({',
-      'const guard = maintenanceGuard({\n  probe: databaseProbe(async (sql) => (await pool.query(sql)).rows),\n  pollSeconds: Number(process.env.MAINTENANCE_POLL_SECONDS) || undefined,',
+      'const guard = maintenanceGuard({\n' +
+        '  probe: databaseProbe(async (sql) => (await pool.query(sql)).rows),\n' +
+        '  pollSeconds: Number(process.env.MAINTENANCE_POLL_SECONDS) || undefined,',
     );
   writeFileSync(join(dir, dropIn), source);
 }

@@ -9,6 +9,7 @@
 // by visiting `${bypassPrefix}/${secret}[/path]`, like Laravel's `artisan down --secret`; an
 // HMAC-signed expiry checked in constant time. Node.js runtime: Next.js proxy.ts (16) or
 // middleware with runtime 'nodejs' (15.5+).
+import type { Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -158,19 +159,20 @@ function lockFileReader(
   logOnce: (key: string, line: string) => void,
 ): () => Promise<MaintenanceLock | null> {
   return async () => {
-    let s;
+    let s: Stats;
     try {
       s = await stat(file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
-        return null;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
       logOnce('unreadable', `maintenance: ${file} cannot be read (${(err as Error).message}); treating it as ON`);
       return {};
     }
     if (!s.isFile()) {
       logOnce(
         'type',
-        `maintenance: ${file} is not a regular file (a FIFO, a device or a folder); treating it as ON without reading it`,
+        `maintenance: ${file} is not a regular file (a FIFO, a device or a folder); ` +
+          'treating it as ON without reading it',
       );
       return {};
     }
@@ -259,7 +261,9 @@ export function maintenanceGuard(opts: MaintenanceOptions = {}): (request: Reque
           headers: {
             Location: new URL(back.startsWith('//') ? '/' : back, origin).toString(),
             'Cache-Control': 'no-store',
-            'Set-Cookie': `${COOKIE}=${await bypassCookieValue(secret, expires)}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${Math.round(bypassMs / 1000)}${origin.startsWith('https:') ? '; Secure' : ''}`,
+            'Set-Cookie':
+              `${COOKIE}=${await bypassCookieValue(secret, expires)}; Path=/; HttpOnly; SameSite=Lax; ` +
+              `Max-Age=${Math.round(bypassMs / 1000)}${origin.startsWith('https:') ? '; Secure' : ''}`,
           },
         });
       }
@@ -301,7 +305,8 @@ export function maintenanceGuard(opts: MaintenanceOptions = {}): (request: Reque
 // ---- the database flag: for replicas that do not see the lock folder --------------------------
 
 /** The query `make maintenance-on` answers (breaking_migrations.maintenance, one row while ON). */
-export const MAINTENANCE_QUERY = `SELECT since::text AS since, retry_after AS "retryAfter", message FROM breaking_migrations.maintenance`;
+export const MAINTENANCE_QUERY =
+  'SELECT since::text AS since, retry_after AS "retryAfter", message FROM breaking_migrations.maintenance';
 
 /** Is the flag's table there? Asked first, so that a database without the toolkit logs no error. */
 export const MAINTENANCE_TABLE_QUERY = `SELECT to_regclass('breaking_migrations.maintenance') IS NOT NULL AS present`;
@@ -380,19 +385,30 @@ export function page(ctx: PageContext): string {
   const at = ctx.retryAt ? new Date(ctx.retryAt).toISOString() : '';
   // No JavaScript: the page is readable, and comes back by itself after Retry-After (at least 30 s).
   const refresh = Math.max(30, ctx.retryAfter);
-  return `<!doctype html><html lang="${ctx.locale}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(ctx.product ? `${ctx.product} — ${t.title}` : t.title)}</title><noscript><meta http-equiv="refresh" content="${refresh}"></noscript>
-<style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:14vh auto;padding:0 1.2rem;color:#1f2937;line-height:1.5}
-.product{font-weight:600;letter-spacing:.02em;color:#4b5563}h1{font-size:1.7rem;margin:.4rem 0 1rem}.eta{font-size:1.1rem;margin:1.2rem 0}
-.muted{color:#6b7280;font-size:.95rem}a{color:#2563eb}</style></head>
-<body><main>${ctx.product ? `<div class="product">${esc(ctx.product)}</div>` : ''}<h1>${t.title}</h1><p>${esc(ctx.message)}</p>
-<p class="eta">${t.back}: <strong id="eta" data-at="${at}">${at ? '' : t.soon}</strong></p>
-<p class="muted">${t.auto} <a href="">${t.retry}</a></p></main>
-<script>(function(){var el=document.getElementById('eta'),at=Date.parse(el.dataset.at||''),soon=${JSON.stringify(t.soon)};
-function tick(){if(isNaN(at))return;var s=Math.round((at-Date.now())/1000);if(s<=0){el.textContent=soon;return;}
-var m=Math.floor(s/60),r=s%60;el.textContent=(m?m+' min ':'')+(r<10&&m?'0':'')+r+' s';}
-tick();setInterval(tick,1000);
-var wait=${ctx.pollSeconds}*1000;function poll(){fetch(location.href,{method:'HEAD',cache:'no-store'}).then(function(r){
-if(r.status!==503){location.reload();}else{setTimeout(poll,wait*(0.8+Math.random()*0.4));}},function(){setTimeout(poll,wait*2);});}
-setTimeout(poll,wait*(0.5+Math.random()*0.5));})();</script></body></html>`;
+  const title = esc(ctx.product ? `${ctx.product} — ${t.title}` : t.title);
+  const product = ctx.product ? `<div class="product">${esc(ctx.product)}</div>` : '';
+  // The page's lines, joined with \n; a long line is split in pieces that are concatenated as is.
+  return [
+    `<!doctype html><html lang="${ctx.locale}"><head><meta charset="utf-8">` +
+      '<meta name="viewport" content="width=device-width,initial-scale=1">',
+    `<title>${title}</title><noscript><meta http-equiv="refresh" content="${refresh}"></noscript>`,
+    '<style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:14vh auto;padding:0 1.2rem;' +
+      'color:#1f2937;line-height:1.5}',
+    '.product{font-weight:600;letter-spacing:.02em;color:#4b5563}h1{font-size:1.7rem;margin:.4rem 0 1rem}' +
+      '.eta{font-size:1.1rem;margin:1.2rem 0}',
+    '.muted{color:#6b7280;font-size:.95rem}a{color:#2563eb}</style></head>',
+    `<body><main>${product}<h1>${t.title}</h1><p>${esc(ctx.message)}</p>`,
+    `<p class="eta">${t.back}: <strong id="eta" data-at="${at}">${at ? '' : t.soon}</strong></p>`,
+    `<p class="muted">${t.auto} <a href="">${t.retry}</a></p></main>`,
+    "<script>(function(){var el=document.getElementById('eta'),at=Date.parse(el.dataset.at||'')," +
+      `soon=${JSON.stringify(t.soon)};`,
+    'function tick(){if(isNaN(at))return;var s=Math.round((at-Date.now())/1000);if(s<=0){el.textContent=soon;return;}',
+    "var m=Math.floor(s/60),r=s%60;el.textContent=(m?m+' min ':'')+(r<10&&m?'0':'')+r+' s';}",
+    'tick();setInterval(tick,1000);',
+    `var wait=${ctx.pollSeconds}*1000;` +
+      "function poll(){fetch(location.href,{method:'HEAD',cache:'no-store'}).then(function(r){",
+    'if(r.status!==503){location.reload();}else{setTimeout(poll,wait*(0.8+Math.random()*0.4));}},' +
+      'function(){setTimeout(poll,wait*2);});}',
+    'setTimeout(poll,wait*(0.5+Math.random()*0.5));})();</script></body></html>',
+  ].join('\n');
 }

@@ -12,9 +12,10 @@ WITH runs AS (
          (array_agg(detail ->> 'path') FILTER (WHERE step = 'dump' AND event = 'done'))[1] AS dump,
          (array_agg(detail ->> 'strategy') FILTER (WHERE step = 'mutate' AND event = 'done'))[1] AS strategy,
          (array_agg(detail -> 'updated') FILTER (WHERE step = 'mutate' AND event = 'done'))[1] AS updated,
-         (array_agg((detail ->> 'outageSeconds')::numeric) FILTER (WHERE step = 'maintenance-off' AND event = 'done'))[1]
-           AS outage_seconds,
-         (array_agg(COALESCE(detail ->> 'cause', detail ->> 'refused') ORDER BY id DESC) FILTER (WHERE event = 'failed' OR step = 'finish'))[1] AS cause,
+         (array_agg((detail ->> 'outageSeconds')::numeric)
+            FILTER (WHERE step = 'maintenance-off' AND event = 'done'))[1] AS outage_seconds,
+         (array_agg(COALESCE(detail ->> 'cause', detail ->> 'refused') ORDER BY id DESC)
+            FILTER (WHERE event = 'failed' OR step = 'finish'))[1] AS cause,
          COALESCE(jsonb_agg(jsonb_build_object('step', step, 'seconds', seconds) ORDER BY id)
                   FILTER (WHERE event = 'done' AND step <> 'finish'), '[]') AS steps
   FROM breaking_migrations.journal

@@ -8,7 +8,8 @@ CREATE TABLE IF NOT EXISTS breaking_migrations.journal (
   id        bigserial   PRIMARY KEY,
   run_id    text        NOT NULL,              -- one run, across its resumptions
   migration text        NOT NULL,              -- '0001'
-  step      text        NOT NULL,              -- preflight, maintenance-on, dump, expand, mutate, contract, final-checks, maintenance-off, finish
+  step      text        NOT NULL,              -- preflight, maintenance-on, dump, expand, mutate, contract,
+                                               -- final-checks, maintenance-off, finish
   event     text        NOT NULL CHECK (event IN ('start', 'done', 'failed')),
   at        timestamptz NOT NULL DEFAULT clock_timestamp(),
   seconds   numeric,

@@ -9,6 +9,7 @@ WITH latest AS (
   ORDER BY max(id) DESC
   LIMIT 1
 )
-SELECT j.run_id, COALESCE(jsonb_object_agg(j.step, j.detail ORDER BY j.id) FILTER (WHERE j.event = 'done'), '{}') AS done
+SELECT j.run_id,
+       COALESCE(jsonb_object_agg(j.step, j.detail ORDER BY j.id) FILTER (WHERE j.event = 'done'), '{}') AS done
 FROM breaking_migrations.journal j JOIN latest USING (run_id)
 GROUP BY j.run_id;

@@ -4,8 +4,10 @@
 -- Parameter: $1 = number of rows to add.
 WITH start AS (SELECT count(*) AS n FROM "User"),
 names(first, last) AS (
-  SELECT ARRAY['alice','bruno','chloe','david','emma','farid','grace','hugo','ines','jules','karim','lea','marc','nina','oscar','paul'],
-         ARRAY['martin','bernard','dubois','thomas','robert','richard','petit','durand','leroy','moreau','simon','laurent']
+  SELECT ARRAY['alice','bruno','chloe','david','emma','farid','grace','hugo',
+               'ines','jules','karim','lea','marc','nina','oscar','paul'],
+         ARRAY['martin','bernard','dubois','thomas','robert','richard',
+               'petit','durand','leroy','moreau','simon','laurent']
 )
 INSERT INTO "User" ("id", "email", "role")
 SELECT

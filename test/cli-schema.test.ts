@@ -40,7 +40,9 @@ t.test('missing DATABASE_URL: one line, the fix, exit 2', async (t) => {
   t.equal(r.code, 2);
   t.equal(
     r.stderr,
-    "expand: DATABASE_URL is not set.\n  next: Put DATABASE_URL=postgresql://user:password@host:5432/db in .env or the environment (the app's own URL works).\n",
+    'expand: DATABASE_URL is not set.\n' +
+      '  next: Put DATABASE_URL=postgresql://user:password@host:5432/db in .env or the environment ' +
+      "(the app's own URL works).\n",
   );
   const bad = runBin('status.ts', [], { DATABASE_URL: 'mysql://root:hunter2@db/app' }, { cwd: emptyDir() });
   t.equal(bad.code, 2);
@@ -87,7 +89,10 @@ t.test('make-level flow through the CLI: expand, status, contract refusal with e
   t.equal(c.code, 1);
   t.match(
     c.stderr,
-    /^contract 0001: refused, nothing changed: \d+ rows still hold USER in public."User".role\n  next: Rows still holding USER: run the mutation first \(`make migrate-0001` does/,
+    new RegExp(
+      /^contract 0001: refused, nothing changed: \d+ rows still hold USER in public."User".role\n/.source +
+        /  next: Rows still holding USER: run the mutation first \(`make migrate-0001` does/.source,
+    ),
     "the next: line is the HINT of the migration's own SQL, which dbmate does not print",
   );
   t.same(await enumLabels(url), ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN']);

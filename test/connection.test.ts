@@ -73,7 +73,8 @@ async function tlsOnly(sb: Sandbox): Promise<{ rootCert: string }> {
 async function appDatabase(sb: Sandbox, name: string): Promise<void> {
   await query(
     admin(sb),
-    `DO $$ BEGIN CREATE ROLE app LOGIN CREATEDB PASSWORD '${PASSWORD}'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+    `DO $$ BEGIN CREATE ROLE app LOGIN CREATEDB PASSWORD '${PASSWORD}';
+    EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
   );
   await query(admin(sb), `CREATE DATABASE ${name} OWNER app`);
 }
@@ -94,7 +95,12 @@ async function runWatchingPs(
   child.stderr.on('data', (d) => (out += d));
   const seen: string[] = [];
   let done = false;
-  const closed = new Promise<number | null>((r) => child.on('close', (c) => ((done = true), r(c))));
+  const closed = new Promise<number | null>((r) =>
+    child.on('close', (c) => {
+      done = true;
+      r(c);
+    }),
+  );
   while (!done) {
     const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
     seen.push(...ps.split('\n').filter((l) => l.includes(PASSWORD) || l.includes(ENCODED)));
@@ -105,7 +111,8 @@ async function runWatchingPs(
 
 t.test('parsing: the forms libpq and Prisma accept, each field read once', async (t) => {
   const a = parseTarget(
-    `postgresql://app:${ENCODED}@db.internal:6543/pulse?schema=public&connection_limit=5&pool_timeout=10&sslaccept=strict`,
+    `postgresql://app:${ENCODED}@db.internal:6543/pulse` +
+      '?schema=public&connection_limit=5&pool_timeout=10&sslaccept=strict',
   );
   t.match(a, {
     host: 'db.internal',
@@ -123,7 +130,8 @@ t.test('parsing: the forms libpq and Prisma accept, each field read once', async
     "Prisma's pool and TLS-stack parameters: accepted, not sent",
   );
   const b = parseTarget(
-    'postgres://u@/app?host=/var/run/postgresql&port=5433&connect_timeout=7&application_name=web&options=-c%20statement_timeout%3D5000',
+    'postgres://u@/app?host=/var/run/postgresql&port=5433&connect_timeout=7' +
+      '&application_name=web&options=-c%20statement_timeout%3D5000',
   );
   t.match(b, {
     host: '/var/run/postgresql',
@@ -197,7 +205,8 @@ t.test('refused before anything is sent: unknown parameters, pgbouncer=true, oth
 });
 
 t.test(
-  "a plain server (no TLS) with Prisma's URL, no sslmode: the whole runbook works; sslmode=require is refused, nothing changed",
+  "a plain server (no TLS) with Prisma's URL, no sslmode: the whole runbook works; " +
+    'sslmode=require is refused, nothing changed',
   async (t) => {
     const sb = await startSandbox();
     t.teardown(() => sb.stop());
@@ -233,7 +242,8 @@ t.test(
 );
 
 t.test(
-  "a TLS-only server (hostssl lines only), Prisma's URL without sslmode, a password with @ : / %: every component connects over TLS",
+  "a TLS-only server (hostssl lines only), Prisma's URL without sslmode, a password with @ : / %: " +
+    'every component connects over TLS',
   async (t) => {
     const sb = await startSandbox();
     t.teardown(() => sb.stop());
@@ -290,11 +300,13 @@ t.test("our reading of a URL matches psql's: user, database, port, options, TLS"
   await tlsOnly(sb);
   await appDatabase(sb, 'reading');
   const port = sb.target.port;
-  const probe = `SELECT current_user || '|' || current_database() || '|' || COALESCE(inet_server_port()::text, 'socket') || '|' || current_setting('statement_timeout') || '|' ||
+  const probe = `SELECT current_user || '|' || current_database() || '|' ||
+    COALESCE(inet_server_port()::text, 'socket') || '|' || current_setting('statement_timeout') || '|' ||
     COALESCE((SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()), 'false') AS r`;
   const urls = [
     `postgres://app:${ENCODED}@127.0.0.1:${port}/reading?sslmode=require`,
-    `postgresql://app:${ENCODED}@localhost/reading?port=${port}&sslmode=require&connect_timeout=5&application_name=web&options=-c%20statement_timeout%3D4321`,
+    `postgresql://app:${ENCODED}@localhost/reading?port=${port}&sslmode=require&connect_timeout=5` +
+      '&application_name=web&options=-c%20statement_timeout%3D4321',
     `postgresql://postgres@/reading?host=${encodeURIComponent(sb.dir)}&port=${port}`,
   ];
   for (const url of urls) {
@@ -313,7 +325,8 @@ t.test("our reading of a URL matches psql's: user, database, port, options, TLS"
 });
 
 t.test(
-  "?schema=app: the application's tables live in schema app; the toolkit finds them there and creates nothing in public",
+  "?schema=app: the application's tables live in schema app; " +
+    'the toolkit finds them there and creates nothing in public',
   async (t) => {
     const sb = await startSandbox();
     t.teardown(() => sb.stop());
@@ -323,17 +336,21 @@ t.test(
     // A decoy in public with the same names: it must not be touched.
     await query(
       owner,
-      `CREATE TYPE public."Role" AS ENUM ('USER', 'ADMIN'); CREATE TABLE public."User" (id text PRIMARY KEY, role public."Role" NOT NULL);
+      `CREATE TYPE public."Role" AS ENUM ('USER', 'ADMIN');
+                      CREATE TABLE public."User" (id text PRIMARY KEY, role public."Role" NOT NULL);
                       INSERT INTO public."User" VALUES ('decoy', 'USER')`,
     );
     const url = `postgresql://app:${ENCODED}@127.0.0.1:${sb.target.port}/shop?schema=app`;
     const target = await resolveTarget(url);
     await schema(target, 'baseline');
     await seed(target, 1200);
-    const inPublic = `SELECT (SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'public'::regnamespace) AS rels,
-                            (SELECT string_agg(typname, ',' ORDER BY typname) FROM pg_type WHERE typnamespace = 'public'::regnamespace) AS types,
-                            (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace)::int AS funcs,
-                            (SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%') AS schemas`;
+    const inPublic = `SELECT
+      (SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class
+        WHERE relnamespace = 'public'::regnamespace) AS rels,
+      (SELECT string_agg(typname, ',' ORDER BY typname) FROM pg_type
+        WHERE typnamespace = 'public'::regnamespace) AS types,
+      (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace)::int AS funcs,
+      (SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%') AS schemas`;
     const publicBefore = await query(owner, inPublic);
     const before = await roleCounts(target);
 
@@ -352,7 +369,8 @@ t.test(
     t.same(await query(owner, inPublic), publicBefore, 'nothing created in public');
     const state = await query(
       owner,
-      `SELECT string_agg(relname, ',' ORDER BY relname) AS r FROM pg_class WHERE relnamespace = 'breaking_migrations'::regnamespace AND relkind = 'r'`,
+      `SELECT string_agg(relname, ',' ORDER BY relname) AS r FROM pg_class
+      WHERE relnamespace = 'breaking_migrations'::regnamespace AND relkind = 'r'`,
     );
     t.same(state, [{ r: 'journal,maintenance,schema_migrations' }], "the toolkit's state lives in breaking_migrations");
     const st = runBin('status.ts', [], { DATABASE_URL: url });

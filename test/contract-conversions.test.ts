@@ -39,8 +39,10 @@ t.test('defaults, indexes, other tables, other schemas and arrays are all conver
   const cols = await query(
     url,
     `
-    SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def
-    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull,
+      pg_get_expr(d.adbin, d.adrelid) AS def
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE c.relname IN ('User', 'Invite') AND a.attname IN ('role', 'granted', 'previous') ORDER BY 1, 2`,
   );
   t.same(cols, [
@@ -83,7 +85,8 @@ t.test('rows in an array column still holding USER block the contract', async (t
   const url = await seededDatabase(t, 0);
   await query(
     url,
-    `CREATE TABLE "Team" (id int PRIMARY KEY, roles "Role"[]); INSERT INTO "Team" VALUES (1, '{ADMIN,USER}'), (2, '{ADMIN}')`,
+    `CREATE TABLE "Team" (id int PRIMARY KEY, roles "Role"[]);
+    INSERT INTO "Team" VALUES (1, '{ADMIN,USER}'), (2, '{ADMIN}')`,
   );
   await schema(url, 'expand');
   await t.rejects(schema(url, 'contract'), {

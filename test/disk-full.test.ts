@@ -53,8 +53,12 @@ t.test('the disk fills during the mutation: the failure block, nothing lost', as
       () => false,
     ))
   ) {
-    const opts =
-      `-c listen_addresses=127.0.0.1 -c port=${sb.target.port} -c unix_socket_directories=${sb.dir} ` + '-c fsync=off';
+    const opts = [
+      '-c listen_addresses=127.0.0.1',
+      `-c port=${sb.target.port}`,
+      `-c unix_socket_directories=${sb.dir}`,
+      '-c fsync=off',
+    ].join(' ');
     execFileSync(
       'runuser',
       [

@@ -94,7 +94,9 @@ t.test('exact command lines', async (t) => {
 
   const path = process.env.PATH;
   process.env.PATH = `${fakeDocker().dir}:${path}`; // lockTargets asks docker whether the container runs
-  t.teardown(() => void (process.env.PATH = path));
+  t.teardown(() => {
+    process.env.PATH = path;
+  });
   t.same(
     (await lockTargets(settings({ APP_CONTAINER: 'nextjs-pulse-work' }))).targets,
     [
@@ -127,7 +129,9 @@ case "$1" in
              *) echo "\${FAKE_STATE:-true}" ;;
            esac ;;
   exec) shift; user=
-        while [ $# -gt 0 ]; do case "$1" in -i|-t) shift ;; -e) shift 2 ;; -u) user=$2; shift 2 ;; *) break ;; esac; done
+        while [ $# -gt 0 ]; do
+          case "$1" in -i|-t) shift ;; -e) shift 2 ;; -u) user=$2; shift 2 ;; *) break ;; esac
+        done
         shift  # the container
         export PATH="${findPgBindir()}:$PATH"  # the container has PostgreSQL's programs
         ${server ? `export PGHOST=${server.host} PGPORT=${server.port}` : ''}
@@ -149,7 +153,10 @@ t.test('APP_SERVICE: every task on this node gets the lock, and the output says 
   t.equal(on.code, 0, on.stderr);
   t.match(
     on.stdout,
-    /note: Swarm: 2 task\(s\) of pulse_nextjs on this node were reached; replicas on other nodes see the lock only through a shared folder/,
+    new RegExp(
+      /note: Swarm: 2 task\(s\) of pulse_nextjs on this node were reached; /.source +
+        /replicas on other nodes see the lock only through a shared folder/.source,
+    ),
   );
   t.ok(existsSync(join(lockDir, 'enabled.lock')));
   const calls = readFileSync(docker.log, 'utf8').trim().split('\n');
@@ -184,7 +191,11 @@ t.test('PG_CONTAINER: dump and restore stream through `docker exec`', async (t) 
   const calls = readFileSync(docker.log, 'utf8');
   t.match(
     calls,
-    /^exec -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production pg_dump --format=custom --compress=1 --snapshot=\S+ --no-password$/m,
+    new RegExp(
+      /^exec -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production /.source +
+        /pg_dump --format=custom --compress=1 --snapshot=\S+ --no-password$/.source,
+      'm',
+    ),
   );
   t.match(calls, /^exec -i .*postgres-production pg_restore --list$/m);
   const before = await tableChecksum(url);
@@ -194,11 +205,19 @@ t.test('PG_CONTAINER: dump and restore stream through `docker exec`', async (t) 
   const log = readFileSync(docker.log, 'utf8');
   t.match(
     log,
-    /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production pg_restore --clean --if-exists --no-password --file=-$/m,
+    new RegExp(
+      /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME /.source +
+        /postgres-production pg_restore --clean --if-exists --no-password --file=-$/.source,
+      'm',
+    ),
   );
   t.match(
     log,
-    /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME postgres-production psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --no-password --file=-$/m,
+    new RegExp(
+      /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME /.source +
+        /postgres-production psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --no-password --file=-$/.source,
+      'm',
+    ),
   );
   t.equal(await tableChecksum(url), before, 'restored through the container path');
   t.notMatch(readFileSync(docker.log, 'utf8'), /pw-only-in-env/, 'no password on any docker command line');
@@ -246,7 +265,11 @@ t.test(
     t.equal(none.code, 2);
     t.match(
       none.stderr,
-      /^dump: PG_SERVICE: no running task of service pulse_postgres on this node\.\n\s*next: Check the name with `docker service ls`/m,
+      new RegExp(
+        /^dump: PG_SERVICE: no running task of service pulse_postgres on this node\.\n/.source +
+          /\s*next: Check the name with `docker service ls`/.source,
+        'm',
+      ),
     );
     const two = runBin('dump.ts', [], { ...s.env, FAKE_TASKS: 'a b' });
     t.equal(two.code, 2);
@@ -327,7 +350,8 @@ t.test(
 );
 
 t.test(
-  "rehearsal with PG_SERVICE: the same-server copy through the task; REHEARSE_IN=sandbox restores with this host's programs",
+  'rehearsal with PG_SERVICE: the same-server copy through the task; ' +
+    "REHEARSE_IN=sandbox restores with this host's programs",
   async (t) => {
     const url = await seededDatabase(t, 500);
     const docker = fakeDocker(url);

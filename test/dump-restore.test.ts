@@ -79,7 +79,8 @@ t.test('dump: 0700 folder, 0600 files, checksum and manifest match, round trip i
   const before = await allTables(url);
   await query(
     url,
-    `DELETE FROM "Post"; UPDATE "User" SET email = 'gone-' || id; INSERT INTO "User" VALUES ('extra', 'extra@x', 'ADMIN')`,
+    `DELETE FROM "Post"; UPDATE "User" SET email = 'gone-' || id;
+    INSERT INTO "User" VALUES ('extra', 'extra@x', 'ADMIN')`,
   );
   t.not((await allTables(url))['public."User"'], before['public."User"'], 'data really changed');
   const rr = await restore(url, s, r.path, { log: quiet });
@@ -119,7 +120,10 @@ t.test('restore refuses damaged or unverifiable dumps and leaves the database as
     copyFileSync(`${good.path}.manifest.json`, `${p}.manifest.json`);
     return p;
   };
-  const withSum = (p: string) => (writeFileSync(`${p}.sha256`, `${sha(p)}  ${basename(p)}\n`), p);
+  const withSum = (p: string) => {
+    writeFileSync(`${p}.sha256`, `${sha(p)}  ${basename(p)}\n`);
+    return p;
+  };
 
   await t.rejects(restore(url, s, join(s.backupDir, 'nope.dump'), { log: quiet }), {
     message: /does not exist/,
@@ -146,7 +150,10 @@ t.test('restore refuses damaged or unverifiable dumps and leaves the database as
   );
   t.match(
     tr?.message,
-    /^restore: the restore failed and was rolled back; the database is as it was: pg_restore: .*(end of file|could not read)/,
+    new RegExp(
+      /^restore: the restore failed and was rolled back; the database is as it was: /.source +
+        /pg_restore: .*(end of file|could not read)/.source,
+    ),
     'truncated: restore rolled back',
   );
   t.same(await allTables(url), state, 'truncated: database unchanged');
@@ -282,7 +289,10 @@ t.test(
     t.equal(r.code, 2);
     t.match(
       r.stderr,
-      /^dump: not enough free disk in .*backups: 0\.\d MB free, the database is \d+\.\d MB\.\n {2}next: Free some space/,
+      new RegExp(
+        /^dump: not enough free disk in .*backups: 0\.\d MB free, the database is \d+\.\d MB\.\n/.source +
+          / {2}next: Free some space/.source,
+      ),
     );
     t.same(readdirSync(tiny), [], 'not even the folder was created');
   },

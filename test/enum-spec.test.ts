@@ -43,7 +43,11 @@ t.test('each fault, in its own words', async (t) => {
     '"expand" must sort before "contract" (dbmate runs versions in order)',
   ]);
   t.same(faults({ tpye: 'Role' }), ['"tpye" is not a field (type, from, to, map, name, expand, contract)']);
-  t.equal(faults({ type: 1, from: 'USER', name: '' }).length, 4, 'every fault at once (type, from, the map of USER, name)');
+  t.equal(
+    faults({ type: 1, from: 'USER', name: '' }).length,
+    4,
+    'every fault at once (type, from, the map of USER, name)',
+  );
 });
 
 t.test('a faulty enum.json stops migrate-NNNN before anything changes, naming the faults', async (t) => {

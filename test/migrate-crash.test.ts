@@ -94,7 +94,8 @@ for (const [strategy, like] of Object.entries(longStatement)) {
         for (let i = 0; i < 200; i++) {
           const [r] = await query(
             url,
-            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE $1 AND state = 'active'`,
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE $1 AND state = 'active'`,
             [like],
           );
           if (r.n > 0) return true;

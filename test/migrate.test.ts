@@ -91,7 +91,11 @@ t.test(
     t.equal(r.code, 1);
     t.match(
       r.stderr,
-      /^migrate-0001: step mutate failed: invariant failed, mutation rolled back: public\."User"\.role: EMPLOYEE after = EMPLOYEE before \+ USER before \(expected \d+, got 0\); public\."User"\.role: MANAGER after = MANAGER before \(expected 0, got \d+\)/,
+      new RegExp(
+        /^migrate-0001: step mutate failed: invariant failed, mutation rolled back: /.source +
+          /public\."User"\.role: EMPLOYEE after = EMPLOYEE before \+ USER before \(expected \d+, got 0\); /.source +
+          /public\."User"\.role: MANAGER after = MANAGER before \(expected 0, got \d+\)/.source,
+      ),
     );
     t.match(r.stderr, /state: expanded \(schema only, data unchanged\); maintenance stays ON/);
     t.match(r.stderr, /back to the data before this run: make restore DUMP=\S+\.dump/);
@@ -120,7 +124,8 @@ t.test('a view on role stops the run in preflight, before any change', async (t)
 });
 
 t.test(
-  'a late failure (the contract cannot get its lock) leaves maintenance on; the printed restore brings back the exact pre-run data',
+  'a late failure (the contract cannot get its lock) leaves maintenance on; ' +
+    'the printed restore brings back the exact pre-run data',
   async (t) => {
     const url = await seededDatabase(t, 4000);
     const s = tempSettings(url);
@@ -150,7 +155,10 @@ t.test('AUTO_RESTORE=1 restores the dump itself when the data had changed', asyn
   t.match(out, /AUTO_RESTORE=1: restoring /);
   t.match(
     err,
-    /\n  next: state after the restore: untouched; restored \S+ \(row counts match the dump\); maintenance stays ON \(since \d\d:\d\d:\d\d UTC: the site has been in maintenance \d+ s\)\n/,
+    new RegExp(
+      /\n  next: state after the restore: untouched; restored \S+ \(row counts match the dump\); /.source +
+        /maintenance stays ON \(since \d\d:\d\d:\d\d UTC: the site has been in maintenance \d+ s\)\n/.source,
+    ),
     'the state after the restore, not before, and how long the site has been down',
   );
   t.notMatch(err, /state: mutated|it resumes/);
@@ -229,7 +237,11 @@ async function failAtContract(
   const reader = new pg.Client({ ...oracleConfig(url) });
   const seen = (text: string) =>
     new Promise<void>((resolve) => {
-      const check = () => out.includes(text) && (child.stdout.off('data', check), resolve());
+      const check = () => {
+        if (!out.includes(text)) return;
+        child.stdout.off('data', check);
+        resolve();
+      };
       child.stdout.on('data', check);
       check();
     });

@@ -74,7 +74,8 @@ t.test('contract with USER rows left refuses, states the count, changes nothing'
   await schema(url, 'expand');
   await query(
     url,
-    `UPDATE "User" SET role = 'EMPLOYEE' WHERE role = 'USER' AND id IN (SELECT id FROM "User" WHERE role = 'USER' ORDER BY id OFFSET 3)`,
+    `UPDATE "User" SET role = 'EMPLOYEE'
+    WHERE role = 'USER' AND id IN (SELECT id FROM "User" WHERE role = 'USER' ORDER BY id OFFSET 3)`,
   );
   const catalog = await catalogSnapshot(url);
   const data = await tableChecksum(url);

@@ -47,11 +47,17 @@ t.test(
     t.equal(r.code, 1);
     t.match(
       r.stderr,
-      /^rehearse-0001: the rehearsal failed on the scratch copy \S+_rehearse_\S+ \(dropped\); production is untouched: step mutate failed: invariant failed/,
+      new RegExp(
+        /^rehearse-0001: the rehearsal failed on the scratch copy \S+_rehearse_\S+ \(dropped\); /.source +
+          /production is untouched: step mutate failed: invariant failed/.source,
+      ),
     );
     t.match(
       r.stderr,
-      /next: The copy has production.s schema and data: fix what the cause names .*then `make rehearse-0001` again\. Nothing to restore\./,
+      new RegExp(
+        /next: The copy has production.s schema and data: fix what the cause names /.source +
+          /.*then `make rehearse-0001` again\. Nothing to restore\./.source,
+      ),
     );
     t.notMatch(
       r.stderr,
@@ -104,7 +110,10 @@ t.test('a refused run is closed in the journal: the next run starts afresh; make
   const text = runBin('history.ts', [], { DATABASE_URL: urlOf(url) });
   t.match(
     text.stdout,
-    /migration 0001 {2}run \S+: done\n {6}strategy default; \d+ rows changed; site in maintenance [\d.]+ s; dump \S+\.dump/,
+    new RegExp(
+      /migration 0001 {2}run \S+: done\n/.source +
+        / {6}strategy default; \d+ rows changed; site in maintenance [\d.]+ s; dump \S+\.dump/.source,
+    ),
   );
   t.match(text.stdout, /^history: 2 run\(s\) on this database/m);
 });

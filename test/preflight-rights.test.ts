@@ -80,11 +80,11 @@ t.test('a DML-only role while a migrator owns everything: each missing right nam
   t.equal(r.code, 2, 'refused, exit 2');
   t.match(
     r.stderr,
-    'does not own table public."User", which the migration alters: ' + `ALTER TABLE public."User" OWNER TO ${role};`,
+    `does not own table public."User", which the migration alters: ALTER TABLE public."User" OWNER TO ${role};`,
   );
   t.match(
     r.stderr,
-    'does not own type public."Role", which the migration alters: ' + `ALTER TYPE public."Role" OWNER TO ${role};`,
+    `does not own type public."Role", which the migration alters: ALTER TYPE public."Role" OWNER TO ${role};`,
   );
   t.match(r.stderr, `may not create in the toolkit's schema breaking_migrations`);
   t.match(r.stderr, `GRANT CREATE ON DATABASE ${db.database} TO ${role}`);

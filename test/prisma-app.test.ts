@@ -27,7 +27,7 @@ async function untouched(db: Parameters<typeof tableChecksum>[0]) {
     joins: await query(
       db,
       `SELECT (SELECT count(*) FROM "Post" p JOIN "User" u ON u.id = p."authorId")::int AS posts,
-                                   (SELECT count(*) FROM "Invite" i JOIN "User" u ON u.id = i."invitedById")::int AS invites`,
+        (SELECT count(*) FROM "Invite" i JOIN "User" u ON u.id = i."invitedById")::int AS invites`,
     ),
     status: await query(db, `SELECT status::text, count(*)::int AS n FROM "Invite" GROUP BY 1 ORDER BY 1`),
   };
@@ -45,7 +45,8 @@ function mapped(before: Record<string, Record<string, number>>): Record<string, 
 
 for (const strategy of STRATEGY_NAMES) {
   t.test(
-    `STRATEGY=${strategy}: every column of "Role" converted and verified; nothing else moves; the dump brings it all back`,
+    `STRATEGY=${strategy}: every column of "Role" converted and verified; nothing else moves; ` +
+      'the dump brings it all back',
     async (t) => {
       const db = await prismaDatabase(t, { users: 2000 });
       const s = tempSettings(db);

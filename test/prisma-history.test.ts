@@ -136,7 +136,11 @@ t.test(
     const sql = readFileSync(join(dir, 'migrations', created, 'migration.sql'), 'utf8');
     t.match(
       sql,
-      /^-- Migration 0001 \(breaking-migrations\): enum "Role" USER, ADMIN -> EMPLOYEE, MANAGER, ADMIN; every USER becomes EMPLOYEE\.\n-- Applied to production by `make migrate-0001` \(run \d{14}-[0-9a-f]{6}\)/,
+      new RegExp(
+        /^-- Migration 0001 \(breaking-migrations\): enum "Role" USER, ADMIN -> EMPLOYEE, MANAGER, ADMIN; /.source +
+          /every USER becomes EMPLOYEE\.\n/.source +
+          /-- Applied to production by `make migrate-0001` \(run \d{14}-[0-9a-f]{6}\)/.source,
+      ),
     );
 
     const rows = await history(db);
@@ -238,7 +242,8 @@ t.test(
       query(
         db,
         `SELECT table_name, column_name, data_type, udt_name, is_nullable, column_default
-    FROM information_schema.columns WHERE table_schema = 'public' AND table_name IN ('User', 'Invite', 'Team') ORDER BY 1, 2`,
+    FROM information_schema.columns
+    WHERE table_schema = 'public' AND table_name IN ('User', 'Invite', 'Team') ORDER BY 1, 2`,
       );
     t.same(await schemaOf(dev), await schemaOf(prod), 'the same final schema as production');
   },
@@ -270,7 +275,10 @@ t.test('refusals, each with next: and nothing written', async (t) => {
   t.equal(r.code, 2, 'migrate refuses in preflight');
   t.match(
     r.stderr,
-    /^migrate-0001: `enum Role` in schema\.prisma has GUEST, ADMIN, neither USER, ADMIN \(before\) nor EMPLOYEE, MANAGER, ADMIN \(after\); nothing was written\.\n  next: /,
+    new RegExp(
+      /^migrate-0001: `enum Role` in schema\.prisma has GUEST, ADMIN, /.source +
+        /neither USER, ADMIN \(before\) nor EMPLOYEE, MANAGER, ADMIN \(after\); nothing was written\.\n  next: /.source,
+    ),
   );
   t.same(await enumLabels(db), ['USER', 'ADMIN'], 'the database untouched');
   t.equal(await tableChecksum(db, '"User"'), data);
@@ -281,7 +289,10 @@ t.test('refusals, each with next: and nothing written', async (t) => {
   t.equal(r.code, 2, 'before the migration ran');
   t.match(
     r.stderr,
-    /"Role" has labels USER, ADMIN in this database, not EMPLOYEE, MANAGER, ADMIN: migration 0001 is not applied here; nothing was written\.\n  next: Run `make migrate-0001` first/,
+    new RegExp(
+      /"Role" has labels USER, ADMIN in this database, not EMPLOYEE, MANAGER, ADMIN: /.source +
+        /migration 0001 is not applied here; nothing was written\.\n  next: Run `make migrate-0001` first/.source,
+    ),
   );
 
   await query(db, `DROP TABLE _prisma_migrations`);
@@ -289,7 +300,10 @@ t.test('refusals, each with next: and nothing written', async (t) => {
   t.equal(r.code, 2);
   t.match(
     r.stderr,
-    /this database has no _prisma_migrations table: it is not managed by Prisma Migrate; nothing was written\.\n  next: /,
+    new RegExp(
+      /this database has no _prisma_migrations table: it is not managed by Prisma Migrate; /.source +
+        /nothing was written\.\n  next: /.source,
+    ),
   );
   for (const dir of [noSchema, noMigrations, odd, ok]) {
     if (existsSync(join(dir, 'migrations'))) t.same(folders(dir), [INIT_NAME], 'no folder written');

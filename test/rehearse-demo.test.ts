@@ -18,7 +18,8 @@ import { tempSettings } from './helpers/runbook.js';
 
 for (const inSandbox of [false, true]) {
   t.test(
-    `rehearse on ${inSandbox ? 'a sandbox' : 'the same server'}: the runbook passes on the copy, production is untouched`,
+    `rehearse on ${inSandbox ? 'a sandbox' : 'the same server'}: ` +
+      'the runbook passes on the copy, production is untouched',
     async (t) => {
       const url = await seededDatabase(t, 5000);
       const s = tempSettings(url);
@@ -94,10 +95,11 @@ t.test('make demo tells the whole story and exits 0', async (t) => {
   t.equal(after?.[1], before?.[1], 'as many EMPLOYEE after as USER before');
   t.equal(after?.[2], before?.[2], 'ADMIN unchanged');
   t.equal(Number(before?.[1]) + Number(before?.[2]), 3000, 'ROWS users before');
-  const m =
-    /demo: (\d+) USER became (\d+) EMPLOYEE, (\d+) ADMIN kept; labels now EMPLOYEE, MANAGER, ADMIN; maintenance window [\d.]+ s/.exec(
-      r.stdout,
-    );
+  const summary = new RegExp(
+    /demo: (\d+) USER became (\d+) EMPLOYEE, (\d+) ADMIN kept; /.source +
+      /labels now EMPLOYEE, MANAGER, ADMIN; maintenance window [\d.]+ s/.source,
+  );
+  const m = summary.exec(r.stdout);
   t.ok(m, 'summary line');
   t.same([m?.[1], m?.[2], m?.[3]], [before?.[1], before?.[1], before?.[2]], 'the summary says what the counts said');
 });
@@ -109,7 +111,10 @@ t.test('verifier CLI: needs expand, --dry-run changes nothing, --report writes J
   t.equal(early.code, 2);
   t.match(
     early.stderr,
-    /^verify 0001: the toolkit's functions are not installed on this database \(.*\); nothing changed\.\n  next: Apply the expand step first: `make expand MIGRATION=0001`/,
+    new RegExp(
+      /^verify 0001: the toolkit's functions are not installed on this database \(.*\); nothing changed\.\n/.source +
+        /  next: Apply the expand step first: `make expand MIGRATION=0001`/.source,
+    ),
   );
   const { schema } = await import('../bin/schema.js');
   await schema(url, 'expand');
@@ -118,7 +123,7 @@ t.test('verifier CLI: needs expand, --dry-run changes nothing, --report writes J
   t.equal(dry.code, 0, dry.stderr);
   t.match(dry.stdout, /verify 0001: \d+ row\(s\) updated, 9 checks passed, rolled back \(dry run\)/);
   t.equal(await tableChecksum(url), data, 'dry run: data unchanged');
-  const reportFile = join(tempSettings(url).backupDir + '-report.json');
+  const reportFile = join(`${tempSettings(url).backupDir}-report.json`);
   const real = runBin('../verify/0001_migrate_user_to_employee.ts', ['--report', reportFile], env);
   t.equal(real.code, 0, real.stderr);
   const { readFileSync } = await import('node:fs');
@@ -136,7 +141,8 @@ t.test('verifier: a table it cannot lock within LOCK_TIMEOUT is a clear failure,
   const pg = (await import('pg')).default;
   const writer = new pg.Client({ ...oracleConfig(url) });
   await writer.connect();
-  await writer.query(`BEGIN; UPDATE "User" SET email = email WHERE id = (SELECT min(id) FROM "User")`); // holds ROW EXCLUSIVE
+  // Holds ROW EXCLUSIVE.
+  await writer.query(`BEGIN; UPDATE "User" SET email = email WHERE id = (SELECT min(id) FROM "User")`);
   const data = await tableChecksum(url);
   const r = runBin('../verify/0001_migrate_user_to_employee.ts', [], { DATABASE_URL: urlOf(url), LOCK_TIMEOUT: '1s' });
   await writer.query('ROLLBACK');

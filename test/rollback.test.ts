@@ -27,7 +27,9 @@ t.test('rollback walks back contract, then expand, keeping every row', async (t)
   const catalog = await catalogSnapshot(url);
   const data = await tableChecksum(url);
   await t.rejects(schema(url, 'rollback'), {
-    message: `rollback of expand 0001: refused, nothing changed: ${before.USER} rows still hold EMPLOYEE in public."User".role`,
+    message:
+      'rollback of expand 0001: refused, nothing changed: ' +
+      `${before.USER} rows still hold EMPLOYEE in public."User".role`,
   });
   t.same(await catalogSnapshot(url), catalog);
   t.equal(await tableChecksum(url), data);
@@ -67,7 +69,8 @@ t.test('rollback of expand refuses MANAGER rows and a MANAGER default', async (t
   await t.rejects(schema(url, 'rollback'), /1 row still holds MANAGER in public."User".role/);
   await query(
     url,
-    `UPDATE "User" SET role = 'USER' WHERE role = 'MANAGER'; ALTER TABLE "User" ALTER COLUMN role SET DEFAULT 'MANAGER'`,
+    `UPDATE "User" SET role = 'USER' WHERE role = 'MANAGER';
+    ALTER TABLE "User" ALTER COLUMN role SET DEFAULT 'MANAGER'`,
   );
   await t.rejects(
     schema(url, 'rollback'),

@@ -11,7 +11,10 @@ import { query } from './helpers/database.js';
 const portOpen = (port: number) =>
   new Promise<boolean>((resolve) => {
     const s = netConnect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 
@@ -51,7 +54,7 @@ t.test('a sandbox answers on loopback, and stop() removes server and files', asy
 for (const how of ['throw', 'SIGINT'] as const) {
   t.test(`a process that dies by ${how} leaves no server and no files behind`, async (t) => {
     const script = `
-      import { startSandbox } from ${JSON.stringify(new URL('../bin/lib/sandbox.ts', import.meta.url).pathname)};
+      import { startSandbox } from ${JSON.stringify(new URL('../bin/lib/dev/sandbox.ts', import.meta.url).pathname)};
       const sb = await startSandbox();
       console.log(JSON.stringify({ dir: sb.dir, url: sb.url }));
       ${how === 'throw' ? "throw new Error('boom')" : 'setInterval(() => {}, 1000)'};`;

@@ -13,7 +13,9 @@ t.test('what to do about missing PostgreSQL programs', async (t) => {
   t.same(decide({ missing: [], isRoot: false, hasApt: false }), { action: 'ok' });
   t.match(decide({ missing: ['initdb', 'pg_ctl'], isRoot: true, hasApt: true }), {
     action: 'install',
-    line: "setup: PostgreSQL's programs are missing (initdb, pg_ctl); installing Debian's postgresql (apt-get install -y postgresql)",
+    line:
+      "setup: PostgreSQL's programs are missing (initdb, pg_ctl); " +
+      "installing Debian's postgresql (apt-get install -y postgresql)",
   });
   t.match(decide({ missing: ['pg_dump'], isRoot: false, hasApt: true }), {
     action: 'refuse',
@@ -39,7 +41,8 @@ t.test(
     t.equal(r.code, 2);
     t.equal(
       r.stderr,
-      `setup: PostgreSQL's programs are missing (initdb, pg_ctl, psql, pg_dump, pg_restore) in PG_BINDIR=${empty}.\n  next: Point PG_BINDIR at the folder holding initdb and pg_dump, or unset it.\n`,
+      `setup: PostgreSQL's programs are missing (initdb, pg_ctl, psql, pg_dump, pg_restore) in PG_BINDIR=${empty}.\n` +
+        '  next: Point PG_BINDIR at the folder holding initdb and pg_dump, or unset it.\n',
     );
     // The same as a user who is not root (the postgres user), through make, where that user can
     // read the repository (a clone under /root cannot be).
@@ -99,7 +102,10 @@ t.test(
     t.match(first.stdout, /^setup: installing the npm packages \(npm ci\)$/m);
     t.match(
       first.stdout.trim().split('\n').pop(),
-      /^demo: \d+ USER became \d+ EMPLOYEE, \d+ ADMIN kept; labels now EMPLOYEE, MANAGER, ADMIN; maintenance window [\d.]+ s \([\d.]+ s\)$/,
+      new RegExp(
+        /^demo: \d+ USER became \d+ EMPLOYEE, \d+ ADMIN kept; /.source +
+          /labels now EMPLOYEE, MANAGER, ADMIN; maintenance window [\d.]+ s \([\d.]+ s\)$/.source,
+      ),
     );
     t.notMatch(
       first.stdout + first.stderr,

@@ -46,7 +46,11 @@ const asText = (row: Record<string, unknown>): Counts =>
 function updatedRows(result: postgres.RowList<postgres.Row[]>): Updated {
   if (!result.columns?.some((c) => c.name === 'updated')) return result.count;
   const out: Record<string, Record<string, number>> = {};
-  for (const r of result) (out[String(r.table_name)] ??= {})[String(r.column_name)] = Number(r.updated);
+  for (const r of result) {
+    const table = String(r.table_name);
+    out[table] ??= {};
+    out[table][String(r.column_name)] = Number(r.updated);
+  }
   return out;
 }
 
@@ -108,7 +112,8 @@ export async function verify(sql: Sql, m: Migration, opts: VerifyOptions = {}): 
     await sql.begin(async (tx) => {
       await tx`SELECT set_config('lock_timeout', ${opts.lockTimeout ?? '10s'}, true)`;
       // Abort at once when this client dies (kill -9) instead of finishing a long UPDATE for nobody.
-      await tx`SELECT set_config('client_connection_check_interval', '1000', true) WHERE current_setting('server_version_num')::int >= 140000`;
+      await tx`SELECT set_config('client_connection_check_interval', '1000', true)
+        WHERE current_setting('server_version_num')::int >= 140000`;
       const change = opts.mutation ?? { sql: m.sql.mutation, updatesRows: true };
       const counts = change.counts ?? m.sql.counts;
       const [, lock] = await timed(() => tx.unsafe(m.sql.lock));
@@ -147,7 +152,8 @@ export async function verify(sql: Sql, m: Migration, opts: VerifyOptions = {}): 
     if ((err as { code?: string }).code === '55P03') {
       throw Object.assign(
         new Error(
-          `could not lock the table within lock_timeout (${opts.lockTimeout ?? '10s'}): another transaction holds it; nothing changed`,
+          `could not lock the table within lock_timeout (${opts.lockTimeout ?? '10s'}): ` +
+            'another transaction holds it; nothing changed',
         ),
         { code: '55P03' },
       );

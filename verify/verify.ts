@@ -36,7 +36,7 @@ export async function runVerifyCli(id: string, argv: string[]): Promise<void> {
     },
   );
   for (const c of report.checks) console.log(`  ok  ${c.check}: ${c.actual}`);
-  if (ri >= 0) writeFileSync(argv[ri + 1], JSON.stringify(report, null, 2) + '\n', { mode: 0o600 });
+  if (ri >= 0) writeFileSync(argv[ri + 1], `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
   const updated = totalUpdated(report.updated);
   const ending = dryRun ? 'rolled back (dry run)' : 'committed';
   const rows = updated === null ? 'no row' : updated;

@@ -17,7 +17,8 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE t regtype := to_regtype(type_name);
 BEGIN
   IF t IS NULL OR NOT EXISTS (SELECT 1 FROM pg_type WHERE oid = t AND typtype = 'e') THEN
-    RAISE EXCEPTION 'enum type % does not exist in this database (search_path: %)', type_name, current_setting('search_path')
+    RAISE EXCEPTION 'enum type % does not exist in this database (search_path: %)',
+      type_name, current_setting('search_path')
       USING HINT = 'Check that DATABASE_URL points at the application database.';
   END IF;
   RETURN t;
@@ -78,35 +79,44 @@ BEGIN
       -- How many rows, and which of the removed labels they hold (in the type's order).
       EXECUTE format(
         CASE WHEN col.is_array THEN
-          'SELECT count(*), (SELECT array_agg(DISTINCT x) FROM %1$s, unnest(%2$I::text[]) x WHERE x = ANY ($1)) FROM %1$s WHERE %2$I::text[] && $1'
+          -- one constant, continued on the next line (adjacent literals separated by a newline)
+          'SELECT count(*), (SELECT array_agg(DISTINCT x) FROM %1$s, unnest(%2$I::text[]) x WHERE x = ANY ($1)) '
+          'FROM %1$s WHERE %2$I::text[] && $1'
         ELSE
           -- compared as the enum, not as text: no label is turned into text per row
-          'SELECT COALESCE(sum(n), 0), array_agg(l) FROM (SELECT %2$I::text AS l, count(*) AS n FROM %1$s WHERE %2$I = ANY ($1::text[]::%3$s[]) GROUP BY %2$I) g'
+          'SELECT COALESCE(sum(n), 0), array_agg(l) '
+          'FROM (SELECT %2$I::text AS l, count(*) AS n FROM %1$s WHERE %2$I = ANY ($1::text[]::%3$s[]) GROUP BY %2$I) g'
         END,
         col.table_name, col.column_name, t) INTO n, labels USING removed;
       IF n > 0 THEN
         kind := 'data'; object := format('%s.%I', col.table_name, col.column_name);
         problem := format('%s %s %s in %s', n, CASE WHEN n = 1 THEN 'row still holds' ELSE 'rows still hold' END,
-                          array_to_string(ARRAY(SELECT l FROM unnest(removed) l WHERE l = ANY (labels)), ' or '), object);
+                          array_to_string(ARRAY(SELECT l FROM unnest(removed) l WHERE l = ANY (labels)), ' or '),
+                          object);
         RETURN NEXT;
       END IF;
     END LOOP;
   END IF;
 
   -- 2. Column defaults: constants are carried across through default_map; anything else blocks.
-  FOR col IN SELECT * FROM breaking_migrations.enum_columns WHERE enum_type = t AND (default_expr IS NOT NULL OR is_generated) LOOP
+  FOR col IN SELECT * FROM breaking_migrations.enum_columns
+             WHERE enum_type = t AND (default_expr IS NOT NULL OR is_generated) LOOP
     object := format('%s.%I', col.table_name, col.column_name);
     kind := 'default';
     IF col.is_generated THEN
-      kind := 'dependency'; problem := format('generated column %s is of type %s; drop it before the swap and recreate it after', object, t);
+      kind := 'dependency';
+      problem := format('generated column %s is of type %s; drop it before the swap and recreate it after',
+                        object, t);
       RETURN NEXT; CONTINUE;
     END IF;
     labels := breaking_migrations.default_labels(col.default_expr, col.is_array);
     IF labels IS NULL THEN
-      problem := format('default of %s is an expression (%s); drop it before the swap and set it again after', object, col.default_expr);
+      problem := format('default of %s is an expression (%s); drop it before the swap and set it again after',
+                        object, col.default_expr);
       RETURN NEXT;
     ELSIF EXISTS (SELECT 1 FROM unnest(labels) l WHERE COALESCE(default_map ->> l, l) <> ALL (new_labels)) THEN
-      problem := format('default of %s (%s) holds a label the new type lacks; change the default first', object, col.default_expr);
+      problem := format('default of %s (%s) holds a label the new type lacks; change the default first',
+                        object, col.default_expr);
       RETURN NEXT;
     END IF;
   END LOOP;
@@ -117,7 +127,8 @@ BEGIN
   deps AS (
     -- on a column of the type
     SELECT d.classid, d.objid, d.objsubid, cols.relid, cols.attnum
-    FROM pg_depend d JOIN cols ON d.refclassid = 'pg_class'::regclass AND d.refobjid = cols.relid AND d.refobjsubid = cols.attnum
+    FROM pg_depend d
+    JOIN cols ON d.refclassid = 'pg_class'::regclass AND d.refobjid = cols.relid AND d.refobjsubid = cols.attnum
     WHERE d.deptype IN ('n', 'a')
     UNION
     -- on the type or its array type
@@ -136,15 +147,19 @@ BEGIN
           pg_describe_object(deps.classid, deps.objid, 0)
         WHEN deps.classid = 'pg_attrdef'::regclass THEN
           (SELECT format('generated column %I of table %s', g.attname, g.attrelid::regclass)
-           FROM pg_attrdef x JOIN pg_attribute g ON g.attrelid = x.adrelid AND g.attnum = x.adnum WHERE x.oid = deps.objid)
+           FROM pg_attrdef x JOIN pg_attribute g ON g.attrelid = x.adrelid AND g.attnum = x.adnum
+           WHERE x.oid = deps.objid)
         ELSE pg_describe_object(deps.classid, deps.objid, deps.objsubid)
       END AS name,
       CASE WHEN deps.relid IS NULL THEN format('type %s', t)
-           ELSE format('column %s.%I', deps.relid::regclass, (SELECT attname FROM pg_attribute WHERE attrelid = deps.relid AND attnum = deps.attnum)) END AS target
+           ELSE format('column %s.%I', deps.relid::regclass,
+                       (SELECT attname FROM pg_attribute WHERE attrelid = deps.relid AND attnum = deps.attnum))
+      END AS target
     FROM deps
   )
   SELECT 'dependency'::text, deps.name,
-         format('%s depends on %s; drop it before the swap and recreate it after', deps.name, string_agg(DISTINCT deps.target, ' and '))
+         format('%s depends on %s; drop it before the swap and recreate it after',
+                deps.name, string_agg(DISTINCT deps.target, ' and '))
   FROM named deps
   LEFT JOIN pg_class k ON deps.classid = 'pg_class'::regclass AND k.oid = deps.objid
   LEFT JOIN pg_index i ON i.indexrelid = k.oid
@@ -152,7 +167,8 @@ BEGIN
   LEFT JOIN pg_attrdef ad ON deps.classid = 'pg_attrdef'::regclass AND ad.oid = deps.objid
   WHERE NOT COALESCE((  -- COALESCE: a LEFT JOIN miss makes a test NULL, which means "not excused"
         -- the converted columns themselves (a table's column depends on its type)
-        (k.relkind IN ('r', 'p') AND deps.objsubid > 0 AND (deps.objid, deps.objsubid::smallint) IN (SELECT relid, attnum FROM cols))
+        (k.relkind IN ('r', 'p') AND deps.objsubid > 0
+         AND (deps.objid, deps.objsubid::smallint) IN (SELECT relid, attnum FROM cols))
         -- inherited columns (partitions, child tables) follow their parent's conversion
      OR (k.relkind IN ('r', 'p') AND deps.objsubid > 0 AND EXISTS (SELECT 1 FROM pg_attribute ia
           WHERE ia.attrelid = deps.objid AND ia.attnum = deps.objsubid AND ia.attinhcount > 0))
@@ -164,7 +180,8 @@ BEGIN
      OR (con.contype IN ('p', 'u'))
         -- a converted column's own default: handled in step 2
      OR (ad.oid IS NOT NULL AND (ad.adrelid, ad.adnum) IN (SELECT relid, attnum FROM cols)
-         AND NOT EXISTS (SELECT 1 FROM pg_attribute g WHERE g.attrelid = ad.adrelid AND g.attnum = ad.adnum AND g.attgenerated <> ''))
+         AND NOT EXISTS (SELECT 1 FROM pg_attribute g
+                         WHERE g.attrelid = ad.adrelid AND g.attnum = ad.adnum AND g.attgenerated <> ''))
         -- extended statistics are rebuilt
      OR deps.classid = 'pg_statistic_ext'::regclass
   ), false)
@@ -175,7 +192,8 @@ BEGIN
   SELECT 'dependency'::text, format('partition key of %s', p.partrelid::regclass),
          format('%s.%I is part of the partition key of %s; the type of a partition key cannot change',
                 p.partrelid::regclass, c.column_name, p.partrelid::regclass)
-  FROM pg_partitioned_table p JOIN breaking_migrations.enum_columns c ON c.relid = p.partrelid AND c.attnum = ANY (p.partattrs)
+  FROM pg_partitioned_table p
+  JOIN breaking_migrations.enum_columns c ON c.relid = p.partrelid AND c.attnum = ANY (p.partattrs)
   WHERE c.enum_type = t;
 END $$;
 
@@ -208,7 +226,8 @@ BEGIN
     RETURN format('%s: %s already has labels %s; nothing to do', context, t, new_labels);
   END IF;
 
-  -- Lock every table to convert first, so that no row can change between the checks and the rewrite.
+  -- Lock every table to convert first, so that no row can change between the checks and the
+  -- rewrite.
   FOR tbl IN SELECT DISTINCT table_name FROM breaking_migrations.enum_columns WHERE enum_type = t LOOP
     EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', tbl.table_name);
   END LOOP;
@@ -224,7 +243,8 @@ BEGIN
   old_name := left(typ || '__bm_old', 63);
   EXECUTE format('ALTER TYPE %I.%I RENAME TO %I', nsp, typ, old_name);
   EXECUTE format('CREATE TYPE %I.%I AS ENUM (%s)', nsp, typ,
-                 (SELECT string_agg(quote_literal(l), ', ' ORDER BY o) FROM unnest(new_labels) WITH ORDINALITY u(l, o)));
+                 (SELECT string_agg(quote_literal(l), ', ' ORDER BY o)
+                  FROM unnest(new_labels) WITH ORDINALITY u(l, o)));
   EXECUTE format('ALTER TYPE %I.%I OWNER TO %I', nsp, typ, owner_name);
   IF type_comment IS NOT NULL THEN
     EXECUTE format('COMMENT ON TYPE %I.%I IS %L', nsp, typ, type_comment);
@@ -243,17 +263,21 @@ BEGIN
         FOR labels IN SELECT ARRAY[key, value] FROM jsonb_each_text(row_map) LOOP
           expr := format('array_replace(%s, %L, %L)', expr, labels[1], labels[2]);
         END LOOP;
-        clauses := clauses || format('ALTER COLUMN %I TYPE %I.%I[] USING %s::%I.%I[]', col.column_name, nsp, typ, expr, nsp, typ);
+        clauses := clauses || format('ALTER COLUMN %I TYPE %I.%I[] USING %s::%I.%I[]',
+                                     col.column_name, nsp, typ, expr, nsp, typ);
       ELSE
         expr := format('%I::text', col.column_name);
         IF row_map <> '{}' THEN
           expr := format('CASE %s %s ELSE %s END', expr,
-                         (SELECT string_agg(format('WHEN %L THEN %L', key, value), ' ') FROM jsonb_each_text(row_map)), expr);
+                         (SELECT string_agg(format('WHEN %L THEN %L', key, value), ' ') FROM jsonb_each_text(row_map)),
+                         expr);
         END IF;
-        clauses := clauses || format('ALTER COLUMN %I TYPE %I.%I USING (%s)::%I.%I', col.column_name, nsp, typ, expr, nsp, typ);
+        clauses := clauses || format('ALTER COLUMN %I TYPE %I.%I USING (%s)::%I.%I',
+                                     col.column_name, nsp, typ, expr, nsp, typ);
       END IF;
       IF col.default_expr IS NOT NULL THEN
-        labels := ARRAY(SELECT COALESCE(default_map ->> l, l) FROM unnest(breaking_migrations.default_labels(col.default_expr, col.is_array)) l);
+        labels := ARRAY(SELECT COALESCE(default_map ->> l, l)
+                        FROM unnest(breaking_migrations.default_labels(col.default_expr, col.is_array)) l);
         new_default := CASE WHEN col.is_array THEN format('%L::%I.%I[]', labels::text, nsp, typ)
                             ELSE format('%L::%I.%I', labels[1], nsp, typ) END;
         clauses := clauses || format('ALTER COLUMN %I SET DEFAULT %s', col.column_name, new_default);

@@ -34,12 +34,14 @@ LANGUAGE sql STABLE AS $$
                 AND (i.indisprimary OR (i.indisunique AND a.attnotnull))
                 AND a.attname::text <> ALL (cols.columns)) k),
            (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
-            WHERE a.attrelid = cols.relid AND a.attnum > 0 AND NOT a.attisdropped AND a.attname::text <> ALL (cols.columns)),
+            WHERE a.attrelid = cols.relid AND a.attnum > 0 AND NOT a.attisdropped
+              AND a.attname::text <> ALL (cols.columns)),
            '{}') AS identity_columns
   FROM cols;
 $$;
 
-CREATE OR REPLACE FUNCTION breaking_migrations.lock_enum_tables(type_name text, lock_mode text DEFAULT 'EXCLUSIVE') RETURNS int
+CREATE OR REPLACE FUNCTION breaking_migrations.lock_enum_tables(type_name text, lock_mode text DEFAULT 'EXCLUSIVE')
+RETURNS int
 LANGUAGE plpgsql AS $$
 DECLARE tbl record; n int := 0;
 BEGIN
@@ -76,7 +78,8 @@ BEGIN
       -- The common case, one plain column: group by the stored label itself (no text per row).
       EXECUTE format($q$
         SELECT jsonb_build_object('rows', COALESCE(sum(n), 0), 'identity', COALESCE(sum(h), 0)::text,
-                                  'columns', jsonb_build_object(%1$L, COALESCE(jsonb_object_agg(COALESCE(l::text, ''), n), '{}')),
+                                  'columns', jsonb_build_object(%1$L,
+                                               COALESCE(jsonb_object_agg(COALESCE(l::text, ''), n), '{}')),
                                   'holding', '{}'::jsonb)
         FROM (SELECT t.%2$I AS l, count(*) AS n, sum(%3$s) AS h FROM %4$s t GROUP BY t.%2$I) g$q$,
         tbl.columns[1], tbl.columns[1], identity, tbl.table_name) INTO counted;
@@ -87,7 +90,8 @@ BEGIN
         IF tbl.is_array[i] THEN
           branches := branches
             || format('SELECT %L, e, NULL FROM unnest(t.%I) e', tbl.columns[i], tbl.columns[i])
-            || format('SELECT %L, e, NULL FROM (SELECT DISTINCT unnest(t.%I)) d(e)', '#' || tbl.columns[i], tbl.columns[i]);
+            || format('SELECT %L, e, NULL FROM (SELECT DISTINCT unnest(t.%I)) d(e)',
+                      '#' || tbl.columns[i], tbl.columns[i]);
         ELSE
           branches := branches || format('SELECT %L, t.%I, NULL', tbl.columns[i], tbl.columns[i]);
         END IF;
@@ -95,7 +99,8 @@ BEGIN
       EXECUTE format($q$
         WITH g AS (SELECT x.col, x.l, count(*) AS n, sum(x.h) AS h
                    FROM %1$s t CROSS JOIN LATERAL (%2$s) x GROUP BY x.col, x.l),
-             c AS (SELECT col, jsonb_object_agg(COALESCE(l::text, ''), n) AS labels FROM g WHERE col IS NOT NULL GROUP BY col)
+             c AS (SELECT col, jsonb_object_agg(COALESCE(l::text, ''), n) AS labels
+                   FROM g WHERE col IS NOT NULL GROUP BY col)
         SELECT jsonb_build_object(
           'rows', COALESCE((SELECT n FROM g WHERE col IS NULL), 0),
           'identity', COALESCE((SELECT h FROM g WHERE col IS NULL), 0)::text,
@@ -129,9 +134,11 @@ BEGIN
       FOR pair IN SELECT key, value FROM jsonb_each_text(row_map) LOOP
         expr := format('array_replace(%s, %L::%s, %L::%s)', expr, pair.key, t, pair.value, t);
       END LOOP;
-      EXECUTE format('UPDATE %s SET %I = %s WHERE %I && %L::%s[]', col.table_name, col.column_name, expr, col.column_name, old_labels, t);
+      EXECUTE format('UPDATE %s SET %I = %s WHERE %I && %L::%s[]',
+                     col.table_name, col.column_name, expr, col.column_name, old_labels, t);
     ELSE
-      expr := (SELECT string_agg(format('WHEN %L::%s THEN %L::%s', key, t, value, t), ' ') FROM jsonb_each_text(row_map));
+      expr := (SELECT string_agg(format('WHEN %L::%s THEN %L::%s', key, t, value, t), ' ')
+               FROM jsonb_each_text(row_map));
       EXECUTE format('UPDATE %s SET %I = CASE %I %s END WHERE %I = ANY (%L::%s[])', col.table_name, col.column_name,
                      col.column_name, expr, col.column_name, old_labels, t);
     END IF;
@@ -152,7 +159,8 @@ LANGUAGE sql STABLE AS $$
            'rows_written', pg_stat_get_xact_tuples_inserted(e.relid) + pg_stat_get_xact_tuples_updated(e.relid)
                            + pg_stat_get_xact_tuples_deleted(e.relid),
            'writers_locked', EXISTS (SELECT FROM pg_locks l WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
-                                     AND l.granted AND l.relation = e.relid AND l.mode IN ('ExclusiveLock', 'AccessExclusiveLock')))),
+                                     AND l.granted AND l.relation = e.relid
+                                     AND l.mode IN ('ExclusiveLock', 'AccessExclusiveLock')))),
          '{}')
   FROM breaking_migrations.enum_tables(type_name) e;
 $$;

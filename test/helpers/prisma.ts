@@ -79,13 +79,16 @@ CREATE UNIQUE INDEX "User_email_key" ON "User"("email");
 CREATE UNIQUE INDEX "Invite_email_key" ON "Invite"("email");
 
 -- AddForeignKey
-ALTER TABLE "Invite" ADD CONSTRAINT "Invite_invitedById_fkey" FOREIGN KEY ("invitedById") REFERENCES "User"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
+ALTER TABLE "Invite" ADD CONSTRAINT "Invite_invitedById_fkey" FOREIGN KEY ("invitedById") REFERENCES "User"("id") \
+ON DELETE RESTRICT ON UPDATE CASCADE;
 
 -- AddForeignKey
-ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey" FOREIGN KEY ("authorId") REFERENCES "User"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey" FOREIGN KEY ("authorId") REFERENCES "User"("id") \
+ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
-ALTER TABLE "Post" ADD CONSTRAINT "Post_teamId_fkey" FOREIGN KEY ("teamId") REFERENCES "Team"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+ALTER TABLE "Post" ADD CONSTRAINT "Post_teamId_fkey" FOREIGN KEY ("teamId") REFERENCES "Team"("id") \
+ON DELETE SET NULL ON UPDATE CASCADE;
 `;
 
 /** Realistic rows: `users` users (90% USER), 450 invites holding USER, teams with role arrays, posts. */
@@ -138,7 +141,10 @@ export async function roleColumns(db: Target): Promise<Record<string, Record<str
     UNION ALL SELECT 'Team.roles', e::text, count(*) FROM "Team", unnest(roles) e GROUP BY 2`,
   );
   const out: Record<string, Record<string, number>> = {};
-  for (const r of rows) (out[r.col] ??= {})[r.label] = Number(r.n);
+  for (const r of rows) {
+    out[r.col] ??= {};
+    out[r.col][r.label] = Number(r.n);
+  }
   return out;
 }
 

@@ -48,12 +48,16 @@ export async function assertMigrated(t: Test, url: Target, before: Snapshot, s: 
   t.notOk(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'lock file removed');
   const [g] = await query(
     url,
-    `SELECT count(*)::int AS n FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    `SELECT count(*)::int AS n FROM pg_db_role_setting
+    WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`,
   );
   t.equal(g.n, 0, 'guard off');
 }
 
-/** A trigger that rewrites role on update, so that the verifier's invariants fail: EMPLOYEE rows silently become MANAGER. */
+/**
+ * A trigger that rewrites role on update, so that the verifier's invariants fail: EMPLOYEE rows
+ * silently become MANAGER.
+ */
 export async function addSneakyTrigger(url: Target): Promise<void> {
   await query(
     url,

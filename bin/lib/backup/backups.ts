@@ -1,7 +1,6 @@
 // List the dumps in BACKUP_DIR (newest first); KEEP=n deletes all but the newest n.
 import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { mb } from '../connection/stream.js';
+import { join } from 'node:path';
 import type { Manifest } from './manifest.js';
 
 export interface Backup {

@@ -37,7 +37,8 @@ export interface DumpResult {
 
 const stamp = (d: Date) => {
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+  const date = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}`;
+  return `${date}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 };
 /** backup_<db>_YYYYmmdd_HHMMSS.dump */
 export const dumpFileName = (db: string, at: Date) => `backup_${db.replace(/[^A-Za-z0-9_-]/g, '_')}_${stamp(at)}.dump`;
@@ -154,7 +155,10 @@ export async function dump(
         {
           output: out,
           onData: (c) => hash.update(c),
-          progress: (b, sec) => log(`  … dump: ${describeProgress({ done: b, total: previous, unit: 'bytes' }, sec)}`),
+          progress: (b, sec) => {
+            const p = describeProgress({ done: b, total: previous, unit: 'bytes' }, sec);
+            log(`  … dump: ${p}`);
+          },
         },
       );
       return {
@@ -191,7 +195,7 @@ export async function dump(
       writes,
     };
     writeFileSync(`${path}.sha256`, `${sha256}  ${file}\n`, { mode: 0o600, flag: 'wx' });
-    writeFileSync(`${path}.manifest.json`, JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    writeFileSync(`${path}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
     const dirFd = openSync(dir, 'r');
     fsyncSync(dirFd);
     closeSync(dirFd);

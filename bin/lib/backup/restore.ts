@@ -10,10 +10,9 @@ import { readSql, type Settings } from '../connection/config.js';
 import { describeTarget, type Target } from '../connection/target.js';
 import { withSql } from '../connection/db.js';
 import { pgPlace, toolCommand } from '../connection/pgtools.js';
-import { failureCause, mb, runStreaming } from '../connection/stream.js';
+import { failureCause, runStreaming } from '../connection/stream.js';
 import { describeProgress } from '../cli/progress.js';
 import type { Manifest } from './manifest.js';
-import { maintenanceStatus } from '../maintenance/mode.js';
 
 export interface RestoreResult {
   database: string;
@@ -48,7 +47,8 @@ export async function checkDump(target: Target, s: Settings, dumpPath: string | 
   const actual = await sha256(dumpPath);
   if (expected !== actual) {
     throw new Refusal(
-      `restore: checksum mismatch for ${dumpPath}: the file changed after it was written (expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…).`,
+      `restore: checksum mismatch for ${dumpPath}: the file changed after it was written ` +
+        `(expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…).`,
       'Do not use this file; pick another dump (`make backups`).',
     );
   }

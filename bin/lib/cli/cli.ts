@@ -12,7 +12,7 @@ export interface Command {
   name: string;
   usage: string; // first line of --help
   help: string; // the rest of --help
-  run(argv: string[]): Promise<number | void>;
+  run(argv: string[]): Promise<number | undefined> | Promise<void>; // an exit code, or none for 0
 }
 
 /** Turn a driver or tool error into one line a person can act on. */

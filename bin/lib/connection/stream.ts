@@ -48,7 +48,10 @@ export async function runStreaming(
   });
   if (!io.output) child.stdout!.resume();
   const code = await new Promise<number | null>((resolve) => {
-    child.once('error', (err) => ((stderr += `\n${err.message}`), resolve(127)));
+    child.once('error', (err) => {
+      stderr += `\n${err.message}`;
+      resolve(127);
+    });
     child.once('close', (c) => resolve(c));
   });
   if (ticker) clearInterval(ticker);

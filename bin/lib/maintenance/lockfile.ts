@@ -13,7 +13,8 @@ export interface LockContent {
 // Written beside the lock and renamed over it, so a reader sees the old file or the new one,
 // never half of one. 0644: the app's user must be able to read it.
 const WRITE =
-  'set -eu; lock="$1"; dir=$(dirname "$lock"); mkdir -p "$dir"; tmp="$dir/.enabled.lock.$$"; cat > "$tmp"; chmod 644 "$tmp"; mv -f "$tmp" "$lock"';
+  'set -eu; lock="$1"; dir=$(dirname "$lock"); mkdir -p "$dir"; tmp="$dir/.enabled.lock.$$"; ' +
+  'cat > "$tmp"; chmod 644 "$tmp"; mv -f "$tmp" "$lock"';
 const READ = 'test -e "$1" || exit 3; cat "$1"';
 const REMOVE = 'rm -f "$1"';
 // The folder, or the nearest one that exists (WRITE makes the rest): exit 4 when not writable.
@@ -31,7 +32,7 @@ async function run(argv: string[], input?: string) {
 }
 
 export async function writeLock(prefix: string[], path: string, content: LockContent): Promise<void> {
-  const out = await run(lockCommand('write', prefix, path), JSON.stringify(content, null, 2) + '\n');
+  const out = await run(lockCommand('write', prefix, path), `${JSON.stringify(content, null, 2)}\n`);
   if (out.exitCode !== 0) throw new Error(`cannot write ${path}: ${out.stderr.trim() || `exit ${out.exitCode}`}`);
 }
 
