@@ -10,7 +10,7 @@ NPM   := node_modules/.package-lock.json
 
 .PHONY: help demo test lint test-e2e test-swarm bench seed baseline expand contract rollback status \
         postgres-programs setup maintenance-on maintenance-off maintenance-status dump restore backups \
-        history psql new-migration new-enum-migration
+        history psql app-status new-migration new-enum-migration
 
 help: ## list the verbs (the entry point's table), then these development targets
 	@$(CLI) help
@@ -70,6 +70,9 @@ history: $(NPM)
 
 psql: $(NPM)
 	@$(CLI) psql
+
+app-status: $(NPM)  # [MIGRATION=NNNN] [APP_SEEN_S=60]
+	@$(CLI) app-status
 
 ## --- schema steps of a migration, one at a time [MIGRATION=NNNN, default 0001] -------------
 status: $(NPM)

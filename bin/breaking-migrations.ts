@@ -87,6 +87,14 @@ export const VERBS: Verb[] = [
     args: none,
   },
   {
+    verb: 'app-status',
+    does: "the app's instances seen recently, and whether each can read the migration's labels",
+    changes: "nothing (creates the instances' table when missing)",
+    exits: '0; with --exit-code 0 all can, 1 one cannot, 2 none report',
+    load: () => import('./app-status.js'),
+    args: none,
+  },
+  {
     verb: 'status',
     does: "applied/pending files of the migration, and its status.sql's report",
     changes: 'nothing',

@@ -14,6 +14,8 @@ import { loadMigration } from './lib/runbook/migration.js';
 import { failed, RunFailed } from './lib/runbook/failure.js';
 import { orLost } from './lib/connection/lost-server.js';
 import { checkRights } from './lib/runbook/rights.js';
+import { readEnumSpec } from './lib/enum/enum-spec.js';
+import { appPreflight, appsReadFinalLabels } from './lib/runbook/instances.js';
 import { describePrisma, prismaHistory, prismaPreflight, type PrismaResult } from './prisma.js';
 import {
   dbState,
@@ -148,6 +150,8 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
     let dumpPath = done.dump?.path as string | undefined;
     let windowStart: number | undefined;
     let writes: Awaited<ReturnType<typeof expectedWrites>>;
+    let contractedAt: Date | undefined;
+    const spec = readEnumSpec(id); // an enum migration: what its app instances must know
     let off: OffResult | undefined;
     const contracted = state.contracted ? 'schema already contracted' : undefined;
     const byStrategy = (runs: boolean) => (runs ? undefined : `done by STRATEGY=${strategy.name}`);
@@ -188,6 +192,8 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
           // The app's containers or tasks exist, run, and let the lock be written: a typo in
           // APP_SERVICE is refused here, not found at maintenance-on.
           if (!state.contracted) await checkLockTargets(s);
+          // The app's replicas that report their labels must be able to read what the mutation writes.
+          if (!state.contracted && spec) await appPreflight(sql, id, spec, s, log);
           // Prisma's side is checked before anything changes, so that its step at the end cannot be refused.
           if (opts.prismaDir) await prismaPreflight(sql, id, opts.prismaDir, `migrate-${id}`);
           const { problems, counts } = state.contracted
@@ -259,6 +265,9 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       stepOf({
         name: 'contract',
         skip: () => byStrategy(strategy.contractStep),
+        after: async () => {
+          contractedAt = new Date();
+        },
         run: () =>
           withGrowth(target, 'contract', writes?.rewrite, log, async () => {
             for (let attempt = 1; ; attempt++) {
@@ -293,7 +302,10 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       }),
       stepOf({
         name: 'maintenance-off',
-        run: () => maintenanceOff(s, target),
+        run: async () => {
+          if (spec) await appsReadFinalLabels(sql, spec, s, contractedAt);
+          return maintenanceOff(s, target);
+        },
         keep: (r) => ({ since: r.since, outageSeconds: outage(r.since) }),
         after: async (r) => {
           off = r;

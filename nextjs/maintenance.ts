@@ -11,6 +11,7 @@
 // middleware with runtime 'nodejs' (15.5+).
 import type { Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 export interface MaintenanceLock {
@@ -311,16 +312,86 @@ export const MAINTENANCE_QUERY =
 /** Is the flag's table there? Asked first, so that a database without the toolkit logs no error. */
 export const MAINTENANCE_TABLE_QUERY = `SELECT to_regclass('breaking_migrations.maintenance') IS NOT NULL AS present`;
 
+/** What this process tells the database about itself (issue 21: the runbook reads it). */
+export interface ReportOptions {
+  enums?: Record<string, readonly string[]>; // { Role: Object.values(Role) }: the labels its client knows
+  build?: string; // e.g. process.env.APP_BUILD
+  instance?: string; // default host:pid, one row per process
+  // Runs the report's statements in one transaction. Default: `query` of BEGIN; …; COMMIT (pg's
+  // simple protocol runs several statements at once). Prisma:
+  // `(sqls) => prisma.$transaction(sqls.map((q) => prisma.$executeRawUnsafe(q)))`.
+  run?: (statements: string[]) => Promise<unknown>;
+  intervalMs?: number; // default 5000
+  log?: (line: string) => void; // default console.warn
+}
+
+/** Is the report function there? Asked first, like the flag's table, so that nothing is logged. */
+export const REPORT_FUNCTION_QUERY =
+  "SELECT to_regprocedure('breaking_migrations.report_instance(jsonb)') IS NOT NULL AS present";
+
+const sqlText = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * The statements of one report, for one transaction: READ WRITE first (the maintenance guard makes
+ * read-only only the default), then the function, which writes this instance's row and nothing else.
+ */
+export function reportStatements(report: {
+  instance: string;
+  build?: string;
+  enums: Record<string, readonly string[]>;
+  started: string;
+}): string[] {
+  return [
+    'SET TRANSACTION READ WRITE',
+    `SELECT breaking_migrations.report_instance(${sqlText(JSON.stringify(report))}::jsonb)`,
+  ];
+}
+
+/**
+ * Keeps this process's row fresh: every intervalMs, on a timer that never keeps the process alive,
+ * also during maintenance. Quiet until the toolkit has the function; a failure is logged once.
+ */
+function startReports(query: (sql: string) => Promise<Record<string, unknown>[]>, o: ReportOptions): void {
+  const report = {
+    instance: o.instance ?? `${hostname()}:${process.pid}`,
+    build: o.build,
+    enums: o.enums ?? {},
+    started: new Date().toISOString(),
+  };
+  const run = o.run ?? ((statements: string[]) => query(`BEGIN;\n${statements.join(';\n')};\nCOMMIT;`));
+  const log = o.log ?? console.warn;
+  let present = false;
+  let failing = false;
+  const once = async () => {
+    try {
+      if (!present) present = Boolean((await query(REPORT_FUNCTION_QUERY))[0]?.present);
+      if (!present) return;
+      await run(reportStatements(report));
+      failing = false;
+    } catch (err) {
+      present = false; // asked again next time: the toolkit's schema may have been restored
+      if (!failing) log(`maintenance: the instance report failed (${(err as Error).message})`);
+      failing = true;
+    }
+  };
+  void once();
+  setInterval(() => void once(), o.intervalMs ?? 5000).unref();
+}
+
 /**
  * A probe that asks the database, through a function the app already has: its Prisma client
  * (`(sql) => prisma.$queryRawUnsafe(sql)`) or pg (`async (sql) => (await pool.query(sql)).rows`).
  * No row: OFF. The table missing (the toolkit never ran here): OFF too, and quiet: the probe asks
  * the catalog until the table exists instead of letting the server log `relation … does not
- * exist` once per replica per second.
+ * exist` once per replica per second. With `enums`, the process also reports the labels its
+ * client knows (see ReportOptions), so that the runbook never turns the site back on for an app
+ * that cannot read the new labels.
  */
 export function databaseProbe(
   query: (sql: string) => Promise<Record<string, unknown>[]>,
+  report?: ReportOptions,
 ): () => Promise<MaintenanceLock | null> {
+  if (report?.enums) startReports(query, report);
   let present = false;
   return async () => {
     if (!present) {

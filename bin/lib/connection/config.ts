@@ -49,6 +49,9 @@ export interface Settings {
   pgContainer?: string;
   pgService?: string; // a Swarm service: the PostgreSQL programs run in its task on this node
   dbGuard: boolean; // DB_GUARD=0 turns it off; it applies where a command has a database target
+  appSeenS: number; // APP_SEEN_S: an app instance that reported in the last this many seconds is up
+  appCheck: 'warn' | 'require'; // APP_CHECK=require: refuse when no app instance reports its labels
+  appCacheMs: number; // APP_LOCK_CACHE_MS: how long the app trusts its last read of the lock (1000)
   dumpCompress: number; // pg_dump -Z: 1 is ~30% faster than the default 6 for ~10% more bytes (make bench)
 }
 
@@ -63,6 +66,9 @@ export function settings(env: NodeJS.ProcessEnv = process.env): Settings {
     pgContainer: env.PG_CONTAINER || undefined,
     pgService: env.PG_SERVICE || undefined,
     dbGuard: env.DB_GUARD !== '0',
+    appSeenS: /^\d+$/.test(env.APP_SEEN_S ?? '') ? Number(env.APP_SEEN_S) : 60,
+    appCheck: env.APP_CHECK === 'require' ? 'require' : 'warn',
+    appCacheMs: /^\d+$/.test(env.APP_LOCK_CACHE_MS ?? '') ? Number(env.APP_LOCK_CACHE_MS) : 1000,
     dumpCompress: /^[0-9]$/.test(env.DUMP_COMPRESS ?? '') ? Number(env.DUMP_COMPRESS) : 1,
   };
 }

@@ -2,6 +2,7 @@
 // holds back every writer that does not read the file (workers, cron, other replicas).
 import { hostname, userInfo } from 'node:os';
 import { posix, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Refusal } from '../connection/refusal.js';
 import type { Settings } from '../connection/config.js';
 import type { Target } from '../connection/target.js';
@@ -123,6 +124,9 @@ export async function maintenanceOn(
     // DB_GUARD=0: the database is left alone, flag and guard
     try {
       await setFlag(target, lock);
+      // The app trusts its last read of the lock for its cache time: a request it let through
+      // just before is still in flight. Ending the sessions now would fail it with 57P01.
+      if (existing.some((c) => c === null)) await sleep(s.appCacheMs);
       guard = await setGuard(target, true);
     } catch (err) {
       const why = (err as Error).message;

@@ -1,0 +1,149 @@
+// The app's instances report the labels their client knows (issue 21.1–21.3): the runbook refuses
+// a migration a running replica cannot read, says so when none reports, keeps maintenance ON
+// while one that cannot read the final labels is up after the contract; make app-status shows them.
+import t, { type Test } from 'tap';
+import pg from 'pg';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { databaseProbe } from '../nextjs/maintenance.js';
+import { repo, runBin } from './helpers/cli.js';
+import { enumLabels, oracleConfig, query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
+import { tempSettings } from './helpers/runbook.js';
+import type { Target } from '../bin/lib/connection/target.js';
+
+const V1 = ['USER', 'ADMIN'];
+const V2 = ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN'];
+
+/** An app process's report, as the drop-in makes it, through its own pg pool. */
+function app(t: Test, db: Target, labels: string[], build: string) {
+  const pool = new pg.Pool({ ...oracleConfig(db), max: 2 });
+  pool.on('error', () => {}); // the guard ends the pool's sessions: they reconnect
+  t.teardown(() => pool.end());
+  const logged: string[] = [];
+  const probe = databaseProbe(async (sql) => (await pool.query(sql)).rows as Record<string, unknown>[], {
+    enums: { Role: labels },
+    build,
+    instance: `test-app-${build}`,
+    intervalMs: 200,
+    log: (l) => logged.push(l),
+  });
+  return { pool, probe, logged };
+}
+
+/** A command in its own process, without blocking this one (whose app keeps reporting meanwhile). */
+function runAsync(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(`${repo}/node_modules/.bin/tsx`, [`${repo}/bin/${script}`, ...args], {
+    cwd: repo,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((res) => child.once('close', (code) => res({ code, stdout, stderr })));
+}
+
+const rows = async (db: Target) =>
+  query<{ build: string; enums: { Role: string[] } }>(
+    db,
+    'SELECT build, enums FROM breaking_migrations.app_instances ORDER BY build',
+  );
+
+t.test('an instance reports its labels, quietly before the toolkit, and also during maintenance', async (t) => {
+  const db = await seededDatabase(t, 50);
+  const a = app(t, db, V1, 'v1');
+  await sleep(600);
+  t.same(a.logged, [], 'nothing logged while the toolkit is not there');
+  const st = await runAsync('app-status.ts', ['--exit-code'], { DATABASE_URL: urlOf(db) });
+  t.equal(st.code, 1, 'app-status created the table; after one interval the v1 instance is there and cannot read');
+  t.match(st.stdout, /^ {2}CANNOT test-app-v1 build v1: knows USER, ADMIN; not EMPLOYEE, MANAGER \(seen \d+ s ago\)$/m);
+  t.same(
+    (await rows(db)).map((r) => [r.build, r.enums.Role]),
+    [['v1', V1]],
+  );
+
+  const s = tempSettings(db);
+  t.equal(runBin('maintenance.ts', ['on'], { ...s.env, APP_LOCK_CACHE_MS: '0' }).code, 0);
+  const [{ seen: before }] = await query<{ seen: Date }>(db, 'SELECT seen FROM breaking_migrations.app_instances');
+  await sleep(700);
+  const [{ seen: after }] = await query<{ seen: Date }>(db, 'SELECT seen FROM breaking_migrations.app_instances');
+  t.ok(after > before, 'the report goes on while the database is read-only for the app');
+  const write = await a.pool.query(`INSERT INTO "User" (email, role) VALUES ('x@example.com', 'USER')`).catch((e) => e);
+  t.equal(write.code, '25006', "the app's own writes are still refused");
+  t.equal(runBin('maintenance.ts', ['off'], s.env).code, 0);
+});
+
+t.test('preflight: an instance that cannot read the new labels stops the run before anything changes', async (t) => {
+  const db = await seededDatabase(t, 300);
+  runBin('app-status.ts', [], { DATABASE_URL: urlOf(db) }); // the table, as an earlier look would leave it
+  app(t, db, V1, 'v1');
+  await sleep(600);
+  const s = tempSettings(db);
+  const data = await tableChecksum(db);
+  const r = await runAsync('migrate.ts', ['0001'], s.env);
+  t.equal(r.code, 2, r.stderr);
+  t.match(
+    r.stderr,
+    new RegExp(
+      /^migrate-0001: preflight: 1 of 1 app instance\(s\) seen in the last 60 s cannot read the labels /.source +
+        /the mutation writes: test-app-v1 \(build v1\) knows USER, ADMIN, not EMPLOYEE\./.source,
+      'm',
+    ),
+  );
+  t.match(
+    r.stderr,
+    /next: Nothing was changed\. Deploy an app whose client knows USER, ADMIN and EMPLOYEE, ADMIN first/,
+  );
+  t.equal(await tableChecksum(db), data, 'data unchanged');
+  t.same(await enumLabels(db), V1);
+  t.notOk(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'maintenance never ON');
+});
+
+t.test('no instance reports: one line and on; APP_CHECK=require refuses', async (t) => {
+  const db = await seededDatabase(t, 200);
+  const s = tempSettings(db);
+  const strict = runBin('migrate.ts', ['0001'], { ...s.env, APP_CHECK: 'require' });
+  t.equal(strict.code, 2);
+  t.match(strict.stderr, /APP_CHECK=require and no app instance reported its labels in the last 60 s/);
+  t.same(await enumLabels(db), V1);
+  const r = runBin('migrate.ts', ['0001'], s.env);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /preflight: no app instance reported its labels in the last 60 s .*; going on/);
+});
+
+t.test('an instance that cannot read the final labels, up after the contract: maintenance stays ON', async (t) => {
+  const db = await seededDatabase(t, 300);
+  runBin('app-status.ts', [], { DATABASE_URL: urlOf(db) });
+  app(t, db, V2, 'v2');
+  await sleep(600);
+  const s = tempSettings(db);
+  const child = spawn(`${repo}/node_modules/.bin/tsx`, [`${repo}/bin/migrate.ts`, '0001'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...s.env },
+    cwd: repo,
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const code = new Promise<number | null>((res) => child.once('close', res));
+  while (!out.includes('✓ contract') && child.exitCode === null) await sleep(50);
+  app(t, db, V1, 'v1-again'); // an old image, started again (a rollback of the deploy)
+  t.equal(await code, 1, out + err);
+  t.match(
+    err,
+    new RegExp(
+      /step maintenance-off failed: 1 app instance\(s\) up since the contract cannot read "?Role"?'s labels /.source +
+        /EMPLOYEE, MANAGER, ADMIN: test-app-v1-again \(build v1-again\) knows USER, ADMIN, not EMPLOYEE, MANAGER/
+          .source,
+    ),
+  );
+  t.match(err, /maintenance stays ON/);
+  t.ok(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'the lock is still there');
+  t.same(await enumLabels(db), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'the data is migrated; only the site waits');
+});
