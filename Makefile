@@ -26,7 +26,7 @@ test: postgres-programs lint ## make lint, then the test suite (own throwaway Po
 
 # Formatting and lint rules (Biome), the layer rule (dependency-cruiser), lines of at most 120 columns.
 lint: $(NPM) ## formatting, lint rules, the layer rule of bin/lib/, lines of at most 120 columns
-	@node_modules/.bin/biome ci --reporter=summary . >/dev/null 2>&1 || node_modules/.bin/biome ci .
+	@node_modules/.bin/biome ci --reporter=summary . >/dev/null 2>&1 || node_modules/.bin/biome ci --colors=off .
 	@node_modules/.bin/depcruise --config .dependency-cruiser.cjs bin verify bench test e2e nextjs
 	@git ls-files -z '*.ts' '*.sql' '*.sh' '*.yml' Makefile ':!examples/*/node_modules' | xargs -0 awk \
 	  'length > 120 { printf "%s:%d: %d columns (at most 120)\n", FILENAME, FNR, length; bad = 1 } END { exit bad }'

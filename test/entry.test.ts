@@ -18,6 +18,9 @@ t.test('isMain compares file URLs, not a URL with a raw path', async (t) => {
   t.notOk(isMain(pathToFileURL(path).href, undefined));
 });
 
+// Never remake node_modules in the copy: npm ci would empty the linked, real node_modules.
+const KEEP_NPM = ['-o', 'node_modules/.package-lock.json'];
+
 t.test('make maintenance-on / -off from a checkout in "space dir/café"', async (t) => {
   const db = await testDatabase(t);
   const root = join(mkdtempSync(join(tmpdir(), 'bm-entry-')), 'space dir', 'café');
@@ -40,12 +43,16 @@ t.test('make maintenance-on / -off from a checkout in "space dir/café"', async 
   symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'));
   const lockDir = mkdtempSync(join(tmpdir(), 'bm-entry-lock-'));
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: urlOf(db), MAINTENANCE_DIR: lockDir };
-  const on = spawnSync('make', ['-s', 'maintenance-on', 'REASON=space test'], { cwd: root, env, encoding: 'utf8' });
+  const on = spawnSync('make', ['-s', ...KEEP_NPM, 'maintenance-on', 'REASON=space test'], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+  });
   t.equal(on.status, 0, on.stderr);
   t.match(on.stdout, /maintenance/, 'it printed its summary');
   t.ok(existsSync(join(lockDir, 'enabled.lock')), 'and wrote the lock');
   t.match(JSON.parse(readFileSync(join(lockDir, 'enabled.lock'), 'utf8')), { reason: 'space test' });
-  const off = spawnSync('make', ['-s', 'maintenance-off'], { cwd: root, env, encoding: 'utf8' });
+  const off = spawnSync('make', ['-s', ...KEEP_NPM, 'maintenance-off'], { cwd: root, env, encoding: 'utf8' });
   t.equal(off.status, 0, off.stderr);
   t.notOk(existsSync(join(lockDir, 'enabled.lock')), 'lock removed');
   const help = spawnSync(`${repo}/node_modules/.bin/tsx`, [join(root, 'bin/migrate.ts'), '--help'], {
@@ -67,7 +74,7 @@ t.test('make maintenance-on / -off from a checkout in "space dir/café"', async 
     t.match(r.stdout, /^usage: /, `${typed} answers with its usage`);
   }
   // Verbs that read the database, through make, from there.
-  const dump = spawnSync('make', ['-s', 'dump', `BACKUP_DIR=${join(root, 'backups')}`], {
+  const dump = spawnSync('make', ['-s', ...KEEP_NPM, 'dump', `BACKUP_DIR=${join(root, 'backups')}`], {
     cwd: root,
     env,
     encoding: 'utf8',
@@ -78,7 +85,7 @@ t.test('make maintenance-on / -off from a checkout in "space dir/café"', async 
     path.startsWith(join(root, 'backups')) && existsSync(path),
     'the dump is where it says, under the space and the é',
   );
-  const history = spawnSync('make', ['-s', 'history'], { cwd: root, env, encoding: 'utf8' });
+  const history = spawnSync('make', ['-s', ...KEEP_NPM, 'history'], { cwd: root, env, encoding: 'utf8' });
   t.equal(history.status, 0, history.stderr);
   t.match(history.stdout, /^history: \d+ run\(s\) on this database/m);
 });

@@ -28,7 +28,11 @@ function copy(): string {
     '.gitignore',
   ];
   for (const p of parts)
-    cpSync(join(repo, p), join(dir, p), { recursive: true, filter: (src) => !src.includes('/artifacts') });
+    cpSync(join(repo, p), join(dir, p), {
+      recursive: true,
+      preserveTimestamps: true,
+      filter: (src) => !src.includes('/artifacts'),
+    });
   symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
   const git = (...args: string[]) => spawnSync('git', args, { cwd: dir, encoding: 'utf8' });
   git('init', '-q');
@@ -37,7 +41,8 @@ function copy(): string {
 }
 
 const lint = (dir: string) => {
-  const r = spawnSync('make', ['-s', 'lint'], {
+  // -o: never remake node_modules here (npm ci would empty the linked, real node_modules).
+  const r = spawnSync('make', ['-s', '-o', 'node_modules/.package-lock.json', 'lint'], {
     cwd: dir,
     encoding: 'utf8',
     env: { PATH: process.env.PATH, HOME: process.env.HOME },
