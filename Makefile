@@ -41,7 +41,7 @@ setup: $(NPM)
 	@$(CLI) setup
 
 test-e2e: postgres-programs ## Next.js 15.5 and 16 apps + headless Chromium (needs npm ci in examples/*, chromium)
-	@node_modules/.bin/tap --include 'e2e/*.test.ts' --jobs 1
+	@node_modules/.bin/tap --include 'e2e/*.test.ts' --include 'e2e/prisma/*.test.ts' --jobs 1
 
 test-swarm: postgres-programs ## a real one-node Docker Swarm (installs docker.io, debootstrap when missing; needs root)
 	@bash e2e/swarm/engine.sh && node_modules/.bin/tap --include 'e2e/swarm/*.test.ts' --jobs 1

@@ -16,6 +16,7 @@ import { orLost } from './lib/connection/lost-server.js';
 import { checkRights } from './lib/runbook/rights.js';
 import { readEnumSpec } from './lib/enum/enum-spec.js';
 import { appPreflight, appsReadFinalLabels } from './lib/runbook/instances.js';
+import { deployImage, deployPreflight } from './lib/runbook/deploy.js';
 import { describePrisma, prismaHistory, prismaPreflight, type PrismaResult } from './prisma.js';
 import {
   dbState,
@@ -192,8 +193,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
           // The app's containers or tasks exist, run, and let the lock be written: a typo in
           // APP_SERVICE is refused here, not found at maintenance-on.
           if (!state.contracted) await checkLockTargets(s);
-          // The app's replicas that report their labels must be able to read what the mutation writes.
-          if (!state.contracted && spec) await appPreflight(sql, id, spec, s, log);
+          await deployPreflight(s, log); // APP_IMAGE: it needs APP_SERVICE and the image on this node
           // Prisma's side is checked before anything changes, so that its step at the end cannot be refused.
           if (opts.prismaDir) await prismaPreflight(sql, id, opts.prismaDir, `migrate-${id}`);
           const { problems, counts } = state.contracted
@@ -208,6 +208,9 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
               `migrate-${id}: preflight: ${problems.join('; ')}.`,
               'Nothing was changed. Fix each object listed, then run again.',
             );
+          // Last, as it may create the instances' table (the toolkit's own bookkeeping): the app's
+          // replicas that report their labels must be able to read what the mutation writes.
+          if (!state.contracted && spec) await appPreflight(sql, id, spec, s, log);
         },
       }),
       // Before the dump, so that the dump holds the toolkit's schema as the rest of the run uses it.
@@ -300,6 +303,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         },
         keep: () => ({ checks: result.checks }),
       }),
+      ...(s.appImage ? [appImageStep()] : []),
       stepOf({
         name: 'maintenance-off',
         run: async () => {
@@ -315,6 +319,15 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       }),
       ...(opts.prismaDir ? [prismaStep(opts.prismaDir)] : []),
     ];
+
+    // APP_IMAGE: the final app ships inside the window, before visitors come back.
+    function appImageStep(): RunbookStep {
+      return stepOf({
+        name: 'app-image',
+        run: () => deployImage(sql, s, spec, log),
+        keep: (r) => r,
+      });
+    }
 
     function prismaStep(dir: string): RunbookStep {
       return stepOf({

@@ -372,7 +372,11 @@ t.test(
       `SELECT string_agg(relname, ',' ORDER BY relname) AS r FROM pg_class
       WHERE relnamespace = 'breaking_migrations'::regnamespace AND relkind = 'r'`,
     );
-    t.same(state, [{ r: 'journal,maintenance,schema_migrations' }], "the toolkit's state lives in breaking_migrations");
+    t.same(
+      state,
+      [{ r: 'app_instances,journal,maintenance,schema_migrations' }],
+      "the toolkit's state lives in breaking_migrations",
+    );
     const st = runBin('status.ts', [], { DATABASE_URL: url });
     t.match(st.stdout, /app\."User"\.role +EMPLOYEE=\d+ +MANAGER=0 +ADMIN=\d+/);
   },

@@ -107,8 +107,9 @@ export async function appPreflight(
     throw new Refusal(
       `migrate-${id}: preflight: ${cannot.length} of ${seen.length} app instance(s) seen in the last ${s.appSeenS} s ` +
         `cannot read the labels the mutation writes: ${each.join('; ')}.`,
-      `Nothing was changed. Deploy an app whose client knows ${spec.from.join(', ')} and ${after.join(', ')} ` +
-        "first (the runbook's step 1), wait until `make app-status` shows no old instance, then run again.",
+      `Nothing was changed. Deploy an app whose client knows ${[...new Set([...spec.from, ...after])].join(', ')} ` +
+        "first (old and new labels: the runbook's step 1), wait until `make app-status` shows no old instance, " +
+        'then run again.',
     );
   }
   log(`  preflight: ${seen.length} app instance(s) can read ${after.join(', ')}`);
