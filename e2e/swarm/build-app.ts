@@ -1,6 +1,7 @@
 // Builds the app image's context in the folder given: `node` (this host's binary) and `app/`,
 // a copy of examples/nextjs with the maintenance drop-in installed as a user would (as
-// e2e/nextjs.test.ts does: lib/maintenance.ts, proxy.ts, the database probe through pg), then
+// e2e/nextjs.test.ts does: lib/maintenance.ts, proxy.ts, the database probe through pg, which
+// reports the labels of APP_ROLE_LABELS when the image sets it), then
 // `npm ci` and `next build` in that copy. examples/ itself is never written.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
@@ -34,15 +35,24 @@ cpSync(source, app, { recursive: true, filter: (src) => !generated.has(relative(
 mkdirSync(join(app, 'lib'), { recursive: true });
 copyFileSync(join(repo, 'nextjs/maintenance.ts'), join(app, 'lib/maintenance.ts'));
 const proxy = readFileSync(join(repo, 'nextjs/proxy.ts'), 'utf8');
+// The labels this build's client knows, read when the server starts: engine.sh tags the image as
+// v1, v2 and v3 with APP_BUILD and APP_ROLE_LABELS. Without APP_ROLE_LABELS, no report.
+const report = `
+// The instance report (breaking_migrations.app_instances): the labels this build knows, if set.
+const report = process.env.APP_ROLE_LABELS
+  ? { enums: { Role: (process.env.APP_ROLE_LABELS ?? '').split(',').filter(Boolean) }, build: process.env.APP_BUILD }
+  : undefined;
+`;
 const withProbe = proxy
   .replace(
     "import { maintenanceGuard } from './lib/maintenance';",
     "import { databaseProbe, maintenanceGuard } from './lib/maintenance';\nimport pg from 'pg';\n\n" +
-      'const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 });',
+      'const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 });\n' +
+      report,
   )
   .replace(
     'const guard = maintenanceGuard({',
-    'const guard = maintenanceGuard({\n  probe: databaseProbe(async (sql) => (await pool.query(sql)).rows),',
+    'const guard = maintenanceGuard({\n  probe: databaseProbe(async (sql) => (await pool.query(sql)).rows, report),',
   );
 if (withProbe === proxy || !withProbe.includes('databaseProbe(')) {
   throw new Error('nextjs/proxy.ts changed: the probe could not be added');
@@ -50,7 +60,9 @@ if (withProbe === proxy || !withProbe.includes('databaseProbe(')) {
 writeFileSync(join(app, 'proxy.ts'), withProbe);
 
 if (existsSync(join(source, 'node_modules/next'))) {
-  cpSync(join(source, 'node_modules'), join(app, 'node_modules'), { recursive: true });
+  // verbatimSymlinks: node_modules/.bin links stay relative, into the copy (resolved, they pointed at
+  // examples/ and next ran with a second React from there: useContext of null at prerender).
+  cpSync(join(source, 'node_modules'), join(app, 'node_modules'), { recursive: true, verbatimSymlinks: true });
 } else {
   console.log('swarm engine: npm ci in the copy (examples/nextjs has no node_modules)');
   run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error']);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Docker side of `make test-swarm`, idempotent: the engine, a one-node Swarm, and three
 # images built without a registry (none is reachable here): a Debian base from debootstrap, a
-# PostgreSQL 15 image and the example Next.js app. Each step says what it does or that it was
-# already done; an image is rebuilt only when missing or when its inputs changed.
+# PostgreSQL 15 image and the example Next.js app, tagged v1, v2 and v3 for the labels it reports.
+# Each step says what it does or that it was already done; an image is rebuilt only when missing
+# or when its inputs changed.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -108,4 +109,25 @@ else
   build bm-swarm-app "$app_inputs" "$here/app.Dockerfile" "$ctx"
   rm -rf "$ctx"
 fi
-step "ready: $(docker image ls --format '{{.Repository}} {{.Size}}' | grep '^bm-swarm-' | tr '\n' ' ')"
+
+# Three builds of that app for the label cases (issue 21), as a user ships them: v1 knows the old
+# labels, v2 both sets, v3 only the new ones. The same app; each tag only sets the labels its probe
+# reports (APP_ROLE_LABELS, build-app.ts) and APP_BUILD: a Dockerfile of ENV lines, rebuilt in a
+# second when missing or when bm-swarm-app changed.
+app_id=$(docker image inspect -f '{{.Id}}' bm-swarm-app)
+for build_labels in v1=USER,ADMIN v2=USER,EMPLOYEE,MANAGER,ADMIN v3=EMPLOYEE,MANAGER,ADMIN; do
+  tag=${build_labels%%=*}
+  labels=${build_labels#*=}
+  dockerfile=$(printf 'FROM bm-swarm-app\nENV APP_BUILD=%s APP_ROLE_LABELS=%s\n' "$tag" "$labels")
+  tag_inputs=$( (echo "$app_id"; echo "$dockerfile") | sha256sum | cut -c1-16)
+  if [ "$(label "bm-swarm-app:$tag")" = "$tag_inputs" ]; then
+    step "image bm-swarm-app:$tag is up to date"
+  else
+    step "docker build bm-swarm-app:$tag (APP_BUILD=$tag APP_ROLE_LABELS=$labels)"
+    ctx=$(mktemp -d "$state/app-$tag-context.XXXXXX")
+    echo "$dockerfile" >"$ctx/Dockerfile"
+    build "bm-swarm-app:$tag" "$tag_inputs" "$ctx/Dockerfile" "$ctx"
+    rm -rf "$ctx"
+  fi
+done
+step "ready: $(docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep '^bm-swarm-' | tr '\n' ' ')"

@@ -4,7 +4,11 @@
 // make verbs from this checkout, with APP_SERVICE / PG_SERVICE naming the services. The host's
 // PostgreSQL programs are hidden (PG_BINDIR = an empty folder), so pg_dump / pg_restore must run
 // in the database's task. The oracle is `pg`, HTTP status codes, the catalog and exit codes.
-// The order matters: the rehearsals (h1, h2) need production un-migrated, so they run before c.
+// The order matters: the rehearsals (h1, h2) and the label cases (i1, i2) need production
+// un-migrated, so they run before c; i3 restores the dump i0 took before c, then migrates again
+// with APP_IMAGE, shipping the app build that knows only the final labels inside the window.
+// The app runs as three builds (engine.sh's tags bm-swarm-app:v1, v2, v3) whose probe reports the
+// labels each knows; the stack starts on v2, which reads both label sets.
 //
 // BM_SWARM_PG_VIA=container uses PG_CONTAINER (the current task's name, looked up before each
 // command) instead of PG_SERVICE, for a toolkit without PG_SERVICE.
@@ -152,7 +156,21 @@ function make(
   args: string[] = [],
   onStdout?: (all: string) => void,
 ): Promise<Run> {
-  const child = spawn('make', ['-s', verb, ...args], {
+  return spawnRun('make', ['-s', verb, ...args], env, onStdout);
+}
+
+/** `tsx bin/breaking-migrations.ts app-status --exit-code` (the make verb passes no flag), like make. */
+const appStatus = (env: Record<string, string>) =>
+  spawnRun(join(repo, 'node_modules/.bin/tsx'), ['bin/breaking-migrations.ts', 'app-status', '--exit-code'], env);
+
+/** CMD ARGS from the checkout, with only the variables given (plus PATH, HOME). */
+function spawnRun(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  onStdout?: (all: string) => void,
+): Promise<Run> {
+  const child = spawn(cmd, args, {
     cwd: repo,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
@@ -182,7 +200,7 @@ async function freeStem(): Promise<number> {
   throw new Error('no free pair of ports 4711-6492');
 }
 
-for (const image of ['bm-swarm-postgres', 'bm-swarm-app']) {
+for (const image of ['bm-swarm-postgres', 'bm-swarm-app', 'bm-swarm-app:v1', 'bm-swarm-app:v2', 'bm-swarm-app:v3']) {
   if (spawnSync('docker', ['image', 'inspect', image], { stdio: 'ignore' }).status !== 0) {
     throw new Error(`image ${image} is missing: run \`bash e2e/swarm/engine.sh\` first (make test-swarm does)`);
   }
@@ -261,6 +279,97 @@ async function killPostgresTask(): Promise<{ before: string; after: string }> {
   const fresh = await waitFor('a new task of postgres', () => tasks(PG_SERVICE).find((k) => k.id !== old.id), 180_000);
   await waitFor('PostgreSQL in the new task to accept connections', () => pgAccepts(), 180_000);
   return { before: old.name, after: fresh.name };
+}
+
+// ---- the app's builds and what they report -----------------------------------------------------
+
+type Build = 'v1' | 'v2' | 'v3';
+/** The labels of "Role" each tag's probe reports (engine.sh: APP_ROLE_LABELS), under APP_BUILD = the tag. */
+const LABELS: Record<Build, string[]> = {
+  v1: ['USER', 'ADMIN'],
+  v2: ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN'],
+  v3: ['EMPLOYEE', 'MANAGER', 'ADMIN'],
+};
+
+interface Report {
+  instance: string;
+  build: string | null;
+  role: string[] | null;
+  seen: Date;
+}
+
+/** The database's clock, which app_instances.seen is written with. */
+async function dbNow(): Promise<Date> {
+  const [r] = await query<{ now: Date }>(target, 'SELECT clock_timestamp() AS now');
+  return r.now;
+}
+
+/** The rows of breaking_migrations.app_instances seen after `since`, by instance. */
+function reportsSince(since: Date): Promise<Report[]> {
+  return query<Report>(
+    target,
+    `SELECT instance, build, enums -> 'Role' AS role, seen FROM breaking_migrations.app_instances
+    WHERE seen > $1 ORDER BY instance`,
+    [since],
+  );
+}
+
+/** The image the app service's spec names. */
+const specImage = () =>
+  docker(['service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', APP_SERVICE]);
+
+/** The images the app's running tasks run, sorted. */
+function taskImages(): string[] {
+  const out = docker([
+    'ps',
+    '--filter',
+    `label=com.docker.swarm.service.name=${APP_SERVICE}`,
+    '--filter',
+    'status=running',
+    '--format',
+    '{{.Image}}',
+  ]);
+  return out.split('\n').filter(Boolean).sort();
+}
+
+/** Swarm's rolling update of the app service: '' (none yet), updating, completed, paused, … */
+const updateState = () =>
+  docker(['service', 'inspect', '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', APP_SERVICE]);
+
+/**
+ * `docker service update --image bm-swarm-app:BUILD` of the app, as an operator deploys a build;
+ * waits until both tasks run it, answer 200 and have reported from it. Returns their reports.
+ */
+async function switchApp(build: Build): Promise<Report[]> {
+  const image = `bm-swarm-app:${build}`;
+  const since = await dbNow();
+  docker(['service', 'update', '--detach', '--image', image, APP_SERVICE]);
+  await waitFor(
+    `both tasks of ${APP_SERVICE} to run ${image}`,
+    () => (updateState() !== 'updating' && taskImages().join() === `${image},${image}`) || undefined,
+    240_000,
+  );
+  // Next loads proxy.ts, and with it the probe and its report, on a replica's first request.
+  for (const port of ports) await waitStatus(port, 200, 120_000);
+  return waitFor(
+    `both replicas of ${build} to report their labels`,
+    async () => {
+      const rows = (await reportsSince(since)).filter((r) => r.build === build);
+      return rows.length >= 2 ? rows : undefined;
+    },
+    60_000,
+  );
+}
+
+/** Each replica's answers by kind: 200, 503, none (0: nothing listens, a task being replaced), other. */
+function answerKinds(answers: { status: number }[]) {
+  const n = (f: (s: number) => boolean) => answers.filter((a) => f(a.status)).length;
+  return {
+    ok: n((s) => s === 200),
+    s503: n((s) => s === 503),
+    none: n((s) => s === 0),
+    other: n((s) => ![200, 503, 0].includes(s)),
+  };
 }
 
 t.before(async () => {
@@ -530,6 +639,146 @@ t.test('h2. make rehearse-0001 REHEARSE_IN=sandbox: refused without host program
   t.same(await scratchDatabases(), [], "no scratch database left on production's server");
 });
 
+// ---- i. the app's builds: refused for v1, APP_IMAGE refused, then v3 shipped by the run --------
+
+/**
+ * Runs `make migrate-0001` with `e`, watching production: refused in preflight (exit 2), the data,
+ * the labels and the app's image as they were, and maintenance never ON (every answer 200).
+ */
+async function refusedWatched(t: Test, what: string, e: Record<string, string>, says: RegExp, image: string) {
+  const checksum = await tableChecksum(target);
+  const dumpsBefore = readdirSync(backups).length;
+  const watch = watchProduction();
+  await sleep(500); // the visitors are busy before the run starts
+  const run = await make('migrate-0001', e);
+  await sleep(500); // and after it ends
+  await watch.stop();
+  t.equal(run.code, 2, `${what}: make exits 2`, said(run));
+  t.match(run.stderr, /\] Error 2$/m, `${what}: migrate-0001 itself exits 2 (refused)`, said(run));
+  t.match(run.stdout + run.stderr, says, `${what}: it says why`, said(run));
+  t.comment(`${what}:\n${run.stderr.trim().split('\n').slice(0, 3).join('\n')}`);
+  t.same(await enumLabels(target), ['USER', 'ADMIN'], `${what}: "Role" is still USER, ADMIN`);
+  t.equal(await tableChecksum(target), checksum, `${what}: the rows are unchanged (checksum)`);
+  t.equal(readdirSync(backups).length, dumpsBefore, `${what}: no dump was taken`);
+  t.equal(specImage(), image, `${what}: the service still names ${image}`);
+  t.same(taskImages(), [image, image], `${what}: both tasks still run ${image}`);
+  for (const port of ports) {
+    const answers = watch.answers.get(port)!;
+    const other = answers.filter((a) => a.status !== 200);
+    t.ok(answers.length > 0 && other.length === 0, `${what}: replica on ${port} answered 200 throughout`, {
+      answers: answers.length,
+      other: [...new Set(other.map((a) => a.status))],
+    });
+  }
+  t.notOk(watch.seen.lock || existsSync(join(lockDir, 'enabled.lock')), `${what}: no lock file, ever`);
+  t.notOk(watch.seen.flag, `${what}: the maintenance flag was never ON`);
+  t.notOk(watch.seen.guard, `${what}: the database never got a write guard`);
+  return run;
+}
+
+t.test('i1. v1 live (knows USER, ADMIN only): migrate-0001 refused in preflight, maintenance never ON', async (t) => {
+  // app-status creates the instances' table when it is missing: the app's probe reports from then on.
+  const first = await appStatus(env());
+  t.comment(`app-status before (exit ${first.code}):\n${first.stdout.trim()}`);
+  const asked = await dbNow();
+  const v2 = await waitFor(
+    'both v2 replicas to report',
+    async () => {
+      const rows = (await reportsSince(asked)).filter((r) => r.build === 'v2');
+      return rows.length >= 2 ? rows : undefined;
+    },
+    60_000,
+  );
+  t.same(
+    v2.map((r) => r.role),
+    [LABELS.v2, LABELS.v2],
+    'the stack runs v2: both replicas report USER, EMPLOYEE, MANAGER, ADMIN',
+  );
+  t.same(
+    v2.map((r) => r.instance.replace(/:\d+$/, '')).sort(),
+    tasks(APP_SERVICE)
+      .map((k) => k.name)
+      .sort(),
+    'one instance per task, named after it (stack.yml: hostname {{.Task.Name}})',
+  );
+
+  const v1 = await switchApp('v1');
+  t.equal(specImage(), 'bm-swarm-app:v1', 'docker service update: the service names bm-swarm-app:v1');
+  t.same(taskImages(), ['bm-swarm-app:v1', 'bm-swarm-app:v1'], 'both tasks run bm-swarm-app:v1');
+  t.same(
+    v1.map((r) => r.role),
+    [LABELS.v1, LABELS.v1],
+    'both v1 replicas report USER, ADMIN (app_instances)',
+  );
+  const status = await appStatus(env());
+  t.equal(status.code, 1, 'app-status --exit-code: 1 (an instance cannot read every label)', said(status));
+  for (const r of v1)
+    t.match(status.stdout, `CANNOT ${r.instance} build v1: knows USER, ADMIN`, `it names ${r.instance}`);
+
+  const run = await refusedWatched(
+    t,
+    'v1 live',
+    env(),
+    /app instance\(s\) seen in the last 60 s cannot read the labels the mutation writes/,
+    'bm-swarm-app:v1',
+  );
+  for (const r of v1) {
+    t.match(
+      run.stderr,
+      `${r.instance} (build v1) knows USER, ADMIN, not EMPLOYEE`,
+      `the refusal names ${r.instance} and what it lacks`,
+      said(run),
+    );
+  }
+  t.notMatch(run.stderr, /\(build v2\)/, 'and no v2 instance', said(run));
+
+  // Back to v2; its report replaces nothing of v1's: the v1 rows age out of APP_SEEN_S (60 s).
+  const back = await switchApp('v2');
+  t.same(
+    back.map((r) => r.role),
+    [LABELS.v2, LABELS.v2],
+    'v2 again: both replicas report both label sets',
+  );
+  const ok = await waitFor(
+    'app-status --exit-code to exit 0 (the v1 instances older than APP_SEEN_S)',
+    async () => {
+      const r = await appStatus(env());
+      if (r.code === 0) return r;
+      await sleep(2000);
+      return undefined;
+    },
+    120_000,
+  );
+  t.match(ok.stdout, /2 instance\(s\), all can read every label/, 'app-status: the two v2 instances, all can read');
+});
+
+t.test('i2. APP_IMAGE refused in preflight: without APP_SERVICE, or missing and unpullable (exit 2)', async (t) => {
+  // Without APP_SERVICE the lock goes to a folder of this host: the bind folder itself, so that
+  // nothing but APP_IMAGE is refused.
+  const noService = env('pulsework', { APP_SERVICE: '', MAINTENANCE_DIR: lockDir, APP_IMAGE: 'bm-swarm-app:v3' });
+  await refusedWatched(t, 'APP_IMAGE without APP_SERVICE', noService, /APP_IMAGE needs APP_SERVICE/, 'bm-swarm-app:v2');
+  const t0 = Date.now();
+  const missing = await refusedWatched(
+    t,
+    'APP_IMAGE=bm-swarm-app:nope',
+    env('pulsework', { APP_IMAGE: 'bm-swarm-app:nope' }),
+    /APP_IMAGE: bm-swarm-app:nope is not on this node and cannot be pulled/,
+    'bm-swarm-app:v2',
+  );
+  t.comment(`refused in ${((Date.now() - t0) / 1000).toFixed(1)} s, the pull included`);
+  t.match(missing.stdout, /pulling bm-swarm-app:nope/, 'it tried to pull it first', said(missing));
+});
+
+/** i0's dump: production un-migrated, before c, for i3 to restore. */
+let unmigratedDump: string | undefined;
+
+t.test('i0. make dump of the un-migrated database (for i3, after c)', async (t) => {
+  const dump = await make('dump', env());
+  t.equal(dump.code, 0, 'make dump exits 0', said(dump));
+  unmigratedDump = dump.stdout.trim().split('\n').pop();
+  t.ok(unmigratedDump && existsSync(unmigratedDump), `the dump: ${unmigratedDump}`);
+});
+
 interface Writer {
   inserted: Map<string, string>;
   errors: Map<string, number>;
@@ -633,6 +882,151 @@ t.test('c. make migrate-0001 with the app live and a writer: no write lost, ever
     await waitStatus(port, 200);
     t.pass(`replica on ${port} answers 200 again`);
   }
+});
+
+t.test('i3. make migrate-0001 APP_IMAGE=bm-swarm-app:v3 with v2 live: v3 ships inside the window', async (t) => {
+  // c migrated production: back to i0's dump the way the README says (maintenance ON, restore, OFF).
+  if (!unmigratedDump) return t.fail('i0 took no dump');
+  const on = await make('maintenance-on', env(), ['REASON=swarm test i3: back to the un-migrated dump']);
+  t.equal(on.code, 0, 'maintenance-on exits 0', said(on));
+  const restore = await make('restore', env(), [`DUMP=${unmigratedDump}`, 'YES=1']);
+  t.equal(restore.code, 0, 'make restore of the un-migrated dump exits 0 (maintenance ON)', said(restore));
+  const off = await make('maintenance-off', env());
+  t.equal(off.code, 0, 'maintenance-off exits 0', said(off));
+  t.same(await enumLabels(target), ['USER', 'ADMIN'], 'production is un-migrated again: USER, ADMIN');
+  for (const port of ports) await waitStatus(port, 200);
+  t.equal(specImage(), 'bm-swarm-app:v2', 'the service runs v2');
+  // The restore put back the instances' table of i0's time: the v2 replicas report again.
+  const restoredAt = await dbNow();
+  await waitFor(
+    'both v2 replicas to report after the restore',
+    async () => ((await reportsSince(restoredAt)).filter((r) => r.build === 'v2').length >= 2 ? true : undefined),
+    60_000,
+  );
+  const before = await roleCounts(target);
+  const identity = await identityChecksum(target);
+
+  // The visitors on every replica, and who reports when (the first time each instance is seen).
+  const polling = startPolling(ports);
+  const firstReport = new Map<string, number>();
+  let watching = true;
+  const reports = (async () => {
+    const since = await dbNow();
+    while (watching) {
+      for (const r of await reportsSince(since).catch(() => [])) {
+        const key = `${r.instance} (build ${r.build})`;
+        if (!firstReport.has(key)) firstReport.set(key, Date.now());
+      }
+      await sleep(250);
+    }
+  })();
+  await sleep(1000); // the visitors are busy before the run starts
+  const marks = new Map<string, number>();
+  const t0 = Date.now();
+  const run = await make('migrate-0001', env('pulsework', { APP_IMAGE: 'bm-swarm-app:v3' }), [], (out) => {
+    for (const step of ['maintenance-on', 'app-image', 'maintenance-off']) {
+      if (!marks.has(`→ ${step}`) && out.includes(`→ ${step}`)) marks.set(`→ ${step}`, Date.now());
+      if (!marks.has(`✓ ${step}`) && out.includes(`✓ ${step}`)) marks.set(`✓ ${step}`, Date.now());
+    }
+  });
+  const ended = Date.now();
+  const endedDb = await dbNow();
+  await sleep(3000); // and after it ends
+  await polling.stop();
+
+  t.equal(run.code, 0, 'make migrate-0001 APP_IMAGE=bm-swarm-app:v3 exits 0', said(run));
+  t.match(run.stdout, /migrate-0001: done/, 'it says done', said(run));
+  t.match(run.stdout, /✓ app-image/, 'the output shows step app-image', said(run));
+  t.comment(
+    run.stdout
+      .split('\n')
+      .filter((l) => /app-image|maintenance window/.test(l))
+      .join('\n'),
+  );
+  const steps = ['✓ maintenance-on', '→ app-image', '✓ app-image', '→ maintenance-off'];
+  const order = steps.map((k) => marks.get(k) ?? Number.NaN);
+  t.ok(
+    order.every((v, i) => i === 0 || v >= order[i - 1]),
+    'app-image runs with maintenance ON, before maintenance-off',
+    { marks: Object.fromEntries(marks) },
+  );
+
+  t.equal(specImage(), 'bm-swarm-app:v3', 'the service names bm-swarm-app:v3');
+  t.same(taskImages(), ['bm-swarm-app:v3', 'bm-swarm-app:v3'], 'both tasks run bm-swarm-app:v3');
+  t.equal(updateState(), 'completed', "Swarm's rolling update is completed");
+  t.same(await enumLabels(target), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'pg_enum labels of "Role", in order');
+  t.same(
+    await roleCounts(target),
+    { total: before.total, EMPLOYEE: before.USER, ADMIN: before.ADMIN },
+    'every USER is EMPLOYEE, ADMIN kept',
+  );
+  t.equal(await identityChecksum(target), identity, '(id, email) of every row unchanged');
+  const [journal] = await query<{ detail: { image: string; tasks: number; reported: number } }>(
+    target,
+    `SELECT detail FROM breaking_migrations.journal
+    WHERE step = 'app-image' AND event = 'done' ORDER BY id DESC LIMIT 1`,
+  );
+  t.match(journal?.detail, { image: 'bm-swarm-app:v3', tasks: 2 }, "the journal's app-image row: v3 on 2 tasks");
+  t.comment(`journal app-image: ${JSON.stringify(journal?.detail)}`);
+
+  // The instances seen since the run are the two v3 tasks, knowing only the final labels.
+  const after = await waitFor(
+    'both v3 replicas to report after the run',
+    async () => {
+      const rows = await reportsSince(endedDb);
+      return rows.length >= 2 && rows.every((r) => r.build === 'v3') ? rows : undefined;
+    },
+    30_000,
+  ).catch(() => reportsSince(endedDb));
+  t.same(
+    after.map((r) => [r.build, r.role]),
+    [
+      ['v3', LABELS.v3],
+      ['v3', LABELS.v3],
+    ],
+    'app_instances seen since the run: two instances, build v3, EMPLOYEE, MANAGER, ADMIN',
+  );
+  t.same(
+    after.map((r) => r.instance.replace(/:\d+$/, '')).sort(),
+    tasks(APP_SERVICE)
+      .map((k) => k.name)
+      .sort(),
+    'they are the running tasks',
+  );
+  watching = false;
+  await reports;
+  const at = (ms: number) => `+${((ms - t0) / 1000).toFixed(1)} s`;
+  const lines = [...firstReport].map(([key, seen]) => `  ${key}: ${at(seen)}`);
+  const step = (k: string) => at(marks.get(k) ?? Number.NaN);
+  lines.push(
+    `  app-image ${step('→ app-image')} → ${step('✓ app-image')}, maintenance-off ${step('✓ maintenance-off')}`,
+  );
+  t.comment(`reports during the run (first seen, from the run's start):\n${lines.join('\n')}`);
+
+  // The visitors: 503 inside the window only; after the run (maintenance-off), 200 on every replica.
+  const toolkit = /maintenance window ([\d.]+) s/.exec(run.stdout)?.[1];
+  for (const port of ports) {
+    const answers = polling.seen.get(port)!;
+    const kinds = answerKinds(answers);
+    const w = window503(answers);
+    t.comment(
+      `replica on ${port}: 503 window ${w.seconds.toFixed(1)} s (toolkit's maintenance window ${toolkit} s); ` +
+        `${kinds.ok} × 200, ${kinds.s503} × 503, ${kinds.none} unanswered (task replaced), ${kinds.other} other`,
+    );
+    t.ok(kinds.s503 > 0, `replica on ${port} answered 503 during the run (${kinds.s503} times)`);
+    t.equal(kinds.other, 0, `replica on ${port}: no answer but 200, 503 or none (no other 5xx)`);
+    const late = answers.filter((a) => a.at >= ended);
+    const lateBad = late.filter((a) => a.status !== 200);
+    t.ok(late.length > 0, `replica on ${port} was polled after the run (${late.length} answers)`);
+    t.same(
+      lateBad.map((a) => `${at(a.at)} ${a.status}`),
+      [],
+      `replica on ${port}: every answer after maintenance-off (the run's end) is 200`,
+    );
+  }
+  t.notOk(existsSync(join(lockDir, 'enabled.lock')), 'no lock on the bind folder');
+  const [flag] = await query<{ n: number }>(target, 'SELECT count(*)::int AS n FROM breaking_migrations.maintenance');
+  t.equal(flag.n, 0, 'the maintenance flag is OFF');
 });
 
 /** A database of its own with CRASH_ROWS users, seeded by the toolkit's verbs. */
