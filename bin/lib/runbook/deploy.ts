@@ -37,14 +37,17 @@ export async function deployPreflight(s: Settings, log: (l: string) => void): Pr
 interface ServiceState {
   image: string;
   update: string;
+  replicas: number; // 0 for a global service
   tasks: { image: string; state: string }[];
 }
 
 async function serviceState(service: string): Promise<ServiceState> {
-  const format = '{{.Spec.TaskTemplate.ContainerSpec.Image}}|{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}';
+  const format =
+    '{{.Spec.TaskTemplate.ContainerSpec.Image}}|{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}|' +
+    '{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{end}}';
   const spec = await quiet`docker service inspect --format ${format} ${service}`;
   if (spec.exitCode !== 0) throw new Error(`docker service inspect ${service}: ${lastLine(spec.stderr)}`);
-  const [image, update] = spec.stdout.trim().split('|');
+  const [image, update, replicas] = spec.stdout.trim().split('|');
   const ps =
     await quiet`docker service ps ${service} --filter desired-state=running --format ${'{{.Image}}|{{.CurrentState}}'}`;
   if (ps.exitCode !== 0) throw new Error(`docker service ps ${service}: ${lastLine(ps.stderr)}`);
@@ -56,7 +59,7 @@ async function serviceState(service: string): Promise<ServiceState> {
       const [img, state] = l.split('|');
       return { image: img, state };
     });
-  return { image, update, tasks };
+  return { image, update, replicas: Number(replicas) || 0, tasks };
 }
 
 /** The image as Swarm writes it (`name:tag@sha256:…`) is the image asked for. */
@@ -75,7 +78,9 @@ export async function deployImage(
 ): Promise<{ image: string; tasks: number; reported: number }> {
   const service = s.appService as string;
   const image = s.appImage as string;
-  const reportsBefore = spec ? (await seenInstances(sql, { seenS: s.appSeenS })).length : 0;
+  // The instances up before the update: the new processes are the others (by name, not by clock).
+  const old = new Set(spec ? (await seenInstances(sql, { seenS: s.appSeenS })).map((i) => i.instance) : []);
+  const reportsBefore = old.size;
   const started = new Date();
   const update = await quiet`docker service update --detach --image ${image} ${service}`;
   if (update.exitCode !== 0)
@@ -86,31 +91,36 @@ export async function deployImage(
       `the new app image did not take over: ${why}; \`docker service rollback ${service}\` goes back to ` +
         'the previous image (the database is migrated: it must read the new labels)',
     );
-  for (let said = 0; ; said++) {
+  let said = '';
+  for (;;) {
     const st = await serviceState(service);
     if (/paused|rollback/.test(st.update))
       throw giveUp(`Swarm's update is ${st.update} (\`docker service ps ${service}\`)`);
+    // Every task Swarm wants (the replicas, or every running task of a global service) on the image.
+    const wanted = st.replicas || st.tasks.length;
     const onNew = st.tasks.filter((t) => sameImage(t.image, image) && t.state.startsWith('Running'));
-    const ready = st.tasks.length > 0 && onNew.length === st.tasks.length && st.update !== 'updating';
+    const ready = wanted > 0 && onNew.length >= wanted && st.update !== 'updating';
     let reported = 0;
     if (ready && spec && reportsBefore > 0) {
-      // The apps reported before: wait until the new ones have, and check what they know.
+      // The apps reported before: wait for the new processes to report, and check what they know;
+      // the replaced ones' last reports do not count.
       const since = await seenInstances(sql, { seenS: s.appSeenS, since: started });
-      const cannot = since.filter((i) => unknownLabels(i, spec.type, spec.to).length > 0);
+      const fresh = since.filter((i) => !old.has(i.instance));
+      const cannot = fresh.filter((i) => unknownLabels(i, spec.type, spec.to).length > 0);
       if (cannot.length) throw giveUp(`${cannot.map((i) => i.instance).join(', ')} cannot read ${spec.to.join(', ')}`);
-      reported = since.length;
+      reported = fresh.length;
     }
-    if (ready && (!spec || reportsBefore === 0 || reported >= onNew.length)) {
-      return { image, tasks: onNew.length, reported };
-    }
+    if (ready && (!spec || reportsBefore === 0 || reported >= wanted)) return { image, tasks: onNew.length, reported };
     if (Date.now() > deadline) {
       throw giveUp(
-        `after ${s.appDeployTimeoutS} s, ${onNew.length} of ${st.tasks.length} task(s) run it` +
-          (reportsBefore > 0 ? `, ${reported} reported since the update` : ''),
+        `after ${s.appDeployTimeoutS} s, ${onNew.length} of ${wanted} task(s) run it` +
+          (reportsBefore > 0 ? `, ${reported} new instance(s) reported` : ''),
       );
     }
-    const progress = `${onNew.length} of ${st.tasks.length} task(s) on ${image}${st.update ? ` (${st.update})` : ''}`;
-    if (said % 5 === 0) log(`  … app-image: ${progress}`);
+    // Said when it changes; the step's own ticker says that time goes on.
+    const progress = `${onNew.length} of ${wanted} task(s) on ${image}${st.update ? ` (${st.update})` : ''}`;
+    if (progress !== said) log(`  … app-image: ${progress}`);
+    said = progress;
     await sleep(1000);
   }
 }

@@ -16,6 +16,7 @@ export interface Instance {
   build: string | null;
   enums: Record<string, string[]>;
   seen: Date;
+  started: Date; // when the app's process started (its own clock, sent in its report)
 }
 
 /** The table exists afterwards; true when this call created it. */
@@ -29,10 +30,16 @@ export async function ensureInstanceTable(sql: Sql): Promise<boolean> {
 /** Instances seen in the last `seenS` seconds (or since `since`), newest first. */
 export async function seenInstances(sql: Sql, opts: { seenS: number; since?: Date }): Promise<Instance[]> {
   const rows = await sql`
-    SELECT instance, build, enums, seen FROM breaking_migrations.app_instances
+    SELECT instance, build, enums, seen, started FROM breaking_migrations.app_instances
     WHERE seen > now() - make_interval(secs => ${opts.seenS}) AND seen > ${opts.since ?? new Date(0)}
     ORDER BY seen DESC, instance`;
-  return rows.map((r) => ({ instance: r.instance, build: r.build, enums: r.enums, seen: new Date(r.seen) }));
+  return rows.map((r) => ({
+    instance: r.instance,
+    build: r.build,
+    enums: r.enums,
+    seen: new Date(r.seen),
+    started: new Date(r.started),
+  }));
 }
 
 /** The labels of `labels` an instance's client does not know (all of them when it reports no such type). */
