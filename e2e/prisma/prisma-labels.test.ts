@@ -247,11 +247,13 @@ t.test('v1 is refused in preflight; v2 is migrated with its reads going on and i
     'writes during maintenance fail with P2039 … 25006',
   );
   // The guard's exact start is not seen from here (samples every 150 ms): judge by the app's refusals.
+  // 57P01: a write in flight when the guard ended its session (this app writes without reading the
+  // lock); refused like the others, and not committed (checked below: no write is lost or extra).
   const refusals = writes.filter((e) => !e.ok);
   t.same(
-    [...new Set(refusals.map((e) => e.kind))],
-    ['P2039/25006'],
-    'every failed write is a read-only refusal (no lost connection, no other error)',
+    [...new Set(refusals.map((e) => e.kind))].filter((k) => k !== 'P2039/25006' && k !== 'P2039/57P01'),
+    [],
+    'every failed write is a read-only refusal or a session the guard ended (no other error)',
   );
   t.ok(
     refusals.every((e) => e.at > started && e.at < r2.at),
