@@ -39,8 +39,10 @@ export function serviceTasksCommand(service: string): string[] {
   ];
 }
 
-const quiet = $({ nothrow: true, quiet: true });
-const lastError = (stderr: string) => stderr.trim().split('\n').pop() || 'docker failed';
+/** docker, its output kept for the caller, never printed or thrown. */
+export const quiet = $({ nothrow: true, quiet: true });
+/** The last line docker wrote on stderr: its error. */
+export const lastError = (stderr: string) => stderr.trim().split('\n').pop() || 'docker failed';
 
 /**
  * The running tasks of a Swarm service on this node, asked now: a task gets a new container

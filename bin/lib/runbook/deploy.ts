@@ -3,15 +3,12 @@
 // once every task runs the new image and the instances that report since can read the final labels.
 // Anything else (Swarm paused or rolled the update back, the time ran out): maintenance stays ON.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { $ } from 'zx';
 import type { Settings } from '../connection/config.js';
+import { lastError, quiet } from '../connection/docker.js';
 import type { Sql } from '../connection/db.js';
 import { Refusal } from '../connection/refusal.js';
 import type { EnumSpec } from '../enum/enum-spec.js';
 import { seenInstances, unknownLabels } from './instances.js';
-
-const quiet = $({ nothrow: true, quiet: true });
-const lastLine = (text: string) => text.trim().split('\n').pop() || 'docker failed';
 
 /** Preflight: APP_IMAGE needs APP_SERVICE, and the image must be there (pulled now when it is not). */
 export async function deployPreflight(s: Settings, log: (l: string) => void): Promise<void> {
@@ -28,7 +25,7 @@ export async function deployPreflight(s: Settings, log: (l: string) => void): Pr
   const pulled = await quiet`docker pull ${s.appImage}`;
   if (pulled.exitCode !== 0) {
     throw new Refusal(
-      `APP_IMAGE: ${s.appImage} is not on this node and cannot be pulled (${lastLine(pulled.stderr)}).`,
+      `APP_IMAGE: ${s.appImage} is not on this node and cannot be pulled (${lastError(pulled.stderr)}).`,
       'Build or push the image first (`docker image ls` lists what this node has), then run again.',
     );
   }
@@ -46,11 +43,11 @@ async function serviceState(service: string): Promise<ServiceState> {
     '{{.Spec.TaskTemplate.ContainerSpec.Image}}|{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}|' +
     '{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{end}}';
   const spec = await quiet`docker service inspect --format ${format} ${service}`;
-  if (spec.exitCode !== 0) throw new Error(`docker service inspect ${service}: ${lastLine(spec.stderr)}`);
+  if (spec.exitCode !== 0) throw new Error(`docker service inspect ${service}: ${lastError(spec.stderr)}`);
   const [image, update, replicas] = spec.stdout.trim().split('|');
   const ps =
     await quiet`docker service ps ${service} --filter desired-state=running --format ${'{{.Image}}|{{.CurrentState}}'}`;
-  if (ps.exitCode !== 0) throw new Error(`docker service ps ${service}: ${lastLine(ps.stderr)}`);
+  if (ps.exitCode !== 0) throw new Error(`docker service ps ${service}: ${lastError(ps.stderr)}`);
   const tasks = ps.stdout
     .trim()
     .split('\n')
@@ -84,7 +81,7 @@ export async function deployImage(
   const started = new Date();
   const update = await quiet`docker service update --detach --image ${image} ${service}`;
   if (update.exitCode !== 0)
-    throw new Error(`docker service update --image ${image} ${service}: ${lastLine(update.stderr)}`);
+    throw new Error(`docker service update --image ${image} ${service}: ${lastError(update.stderr)}`);
   const deadline = Date.now() + s.appDeployTimeoutS * 1000;
   const giveUp = (why: string) =>
     new Error(
