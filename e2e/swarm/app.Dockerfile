@@ -1,10 +1,11 @@
-# The example Next.js app as a real image: the host's node, the `next build` made on the host
-# (build-app.ts), run by an unprivileged user as production images are.
+# The example Next.js app's shared part as a real image (bm-swarm-app-base): the host's node, the
+# app's sources with the maintenance drop-in and its node_modules (build-app.ts), run by an
+# unprivileged user as production images are. app-version.Dockerfile adds one build of it.
 FROM bm-swarm-base
 COPY node /usr/local/bin/node
 RUN useradd --uid 1001 --user-group --create-home app
 COPY --chown=app:app app /app
-# The lock folder: a bind mount in the stack; here so that the image alone runs too.
+# The lock folder: a bind mount in the stack; here so that an image alone runs too.
 RUN mkdir -p /app/maintenance && chown app:app /app/maintenance
 USER app
 WORKDIR /app

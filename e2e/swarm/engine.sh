@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The Docker side of `make test-swarm`, idempotent: the engine, a one-node Swarm, and three
-# images built without a registry (none is reachable here): a Debian base from debootstrap, a
-# PostgreSQL 15 image and the example Next.js app, tagged v1, v2 and v3 for the labels it reports.
+# The Docker side of `make test-swarm`, idempotent: the engine, a one-node Swarm, and the images
+# built without a registry (none is reachable here): a Debian base from debootstrap, a PostgreSQL 15
+# image and the example Next.js + Prisma app built as v1, v2 and v3 (the labels their clients know).
 # Each step says what it does or that it was already done; an image is rebuilt only when missing
 # or when its inputs changed.
 set -euo pipefail
@@ -54,9 +54,10 @@ fi
 # The label bm.inputs holds a hash of what went into an image; a different hash rebuilds it.
 # The legacy builder (no registry for BuildKit's frontend image) warns on every build: its output
 # goes to a log, shown only when the build fails.
-build() { # NAME INPUTS DOCKERFILE CONTEXT
-  DOCKER_BUILDKIT=0 docker build --label "bm.inputs=$2" -t "$1" -f "$3" "$4" >"$state/build-$1.log" 2>&1 \
-    || { tail -30 "$state/build-$1.log"; exit 1; }
+build() { # NAME INPUTS DOCKERFILE CONTEXT [BUILD ARGS…]
+  local log="$state/build-${1//[:\/]/-}.log"
+  DOCKER_BUILDKIT=0 docker build --label "bm.inputs=$2" -t "$1" -f "$3" "${@:5}" "$4" >"$log" 2>&1 \
+    || { tail -30 "$log"; exit 1; }
 }
 label() { docker image inspect -f '{{index .Config.Labels "bm.inputs"}}' "$1" 2>/dev/null || true; }
 
@@ -79,7 +80,7 @@ else
   rm -rf "$root"
 fi
 
-# Both images are built on the base: a new base rebuilds them.
+# The images are built on the base: a new base rebuilds them.
 base_id=$(docker image inspect -f '{{.Id}}' bm-swarm-base)
 pg_inputs=$( (echo "$base_id"; cat "$here/postgres.Dockerfile" "$here/postgres-entrypoint.sh") | sha256sum | cut -c1-16)
 if [ "$(label bm-swarm-postgres)" = "$pg_inputs" ]; then
@@ -92,42 +93,37 @@ else
   rm -rf "$ctx"
 fi
 
-# The app: what a user deploys (the example app with the maintenance drop-in and the probe). What
-# `make test-e2e` leaves in examples/nextjs (build output, its own copy of the drop-in) is no input.
+# The app: what a user deploys (the example Prisma app with the maintenance drop-in and its probe),
+# in three builds as three commits of it would be (issue 21.5): v1's client knows USER, ADMIN, v2's
+# both sets, v3's only EMPLOYEE, MANAGER, ADMIN. build-app.ts makes all three in one copy; the
+# images share bm-swarm-app-base (node, sources, node_modules), each tag adds its .next and its
+# generated client and sets APP_BUILD. What `make test-e2e` or a build leaves in examples/nextjs
+# (build output, the generated client, its own copy of the drop-in) is no input.
 app_inputs=$( (cd "$repo" && echo "$base_id" && node --version \
-  && find nextjs examples/nextjs e2e/swarm/app.Dockerfile e2e/swarm/build-app.ts \
+  && find nextjs examples/nextjs e2e/swarm/app.Dockerfile e2e/swarm/app-version.Dockerfile e2e/swarm/build-app.ts \
     \( -name node_modules -o -name .next -o -path examples/nextjs/lib -o -path examples/nextjs/proxy.ts \
-       -o -path examples/nextjs/middleware.ts -o -path examples/nextjs/next-env.d.ts \) -prune \
+       -o -path examples/nextjs/middleware.ts -o -path examples/nextjs/next-env.d.ts \
+       -o -path examples/nextjs/generated -o -path examples/nextjs/prisma-version \) -prune \
     -o -type f -print | sort | xargs sha256sum) | sha256sum | cut -c1-16)
-if [ "$(label bm-swarm-app)" = "$app_inputs" ]; then
-  step "image bm-swarm-app is up to date"
+versions=(v1 v2 v3)
+stale=()
+[ "$(label bm-swarm-app-base)" = "$app_inputs" ] || stale+=(bm-swarm-app-base)
+for v in "${versions[@]}"; do
+  [ "$(label "bm-swarm-app:$v")" = "$app_inputs/$v" ] || stale+=("bm-swarm-app:$v")
+done
+if ((${#stale[@]} == 0)); then
+  step "images bm-swarm-app-base and bm-swarm-app:${versions[*]} are up to date"
 else
+  # One build makes all four: they are rebuilt together.
   ctx=$(mktemp -d "$state/app-context.XXXXXX")
-  step "next build of examples/nextjs with the maintenance drop-in (in $ctx)"
+  step "${stale[*]} missing or out of date: next build of examples/nextjs as ${versions[*]} (in $ctx)"
   "$repo/node_modules/.bin/tsx" "$here/build-app.ts" "$ctx"
-  step "docker build bm-swarm-app"
-  build bm-swarm-app "$app_inputs" "$here/app.Dockerfile" "$ctx"
+  step "docker build bm-swarm-app-base"
+  build bm-swarm-app-base "$app_inputs" "$here/app.Dockerfile" "$ctx/base"
+  for v in "${versions[@]}"; do
+    step "docker build bm-swarm-app:$v (APP_BUILD=$v)"
+    build "bm-swarm-app:$v" "$app_inputs/$v" "$here/app-version.Dockerfile" "$ctx/$v" --build-arg "APP_BUILD=$v"
+  done
   rm -rf "$ctx"
 fi
-
-# Three builds of that app for the label cases (issue 21), as a user ships them: v1 knows the old
-# labels, v2 both sets, v3 only the new ones. The same app; each tag only sets the labels its probe
-# reports (APP_ROLE_LABELS, build-app.ts) and APP_BUILD: a Dockerfile of ENV lines, rebuilt in a
-# second when missing or when bm-swarm-app changed.
-app_id=$(docker image inspect -f '{{.Id}}' bm-swarm-app)
-for build_labels in v1=USER,ADMIN v2=USER,EMPLOYEE,MANAGER,ADMIN v3=EMPLOYEE,MANAGER,ADMIN; do
-  tag=${build_labels%%=*}
-  labels=${build_labels#*=}
-  dockerfile=$(printf 'FROM bm-swarm-app\nENV APP_BUILD=%s APP_ROLE_LABELS=%s\n' "$tag" "$labels")
-  tag_inputs=$( (echo "$app_id"; echo "$dockerfile") | sha256sum | cut -c1-16)
-  if [ "$(label "bm-swarm-app:$tag")" = "$tag_inputs" ]; then
-    step "image bm-swarm-app:$tag is up to date"
-  else
-    step "docker build bm-swarm-app:$tag (APP_BUILD=$tag APP_ROLE_LABELS=$labels)"
-    ctx=$(mktemp -d "$state/app-$tag-context.XXXXXX")
-    echo "$dockerfile" >"$ctx/Dockerfile"
-    build "bm-swarm-app:$tag" "$tag_inputs" "$ctx/Dockerfile" "$ctx"
-    rm -rf "$ctx"
-  fi
-done
 step "ready: $(docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep '^bm-swarm-' | tr '\n' ' ')"
