@@ -5,10 +5,13 @@
 // PostgreSQL programs are hidden (PG_BINDIR = an empty folder), so pg_dump / pg_restore must run
 // in the database's task. The oracle is `pg`, HTTP status codes, the catalog and exit codes.
 // The order matters: the rehearsals (h1, h2) and the label cases (i1, i2) need production
-// un-migrated, so they run before c; i3 restores the dump i0 took before c, then migrates again
-// with APP_IMAGE, shipping the app build that knows only the final labels inside the window.
-// The app runs as three builds (engine.sh's tags bm-swarm-app:v1, v2, v3) whose probe reports the
-// labels each knows; the stack starts on v2, which reads both label sets.
+// un-migrated, so they run before c; i3 and i4 restore the dump i0 took before c, then migrate
+// again with APP_IMAGE, shipping the app build that knows only the final labels inside the window.
+// The app is examples/nextjs, a Prisma 7 app, built three times (engine.sh: bm-swarm-app:v1, v2,
+// v3), each with the Prisma client of its version's enum Role; its probe (app/probe.ts) reports the
+// labels that client knows. The stack starts on v2, which reads both label sets. Visitors are
+// polled on the role page, /users/<id>, which reads the user's role through Prisma on every request
+// (a v1 client answers 500 there once the row is EMPLOYEE: P2023).
 //
 // BM_SWARM_PG_VIA=container uses PG_CONTAINER (the current task's name, looked up before each
 // command) instead of PG_SERVICE, for a toolkit without PG_SERVICE.
@@ -91,7 +94,7 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T 
 
 // ---- HTTP ------------------------------------------------------------------------------------
 
-/** The status of GET / on a replica; 0 when nothing answers. */
+/** The status of GET `path` on a replica; 0 when nothing answers. */
 async function statusOf(port: number, path = '/'): Promise<number> {
   try {
     const r = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000), redirect: 'manual' });
@@ -109,14 +112,28 @@ const waitStatus = (port: number, status: number, ms = 60_000) =>
     ms,
   );
 
-/** Polls each replica every ~100 ms, keeping every answer with its time. */
-function startPolling(ports: number[]) {
+/** The role page of the seeded user picked by the first test (a USER before the migration). */
+let rolePage = '/users/none-yet';
+
+/** GET `path` on a replica: its status and the role the page shows (`<span id="role">`), if any. */
+async function pageOf(port: number, path = rolePage): Promise<{ status: number; role?: string }> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000), redirect: 'manual' });
+    const body = await r.text();
+    return { status: r.status, role: /<span id="role">([^<]*)<\/span>/.exec(body)?.[1] };
+  } catch {
+    return { status: 0 };
+  }
+}
+
+/** Polls each replica's `path` (the role page by default) every ~100 ms, keeping every answer with its time. */
+function startPolling(ports: number[], path = () => rolePage) {
   const seen = new Map<number, { at: number; status: number }[]>(ports.map((p) => [p, []]));
   let running = true;
   const loops = ports.map(async (port) => {
     while (running) {
       const at = Date.now();
-      seen.get(port)!.push({ at, status: await statusOf(port) });
+      seen.get(port)!.push({ at, status: await statusOf(port, path()) });
       await sleep(Math.max(0, 100 - (Date.now() - at)));
     }
   });
@@ -200,7 +217,7 @@ async function freeStem(): Promise<number> {
   throw new Error('no free pair of ports 4711-6492');
 }
 
-for (const image of ['bm-swarm-postgres', 'bm-swarm-app', 'bm-swarm-app:v1', 'bm-swarm-app:v2', 'bm-swarm-app:v3']) {
+for (const image of ['bm-swarm-postgres', 'bm-swarm-app:v1', 'bm-swarm-app:v2', 'bm-swarm-app:v3']) {
   if (spawnSync('docker', ['image', 'inspect', image], { stdio: 'ignore' }).status !== 0) {
     throw new Error(`image ${image} is missing: run \`bash e2e/swarm/engine.sh\` first (make test-swarm does)`);
   }
@@ -284,7 +301,7 @@ async function killPostgresTask(): Promise<{ before: string; after: string }> {
 // ---- the app's builds and what they report -----------------------------------------------------
 
 type Build = 'v1' | 'v2' | 'v3';
-/** The labels of "Role" each tag's probe reports (engine.sh: APP_ROLE_LABELS), under APP_BUILD = the tag. */
+/** The labels of "Role" each build's Prisma client knows (scripts/generate.mjs), reported under APP_BUILD = the tag. */
 const LABELS: Record<Build, string[]> = {
   v1: ['USER', 'ADMIN'],
   v2: ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN'],
@@ -401,6 +418,19 @@ t.test('the stack: one PostgreSQL task, two app replicas answering 200, seeded w
   const seed = await make('seed', { DATABASE_URL: url() }, ['ROWS=2000']);
   t.equal(seed.code, 0, 'make seed exits 0', said(seed));
   t.equal((await roleCounts(target)).total, 2000, '2000 users');
+  // A USER past the first hundred ids (test b deletes those and restores them).
+  const [user] = await query<{ id: string }>(
+    target,
+    `SELECT id FROM "User" WHERE role::text = 'USER' ORDER BY id OFFSET 500 LIMIT 1`,
+  );
+  rolePage = `/users/${encodeURIComponent(user.id)}`;
+  for (const port of ports) {
+    t.same(
+      await pageOf(port),
+      { status: 200, role: 'USER' },
+      `replica on ${port}: ${rolePage} shows USER (Prisma, v2)`,
+    );
+  }
 });
 
 t.test('the app runs as a non-root user', async (t) => {
@@ -823,92 +853,142 @@ function startWriter(db: Target): Writer {
   return w;
 }
 
-t.test('c. make migrate-0001 with the app live and a writer: no write lost, every USER is EMPLOYEE', async (t) => {
-  const before = await roleCounts(target);
-  const identity = await identityChecksum(target);
-  const writer = startWriter(target);
-  const polling = startPolling(ports);
-  await sleep(1000); // the writer and the visitors are busy before the run starts
-  const run = await make('migrate-0001', env());
-  await sleep(1000); // and after it ends
-  await writer.stop();
-  await polling.stop();
+t.test(
+  'c. migrate-0001 with v2 live and a writer: no write lost, no 5xx on the role page, USER is EMPLOYEE',
+  async (t) => {
+    const before = await roleCounts(target);
+    const identity = await identityChecksum(target);
+    t.equal(specImage(), 'bm-swarm-app:v2', 'the service runs v2 (its client knows both label sets)');
+    for (const port of ports) {
+      t.same(await pageOf(port), { status: 200, role: 'USER' }, `replica on ${port}: ${rolePage} shows USER before`);
+    }
+    const writer = startWriter(target);
+    const polling = startPolling(ports);
+    await sleep(1000); // the writer and the visitors are busy before the run starts
+    const run = await make('migrate-0001', env());
+    await sleep(1000); // and after it ends
+    await writer.stop();
+    await polling.stop();
 
-  t.equal(run.code, 0, 'make migrate-0001 exits 0', said(run));
-  t.match(run.stdout, /migrate-0001: done/);
-  t.ok(writer.inserted.size > 0, `the writer wrote: ${writer.inserted.size} acknowledged inserts`);
-  t.comment(`writer errors by SQLSTATE: ${JSON.stringify(Object.fromEntries(writer.errors))}`);
-  t.ok((writer.errors.get('25006') ?? 0) > 0, 'the writer was refused read-only (25006) during maintenance');
+    t.equal(run.code, 0, 'make migrate-0001 exits 0', said(run));
+    t.match(run.stdout, /migrate-0001: done/);
+    t.ok(writer.inserted.size > 0, `the writer wrote: ${writer.inserted.size} acknowledged inserts`);
+    t.comment(`writer errors by SQLSTATE: ${JSON.stringify(Object.fromEntries(writer.errors))}`);
+    t.ok((writer.errors.get('25006') ?? 0) > 0, 'the writer was refused read-only (25006) during maintenance');
 
-  const ids = [...writer.inserted.keys()];
-  const rows = await query<{ id: string; role: string }>(
-    target,
-    'SELECT id, role::text AS role FROM "User" WHERE id = ANY ($1)',
-    [ids],
-  );
-  const byId = new Map(rows.map((r) => [r.id, r.role]));
-  t.same(
-    ids.filter((id) => !byId.has(id)),
-    [],
-    'every acknowledged write is there',
-  );
-  t.same(
-    [...writer.inserted].filter(([id, role]) => byId.get(id) !== (role === 'USER' ? 'EMPLOYEE' : role)),
-    [],
-    "the writer's USERs are EMPLOYEE, its ADMINs ADMIN",
-  );
-  t.same(await enumLabels(target), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'pg_enum labels of "Role", in order');
-  const [seeded] = await query<{ users: number; employees: number; admins: number }>(
-    target,
-    `
+    const ids = [...writer.inserted.keys()];
+    const rows = await query<{ id: string; role: string }>(
+      target,
+      'SELECT id, role::text AS role FROM "User" WHERE id = ANY ($1)',
+      [ids],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r.role]));
+    t.same(
+      ids.filter((id) => !byId.has(id)),
+      [],
+      'every acknowledged write is there',
+    );
+    t.same(
+      [...writer.inserted].filter(([id, role]) => byId.get(id) !== (role === 'USER' ? 'EMPLOYEE' : role)),
+      [],
+      "the writer's USERs are EMPLOYEE, its ADMINs ADMIN",
+    );
+    t.same(await enumLabels(target), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'pg_enum labels of "Role", in order');
+    const [seeded] = await query<{ users: number; employees: number; admins: number }>(
+      target,
+      `
     SELECT count(*)::int AS users, count(*) FILTER (WHERE role::text = 'EMPLOYEE')::int AS employees,
            count(*) FILTER (WHERE role::text = 'ADMIN')::int AS admins
     FROM "User" WHERE id NOT LIKE 'swarm-w%'`,
-  );
-  t.same(
-    seeded,
-    { users: before.total, employees: before.USER ?? 0, admins: before.ADMIN ?? 0 },
-    'every former USER row is EMPLOYEE, ADMIN kept',
-  );
-  const [left] = await query<{ n: number }>(target, `SELECT count(*)::int AS n FROM "User" WHERE role::text = 'USER'`);
-  t.equal(left.n, 0, 'no USER left');
-  await query(target, `DELETE FROM "User" WHERE id LIKE 'swarm-w%'`);
-  t.equal(await identityChecksum(target), identity, "without the writer's rows, (id, email) as before");
+    );
+    t.same(
+      seeded,
+      { users: before.total, employees: before.USER ?? 0, admins: before.ADMIN ?? 0 },
+      'every former USER row is EMPLOYEE, ADMIN kept',
+    );
+    const [left] = await query<{ n: number }>(
+      target,
+      `SELECT count(*)::int AS n FROM "User" WHERE role::text = 'USER'`,
+    );
+    t.equal(left.n, 0, 'no USER left');
+    await query(target, `DELETE FROM "User" WHERE id LIKE 'swarm-w%'`);
+    t.equal(await identityChecksum(target), identity, "without the writer's rows, (id, email) as before");
 
-  for (const port of ports) {
-    const w = window503(polling.seen.get(port)!);
-    t.ok(w.count > 0, `replica on ${port} answered 503 during the run (${w.count} times)`);
-    t.comment(`replica on ${port}: visitors' 503 window ${w.seconds.toFixed(1)} s (polled every ~100 ms)`);
-    await waitStatus(port, 200);
-    t.pass(`replica on ${port} answers 200 again`);
+    // The visitors of the role page (read through Prisma on every request), on every replica.
+    for (const port of ports) {
+      const answers = polling.seen.get(port)!;
+      const kinds = answerKinds(answers);
+      const w = window503(answers);
+      t.comment(
+        `replica on ${port}, ${rolePage}: ${kinds.ok} × 200, ${kinds.s503} × 503, ${kinds.other} other, ` +
+          `${kinds.none} unanswered; 503 window ${w.seconds.toFixed(1)} s (polled every ~100 ms)`,
+      );
+      t.ok(kinds.ok > 0, `replica on ${port} answered 200 around the run (${kinds.ok} times)`);
+      t.ok(w.count > 0, `replica on ${port} answered 503 during the run (${w.count} times)`);
+      t.same(
+        answers.filter((a) => ![200, 503].includes(a.status)).map((a) => a.status),
+        [],
+        `replica on ${port}: every answer was 200 or 503 (no other 5xx, none unanswered)`,
+      );
+      await waitStatus(port, 200);
+      t.same(await pageOf(port), { status: 200, role: 'EMPLOYEE' }, `replica on ${port}: ${rolePage} shows EMPLOYEE`);
+    }
+  },
+);
+
+/**
+ * Production as before c: i0's dump restored when a run migrated it, the way the README says
+ * (maintenance ON, restore, OFF), and the app's service on `live`, both replicas reporting from it.
+ */
+async function unmigratedWith(t: Test, what: string, live: Build): Promise<void> {
+  if (!unmigratedDump) throw new Error('i0 took no dump');
+  if ((await enumLabels(target)).join() !== 'USER,ADMIN') {
+    const on = await make('maintenance-on', env(), [`REASON=swarm test ${what}: back to the un-migrated dump`]);
+    t.equal(on.code, 0, 'maintenance-on exits 0', said(on));
+    const restore = await make('restore', env(), [`DUMP=${unmigratedDump}`, 'YES=1']);
+    t.equal(restore.code, 0, 'make restore of the un-migrated dump exits 0 (maintenance ON)', said(restore));
+    const off = await make('maintenance-off', env());
+    t.equal(off.code, 0, 'maintenance-off exits 0', said(off));
   }
-});
-
-t.test('i3. make migrate-0001 APP_IMAGE=bm-swarm-app:v3 with v2 live: v3 ships inside the window', async (t) => {
-  // c migrated production: back to i0's dump the way the README says (maintenance ON, restore, OFF).
-  if (!unmigratedDump) return t.fail('i0 took no dump');
-  const on = await make('maintenance-on', env(), ['REASON=swarm test i3: back to the un-migrated dump']);
-  t.equal(on.code, 0, 'maintenance-on exits 0', said(on));
-  const restore = await make('restore', env(), [`DUMP=${unmigratedDump}`, 'YES=1']);
-  t.equal(restore.code, 0, 'make restore of the un-migrated dump exits 0 (maintenance ON)', said(restore));
-  const off = await make('maintenance-off', env());
-  t.equal(off.code, 0, 'maintenance-off exits 0', said(off));
-  t.same(await enumLabels(target), ['USER', 'ADMIN'], 'production is un-migrated again: USER, ADMIN');
+  t.same(await enumLabels(target), ['USER', 'ADMIN'], 'production is un-migrated: USER, ADMIN');
   for (const port of ports) await waitStatus(port, 200);
-  t.equal(specImage(), 'bm-swarm-app:v2', 'the service runs v2');
-  // The restore put back the instances' table of i0's time: the v2 replicas report again.
-  const restoredAt = await dbNow();
-  await waitFor(
-    'both v2 replicas to report after the restore',
-    async () => ((await reportsSince(restoredAt)).filter((r) => r.build === 'v2').length >= 2 ? true : undefined),
+  if (specImage() !== `bm-swarm-app:${live}`) await switchApp(live);
+  t.equal(specImage(), `bm-swarm-app:${live}`, `the service runs ${live}`);
+  // The restore put back the instances' table of i0's time: the replicas report again.
+  const since = await dbNow();
+  const rows = await waitFor(
+    `both ${live} replicas to report`,
+    async () => {
+      const r = (await reportsSince(since)).filter((k) => k.build === live);
+      return r.length >= 2 ? r : undefined;
+    },
     60_000,
   );
+  t.same(
+    rows.map((r) => r.role),
+    [LABELS[live], LABELS[live]],
+    `both replicas report ${live}'s labels: ${LABELS[live].join(', ')}`,
+  );
+  for (const port of ports) {
+    t.same(await pageOf(port), { status: 200, role: 'USER' }, `replica on ${port}: ${rolePage} shows USER before`);
+  }
+}
+
+/**
+ * `make migrate-0001 APP_IMAGE=bm-swarm-app:v3` with `live` running: the run ships v3 inside the
+ * window (every task on v3 before the lock goes), the visitors of the role page on every replica
+ * see 200 or 503 only (or nothing while a task is replaced), and 200 with EMPLOYEE after it.
+ */
+async function shipV3InsideWindow(t: Test, live: Build): Promise<void> {
+  await unmigratedWith(t, `APP_IMAGE with ${live} live`, live);
   const before = await roleCounts(target);
   const identity = await identityChecksum(target);
 
-  // The visitors on every replica, and who reports when (the first time each instance is seen).
+  // The visitors on every replica; who reports when (the first time each instance is seen); when
+  // every task runs v3 and when the lock goes (docker ps and the bind folder, not the toolkit's word).
   const polling = startPolling(ports);
   const firstReport = new Map<string, number>();
+  const seen: { lockOn?: number; lockOff?: number; allV3?: number } = {};
   let watching = true;
   const reports = (async () => {
     const since = await dbNow();
@@ -920,123 +1000,183 @@ t.test('i3. make migrate-0001 APP_IMAGE=bm-swarm-app:v3 with v2 live: v3 ships i
       await sleep(250);
     }
   })();
-  await sleep(1000); // the visitors are busy before the run starts
-  const marks = new Map<string, number>();
-  const t0 = Date.now();
-  const run = await make('migrate-0001', env('pulsework', { APP_IMAGE: 'bm-swarm-app:v3' }), [], (out) => {
-    for (const step of ['maintenance-on', 'app-image', 'maintenance-off']) {
-      if (!marks.has(`→ ${step}`) && out.includes(`→ ${step}`)) marks.set(`→ ${step}`, Date.now());
-      if (!marks.has(`✓ ${step}`) && out.includes(`✓ ${step}`)) marks.set(`✓ ${step}`, Date.now());
+  const deployWatch = (async () => {
+    while (watching) {
+      const lock = existsSync(join(lockDir, 'enabled.lock'));
+      if (lock && seen.lockOn === undefined) seen.lockOn = Date.now();
+      if (!lock && seen.lockOn !== undefined && seen.lockOff === undefined) seen.lockOff = Date.now();
+      if (seen.allV3 === undefined && taskImages().join() === 'bm-swarm-app:v3,bm-swarm-app:v3')
+        seen.allV3 = Date.now();
+      await sleep(200);
     }
-  });
-  const ended = Date.now();
-  const endedDb = await dbNow();
-  await sleep(3000); // and after it ends
-  await polling.stop();
+  })();
+  // However the checks end, the watchers stop (a thrown query would leave them polling for good).
+  try {
+    await sleep(1000); // the visitors are busy before the run starts
+    const marks = new Map<string, number>();
+    const t0 = Date.now();
+    const run = await make('migrate-0001', env('pulsework', { APP_IMAGE: 'bm-swarm-app:v3' }), [], (out) => {
+      for (const step of ['maintenance-on', 'app-image', 'maintenance-off']) {
+        if (!marks.has(`→ ${step}`) && out.includes(`→ ${step}`)) marks.set(`→ ${step}`, Date.now());
+        if (!marks.has(`✓ ${step}`) && out.includes(`✓ ${step}`)) marks.set(`✓ ${step}`, Date.now());
+      }
+    });
+    const ended = Date.now();
+    const endedDb = await dbNow();
+    await sleep(3000); // and after it ends
+    await polling.stop();
 
-  t.equal(run.code, 0, 'make migrate-0001 APP_IMAGE=bm-swarm-app:v3 exits 0', said(run));
-  t.match(run.stdout, /migrate-0001: done/, 'it says done', said(run));
-  t.match(run.stdout, /✓ app-image/, 'the output shows step app-image', said(run));
-  t.comment(
-    run.stdout
-      .split('\n')
-      .filter((l) => /app-image|maintenance window/.test(l))
-      .join('\n'),
-  );
-  const steps = ['✓ maintenance-on', '→ app-image', '✓ app-image', '→ maintenance-off'];
-  const order = steps.map((k) => marks.get(k) ?? Number.NaN);
-  t.ok(
-    order.every((v, i) => i === 0 || v >= order[i - 1]),
-    'app-image runs with maintenance ON, before maintenance-off',
-    { marks: Object.fromEntries(marks) },
-  );
-
-  t.equal(specImage(), 'bm-swarm-app:v3', 'the service names bm-swarm-app:v3');
-  t.same(taskImages(), ['bm-swarm-app:v3', 'bm-swarm-app:v3'], 'both tasks run bm-swarm-app:v3');
-  t.equal(updateState(), 'completed', "Swarm's rolling update is completed");
-  t.same(await enumLabels(target), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'pg_enum labels of "Role", in order');
-  t.same(
-    await roleCounts(target),
-    { total: before.total, EMPLOYEE: before.USER, ADMIN: before.ADMIN },
-    'every USER is EMPLOYEE, ADMIN kept',
-  );
-  t.equal(await identityChecksum(target), identity, '(id, email) of every row unchanged');
-  const [journal] = await query<{ detail: { image: string; tasks: number; reported: number } }>(
-    target,
-    `SELECT detail FROM breaking_migrations.journal
-    WHERE step = 'app-image' AND event = 'done' ORDER BY id DESC LIMIT 1`,
-  );
-  t.match(journal?.detail, { image: 'bm-swarm-app:v3', tasks: 2 }, "the journal's app-image row: v3 on 2 tasks");
-  t.comment(`journal app-image: ${JSON.stringify(journal?.detail)}`);
-
-  // The instances seen since the run are the two v3 tasks, knowing only the final labels.
-  const after = await waitFor(
-    'both v3 replicas to report after the run',
-    async () => {
-      const rows = await reportsSince(endedDb);
-      return rows.length >= 2 && rows.every((r) => r.build === 'v3') ? rows : undefined;
-    },
-    30_000,
-  ).catch(() => reportsSince(endedDb));
-  t.same(
-    after.map((r) => [r.build, r.role]),
-    [
-      ['v3', LABELS.v3],
-      ['v3', LABELS.v3],
-    ],
-    'app_instances seen since the run: two instances, build v3, EMPLOYEE, MANAGER, ADMIN',
-  );
-  t.same(
-    after.map((r) => r.instance.replace(/:\d+$/, '')).sort(),
-    tasks(APP_SERVICE)
-      .map((k) => k.name)
-      .sort(),
-    'they are the running tasks',
-  );
-  watching = false;
-  await reports;
-  const at = (ms: number) => `+${((ms - t0) / 1000).toFixed(1)} s`;
-  const lines = [...firstReport].map(([key, seen]) => `  ${key}: ${at(seen)}`);
-  const step = (k: string) => at(marks.get(k) ?? Number.NaN);
-  lines.push(
-    `  app-image ${step('→ app-image')} → ${step('✓ app-image')}, maintenance-off ${step('✓ maintenance-off')}`,
-  );
-  t.comment(`reports during the run (first seen, from the run's start):\n${lines.join('\n')}`);
-
-  // The visitors: 503 inside the window only; after the run (maintenance-off), 200 on every replica.
-  const toolkit = /maintenance window ([\d.]+) s/.exec(run.stdout)?.[1];
-  for (const port of ports) {
-    const answers = polling.seen.get(port)!;
-    const kinds = answerKinds(answers);
-    const w = window503(answers);
+    t.equal(run.code, 0, 'make migrate-0001 APP_IMAGE=bm-swarm-app:v3 exits 0', said(run));
+    if (run.code !== 0) {
+      // What follows would only restate the failure, check by check.
+      t.comment(`the run failed:\n${(run.stdout + run.stderr).trim().split('\n').slice(-6).join('\n')}`);
+      return;
+    }
+    t.match(run.stdout, /migrate-0001: done/, 'it says done', said(run));
+    t.match(run.stdout, /✓ app-image/, 'the output shows step app-image', said(run));
     t.comment(
-      `replica on ${port}: 503 window ${w.seconds.toFixed(1)} s (toolkit's maintenance window ${toolkit} s); ` +
-        `${kinds.ok} × 200, ${kinds.s503} × 503, ${kinds.none} unanswered (task replaced), ${kinds.other} other`,
+      run.stdout
+        .split('\n')
+        .filter((l) => /app-image|maintenance window/.test(l))
+        .join('\n'),
     );
-    t.ok(kinds.s503 > 0, `replica on ${port} answered 503 during the run (${kinds.s503} times)`);
-    t.equal(kinds.other, 0, `replica on ${port}: no answer but 200, 503 or none (no other 5xx)`);
-    // The app trusts its last read of the lock and of the flag for its cache time (1 s): a 503 may
-    // outlast maintenance-off by that much, never more; any other 5xx is counted above.
-    const cacheMs = 1500;
-    const late = answers.filter((a) => a.at >= ended + cacheMs);
-    const lateBad = late.filter((a) => a.status !== 200);
-    t.ok(late.length > 0, `replica on ${port} was polled after the run (${late.length} answers)`);
+    const steps = ['✓ maintenance-on', '→ app-image', '✓ app-image', '→ maintenance-off'];
+    const order = steps.map((k) => marks.get(k) ?? Number.NaN);
+    t.ok(
+      order.every((v, i) => i === 0 || v >= order[i - 1]),
+      'app-image runs with maintenance ON, before maintenance-off',
+      { marks: Object.fromEntries(marks) },
+    );
+    t.ok(
+      seen.lockOn !== undefined && seen.allV3 !== undefined && seen.lockOff !== undefined,
+      'seen: the lock on, both tasks on v3, the lock gone',
+      seen,
+    );
+    t.ok(
+      (seen.lockOn ?? Number.NaN) < (seen.allV3 ?? Number.NaN) &&
+        (seen.allV3 ?? Number.NaN) < (seen.lockOff ?? Number.NaN),
+      'both tasks ran v3 while the lock was on, before it went (docker ps, the bind folder)',
+      seen,
+    );
+
+    t.equal(specImage(), 'bm-swarm-app:v3', 'the service names bm-swarm-app:v3');
+    t.same(taskImages(), ['bm-swarm-app:v3', 'bm-swarm-app:v3'], 'both tasks run bm-swarm-app:v3');
+    t.equal(updateState(), 'completed', "Swarm's rolling update is completed");
+    t.same(await enumLabels(target), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'pg_enum labels of "Role", in order');
     t.same(
-      lateBad.map((a) => `${at(a.at)} ${a.status}`),
-      [],
-      `replica on ${port}: every answer from the app's cache time after maintenance-off on is 200`,
+      await roleCounts(target),
+      { total: before.total, EMPLOYEE: before.USER, ADMIN: before.ADMIN },
+      'every USER is EMPLOYEE, ADMIN kept',
     );
-    const edge = answers.filter((a) => a.at >= ended && a.at < ended + cacheMs && a.status !== 200 && a.status !== 503);
+    t.equal(await identityChecksum(target), identity, '(id, email) of every row unchanged');
+    const [journal] = await query<{ detail: { image: string; tasks: number; reported: number } }>(
+      target,
+      `SELECT detail FROM breaking_migrations.journal
+      WHERE step = 'app-image' AND event = 'done' ORDER BY id DESC LIMIT 1`,
+    );
+    t.match(journal?.detail, { image: 'bm-swarm-app:v3', tasks: 2 }, "the journal's app-image row: v3 on 2 tasks");
+    t.comment(`journal app-image: ${JSON.stringify(journal?.detail)}`);
+
+    // The instances seen since the run are the two v3 tasks, knowing only the final labels.
+    const after = await waitFor(
+      'both v3 replicas to report after the run',
+      async () => {
+        const rows = await reportsSince(endedDb);
+        return rows.length >= 2 && rows.every((r) => r.build === 'v3') ? rows : undefined;
+      },
+      30_000,
+    ).catch(() => reportsSince(endedDb));
     t.same(
-      edge.map((a) => `${at(a.at)} ${a.status}`),
-      [],
-      `replica on ${port}: 200 or 503 right after the run`,
+      after.map((r) => [r.build, r.role]),
+      [
+        ['v3', LABELS.v3],
+        ['v3', LABELS.v3],
+      ],
+      'app_instances seen since the run: two instances, build v3, EMPLOYEE, MANAGER, ADMIN',
     );
+    t.same(
+      after.map((r) => r.instance.replace(/:\d+$/, '')).sort(),
+      tasks(APP_SERVICE)
+        .map((k) => k.name)
+        .sort(),
+      'they are the running tasks',
+    );
+    watching = false;
+    await Promise.all([reports, deployWatch]);
+    const at = (ms: number) => `+${((ms - t0) / 1000).toFixed(1)} s`;
+    const lines = [...firstReport].map(([key, first]) => `  ${key}: ${at(first)}`);
+    const step = (k: string) => at(marks.get(k) ?? Number.NaN);
+    lines.push(
+      `  app-image ${step('→ app-image')} → ${step('✓ app-image')}, ` +
+        `maintenance-off ${step('✓ maintenance-off')}; seen: lock on ${at(seen.lockOn ?? Number.NaN)}, ` +
+        `both tasks v3 ${at(seen.allV3 ?? Number.NaN)}, lock gone ${at(seen.lockOff ?? Number.NaN)}`,
+    );
+    t.comment(`reports during the run (first seen, from the run's start):\n${lines.join('\n')}`);
+
+    // The visitors: 503 inside the window only; after the run (maintenance-off), 200 on every replica.
+    const toolkit = /maintenance window ([\d.]+) s/.exec(run.stdout)?.[1];
+    for (const port of ports) {
+      const answers = polling.seen.get(port)!;
+      const kinds = answerKinds(answers);
+      const w = window503(answers);
+      t.comment(
+        `replica on ${port}, ${rolePage}: ${kinds.ok} × 200, ${kinds.s503} × 503, ${kinds.other} other (5xx: ` +
+          `${answers.filter((a) => a.status >= 500 && a.status !== 503).length}), ${kinds.none} unanswered ` +
+          `(task replaced); 503 window ${w.seconds.toFixed(1)} s (toolkit's maintenance window ${toolkit} s)`,
+      );
+      t.ok(kinds.s503 > 0, `replica on ${port} answered 503 during the run (${kinds.s503} times)`);
+      t.same(
+        answers.filter((a) => ![200, 503, 0].includes(a.status)).map((a) => `${at(a.at)} ${a.status}`),
+        [],
+        `replica on ${port}: no answer but 200, 503 or none (no other 5xx)`,
+      );
+      // The app trusts its last read of the lock and of the flag for its cache time (1 s): a 503 may
+      // outlast maintenance-off by that much, never more; any other 5xx is counted above.
+      const cacheMs = 1500;
+      const late = answers.filter((a) => a.at >= ended + cacheMs);
+      const lateBad = late.filter((a) => a.status !== 200);
+      t.ok(late.length > 0, `replica on ${port} was polled after the run (${late.length} answers)`);
+      t.same(
+        lateBad.map((a) => `${at(a.at)} ${a.status}`),
+        [],
+        `replica on ${port}: every answer from the app's cache time after maintenance-off on is 200`,
+      );
+      const edge = answers.filter(
+        (a) => a.at >= ended && a.at < ended + cacheMs && a.status !== 200 && a.status !== 503,
+      );
+      t.same(
+        edge.map((a) => `${at(a.at)} ${a.status}`),
+        [],
+        `replica on ${port}: 200 or 503 right after the run`,
+      );
+      t.same(
+        await pageOf(port),
+        { status: 200, role: 'EMPLOYEE' },
+        `replica on ${port}: ${rolePage} shows EMPLOYEE (v3)`,
+      );
+    }
+    t.notOk(existsSync(join(lockDir, 'enabled.lock')), 'no lock on the bind folder');
+    const [flag] = await query<{ n: number }>(target, 'SELECT count(*)::int AS n FROM breaking_migrations.maintenance');
+    t.equal(flag.n, 0, 'the maintenance flag is OFF');
+  } finally {
+    watching = false;
+    await Promise.all([reports, deployWatch, polling.stop()]);
   }
-  t.notOk(existsSync(join(lockDir, 'enabled.lock')), 'no lock on the bind folder');
-  const [flag] = await query<{ n: number }>(target, 'SELECT count(*)::int AS n FROM breaking_migrations.maintenance');
-  t.equal(flag.n, 0, 'the maintenance flag is OFF');
-});
+}
+
+t.test('i3. make migrate-0001 APP_IMAGE=bm-swarm-app:v3 with v2 live: v3 ships inside the window', (t) =>
+  shipV3InsideWindow(t, 'v2'),
+);
+
+// The issue's case (21.5): v1 straight to v3 inside the window, v2 skipped. Today's runbook refuses
+// it in preflight (appPreflight counts the v1 instances APP_IMAGE is about to replace) and, past
+// that, would keep maintenance ON (appsReadFinalLabels counts their reports since the contract):
+// a todo until bin/ accepts it; drop the todo then.
+t.test(
+  'i4. make migrate-0001 APP_IMAGE=bm-swarm-app:v3 with v1 live: v3 ships inside the window, no 5xx',
+  { todo: 'bin/: with APP_IMAGE, the preflight still refuses the v1 instances the image replaces in the window' },
+  (t) => shipV3InsideWindow(t, 'v1'),
+);
 
 /** A database of its own with CRASH_ROWS users, seeded by the toolkit's verbs. */
 async function crashDatabase(name: string): Promise<Target> {
