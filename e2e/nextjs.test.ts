@@ -1,78 +1,30 @@
-// End to end with the real thing: the example app (a dynamic route, a POST route handler, a
-// Server Action, public files) built with `next build`, served twice by `next start` — instance
-// A sees the lock folder, instance B only the database (its probe) — `make maintenance-on/off`
-// driving them, one real PostgreSQL, and headless Chromium showing what a person sees.
+// End to end with the real thing: the example app (examples/nextjs: Prisma 7, a role page read
+// through Prisma, a Server Action writing a role, a POST route handler, public files) built with
+// `npm run build`, served twice by `next start` — instance A sees the lock folder, instance B only
+// the database (app/probe.ts) — on a database made with `make baseline` and `make seed`,
+// `make maintenance-on/off` driving them, and headless Chromium showing what a person sees.
 // Next.js 16 (proxy.ts) and 15.5 (middleware.ts).
-import t from 'tap';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import t, { type Test } from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort, startSandbox } from '../bin/lib/dev/sandbox.js';
+import { startSandbox } from '../bin/lib/dev/sandbox.js';
 import { withDatabase, targetUrl } from '../bin/lib/connection/target.js';
 import { query } from '../test/helpers/database.js';
+import { APP, buildApp, copyAppFiles, installDropIn, make, repo, startNext, variants } from './next-app.js';
 
-const repo = fileURLToPath(new URL('..', import.meta.url));
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SECRET = 'e2e-bypass-secret-0123';
 const CACHE_MS = 1000;
 const ARTIFACTS = join(repo, 'e2e/artifacts');
 
-const variants = [
-  { next: '16', dir: join(repo, 'examples/nextjs'), dropIn: 'proxy.ts' },
-  { next: '15.5', dir: join(repo, 'examples/nextjs15'), dropIn: 'middleware.ts' },
-];
+const ROWS = 200; // seeded users (make seed): about 90% USER, 10% ADMIN
 
-/**
- * What a user does: maintenance.ts to lib/, the drop-in beside app/, and (README, "Replicas on
- * other nodes") the database probe, here through pg, the client this example app has.
- */
-function install(dir: string, dropIn: string): void {
-  if (dir !== variants[0].dir) {
-    for (const f of ['app', 'public', 'next.config.mjs', 'tsconfig.json'])
-      cpSync(join(variants[0].dir, f), join(dir, f), { recursive: true });
-  }
-  mkdirSync(join(dir, 'lib'), { recursive: true });
-  cpSync(join(repo, 'nextjs/maintenance.ts'), join(dir, 'lib/maintenance.ts'));
-  const source = readFileSync(join(repo, 'nextjs', dropIn), 'utf8')
-    .replace(
-      "import { maintenanceGuard } from './lib/maintenance';",
-      "import { databaseProbe, maintenanceGuard } from './lib/maintenance';\n" +
-        "import pg from 'pg';\n\n" +
-        'const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 });',
-    )
-    .replace(
-      'const guard = maintenanceGuard({',
-      'const guard = maintenanceGuard({\n' +
-        '  probe: databaseProbe(async (sql) => (await pool.query(sql)).rows),\n' +
-        '  pollSeconds: Number(process.env.MAINTENANCE_POLL_SECONDS) || undefined,',
-    );
-  writeFileSync(join(dir, dropIn), source);
-}
-
-const make = (verb: string, env: Record<string, string>, args: string[] = []) =>
-  spawnSync('make', ['-s', verb, ...args], {
-    cwd: repo,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-  });
-
-async function waitFor(url: string, ms = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < ms) {
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${url} did not answer within ${ms / 1000} s`);
-}
+/** `make -s <verb>` to its end, asynchronously: the in-process recording proxy keeps serving. */
+const makeVerb = async (t: Test, verb: string, env: Record<string, string>, args: string[] = []) =>
+  make(t, verb, env, args).done;
 
 const chromiumArgs = (profile: string, lang: string) => [
   '--headless',
@@ -97,16 +49,47 @@ function chromium(args: string[], lang = 'en-US'): string {
   return r.stdout;
 }
 
-/** Posts the settings form as a browser without JavaScript would: the Server Action's own id. */
-async function runServerAction(base: string, headers: Record<string, string> = {}): Promise<Response> {
-  const html = await (await fetch(`${base}/settings`, { headers })).text();
+/** The Server Action's id in the form of /settings?id=<user>. */
+async function actionId(base: string, user: string, headers: Record<string, string> = {}): Promise<string> {
+  const html = await (await fetch(`${base}/settings?id=${encodeURIComponent(user)}`, { headers })).text();
   const id = /name="\$ACTION_ID_([0-9a-f]+)"/.exec(html)?.[1];
   if (!id) throw new Error('no Server Action id in /settings');
+  if (!html.includes(`name="id" value="${user}"`)) throw new Error(`/settings?id=${user}: the form lacks the user`);
+  return id;
+}
+
+/** Posts /settings?id=… as a browser without JavaScript would: the Server Action's own id, the user, a role. */
+async function runServerAction(
+  base: string,
+  user: string,
+  role: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  const id = await actionId(base, user, headers);
   const form = new FormData();
   form.set(`$ACTION_ID_${id}`, '');
-  form.set('role', 'MANAGER');
-  return fetch(`${base}/settings`, { method: 'POST', body: form, headers, redirect: 'manual' });
+  form.set('id', user);
+  form.set('role', role);
+  return fetch(`${base}/settings?id=${encodeURIComponent(user)}`, {
+    method: 'POST',
+    body: form,
+    headers,
+    redirect: 'manual',
+  });
 }
+
+/** The role /users/<id> shows (read through Prisma), or what the page says instead. */
+async function rolePage(base: string, user: string, headers: Record<string, string> = {}) {
+  const r = await fetch(`${base}/users/${encodeURIComponent(user)}`, { headers });
+  const html = await r.text();
+  return {
+    status: r.status,
+    role: /<span id="role">([A-Z_]+)<\/span>/.exec(html)?.[1] ?? (/No such user\./.test(html) ? 'none' : undefined),
+  };
+}
+
+const roleOf = async (db: Parameters<typeof query>[0], id: string) =>
+  (await query<{ role: string }>(db, `SELECT role::text AS role FROM "User" WHERE id = $1`, [id]))[0]?.role;
 
 t.test('chromium is installed', async (t) => {
   t.ok(existsSync(CHROMIUM), `${CHROMIUM} exists (apt-get install -y chromium)`);
@@ -115,75 +98,67 @@ t.test('chromium is installed', async (t) => {
 for (const v of variants) {
   t.test(`Next.js ${v.next} with ${v.dropIn}: two instances, one lock folder, one database`, async (t) => {
     t.ok(existsSync(join(v.dir, 'node_modules/next')), `npm ci was run in ${v.dir}`);
-    install(v.dir, v.dropIn);
-    const build = spawnSync(join(v.dir, 'node_modules/.bin/next'), ['build'], {
-      cwd: v.dir,
-      encoding: 'utf8',
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
-      timeout: 600_000,
-    });
-    t.equal(build.status, 0, `next build: ${build.stderr.slice(-2000)}${build.stdout.slice(-2000)}`);
+    // What a user does: the drop-in and the app's probe (examples/nextjs15 gets the app's files).
+    if (v.dir !== APP) copyAppFiles(v.dir);
+    installDropIn(v.dir, v.dropIn);
+    const build = buildApp(v.dir, 'v2');
+    t.ok(build.ok, `APP_VERSION=v2 npm run build (${build.seconds.toFixed(0)} s)`, { output: build.output });
+    if (!build.ok) return;
 
     const sb = await startSandbox();
     t.teardown(() => sb.stop());
     const db = withDatabase(sb.target, 'app');
     await query(sb.target, 'CREATE DATABASE app');
     const databaseUrl = targetUrl(db, { password: true });
+    for (const [verb, args] of [
+      ['baseline', []],
+      ['seed', [`ROWS=${ROWS}`]],
+    ] as const) {
+      const r = await makeVerb(t, verb, { DATABASE_URL: databaseUrl }, [...args]);
+      t.equal(r.code, 0, `make ${verb} ${args.join(' ')}`, { output: r.stdout + r.stderr });
+    }
+    const users = await query<{ id: string }>(db, `SELECT id FROM "User" WHERE role = 'USER' ORDER BY id LIMIT 2`);
+    t.equal(users.length, 2, 'two seeded USER rows');
+    const [u1, u2] = users.map((u) => u.id);
     const work = mkdtempSync(join(tmpdir(), 'bm-e2e-'));
     const actionLog = join(work, 'actions.log');
-    const start = async (name: string) => {
-      const port = await freePort();
-      const server: ChildProcess = spawn(
-        join(v.dir, 'node_modules/.bin/next'),
-        ['start', '-p', String(port), '-H', '127.0.0.1'],
-        {
-          cwd: v.dir,
-          stdio: 'ignore',
-          detached: true,
-          env: {
-            ...process.env,
-            NEXT_TELEMETRY_DISABLED: '1',
-            MAINTENANCE_LOCK_FILE: join(work, name, 'enabled.lock'),
-            MAINTENANCE_BYPASS_SECRET: SECRET,
-            MAINTENANCE_PRODUCT: 'Pulse Work',
-            MAINTENANCE_POLL_SECONDS: '1',
-            DATABASE_URL: databaseUrl,
-            ACTION_LOG: actionLog,
-          },
-        },
-      );
-      t.teardown(() => {
-        try {
-          process.kill(-server.pid!, 'SIGTERM');
-        } catch {
-          /* already gone */
-        }
+    const start = (name: string) =>
+      startNext(t, v.dir, {
+        MAINTENANCE_LOCK_FILE: join(work, name, 'enabled.lock'),
+        MAINTENANCE_BYPASS_SECRET: SECRET,
+        MAINTENANCE_PRODUCT: 'Pulse Work',
+        MAINTENANCE_POLL_SECONDS: '1',
+        DATABASE_URL: databaseUrl,
+        ACTION_LOG: actionLog,
+        APP_BUILD: `v2-next${v.next}-${name}`,
       });
-      const base = `http://127.0.0.1:${port}`;
-      await waitFor(`${base}/`);
-      return base;
-    };
     const [a, b] = [await start('a'), await start('b')];
 
     for (const base of [a, b]) {
-      t.equal((await fetch(`${base}/users/1.png`)).status, 200, 'before: the dynamic route /users/1.png');
+      t.same(await rolePage(base, u1), { status: 200, role: 'USER' }, 'before: /users/<id> shows the role, via Prisma');
+      t.same(await rolePage(base, '1.png'), { status: 200, role: 'none' }, 'before: /users/1.png, No such user.');
       t.same(
         await (await fetch(`${base}/api/echo`, { method: 'POST', body: 'x' })).json(),
         { echo: 'x' },
         'before: POST route handler',
       );
-      t.ok((await runServerAction(base)).status < 400, 'before: the Server Action runs');
     }
-    t.equal(readFileSync(actionLog, 'utf8'), 'MANAGER\nMANAGER\n', 'both instances ran the action once');
+    t.ok((await runServerAction(a, u1, 'ADMIN')).status < 400, 'before: the Server Action runs on A');
+    t.ok((await runServerAction(b, u2, 'ADMIN')).status < 400, 'before: the Server Action runs on B');
+    t.equal(readFileSync(actionLog, 'utf8'), `${u1} ADMIN\n${u2} ADMIN\n`, 'each instance ran the action once');
+    t.same([await roleOf(db, u1), await roleOf(db, u2)], ['ADMIN', 'ADMIN'], 'the actions wrote the roles (Prisma)');
+    t.same(await rolePage(b, u1), { status: 200, role: 'ADMIN' }, "B's page shows A's write");
+    const actionIds = new Map<string, string>();
+    for (const base of [a, b]) actionIds.set(base, await actionId(base, u1));
 
     // Maintenance ON with only instance A's lock folder; the database flag reaches B.
     const env = { MAINTENANCE_DIR: join(work, 'a'), DATABASE_URL: databaseUrl };
-    const on = make('maintenance-on', env, [
+    const on = await makeVerb(t, 'maintenance-on', env, [
       'REASON=migration 0001',
       'MESSAGE=New roles are on their way.',
       'RETRY_AFTER=120',
     ]);
-    t.equal(on.status, 0, on.stderr);
+    t.equal(on.code, 0, on.stderr);
     await new Promise((r) => setTimeout(r, CACHE_MS + 500));
     for (const [name, base] of [
       ['A (lock file)', a],
@@ -215,10 +190,13 @@ for (const v of variants) {
         /Maintenance in progress/,
         `${name}: the form's page is the maintenance page`,
       );
+      // The form as a browser left open before maintenance would post it: the action's real id.
       const form = new FormData();
-      form.set('role', 'MANAGER');
+      form.set(`$ACTION_ID_${actionIds.get(base)}`, '');
+      form.set('id', u1);
+      form.set('role', 'USER');
       t.equal(
-        (await fetch(`${base}/settings`, { method: 'POST', body: form })).status,
+        (await fetch(`${base}/settings?id=${u1}`, { method: 'POST', body: form })).status,
         503,
         `${name}: the Server Action's POST is refused`,
       );
@@ -236,23 +214,28 @@ for (const v of variants) {
     t.match(actionPost.headers.get('content-type'), /^text\/plain/, 'Server Actions get text/plain');
     t.equal(
       readFileSync(actionLog, 'utf8'),
-      'MANAGER\nMANAGER\n',
+      `${u1} ADMIN\n${u2} ADMIN\n`,
       'no Server Action ran during maintenance, on A or B',
     );
+    t.equal(await roleOf(db, u1), 'ADMIN', 'and the role in the database is unchanged');
 
     // Bypass: back to the page asked for, on the host the visitor used (behind a proxy).
-    const enter = await fetch(`${a}/_maintenance/${SECRET}/users/7`, {
+    const enter = await fetch(`${a}/_maintenance/${SECRET}/users/${u1}`, {
       redirect: 'manual',
       headers: { 'x-forwarded-host': 'pulse.example.com', 'x-forwarded-proto': 'https' },
     });
     t.equal(enter.status, 302);
     t.equal(
       enter.headers.get('location'),
-      'https://pulse.example.com/users/7',
+      `https://pulse.example.com/users/${u1}`,
       'Location from X-Forwarded-Host / -Proto',
     );
     const cookie = (enter.headers.get('set-cookie') ?? '').split(';')[0];
-    t.equal((await fetch(`${a}/users/7`, { headers: { cookie } })).status, 200, 'the bypass cookie gets through');
+    t.same(
+      await rolePage(a, u1, { cookie }),
+      { status: 200, role: 'ADMIN' },
+      'the bypass cookie gets through: the role page, read through Prisma while the guard is ON',
+    );
 
     // What a person sees: English and French, kept as artifacts.
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -298,8 +281,8 @@ for (const v of variants) {
     const done = new Promise((r) => browser.on('close', r));
     for (let i = 0; i < 200 && !seen.includes('HEAD 503'); i++) await new Promise((r) => setTimeout(r, 100));
     t.ok(seen.includes('HEAD 503'), `the page polled during maintenance (${seen.slice(0, 4).join(', ')})`);
-    const off = make('maintenance-off', env);
-    t.equal(off.status, 0, off.stderr);
+    const off = await makeVerb(t, 'maintenance-off', env);
+    t.equal(off.code, 0, off.stderr);
     await done;
     t.match(dom, /The application is up/, 'Chromium, left on the maintenance page, is back on the app');
     t.notMatch(dom, /Maintenance in progress/);
@@ -308,9 +291,24 @@ for (const v of variants) {
       `then HEAD 200 and the app reloaded (${seen.slice(-3).join(', ')})`,
     );
     await new Promise((r) => setTimeout(r, CACHE_MS + 300));
-    for (const base of [a, b]) {
-      t.equal((await fetch(`${base}/`)).status, 200, 'page 200 again within the cache time');
-      t.ok((await runServerAction(base)).status < 400, 'the Server Action runs again');
-    }
+    for (const base of [a, b]) t.equal((await fetch(`${base}/`)).status, 200, 'page 200 again within the cache time');
+    t.ok((await runServerAction(a, u1, 'USER')).status < 400, 'the Server Action runs again on A');
+    t.ok((await runServerAction(b, u2, 'USER')).status < 400, 'and on B');
+    t.same([await roleOf(db, u1), await roleOf(db, u2)], ['USER', 'USER'], 'their writes are in the database');
+    t.same(await rolePage(b, u1), { status: 200, role: 'USER' }, 'and on the role page');
+    t.equal(
+      readFileSync(actionLog, 'utf8'),
+      `${u1} ADMIN\n${u2} ADMIN\n${u1} USER\n${u2} USER\n`,
+      'the action ran twice before maintenance and twice after, never during',
+    );
   });
 }
+
+t.test('the builds left every tracked file of examples/ as it was', async (t) => {
+  const r = spawnSync('git', ['status', '--porcelain', '--untracked-files=all', 'examples'], {
+    cwd: repo,
+    encoding: 'utf8',
+  });
+  t.equal(r.status, 0, 'git status');
+  t.equal(r.stdout, '', 'no change and no new file that .gitignore does not cover');
+});
