@@ -204,8 +204,9 @@ for (const v of variants.filter((x: Variant) => which.includes(x.next))) {
       const n503 = count((p) => p.status === 503);
       const n5xx = count((p) => p.status >= 500 && p.status !== 503);
       const other = pages.filter((p) => p.status !== 200 && p.status < 500).map((p) => p.status);
+      const runS = ((r.at - started) / 1000).toFixed(1);
       t.comment(
-        `b (Next.js ${v.next}): ${pages.length} requests of /users/<id> over ${((r.at - started) / 1000).toFixed(1)} s ` +
+        `b (Next.js ${v.next}): ${pages.length} requests of /users/<id> over ${runS} s ` +
           `of make migrate-0001: 200 × ${n200}, 503 × ${n503}, other 5xx × ${n5xx}, other × ${other.length}`,
       );
       t.equal(n5xx, 0, 'no 5xx but 503 (the maintenance page)');
