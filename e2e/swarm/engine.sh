@@ -98,12 +98,12 @@ fi
 # both sets, v3's only EMPLOYEE, MANAGER, ADMIN. build-app.ts makes all three in one copy; the
 # images share bm-swarm-app-base (node, sources, node_modules), each tag adds its .next and its
 # generated client and sets APP_BUILD. What `make test-e2e` or a build leaves in examples/nextjs
-# (build output, the generated client, its own copy of the drop-in) is no input.
+# (build output, the generated client, its own copy of the drop-in) is no input, nor are READMEs.
 app_inputs=$( (cd "$repo" && echo "$base_id" && node --version \
   && find nextjs examples/nextjs e2e/swarm/app.Dockerfile e2e/swarm/app-version.Dockerfile e2e/swarm/build-app.ts \
     \( -name node_modules -o -name .next -o -path examples/nextjs/lib -o -path examples/nextjs/proxy.ts \
        -o -path examples/nextjs/middleware.ts -o -path examples/nextjs/next-env.d.ts \
-       -o -path examples/nextjs/generated -o -path examples/nextjs/prisma-version \) -prune \
+       -o -path examples/nextjs/generated -o -path examples/nextjs/prisma-version -o -name '*.md' \) -prune \
     -o -type f -print | sort | xargs sha256sum) | sha256sum | cut -c1-16)
 versions=(v1 v2 v3)
 stale=()

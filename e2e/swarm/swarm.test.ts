@@ -945,7 +945,22 @@ async function unmigratedWith(t: Test, what: string, live: Build): Promise<void>
   if ((await enumLabels(target)).join() !== 'USER,ADMIN') {
     const on = await make('maintenance-on', env(), [`REASON=swarm test ${what}: back to the un-migrated dump`]);
     t.equal(on.code, 0, 'maintenance-on exits 0', said(on));
-    const restore = await make('restore', env(), [`DUMP=${unmigratedDump}`, 'YES=1']);
+    // The replicas report into app_instances every 5 s, maintenance or not: a report blocked by the
+    // restore lands right after its commit, and tasks newer than the dump add a row the manifest's
+    // count check then calls a difference (seen: "DIFF breaking_migrations.app_instances: 7 rows
+    // (dump: 6)", exit 2). So the app's tasks are paused during the restore, which reads the lock
+    // from the bind folder itself (docker exec into a paused task fails).
+    const paused = tasks(APP_SERVICE).map((k) => k.id);
+    docker(['pause', ...paused]);
+    let restore: Run;
+    try {
+      restore = await make('restore', env('pulsework', { APP_SERVICE: '', MAINTENANCE_DIR: lockDir }), [
+        `DUMP=${unmigratedDump}`,
+        'YES=1',
+      ]);
+    } finally {
+      docker(['unpause', ...paused]);
+    }
     t.equal(restore.code, 0, 'make restore of the un-migrated dump exits 0 (maintenance ON)', said(restore));
     const off = await make('maintenance-off', env());
     t.equal(off.code, 0, 'maintenance-off exits 0', said(off));
@@ -979,7 +994,7 @@ async function unmigratedWith(t: Test, what: string, live: Build): Promise<void>
  * window (every task on v3 before the lock goes), the visitors of the role page on every replica
  * see 200 or 503 only (or nothing while a task is replaced), and 200 with EMPLOYEE after it.
  */
-async function shipV3InsideWindow(t: Test, live: Build): Promise<void> {
+async function shipV3InsideWindow(t: Test, live: Build, knownGap?: { says: RegExp; todo: string }): Promise<void> {
   await unmigratedWith(t, `APP_IMAGE with ${live} live`, live);
   const before = await roleCounts(target);
   const identity = await identityChecksum(target);
@@ -1026,6 +1041,15 @@ async function shipV3InsideWindow(t: Test, live: Build): Promise<void> {
     await sleep(3000); // and after it ends
     await polling.stop();
 
+    if (run.code !== 0 && knownGap?.says.test(run.stdout + run.stderr)) {
+      // The toolkit's known gap: reported as a todo, and what the refusal left is checked for real.
+      t.fail('make migrate-0001 APP_IMAGE=bm-swarm-app:v3 exits 0', { todo: knownGap.todo, ...said(run) });
+      t.same(await enumLabels(target), ['USER', 'ADMIN'], 'refused: "Role" is still USER, ADMIN');
+      t.same(taskImages(), [`bm-swarm-app:${live}`, `bm-swarm-app:${live}`], `refused: both tasks still run ${live}`);
+      t.notOk(seen.lockOn, 'refused: maintenance never ON (no lock seen)');
+      t.comment(`known gap, the run refused:\n${run.stderr.trim().split('\n').slice(0, 2).join('\n')}`);
+      return;
+    }
     t.equal(run.code, 0, 'make migrate-0001 APP_IMAGE=bm-swarm-app:v3 exits 0', said(run));
     if (run.code !== 0) {
       // What follows would only restate the failure, check by check.
@@ -1171,11 +1195,12 @@ t.test('i3. make migrate-0001 APP_IMAGE=bm-swarm-app:v3 with v2 live: v3 ships i
 // The issue's case (21.5): v1 straight to v3 inside the window, v2 skipped. Today's runbook refuses
 // it in preflight (appPreflight counts the v1 instances APP_IMAGE is about to replace) and, past
 // that, would keep maintenance ON (appsReadFinalLabels counts their reports since the contract):
-// a todo until bin/ accepts it; drop the todo then.
-t.test(
-  'i4. make migrate-0001 APP_IMAGE=bm-swarm-app:v3 with v1 live: v3 ships inside the window, no 5xx',
-  { todo: 'bin/: with APP_IMAGE, the preflight still refuses the v1 instances the image replaces in the window' },
-  (t) => shipV3InsideWindow(t, 'v1'),
+// this refusal is a todo until bin/ accepts the case (drop knownGap then); any other outcome is checked in full.
+t.test('i4. make migrate-0001 APP_IMAGE=bm-swarm-app:v3 with v1 live: v3 ships inside the window, no 5xx', (t) =>
+  shipV3InsideWindow(t, 'v1', {
+    says: /preflight: .*app instance\(s\) seen in the last \d+ s cannot read the labels the mutation writes/s,
+    todo: 'bin/: with APP_IMAGE, the preflight still refuses the v1 instances the image replaces in the window',
+  }),
 );
 
 /** A database of its own with CRASH_ROWS users, seeded by the toolkit's verbs. */
