@@ -152,6 +152,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
     let windowStart: number | undefined;
     let writes: Awaited<ReturnType<typeof expectedWrites>>;
     let contractedAt: Date | undefined;
+    let shipped: Awaited<ReturnType<typeof deployImage>> | undefined; // APP_IMAGE's deploy, when it ran
     const spec = readEnumSpec(id); // an enum migration: what its app instances must know
     let off: OffResult | undefined;
     const contracted = state.contracted ? 'schema already contracted' : undefined;
@@ -307,7 +308,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       stepOf({
         name: 'maintenance-off',
         run: async () => {
-          if (spec) await appsReadFinalLabels(sql, spec, s, contractedAt);
+          if (spec) await appsReadFinalLabels(sql, spec, s, contractedAt, shipped?.replaced);
           return maintenanceOff(s, target);
         },
         keep: (r) => ({ since: r.since, outageSeconds: outage(r.since) }),
@@ -326,6 +327,9 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         name: 'app-image',
         run: () => deployImage(sql, s, spec, log),
         keep: (r) => r,
+        after: async (r) => {
+          shipped = r;
+        },
       });
     }
 

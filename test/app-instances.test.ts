@@ -12,6 +12,9 @@ import { repo, runBin } from './helpers/cli.js';
 import { enumLabels, oracleConfig, query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
 import { tempSettings } from './helpers/runbook.js';
 import type { Target } from '../bin/lib/connection/target.js';
+import { connect } from '../bin/lib/connection/db.js';
+import { loadEnumSpec } from '../bin/lib/enum/enum-spec.js';
+import { appPreflight, appsReadFinalLabels } from '../bin/lib/runbook/instances.js';
 
 const V1 = ['USER', 'ADMIN'];
 const V2 = ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN'];
@@ -146,4 +149,35 @@ t.test('an instance that cannot read the final labels, up after the contract: ma
   t.match(err, /maintenance stays ON/);
   t.ok(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'the lock is still there');
   t.same(await enumLabels(db), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'the data is migrated; only the site waits');
+});
+
+t.test('APP_IMAGE: preflight lets old instances through; after the deploy only the others count', async (t) => {
+  const db = await seededDatabase(t, 50);
+  runBin('app-status.ts', [], { DATABASE_URL: urlOf(db) });
+  app(t, db, V1, 'v1');
+  await sleep(600);
+  const spec = loadEnumSpec('0001', 'test');
+  const sql = connect(db);
+  t.teardown(() => sql.end({ timeout: 5 }));
+  const lines: string[] = [];
+  const refused = await appPreflight(sql, '0001', spec, tempSettings(db), (l) => lines.push(l)).catch((e) => e);
+  t.match(String(refused?.message), /cannot read the labels the mutation writes: test-app-v1/, 'refused without it');
+  t.match(
+    String(refused?.next),
+    /or, in a Swarm, run again with APP_SERVICE=<the service> APP_IMAGE=<the final image>/,
+  );
+  const withImage = tempSettings(db, { APP_SERVICE: 'pulse_nextjs', APP_IMAGE: 'pulse:v3' });
+  await appPreflight(sql, '0001', spec, withImage, (l) => lines.push(l));
+  t.match(
+    lines.at(-1),
+    new RegExp(
+      /^ {2}preflight: 1 of 1 app instance\(s\) cannot read the labels the mutation writes /.source +
+        /\(test-app-v1 \(build v1\) knows USER, ADMIN, not EMPLOYEE\); /.source +
+        /APP_IMAGE=pulse:v3 replaces pulse_nextjs's tasks inside the window$/.source,
+    ),
+  );
+  const contracted = new Date(Date.now() - 10_000); // the v1 instance has reported since
+  const still = await appsReadFinalLabels(sql, spec, withImage, contracted, []).catch((e) => e);
+  t.match(String(still?.message), /up since the contract cannot read .*test-app-v1/, 'not replaced: it counts');
+  t.equal(await appsReadFinalLabels(sql, spec, withImage, contracted, ['test-app-v1']), undefined, 'replaced: not');
 });

@@ -72,7 +72,7 @@ export async function deployImage(
   s: Settings,
   spec: EnumSpec | undefined,
   log: (l: string) => void,
-): Promise<{ image: string; tasks: number; reported: number }> {
+): Promise<{ image: string; tasks: number; reported: number; replaced: string[]; at: string }> {
   const service = s.appService as string;
   const image = s.appImage as string;
   // The instances up before the update: the new processes are the others (by name, not by clock).
@@ -107,7 +107,8 @@ export async function deployImage(
       if (cannot.length) throw giveUp(`${cannot.map((i) => i.instance).join(', ')} cannot read ${spec.to.join(', ')}`);
       reported = fresh.length;
     }
-    if (ready && (!spec || reportsBefore === 0 || reported >= wanted)) return { image, tasks: onNew.length, reported };
+    if (ready && (!spec || reportsBefore === 0 || reported >= wanted))
+      return { image, tasks: onNew.length, reported, replaced: [...old], at: new Date().toISOString() };
     if (Date.now() > deadline) {
       throw giveUp(
         `after ${s.appDeployTimeoutS} s, ${onNew.length} of ${wanted} task(s) run it` +

@@ -111,12 +111,21 @@ export async function appPreflight(
     const each = cannot.map(
       (i) => `${describeInstance(i, spec.type)}, not ${unknownLabels(i, spec.type, after).join(', ')}`,
     );
+    if (s.appImage && s.appService) {
+      // They sit behind the maintenance page from maintenance-on until the new image replaces them,
+      // and maintenance stays ON while any instance seen after the deploy cannot read the final labels.
+      return log(
+        `  preflight: ${cannot.length} of ${seen.length} app instance(s) cannot read the labels the mutation writes ` +
+          `(${each.join('; ')}); APP_IMAGE=${s.appImage} replaces ${s.appService}'s tasks inside the window`,
+      );
+    }
     throw new Refusal(
       `migrate-${id}: preflight: ${cannot.length} of ${seen.length} app instance(s) seen in the last ${s.appSeenS} s ` +
         `cannot read the labels the mutation writes: ${each.join('; ')}.`,
       `Nothing was changed. Deploy an app whose client knows ${[...new Set([...spec.from, ...after])].join(', ')} ` +
         "first (old and new labels: the runbook's step 1), wait until `make app-status` shows no old instance, " +
-        'then run again.',
+        'then run again; or, in a Swarm, run again with APP_SERVICE=<the service> APP_IMAGE=<the final image> ' +
+        'to ship the final app inside the window.',
     );
   }
   log(`  preflight: ${seen.length} app instance(s) can read ${after.join(', ')}`);
@@ -126,14 +135,23 @@ export async function appPreflight(
  * Before maintenance-off: every instance seen since the contract knows every label of the final
  * type, or maintenance stays ON. Reports come every few seconds: the check waits until one
  * report interval has passed since the contract, so that an old replica still up has spoken.
+ * After APP_IMAGE shipped, the instances it replaced (`replaced`) no longer count: the deploy
+ * waited for the new ones' reports, so there is nothing to wait for.
  */
-export async function appsReadFinalLabels(sql: Sql, spec: EnumSpec, s: Settings, contractedAt?: Date): Promise<void> {
+export async function appsReadFinalLabels(
+  sql: Sql,
+  spec: EnumSpec,
+  s: Settings,
+  contractedAt?: Date,
+  replaced?: string[],
+): Promise<void> {
   if (!(await tableExists(sql, 'breaking_migrations.app_instances'))) return;
   if (!(await seenInstances(sql, { seenS: s.appSeenS })).length) return;
   const since = contractedAt ?? new Date(Date.now() - s.appSeenS * 1000);
   const wait = since.getTime() + REPORT_INTERVAL_MS + 1000 - Date.now();
-  if (wait > 0) await sleep(wait);
-  const after = await seenInstances(sql, { seenS: s.appSeenS, since });
+  if (wait > 0 && !replaced) await sleep(wait);
+  const gone = new Set(replaced);
+  const after = (await seenInstances(sql, { seenS: s.appSeenS, since })).filter((i) => !gone.has(i.instance));
   const cannot = after.filter((i) => unknownLabels(i, spec.type, spec.to).length > 0);
   if (cannot.length) {
     const each = cannot.map(
