@@ -32,7 +32,7 @@ reported; 2 bad input, 3 unreachable.`,
       const spec = readEnumSpec(migration);
       if (!spec) {
         throw new Refusal(
-          `app-status: migration ${migration} has no sql/${migration}/enum.json: no labels to compare.`,
+          `app-status: migration ${migration} has no enum.json: no labels to compare.`,
           'Name an enum migration: make app-status MIGRATION=NNNN.',
         );
       }

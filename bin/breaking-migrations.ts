@@ -3,6 +3,8 @@
 // table; each row names what the verb does, what it changes and its exit codes (the README's verb
 // table is kept in step with it by a test), and where its command lives. A command module is
 // loaded only when its verb runs.
+import { existsSync } from 'node:fs';
+import { repoPath } from './lib/connection/config.js';
 import { main, type Command } from './lib/cli/cli.js';
 import { isMain } from './lib/cli/entry.js';
 
@@ -15,6 +17,7 @@ export interface Verb {
   exits: string; // its exit codes
   load: () => Promise<Module>;
   args: (id: string) => string[]; // the module's own first arguments (id: the NNNN of the verb)
+  checkout?: true; // this repository's own verbs (the demo, the bench, …): not in the npm package's make fragment
 }
 
 const none = () => [];
@@ -22,6 +25,14 @@ const EXITS = '0 done, 1 failed, 2 refused, 3 unreachable';
 const SCHEMA_EXITS = '0 done, 1 refused by the database (nothing changed), 2 bad input, 3 unreachable';
 
 export const VERBS: Verb[] = [
+  {
+    verb: 'init',
+    does: "in the app's repository: migrations/, .env.example, the Makefile's include, the Next.js drop-in",
+    changes: 'new files (refuses, writing none, when one differs)',
+    exits: '0 done, 2 refused',
+    load: () => import('./init.js'),
+    args: none,
+  },
   {
     verb: 'maintenance-on',
     does: 'lock file + database flag ON, database read-only for other sessions',
@@ -169,7 +180,7 @@ export const VERBS: Verb[] = [
   {
     verb: 'new-migration',
     does: 'ID=NNNN NAME=…: a skeleton of every file of a migration; its TODOs refuse to run',
-    changes: 'new files under db/ and sql/',
+    changes: 'new files in MIGRATIONS_DIR/NNNN/',
     exits: '0 written, 2 refused',
     load: () => import('./new-migration.js'),
     args: () => ['skeleton'],
@@ -177,7 +188,7 @@ export const VERBS: Verb[] = [
   {
     verb: 'new-enum-migration',
     does: 'ID=NNNN TYPE=… FROM=… TO=… MAP=…: a complete migration for an enum change',
-    changes: 'new files under db/ and sql/',
+    changes: 'new files in MIGRATIONS_DIR/NNNN/',
     exits: '0 written, 2 refused',
     load: () => import('./new-migration.js'),
     args: () => ['enum'],
@@ -189,6 +200,7 @@ export const VERBS: Verb[] = [
     exits: SCHEMA_EXITS,
     load: () => import('./schema.js'),
     args: () => ['baseline'],
+    checkout: true,
   },
   {
     verb: 'seed',
@@ -197,6 +209,7 @@ export const VERBS: Verb[] = [
     exits: EXITS,
     load: () => import('./seed.js'),
     args: none,
+    checkout: true,
   },
   {
     verb: 'demo',
@@ -205,6 +218,7 @@ export const VERBS: Verb[] = [
     exits: '0 done, 1 failed',
     load: () => import('./demo.js'),
     args: none,
+    checkout: true,
   },
   {
     verb: 'bench',
@@ -213,6 +227,7 @@ export const VERBS: Verb[] = [
     exits: '0 done, 1 failed',
     load: () => import('../bench/bench.js'),
     args: none,
+    checkout: true,
   },
   {
     verb: 'setup',
@@ -221,6 +236,7 @@ export const VERBS: Verb[] = [
     exits: '0 present or installed, 1 install failed, 2 not installable here',
     load: () => import('./setup.js'),
     args: none,
+    checkout: true,
   },
 ];
 
@@ -243,8 +259,9 @@ export function verbTable(): string {
 
 const usage = 'usage: breaking-migrations <verb> [arguments]   (make <verb>; `<verb> --help` for one)';
 
-if (isMain(import.meta.url)) {
-  const [typed = '', ...rest] = process.argv.slice(2);
+/** `breaking-migrations <verb> [arguments]`: this file run by tsx, or the npm package's bin/breaking-migrations.mjs. */
+export async function run(argv: string[]): Promise<void> {
+  const [typed = '', ...rest] = argv;
   const found = findVerb(typed);
   if (!found) {
     const known = typed === '' || typed === 'help' || typed === '--help' || typed === '-h';
@@ -252,8 +269,20 @@ if (isMain(import.meta.url)) {
       `${known ? '' : `breaking-migrations: unknown verb "${typed}".\n`}` + `${usage}\n\n${verbTable()}\n`,
     );
     process.exitCode = known ? 0 : 2;
-  } else {
-    const args = [...found.verb.args(found.id), ...rest];
-    await main((await found.verb.load()).command(args), args);
+    return;
   }
+  if (found.verb.checkout && !existsSync(repoPath('Makefile'))) {
+    // The npm package ships the runbook (and no Makefile), not this repository's demo, bench and test setup.
+    process.stderr.write(
+      `breaking-migrations: ${typed} belongs to a checkout of the breaking-migrations repository, ` +
+        'not to the installed package.\n  next: git clone the repository and run `make ' +
+        `${typed}\` there; \`breaking-migrations help\` lists the verbs of the package.\n`,
+    );
+    process.exitCode = 2;
+    return;
+  }
+  const args = [...found.verb.args(found.id), ...rest];
+  await main((await found.verb.load()).command(args), args);
 }
+
+if (isMain(import.meta.url)) await run(process.argv.slice(2));

@@ -444,7 +444,7 @@ after a success it checks and changes nothing. On failure it stops with maintena
 the state and the exact \`make restore DUMP=…\` command; AUTO_RESTORE=1 restores that dump itself
 when data had changed. STRATEGY=rewrite folds the mutation into the type swap (one rewrite);
 STRATEGY=rename relabels in the catalog (pure renames only): no row written, no scan, its
-invariants proved from the catalog (sql/NNNN/rename_invariants.sql).
+invariants proved from the catalog (NNNN/rename_invariants.sql).
 PRISMA_DIR=path/to/app/prisma: the run also tells Prisma (make prisma-NNNN, checked in preflight,
 done once the contract has committed and maintenance is off): the migration folder, the
 _prisma_migrations row, schema.prisma's enum block.

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { main, Refusal, type Command } from './lib/cli/cli.js';
-import { repoPath } from './lib/connection/config.js';
+import { migrationPath, migrationsDir, shownPath } from './lib/connection/config.js';
 import { enumMigrationFiles, isPureRename } from './lib/enum/enum-migration.js';
 import type { EnumSpec } from './lib/enum/enum-spec.js';
 import { dbmateFiles, SQL_FILES } from './lib/runbook/migration.js';
@@ -30,8 +30,11 @@ function checkId(id: string | undefined): string {
   if (!id || !/^\d{4}$/.test(id)) {
     throw bad(`ID must be four digits, got "${id ?? ''}"`, 'Example: make new-migration ID=0002 NAME=username.');
   }
-  for (const dir of [repoPath('db', id), repoPath('sql', id)]) {
-    if (existsSync(dir)) throw bad(`migration ${id} exists already (${dir})`, 'Pick the next free ID (`ls db sql`).');
+  if (existsSync(migrationPath(id))) {
+    throw bad(
+      `migration ${id} exists already (${shownPath(migrationPath(id))})`,
+      `Pick the next free ID (\`ls ${shownPath(migrationsDir())}\`).`,
+    );
   }
   return id;
 }
@@ -95,20 +98,22 @@ export function enumSpec(env: Record<string, string | undefined>, stamp = versio
   return { type, from, to, map, name, expand: `${stamp[0]}_${name}_expand`, contract: `${stamp[1]}_${name}_contract` };
 }
 
-/** Writes files (paths relative to the repository), refusing to overwrite any. */
-function write(files: Record<string, string>): string[] {
-  const there = Object.keys(files).find((path) => existsSync(repoPath(path)));
-  if (there) throw bad(`${there} exists already`, 'Pick another ID.');
+/** Writes files (paths relative to the migration's folder), refusing to overwrite any; returns them as shown. */
+function write(id: string, files: Record<string, string>): string[] {
+  const there = Object.keys(files).find((path) => existsSync(migrationPath(id, path)));
+  if (there) throw bad(`${shownPath(migrationPath(id, there))} exists already`, 'Pick another ID.');
   for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(repoPath(path)), { recursive: true });
-    writeFileSync(repoPath(path), text);
+    mkdirSync(dirname(migrationPath(id, path)), { recursive: true });
+    writeFileSync(migrationPath(id, path), text);
   }
-  return Object.keys(files).sort();
+  return Object.keys(files)
+    .sort()
+    .map((path) => shownPath(migrationPath(id, path)));
 }
 
 export function newEnumMigration(id: string, spec: EnumSpec): string[] {
   checkId(id);
-  return write({ ...enumMigrationFiles(id, spec), [`sql/${id}/enum.json`]: `${JSON.stringify(spec, null, 2)}\n` });
+  return write(id, { ...enumMigrationFiles(id, spec), 'enum.json': `${JSON.stringify(spec, null, 2)}\n` });
 }
 
 export function newSkeleton(id: string, name: string): string[] {
@@ -118,18 +123,22 @@ export function newSkeleton(id: string, name: string): string[] {
   }
   const [v1, v2] = versions();
   const todo = (file: string, what: string) => `-- TODO(${id}): ${what}
--- Its contract (when it runs, in which transaction, what it receives and returns): sql/README.md.
+-- Its contract (when it runs, in which transaction, what it receives and returns): breaking-migrations'
+-- sql/README.md.
 -- Until it is written, this skeleton refuses to run, so a migration left half done never passes.
 DO $$ BEGIN
   RAISE EXCEPTION 'migration ${id}: ${file} is still the skeleton''s'
-    USING HINT = 'Write ${file} (see sql/README.md), then run again.';
+    USING HINT = 'Write ${file} (see sql/README.md of breaking-migrations), then run again.';
 END $$;
 `;
-  const dbmate = (step: string, what: string) => `-- Migration ${id} ${step}: ${what}
+  const dbmate = (step: string, what: string) => {
+    const dir = shownPath(migrationPath(id, step));
+    return `-- Migration ${id} ${step}: ${what}
 -- migrate:up
-${todo(`db/${id}/${step}`, `the ${step} step, run by dbmate in one transaction.`)}
+${todo(dir, `the ${step} step, run by dbmate in one transaction.`)}
 -- migrate:down
-${todo(`db/${id}/${step} (down)`, `undo the ${step} step, refusing (changing nothing) when data forbids it.`)}`;
+${todo(`${dir} (down)`, `undo the ${step} step, refusing (changing nothing) when data forbids it.`)}`;
+  };
   const sqlWhat: Record<(typeof SQL_FILES)[number], string> = {
     preflight: 'one row (column "problem") per reason the run would fail later; no row means go.',
     lock: 'lock the tables the mutation changes (e.g. LOCK TABLE "User" IN EXCLUSIVE MODE).',
@@ -139,23 +148,22 @@ ${todo(`db/${id}/${step} (down)`, `undo the ${step} step, refusing (changing not
     final_checks: 'one row per check after the contract: check, kind (schema|data), expected, actual.',
   };
   const files: Record<string, string> = {
-    [`db/${id}/expand/${v1}_${name}_expand.sql`]: dbmate('expand', 'additive schema change (old code keeps working).'),
-    [`db/${id}/contract/${v2}_${name}_contract.sql`]: dbmate(
-      'contract',
-      'removing schema change (after the mutation).',
-    ),
+    [`expand/${v1}_${name}_expand.sql`]: dbmate('expand', 'additive schema change (old code keeps working).'),
+    [`contract/${v2}_${name}_contract.sql`]: dbmate('contract', 'removing schema change (after the mutation).'),
   };
   for (const f of SQL_FILES) {
     // preflight.sql returns problems rather than raising: the run is refused, cleanly, in preflight.
-    files[`sql/${id}/${f}.sql`] =
+    files[`${f}.sql`] =
       f === 'preflight'
         ? `-- TODO(${id}): ${sqlWhat[f]}\n` +
-          '-- Its contract: sql/README.md. Until it is written, the run is refused here, before any change.\n' +
-          `SELECT 'sql/${id}/preflight.sql is still the skeleton''s: write every file of migration ${id} first ` +
-          "(see sql/README.md)' AS problem;\n"
-        : todo(`sql/${id}/${f}.sql`, sqlWhat[f]);
+          "-- Its contract: breaking-migrations' sql/README.md. Until it is written, the run is refused here,\n" +
+          '-- before any change.\n' +
+          `SELECT '${shownPath(migrationPath(id, 'preflight.sql'))} is still the skeleton''s: ` +
+          `write every file of migration ${id} first ` +
+          "(see sql/README.md of breaking-migrations)' AS problem;\n"
+        : todo(shownPath(migrationPath(id, `${f}.sql`)), sqlWhat[f]);
   }
-  return write(files);
+  return write(id, files);
 }
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
@@ -167,14 +175,14 @@ export function command(args: string[]): Command {
       'usage: tsx bin/new-migration.ts skeleton|enum   ' +
       '(make new-migration ID= NAME= | make new-enum-migration ID= TYPE= FROM= TO= MAP=)',
     help: `
-skeleton  ID=NNNN NAME=name: db/NNNN/{expand,contract}/ and sql/NNNN/{preflight,lock,counts,mutation,
-          invariants,final_checks}.sql, commented, each TODO refusing to run until written.
+skeleton  ID=NNNN NAME=name: MIGRATIONS_DIR/NNNN/ with expand/, contract/ and {preflight,lock,counts,
+          mutation,invariants,final_checks}.sql, commented, each TODO refusing to run until written.
 enum      ID=NNNN TYPE=Enum FROM=a,b,c TO=x,y,z MAP=a=x,b=y [NAME=name]: a complete migration for
           any enum change: labels added (in TO's order), removed (their rows moved by MAP; a
           removed label without a mapping is refused by preflight while rows hold it), renamed;
           every column of the type or its array, in every schema, mapped and checked per column;
           the contract through breaking_migrations.swap_enum; rewrite.sql; rename.sql and its
-          proofs when the change is a pure rename; plan.sql; status.sql; sql/NNNN/enum.json.
+          proofs when the change is a pure rename; plan.sql; status.sql; enum.json.
 Refuses, writing nothing: an ID in use, an invalid name or label, a label twice, a MAP label
 not in FROM or not in TO. FROM is checked against the database by the migration's preflight.
 Exit codes: 0 written, 2 refused.`,

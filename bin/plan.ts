@@ -4,7 +4,7 @@
 // scan; the toolkit's functions are loaded in a transaction that is rolled back).
 import { main, Refusal, type Command } from './lib/cli/cli.js';
 import { existsSync } from 'node:fs';
-import { connectionTarget, repoPath } from './lib/connection/config.js';
+import { connectionTarget, migrationPath, shownPath } from './lib/connection/config.js';
 import { loadMigration } from './lib/runbook/migration.js';
 import { describeTarget } from './lib/connection/target.js';
 import { withSql } from './lib/connection/db.js';
@@ -98,18 +98,18 @@ export function command(args: string[]): Command {
     usage: 'usage: tsx bin/plan.ts NNNN   (make plan-0001)',
     help: `
 For DATABASE_URL, prints each strategy migration NNNN offers (STRATEGY=default, and rewrite /
-rename when sql/NNNN/rewrite.sql / rename.sql exist): the lock it takes, whether it rewrites the
-tables, an estimated maintenance window (dump excluded) from the rows sql/NNNN/plan.sql reports
+rename when NNNN/rewrite.sql / rename.sql exist): the lock it takes, whether it rewrites the
+tables, an estimated maintenance window (dump excluded) from the rows NNNN/plan.sql reports
 (planner statistics, or a sample of pages for a table never analysed) and rates measured by
-make bench, and the strategy it recommends. Needs sql/NNNN/plan.sql (see sql/README.md).
+make bench, and the strategy it recommends. Needs MIGRATIONS_DIR/NNNN/plan.sql (see sql/README.md).
 Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
     async run() {
       const target = await connectionTarget(`plan-${id}`);
       const m = loadMigration(id); // refuses an unknown or incomplete migration, naming what is missing
-      const file = (name: string) => repoPath('sql', id, `${name}.sql`);
+      const file = (name: string) => migrationPath(id, `${name}.sql`);
       if (!m.plan) {
         throw new Refusal(
-          `plan-${id}: migration ${id} has no sql/${id}/plan.sql, so nothing to estimate from.`,
+          `plan-${id}: migration ${id} has no ${shownPath(file('plan'))}, so nothing to estimate from.`,
           'Write one (its contract: sql/README.md, "plan.sql"), ' +
             `or run \`make rehearse-${id}\` to measure the real window on a copy.`,
         );

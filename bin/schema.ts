@@ -112,8 +112,8 @@ against DATABASE_URL.
   baseline   the sandbox's "before" schema (enum "Role" USER, ADMIN; table "User"); refuses
              when "User" or "Role" already exists
   toolkit    installs the toolkit's helper functions (schema breaking_migrations); expand does too
-  expand     db/NNNN/expand (additive)
-  contract   db/NNNN/contract; refuses, changing nothing, while data or objects forbid it
+  expand     MIGRATIONS_DIR/NNNN/expand (additive)
+  contract   MIGRATIONS_DIR/NNNN/contract; refuses, changing nothing, while data or objects forbid it
   rollback   undoes the migration's latest applied step: its contract, then its expand, then
              refuses (nothing left); never the toolkit. A refusal's next: line is the HINT the
              migration's own SQL gives

@@ -3,7 +3,7 @@
 // in every column of the enum (any table, any schema; arrays per element).
 import { main, Refusal, seconds, type Command } from './lib/cli/cli.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { connectionTarget, repoPath } from './lib/connection/config.js';
+import { connectionTarget, migrationPath } from './lib/connection/config.js';
 import { describeTarget, type Target } from './lib/connection/target.js';
 import { withSql } from './lib/connection/db.js';
 import { dbmateStatus, dirs } from './lib/runbook/dbmate.js';
@@ -20,7 +20,7 @@ export interface Status {
   items: StatusItem[];
 }
 
-/** dbmate's list for the migration's files, and what its optional sql/NNNN/status.sql reports. */
+/** dbmate's list for the migration's files, and what its optional NNNN/status.sql reports. */
 export async function status(target: Target, migration = '0001'): Promise<Status> {
   if (!/^\d{4}$/.test(migration))
     throw new Refusal(
@@ -31,7 +31,7 @@ export async function status(target: Target, migration = '0001'): Promise<Status
     version: f.file,
     applied: f.applied,
   }));
-  const file = repoPath('sql', migration, 'status.sql');
+  const file = migrationPath(migration, 'status.sql');
   const items = !existsSync(file)
     ? []
     : await withSql(target, (sql) =>
@@ -52,8 +52,8 @@ export function command(_args: string[]): Command {
     usage: 'usage: tsx bin/status.ts [--json]',
     help: `
 Shows, for DATABASE_URL and migration MIGRATION (default 0001): the toolkit's and the migration's
-dbmate files (db/toolkit, db/NNNN/expand, db/NNNN/contract) as applied or pending, then what the
-migration's optional sql/NNNN/status.sql reports, one line per row (for 0001: the labels of "Role"
+dbmate files (the toolkit's, then MIGRATIONS_DIR/NNNN/expand and NNNN/contract) as applied or pending, then what the
+migration's optional NNNN/status.sql reports, one line per row (for 0001: the labels of "Role"
 in order, and every column of "Role" or "Role"[] with its rows per label). Changes nothing.
 --json prints the same as one JSON object. Exit codes: 0 ok, 2 bad input, 3 unreachable.`,
     async run(argv) {

@@ -16,7 +16,7 @@ import type { Target } from '../bin/lib/connection/target.js';
 /** A copy of what the commands need of the repository (node_modules linked), for new migrations. */
 function repoCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'bm-repo-'));
-  for (const part of ['bin', 'db', 'sql', 'verify', 'package.json', 'tsconfig.json'])
+  for (const part of ['bin', 'db', 'sql', 'migrations', 'verify', 'package.json', 'tsconfig.json'])
     cpSync(join(repo, part), join(dir, part), { recursive: true });
   symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
   return dir;
@@ -65,15 +65,14 @@ async function planDatabase(t: Parameters<typeof testDatabase>[0]): Promise<Targ
   return db;
 }
 
-t.test("generating 0001's spec gives exactly what sql/0001 and db/0001 hold", async (t) => {
+t.test("generating 0001's spec gives exactly what migrations/0001 holds", async (t) => {
   const files = enumMigrationFiles('0001', loadEnumSpec('0001', 'test'));
+  const dir = join(repo, 'migrations/0001');
   t.ok(Object.keys(files).length >= 14, `${Object.keys(files).length} files`);
-  for (const [path, text] of Object.entries(files)) t.equal(readFileSync(join(repo, path), 'utf8'), text, path);
+  for (const [path, text] of Object.entries(files)) t.equal(readFileSync(join(dir, path), 'utf8'), text, path);
   const onDisk = [
-    ...readdirSync(join(repo, 'sql/0001'))
-      .filter((f) => f.endsWith('.sql'))
-      .map((f) => `sql/0001/${f}`),
-    ...['expand', 'contract'].flatMap((d) => readdirSync(join(repo, 'db/0001', d)).map((f) => `db/0001/${d}/${f}`)),
+    ...readdirSync(dir).filter((f) => f.endsWith('.sql')),
+    ...['expand', 'contract'].flatMap((d) => readdirSync(join(dir, d)).map((f) => `${d}/${f}`)),
   ];
   t.same(onDisk.sort(), Object.keys(files).sort(), 'and nothing else');
 });
@@ -102,7 +101,7 @@ t.test('bad specs are refused, naming the problem', async (t) => {
     ),
   );
   t.same(
-    readdirSync(join(copy, 'sql')).filter((f) => f === '0002'),
+    readdirSync(join(copy, 'migrations')).filter((f) => f === '0002'),
     [],
     'nothing written',
   );
@@ -217,7 +216,7 @@ t.test(
     const copy = repoCopy();
     const sk = run(copy, 'bin/new-migration.ts', ['skeleton'], { ID: '0004', NAME: 'username' });
     t.equal(sk.code, 0, sk.stderr);
-    t.match(sk.stdout, /wrote sql\/0004\/invariants\.sql/);
+    t.match(sk.stdout, /wrote migrations\/0004\/invariants\.sql/);
     const db = await testDatabase(t);
     await query(
       db,
@@ -228,26 +227,26 @@ t.test(
     const catalog = await catalogSnapshot(db);
     const skeleton = run(copy, 'bin/migrate.ts', ['0004'], env);
     t.equal(skeleton.code, 2, 'the skeleton is refused');
-    t.match(skeleton.stderr, /^migrate-0004: preflight: sql\/0004\/preflight\.sql is still the skeleton's/);
+    t.match(skeleton.stderr, /^migrate-0004: preflight: migrations\/0004\/preflight\.sql is still the skeleton's/);
     const verifySkeleton = run(copy, 'verify/verify.ts', ['0004'], env);
     t.equal(verifySkeleton.code, 1);
     t.match(
       verifySkeleton.stderr,
-      /migration 0004: sql\/0004\/lock\.sql is still the skeleton's\n  next: Write sql\/0004\/lock\.sql/,
+      /migration 0004: migrations\/0004\/lock\.sql is still the skeleton's\n  next: Write migrations\/0004\/lock\.sql/,
     );
     t.same(await catalogSnapshot(db), catalog, 'nothing changed');
 
     // The username migration, written into the skeleton's files.
-    const expand = readdirSync(join(copy, 'db/0004/expand'))[0];
-    const contract = readdirSync(join(copy, 'db/0004/contract'))[0];
+    const expand = readdirSync(join(copy, 'migrations/0004/expand'))[0];
+    const contract = readdirSync(join(copy, 'migrations/0004/contract'))[0];
     const w = (path: string, text: string) => writeFileSync(join(copy, path), text);
     w(
-      `db/0004/expand/${expand}`,
+      `migrations/0004/expand/${expand}`,
       '-- migrate:up\nALTER TABLE "User" ADD COLUMN IF NOT EXISTS username text;\n' +
         '-- migrate:down\nALTER TABLE "User" DROP COLUMN username;\n',
     );
     w(
-      `db/0004/contract/${contract}`,
+      `migrations/0004/contract/${contract}`,
       `-- migrate:up
 DO $$ BEGIN
   IF EXISTS (SELECT FROM "User" WHERE username IS NULL) THEN
@@ -262,22 +261,22 @@ ALTER TABLE "User" ALTER COLUMN username DROP NOT NULL;
 `,
     );
     w(
-      'sql/0004/preflight.sql',
+      'migrations/0004/preflight.sql',
       `SELECT 'two e-mails give the same username' AS problem FROM "User"
 GROUP BY lower(split_part(email, '@', 1)) HAVING count(*) > 1;\n`,
     );
-    w('sql/0004/lock.sql', 'LOCK TABLE "User" IN EXCLUSIVE MODE;\n');
+    w('migrations/0004/lock.sql', 'LOCK TABLE "User" IN EXCLUSIVE MODE;\n');
     w(
-      'sql/0004/counts.sql',
+      'migrations/0004/counts.sql',
       `SELECT count(*) AS total, count(username) AS named, sum(hashtextextended(id || email, 0))::text AS identity
 FROM "User";\n`,
     );
     w(
-      'sql/0004/mutation.sql',
+      'migrations/0004/mutation.sql',
       `UPDATE "User" SET username = lower(split_part(email, '@', 1)) WHERE username IS NULL;\n`,
     );
     w(
-      'sql/0004/invariants.sql',
+      'migrations/0004/invariants.sql',
       `WITH b AS (SELECT * FROM jsonb_to_record($1::jsonb) x(total int8, named int8, identity text)),
      a AS (SELECT * FROM jsonb_to_record($2::jsonb) x(total int8, named int8, identity text))
 SELECT c.* FROM a, b, LATERAL (VALUES
@@ -287,19 +286,19 @@ SELECT c.* FROM a, b, LATERAL (VALUES
   ('(id, email) unchanged', b.identity, a.identity)) AS c("check", expected, actual);\n`,
     );
     w(
-      'sql/0004/final_checks.sql',
+      'migrations/0004/final_checks.sql',
       `SELECT 'username NOT NULL' AS check, 'schema' AS kind, 'NO' AS expected, is_nullable AS actual
 FROM information_schema.columns WHERE table_name = 'User' AND column_name = 'username';\n`,
     );
     w(
-      'sql/0004/plan.sql',
+      'migrations/0004/plan.sql',
       `SELECT '"User"' AS table_name, 'username' AS column_name, pg_total_relation_size('"User"')::int8 AS bytes,
   GREATEST(reltuples, 0)::int8 AS rows, GREATEST(reltuples, 0)::int8 AS rows_to_change,
   'planner statistics' AS estimated_by, false AS rename_available
 FROM pg_class WHERE oid = '"User"'::regclass;\n`,
     );
     w(
-      'sql/0004/status.sql',
+      'migrations/0004/status.sql',
       `SELECT 'users without a username' AS item, count(*) FILTER (WHERE username IS NULL)::text AS detail FROM "User"
   WHERE to_regclass('"User"') IS NOT NULL
     AND EXISTS (SELECT FROM information_schema.columns WHERE table_name = 'User' AND column_name = 'username');\n`,

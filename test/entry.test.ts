@@ -30,11 +30,13 @@ t.test('make maintenance-on / -off from a checkout in "space dir/café"', async 
     'verify',
     'bench',
     'sql',
+    'migrations',
     'db',
     'nextjs',
     'package.json',
     'package-lock.json',
     'Makefile',
+    'breaking-migrations.mk',
     'tsconfig.json',
   ];
   for (const f of checkout) {

@@ -9,7 +9,7 @@ import { enumSpecFaults, readEnumSpec } from '../bin/lib/enum/enum-spec.js';
 import { repo } from './helpers/cli.js';
 import { enumLabels, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
 
-const good = JSON.parse(readFileSync(join(repo, 'sql/0001/enum.json'), 'utf8'));
+const good = JSON.parse(readFileSync(join(repo, 'migrations/0001/enum.json'), 'utf8'));
 
 t.test("0001's spec is valid and reads back as it is", async (t) => {
   t.same(enumSpecFaults(good), []);
@@ -53,10 +53,10 @@ t.test('each fault, in its own words', async (t) => {
 t.test('a faulty enum.json stops migrate-NNNN before anything changes, naming the faults', async (t) => {
   const db = await seededDatabase(t, 200);
   const copy = mkdtempSync(join(tmpdir(), 'bm-spec-'));
-  for (const part of ['bin', 'db', 'sql', 'verify', 'package.json', 'tsconfig.json'])
+  for (const part of ['bin', 'db', 'sql', 'migrations', 'verify', 'package.json', 'tsconfig.json'])
     cpSync(join(repo, part), join(copy, part), { recursive: true });
   symlinkSync(join(repo, 'node_modules'), join(copy, 'node_modules'));
-  writeFileSync(join(copy, 'sql/0001/enum.json'), JSON.stringify({ ...good, map: { USER: 'STAFF' } }));
+  writeFileSync(join(copy, 'migrations/0001/enum.json'), JSON.stringify({ ...good, map: { USER: 'STAFF' } }));
   const data = await tableChecksum(db);
   const env = {
     PATH: process.env.PATH,
@@ -71,17 +71,17 @@ t.test('a faulty enum.json stops migrate-NNNN before anything changes, naming th
     encoding: 'utf8',
   });
   t.equal(r.status, 2, r.stderr);
-  t.match(r.stderr, /^migrate-0001: sql\/0001\/enum\.json: "map" moves USER to "STAFF", which is not in "to"/);
+  t.match(r.stderr, /^migrate-0001: migrations\/0001\/enum\.json: "map" moves USER to "STAFF", which is not in "to"/);
   t.match(r.stderr, /next: Fix each field named, then run again\./);
   t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
   t.equal(await tableChecksum(db), data, 'data unchanged');
   t.same(await enumLabels(db), ['USER', 'ADMIN']);
-  writeFileSync(join(copy, 'sql/0001/enum.json'), '{ "type": "Role",');
+  writeFileSync(join(copy, 'migrations/0001/enum.json'), '{ "type": "Role",');
   const broken = spawnSync(join(copy, 'node_modules/.bin/tsx'), [join(copy, 'bin/migrate.ts'), '0001'], {
     cwd: copy,
     env,
     encoding: 'utf8',
   });
   t.equal(broken.status, 2);
-  t.match(broken.stderr, /^migrate-0001: sql\/0001\/enum\.json is not valid JSON/);
+  t.match(broken.stderr, /^migrate-0001: migrations\/0001\/enum\.json is not valid JSON/);
 });

@@ -81,12 +81,14 @@ t.test(
     const copy = mkdtempSync(join(tmpdir(), 'bm-clean-'));
     for (const part of [
       'Makefile',
+      'breaking-migrations.mk',
       'package.json',
       'package-lock.json',
       'tsconfig.json',
       'bin',
       'db',
       'sql',
+      'migrations',
       'verify',
     ]) {
       cpSync(join(repo, part), join(copy, part), { recursive: true });

@@ -7,12 +7,26 @@ import { join } from 'node:path';
 import { findVerb, VERBS } from '../bin/breaking-migrations.js';
 import { repo } from './helpers/cli.js';
 
-const makefile = readFileSync(join(repo, 'Makefile'), 'utf8');
-
-t.test('every make target that runs a verb names a row of the table, and every row has its target', async (t) => {
-  const calls = [...makefile.matchAll(/^([a-z0-9%-]+):.*\n\t@\$\(CLI\) (\S+)/gm)]
+const own = readFileSync(join(repo, 'Makefile'), 'utf8');
+const fragment = readFileSync(join(repo, 'breaking-migrations.mk'), 'utf8'); // what an app includes
+const makefile = `${own}\n${fragment}`;
+const targets = (text: string) =>
+  [...text.matchAll(/^([a-z0-9%-]+):.*\n\t@\$\(BREAKING_MIGRATIONS\) (\S+)/gm)]
     .map((m) => ({ target: m[1], verb: m[2] }))
     .filter((c) => c.target !== 'help'); // make help prints the table itself
+
+t.test("the app's make fragment has every verb of the package, and only those", async (t) => {
+  t.match(own, /^include breaking-migrations\.mk$/m, 'this Makefile includes the fragment as an app does');
+  t.same(
+    targets(fragment).map((c) => c.target.replace('%', 'NNNN')),
+    VERBS.filter((v) => !v.checkout).map((v) => v.verb),
+    'the package verbs, in the table order',
+  );
+  t.notMatch(fragment, /\$\((NPM|TSX|ROWS)\)|node_modules\/\.package-lock/, "nothing of this repository's own");
+});
+
+t.test('every make target that runs a verb names a row of the table, and every row has its target', async (t) => {
+  const calls = targets(makefile);
   t.ok(calls.length >= VERBS.length, `${calls.length} targets run the entry point`);
   for (const c of calls) {
     t.equal(c.verb.replace('$*', 'NNNN'), c.target.replace('%', 'NNNN'), `${c.target} runs its own verb`);

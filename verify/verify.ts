@@ -44,7 +44,7 @@ export async function runVerifyCli(id: string, argv: string[]): Promise<void> {
 }
 
 export const VERIFY_HELP = `
-In one transaction on DATABASE_URL, runs migration NNNN's sql/NNNN/ files: lock.sql (writers
+In one transaction on DATABASE_URL, runs migration NNNN's files (MIGRATIONS_DIR/NNNN/): lock.sql (writers
 wait; lock_timeout LOCK_TIMEOUT, default 10s), counts.sql, mutation.sql, counts.sql again, and
 invariants.sql, whose every row is a check (expected = actual). A failed check rolls everything
 back and exits 1 with the numbers. --dry-run (DRY_RUN=1) does everything, then rolls back.

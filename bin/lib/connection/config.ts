@@ -2,7 +2,7 @@
 // (the same file dbmate reads). Real environment variables win over the file. Only commands
 // read .env (see loadDotEnv): the tests never pick up a .env aimed at production.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Refusal } from './refusal.js';
 import { resolveTarget, type Target } from './target.js';
@@ -32,6 +32,26 @@ export async function connectionTarget(command: string, env: NodeJS.ProcessEnv =
 /** A path inside the repository, whatever the working directory. */
 export function repoPath(...parts: string[]): string {
   return join(fileURLToPath(new URL('../../..', import.meta.url)), ...parts);
+}
+
+/**
+ * MIGRATIONS_DIR (default `migrations`, from the working directory): the app's own migrations, one
+ * folder per migration (NNNN/expand/, NNNN/contract/ for dbmate, NNNN/*.sql). The toolkit's own SQL
+ * (sql/, db/toolkit/) stays in the package; repoPath finds it.
+ */
+export function migrationsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.MIGRATIONS_DIR || 'migrations');
+}
+
+/** A path inside migration `id`'s folder. */
+export function migrationPath(id: string, ...parts: string[]): string {
+  return join(migrationsDir(), id, ...parts);
+}
+
+/** A path as messages show it: relative to the working directory when it is inside it. */
+export function shownPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 /** The text of a file under sql/. */

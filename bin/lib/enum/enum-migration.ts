@@ -1,4 +1,4 @@
-// The files of an enum migration, generated from its spec (sql/NNNN/enum.json): plain SQL for a
+// The files of an enum migration, generated from its spec (NNNN/enum.json): plain SQL for a
 // DBA to review. Every column of the type or of its array, in every schema, is mapped in the
 // verifier's transaction and checked column by column; the contract swaps the type through
 // breaking_migrations.swap_enum. The SQL is in templates/*.sql, with named holes ({{type}}) for what
@@ -101,8 +101,8 @@ export function enumMigrationFiles(id: string, spec: EnumSpec): EnumFiles {
     rename_available: isPureRename(spec) ? `breaking_migrations.enum_labels(${typeLit}) = ${arr(spec.from)}` : 'false',
   };
   const files: EnumFiles = {
-    [`db/${id}/expand/${spec.expand}.sql`]: render('expand', holes),
-    [`db/${id}/contract/${spec.contract}.sql`]: render('contract', holes),
+    [`expand/${spec.expand}.sql`]: render('expand', holes),
+    [`contract/${spec.contract}.sql`]: render('contract', holes),
   };
   for (const name of [
     'preflight',
@@ -115,12 +115,11 @@ export function enumMigrationFiles(id: string, spec: EnumSpec): EnumFiles {
     'plan',
     'rewrite',
   ]) {
-    files[`sql/${id}/${name}.sql`] = render(name, holes);
+    files[`${name}.sql`] = render(name, holes);
   }
   if (isPureRename(spec)) {
     const renames = { ...holes, ...renameHoles(spec, T, mapped, newOnes) };
-    for (const name of ['rename', 'rename_facts', 'rename_invariants'])
-      files[`sql/${id}/${name}.sql`] = render(name, renames);
+    for (const name of ['rename', 'rename_facts', 'rename_invariants']) files[`${name}.sql`] = render(name, renames);
   }
   return files;
 }

@@ -1,8 +1,8 @@
-// An enum migration described as data (sql/NNNN/enum.json): the type, its labels before and
+// An enum migration described as data (NNNN/enum.json): the type, its labels before and
 // after, and where the rows of a removed label go. What `make prisma-NNNN` needs to tell Prisma
 // about the change (the migration folder, schema.prisma).
 import { existsSync, readFileSync } from 'node:fs';
-import { repoPath } from '../connection/config.js';
+import { migrationPath, shownPath } from '../connection/config.js';
 import { Refusal } from '../connection/refusal.js';
 
 export interface EnumSpec {
@@ -11,8 +11,8 @@ export interface EnumSpec {
   to: string[]; // labels after, in order
   map: Record<string, string>; // a label of `from` → a label of `to`: its rows are moved there
   name: string; // the Prisma migration folder's name after its timestamp
-  expand: string; // db/NNNN/expand/<this>.sql: dbmate version and name
-  contract: string; // db/NNNN/contract/<this>.sql
+  expand: string; // NNNN/expand/<this>.sql: dbmate version and name
+  contract: string; // NNNN/contract/<this>.sql
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -71,32 +71,32 @@ export function enumSpecFaults(raw: unknown): string[] {
   return faults;
 }
 
-/** sql/NNNN/enum.json checked and typed; undefined when the migration has none. */
+/** NNNN/enum.json checked and typed; undefined when the migration has none. */
 export function readEnumSpec(id: string): EnumSpec | undefined {
-  const file = repoPath('sql', id, 'enum.json');
+  const file = migrationPath(id, 'enum.json');
   if (!existsSync(file)) return undefined;
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new Refusal(
-      `sql/${id}/enum.json is not valid JSON (${(err as Error).message}).`,
+      `${shownPath(file)} is not valid JSON (${(err as Error).message}).`,
       'Fix the file, then run again.',
     );
   }
   const faults = enumSpecFaults(raw);
   if (faults.length) {
-    throw new Refusal(`sql/${id}/enum.json: ${faults.join('; ')}.`, 'Fix each field named, then run again.');
+    throw new Refusal(`${shownPath(file)}: ${faults.join('; ')}.`, 'Fix each field named, then run again.');
   }
   return raw as EnumSpec;
 }
 
-/** sql/NNNN/enum.json, or a refusal saying that this migration is not an enum change. */
+/** NNNN/enum.json, or a refusal saying that this migration is not an enum change. */
 export function loadEnumSpec(id: string, command: string): EnumSpec {
   const spec = readEnumSpec(id);
   if (!spec) {
     throw new Refusal(
-      `${command}: migration ${id} has no sql/${id}/enum.json: ` +
+      `${command}: migration ${id} has no ${shownPath(migrationPath(id, 'enum.json'))}: ` +
         'it is not an enum change the toolkit can describe to Prisma.',
       'Edit schema.prisma and write the Prisma migration by hand, then `prisma migrate resolve --applied <name>`.',
     );

@@ -3,7 +3,7 @@
 // `ps`), and keep its bookkeeping table in our own schema so Prisma never sees it.
 import { resolveBinary } from 'dbmate';
 import { $ } from 'zx';
-import { repoPath } from '../connection/config.js';
+import { migrationPath, repoPath } from '../connection/config.js';
 import { dbmateUrl, type Target } from '../connection/target.js';
 
 export const MIGRATIONS_TABLE = 'breaking_migrations.schema_migrations';
@@ -12,10 +12,10 @@ export const MIGRATIONS_TABLE = 'breaking_migrations.schema_migrations';
 export const dirs = {
   baseline: [repoPath('db/baseline')],
   toolkit: [repoPath('db/toolkit')],
-  expand: (id: string) => [repoPath('db/toolkit'), repoPath('db', id, 'expand')],
-  all: (id: string) => [...dirs.expand(id), repoPath('db', id, 'contract')],
+  expand: (id: string) => [repoPath('db/toolkit'), migrationPath(id, 'expand')],
+  all: (id: string) => [...dirs.expand(id), migrationPath(id, 'contract')],
   // Only the migration's own folders: a rollback never reaches the toolkit (or another migration).
-  own: (id: string) => [repoPath('db', id, 'expand'), repoPath('db', id, 'contract')],
+  own: (id: string) => [migrationPath(id, 'expand'), migrationPath(id, 'contract')],
 };
 
 export interface DbmateResult {

@@ -1,9 +1,9 @@
-// A migration is a folder of files: db/NNNN/expand and db/NNNN/contract (dbmate) and
-// sql/NNNN/*.sql (plain SQL the verifier and the runner read). 0002 is only new files.
+// A migration is one folder of MIGRATIONS_DIR: NNNN/expand and NNNN/contract (dbmate) and
+// NNNN/*.sql (plain SQL the verifier and the runner read). 0002 is only new files.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Refusal } from '../connection/refusal.js';
-import { repoPath } from '../connection/config.js';
+import { migrationPath, migrationsDir, repoPath, shownPath } from '../connection/config.js';
 
 /** What counts.sql returns: one row of named numbers (per label, per table), compared before and after. */
 export type Counts = Record<string, unknown>;
@@ -15,7 +15,7 @@ export interface Migration {
   sql: Record<SqlFile, string>;
   expandVersions: string[];
   contractVersions: string[];
-  plan?: string; // sql/NNNN/plan.sql, when the migration has one
+  plan?: string; // NNNN/plan.sql, when the migration has one
 }
 
 const versions = (dir: string) =>
@@ -28,26 +28,31 @@ export function loadMigration(id: string): Migration {
   if (!/^\d{4}$/.test(id))
     throw new Refusal(`migrate: a migration is four digits, got "${id}".`, 'Example: make migrate-0001.');
   const missing = [
-    ...['expand', 'contract'].map((d) => repoPath('db', id, d)).filter((p) => !existsSync(p)),
-    ...SQL_FILES.map((f) => repoPath('sql', id, `${f}.sql`)).filter((p) => !existsSync(p)),
+    ...['expand', 'contract'].map((d) => migrationPath(id, d)).filter((p) => !existsSync(p)),
+    ...SQL_FILES.map((f) => migrationPath(id, `${f}.sql`)).filter((p) => !existsSync(p)),
   ];
+  if (!existsSync(migrationPath(id))) {
+    throw new Refusal(
+      `migrate: there is no migration ${id} in ${shownPath(migrationsDir())} (MIGRATIONS_DIR).`,
+      `Run from the app's repository, set MIGRATIONS_DIR, or write it: make new-enum-migration ID=${id} …`,
+    );
+  }
   if (missing.length) {
     throw new Refusal(
-      `migrate: migration ${id} is incomplete: missing ${missing.join(', ')}.`,
-      'A migration needs db/NNNN/{expand,contract}/ and sql/NNNN/{' +
-        SQL_FILES.join(',') +
-        '}.sql; see sql/0001/README.md.',
+      `migrate: migration ${id} is incomplete: missing ${missing.map(shownPath).join(', ')}.`,
+      `A migration needs ${shownPath(migrationPath(id))}/{expand,contract}/ and {${SQL_FILES.join(',')}}.sql ` +
+        '(the README, "Another migration").',
     );
   }
   const sql = Object.fromEntries(
-    SQL_FILES.map((f) => [f, readFileSync(repoPath('sql', id, `${f}.sql`), 'utf8')]),
+    SQL_FILES.map((f) => [f, readFileSync(migrationPath(id, `${f}.sql`), 'utf8')]),
   ) as Record<SqlFile, string>;
-  const plan = repoPath('sql', id, 'plan.sql');
+  const plan = migrationPath(id, 'plan.sql');
   return {
     id,
     sql,
-    expandVersions: versions(repoPath('db', id, 'expand')),
-    contractVersions: versions(repoPath('db', id, 'contract')),
+    expandVersions: versions(migrationPath(id, 'expand')),
+    contractVersions: versions(migrationPath(id, 'contract')),
     plan: existsSync(plan) ? readFileSync(plan, 'utf8') : undefined,
   };
 }
@@ -61,11 +66,21 @@ export function paramsFor(text: string, offered: unknown[]): never[] {
   return offered.slice(0, used) as never[];
 }
 
-/** Every dbmate file under db/ (toolkit, baseline, every migration), as paths. */
-export function dbmateFiles(dir = repoPath('db')): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? dbmateFiles(join(dir, e.name)) : [join(dir, e.name)],
-  );
+/** Every dbmate file: the toolkit's and the baseline's (db/), and every migration's expand and contract. */
+export function dbmateFiles(): string[] {
+  const under = (dir: string): string[] =>
+    existsSync(dir)
+      ? readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+          e.isDirectory() ? under(join(dir, e.name)) : [join(dir, e.name)],
+        )
+      : [];
+  const own = existsSync(migrationsDir())
+    ? readdirSync(migrationsDir()).flatMap((id) => [
+        ...under(migrationPath(id, 'expand')),
+        ...under(migrationPath(id, 'contract')),
+      ])
+    : [];
+  return [...under(repoPath('db')), ...own].filter((f) => f.endsWith('.sql'));
 }
 
 /** A dbmate file's `-- migrate:up` or `-- migrate:down` section. */

@@ -6,7 +6,7 @@
 //            writes no row, so its invariants are proved from the catalog (rename_facts.sql,
 //            rename_invariants.sql) instead of counted: the window does not grow with the table.
 import { existsSync, readFileSync } from 'node:fs';
-import { repoPath } from '../connection/config.js';
+import { migrationPath, shownPath } from '../connection/config.js';
 import type { Migration } from './migration.js';
 import { Refusal } from '../connection/refusal.js';
 
@@ -29,10 +29,10 @@ export interface Strategy {
 export function strategy(name: string | undefined, m: Migration): Strategy {
   const n = (name || 'default') as StrategyName;
   const file = (f: string) => {
-    const p = repoPath('sql', m.id, `${f}.sql`);
+    const p = migrationPath(m.id, `${f}.sql`);
     if (!existsSync(p))
       throw new Refusal(
-        `migrate-${m.id}: STRATEGY=${n} is not available for migration ${m.id} (no sql/${m.id}/${f}.sql).`,
+        `migrate-${m.id}: STRATEGY=${n} is not available for migration ${m.id} (no ${shownPath(p)}).`,
         'Leave STRATEGY unset for the default expand / mutate / contract.',
       );
     return readFileSync(p, 'utf8');

@@ -1,4 +1,4 @@
--- Migration {{id}} (generated from sql/{{id}}/enum.json: {{change}}).
+-- Migration {{id}} (generated from {{id}}/enum.json: {{change}}).
 -- Contract: {{type}} becomes exactly {{to_list}}{{gone}}.
 -- PostgreSQL has no DROP VALUE, so this swaps the type: every column of {{type}} or {{type}}[] in any schema is
 -- converted in one transaction (NOT NULL and indexes kept; constant defaults follow the mapping).

@@ -1,4 +1,4 @@
--- Migration {{id}} (generated from sql/{{id}}/enum.json: {{change}}).
+-- Migration {{id}} (generated from {{id}}/enum.json: {{change}}).
 -- Expand: {{type}} gets {{added_list}}, so that old and new labels coexist.
 -- Additive only: old code keeps working; new labels are usable once this has committed (PostgreSQL
 -- refuses to use a label in the transaction that added it). Idempotent (IF NOT EXISTS).

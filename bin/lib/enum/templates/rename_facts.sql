@@ -1,4 +1,4 @@
--- Migration {{id}} (generated from sql/{{id}}/enum.json: {{change}}).
+-- Migration {{id}} (generated from {{id}}/enum.json: {{change}}).
 -- STRATEGY=rename's stand-in for counts.sql, read before and after rename.sql in the verifier's
 -- transaction, without reading a row: each label of {{type}} with its OID, and for every table with a
 -- column of {{type}} or {{type}}[]: its file (a rewrite changes it), the rows this transaction wrote in it,

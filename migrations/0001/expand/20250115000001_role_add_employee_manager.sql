@@ -1,4 +1,4 @@
--- Migration 0001 (generated from sql/0001/enum.json: "Role" USER, ADMIN -> EMPLOYEE, MANAGER, ADMIN; USER -> EMPLOYEE).
+-- Migration 0001 (generated from 0001/enum.json: "Role" USER, ADMIN -> EMPLOYEE, MANAGER, ADMIN; USER -> EMPLOYEE).
 -- Expand: "Role" gets EMPLOYEE, MANAGER, so that old and new labels coexist.
 -- Additive only: old code keeps working; new labels are usable once this has committed (PostgreSQL
 -- refuses to use a label in the transaction that added it). Idempotent (IF NOT EXISTS).

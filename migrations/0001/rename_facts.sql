@@ -1,4 +1,4 @@
--- Migration 0001 (generated from sql/0001/enum.json: "Role" USER, ADMIN -> EMPLOYEE, MANAGER, ADMIN; USER -> EMPLOYEE).
+-- Migration 0001 (generated from 0001/enum.json: "Role" USER, ADMIN -> EMPLOYEE, MANAGER, ADMIN; USER -> EMPLOYEE).
 -- STRATEGY=rename's stand-in for counts.sql, read before and after rename.sql in the verifier's
 -- transaction, without reading a row: each label of "Role" with its OID, and for every table with a
 -- column of "Role" or "Role"[]: its file (a rewrite changes it), the rows this transaction wrote in it,

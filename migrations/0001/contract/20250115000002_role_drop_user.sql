@@ -1,4 +1,4 @@
--- Migration 0001 (generated from sql/0001/enum.json: "Role" USER, ADMIN -> EMPLOYEE, MANAGER, ADMIN; USER -> EMPLOYEE).
+-- Migration 0001 (generated from 0001/enum.json: "Role" USER, ADMIN -> EMPLOYEE, MANAGER, ADMIN; USER -> EMPLOYEE).
 -- Contract: "Role" becomes exactly EMPLOYEE, MANAGER, ADMIN; USER is gone.
 -- PostgreSQL has no DROP VALUE, so this swaps the type: every column of "Role" or "Role"[] in any schema is
 -- converted in one transaction (NOT NULL and indexes kept; constant defaults follow the mapping).
