@@ -41,7 +41,7 @@ psql: $(BREAKING_MIGRATIONS_NEEDS)
 app-status: $(BREAKING_MIGRATIONS_NEEDS)  # [MIGRATION=NNNN] [APP_SEEN_S=60]
 	@$(BREAKING_MIGRATIONS) app-status
 
-## --- schema steps of a migration, one at a time [MIGRATION=NNNN, default 0001] -------------
+## --- schema steps of a migration, one at a time [MIGRATION=NNNN, default: the newest] --------
 status: $(BREAKING_MIGRATIONS_NEEDS)
 	@$(BREAKING_MIGRATIONS) status
 

@@ -2,7 +2,7 @@
 // make app-status: the web app's instances that reported recently, the labels their client knows,
 // and whether each can read the database's labels and those migration MIGRATION will write.
 import { main, Refusal, seconds, type Command } from './lib/cli/cli.js';
-import { connectionTarget, settings } from './lib/connection/config.js';
+import { chosenMigration, connectionTarget, settings } from './lib/connection/config.js';
 import { withSql } from './lib/connection/db.js';
 import { describeTarget } from './lib/connection/target.js';
 import { readEnumSpec } from './lib/enum/enum-spec.js';
@@ -19,16 +19,13 @@ export function command(_args: string[]): Command {
 Lists the app's instances (host:pid) that reported in the last APP_SEEN_S seconds (default 60),
 with their build and the labels of the migration's enum their client knows (nextjs/maintenance.ts:
 databaseProbe(query, { enums, build })), and whether each can read the database's labels now and
-the labels of migration MIGRATION (default 0001) after its change. Creates the instances' table
+the labels of migration MIGRATION (default: the newest in MIGRATIONS_DIR) after its change. Creates the instances' table
 when it is missing (then waits one report interval). Changes nothing else.
 Exit codes: 0; with --exit-code 0 every instance can read both, 1 at least one cannot, 2 none
 reported; 2 bad input, 3 unreachable.`,
     async run(argv) {
       const t0 = performance.now();
-      const migration = process.env.MIGRATION ?? '0001';
-      if (!/^\d{4}$/.test(migration)) {
-        throw new Refusal(`app-status: MIGRATION must be four digits, got "${migration}".`, 'Example: MIGRATION=0001.');
-      }
+      const migration = chosenMigration('app-status');
       const spec = readEnumSpec(migration);
       if (!spec) {
         throw new Refusal(

@@ -3,7 +3,7 @@
 import { main, Refusal, seconds, type Command } from './lib/cli/cli.js';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { connectionTarget } from './lib/connection/config.js';
+import { chosenMigration, connectionTarget } from './lib/connection/config.js';
 import { describeTarget, type Target } from './lib/connection/target.js';
 import { dbmate, dbmateError, dbmateStatus, dirs, type DbmateResult } from './lib/runbook/dbmate.js';
 import { withSql } from './lib/connection/db.js';
@@ -107,7 +107,7 @@ export function command(args: string[]): Command {
     name: STEPS.includes(args[0] as SchemaStep) ? args[0] : 'schema',
     usage: 'usage: tsx bin/schema.ts baseline|toolkit|expand|contract|rollback [--migration NNNN]',
     help: `
-Applies one schema step of migration MIGRATION (default 0001; or --migration NNNN) with dbmate,
+Applies one schema step of migration MIGRATION (default: the newest in MIGRATIONS_DIR; or --migration NNNN) with dbmate,
 against DATABASE_URL.
   baseline   the sandbox's "before" schema (enum "Role" USER, ADMIN; table "User"); refuses
              when "User" or "Role" already exists
@@ -123,7 +123,9 @@ Exit codes: 0 done, 1 refused by the database (nothing changed), 2 bad input, 3 
       if (!STEPS.includes(stepName))
         throw new Refusal(`schema: unknown step "${argv[0] ?? ''}".`, `Use one of: ${STEPS.join(', ')}.`);
       const mi = argv.indexOf('--migration');
-      const migration = mi >= 0 ? argv[mi + 1] : (process.env.MIGRATION ?? '0001');
+      // baseline (and the toolkit) belong to no migration: 0001 only fills the parameter.
+      const own = stepName === 'expand' || stepName === 'contract' || stepName === 'rollback';
+      const migration = mi >= 0 ? argv[mi + 1] : own ? chosenMigration(stepName) : '0001';
       if (!/^\d{4}$/.test(migration ?? ''))
         throw new Refusal(`schema: migration must be four digits, got "${migration}".`, 'Example: --migration 0001.');
       const target = await connectionTarget(stepName);

@@ -3,7 +3,7 @@
 // in every column of the enum (any table, any schema; arrays per element).
 import { main, Refusal, seconds, type Command } from './lib/cli/cli.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { connectionTarget, migrationPath } from './lib/connection/config.js';
+import { chosenMigration, connectionTarget, migrationPath } from './lib/connection/config.js';
 import { describeTarget, type Target } from './lib/connection/target.js';
 import { withSql } from './lib/connection/db.js';
 import { dbmateStatus, dirs } from './lib/runbook/dbmate.js';
@@ -51,15 +51,15 @@ export function command(_args: string[]): Command {
     name: 'status',
     usage: 'usage: tsx bin/status.ts [--json]',
     help: `
-Shows, for DATABASE_URL and migration MIGRATION (default 0001): the toolkit's and the migration's
-dbmate files (the toolkit's, then MIGRATIONS_DIR/NNNN/expand and NNNN/contract) as applied or pending, then what the
-migration's optional NNNN/status.sql reports, one line per row (for 0001: the labels of "Role"
+Shows, for DATABASE_URL and migration MIGRATION (default: the newest in MIGRATIONS_DIR): the
+dbmate files (the toolkit's, then MIGRATIONS_DIR/NNNN/expand and NNNN/contract) as applied or
+pending, then what the migration's optional NNNN/status.sql reports, one line per row (for 0001: the labels of "Role"
 in order, and every column of "Role" or "Role"[] with its rows per label). Changes nothing.
 --json prints the same as one JSON object. Exit codes: 0 ok, 2 bad input, 3 unreachable.`,
     async run(argv) {
       const target = await connectionTarget('status');
       const t0 = performance.now();
-      const s = await status(target, process.env.MIGRATION ?? '0001');
+      const s = await status(target, chosenMigration('status'));
       if (argv.includes('--json')) {
         console.log(JSON.stringify(s));
         return;

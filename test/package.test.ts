@@ -169,6 +169,10 @@ t.test("the next migration, from the app's repository, with make", async (t) => 
   t.same(await enumLabels(db, '"Status"'), ['TODO', 'DOING', 'DONE']);
   t.same(await counts(), { TODO: start.OPEN, DONE: start.DONE }, 'every OPEN row is TODO, DONE rows kept');
   t.equal(await tableChecksum(db, '(SELECT id FROM "Task")'), ids, 'the same rows');
+  const status = make(['status']);
+  t.equal(status.code, 0, status.out);
+  t.match(status.stdout, /migrations\/0002\/contract|0002/, "MIGRATION unset: the app's newest migration, 0002");
+  t.notMatch(status.out, /0001/, 'nothing of the worked example');
   const backups = join(app, 'backups');
   t.equal(statSync(backups).mode & 0o777, 0o700, "backups/ in the app's repository, 0700");
   const dump = readdirSync(backups).find((f) => f.endsWith('.dump'));

@@ -1,7 +1,7 @@
 // One configuration story: environment variables, plus a `.env` file in the working directory
 // (the same file dbmate reads). Real environment variables win over the file. Only commands
 // read .env (see loadDotEnv): the tests never pick up a .env aimed at production.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Refusal } from './refusal.js';
@@ -46,6 +46,27 @@ export function migrationsDir(env: NodeJS.ProcessEnv = process.env): string {
 /** A path inside migration `id`'s folder. */
 export function migrationPath(id: string, ...parts: string[]): string {
   return join(migrationsDir(), id, ...parts);
+}
+
+/** MIGRATION, or the newest migration of MIGRATIONS_DIR: what the one-step verbs work on. */
+export function chosenMigration(command: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.MIGRATION !== undefined && env.MIGRATION !== '') {
+    if (!/^\d{4}$/.test(env.MIGRATION))
+      throw new Refusal(
+        `${command}: MIGRATION must be four digits, got "${env.MIGRATION}".`,
+        'Example: MIGRATION=0002.',
+      );
+    return env.MIGRATION;
+  }
+  const dir = migrationsDir(env);
+  const ids = existsSync(dir) ? readdirSync(dir).filter((f) => /^\d{4}$/.test(f)) : [];
+  if (!ids.length) {
+    throw new Refusal(
+      `${command}: no migration in ${shownPath(dir)} (MIGRATIONS_DIR), and MIGRATION is not set.`,
+      'Write one (make new-enum-migration ID=NNNN …), or run from the repository that holds migrations/.',
+    );
+  }
+  return ids.sort().at(-1) as string;
 }
 
 /** A path as messages show it: relative to the working directory when it is inside it. */
