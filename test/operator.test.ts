@@ -29,7 +29,7 @@ t.test("exit codes through make: make exits 2, and its last line states the tool
   t.match(r.stderr, /^migrate-0001: cannot reach the PostgreSQL server/m);
   t.match(
     r.stderr.trim().split('\n').pop(),
-    /^make: \*\*\* \[Makefile:\d+: migrate-0001\] Error 3$/,
+    /^make: \*\*\* \[(Makefile|breaking-migrations\.mk):\d+: migrate-0001\] Error 3$/,
     'the last line: the tool exited 3 (unreachable)',
   );
   const direct = runBin('migrate.ts', ['0001'], { DATABASE_URL: 'postgresql://app:pw@127.0.0.1:1/app' });
