@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../bin/lib/dev/sandbox.js';
+import { spawnTracked, type Command } from './prisma/apps.js';
 
 export const repo = fileURLToPath(new URL('..', import.meta.url));
 export const APP = join(repo, 'examples/nextjs');
@@ -140,24 +141,7 @@ export async function startNext(t: Test, dir: string, env: Record<string, string
   return base;
 }
 
-export interface Make {
-  done: Promise<{ code: number | null; stdout: string; stderr: string; at: number }>;
-}
-
 /** `make -s <verb> …` from the repository, asynchronously: the app keeps serving meanwhile. */
-export function make(t: Test, verb: string, env: Record<string, string>, args: string[] = []): Make {
-  const child = spawn('make', ['-s', verb, ...args], {
-    cwd: repo,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return {
-    done: new Promise((res) => child.once('close', (code) => res({ code, stdout, stderr, at: Date.now() }))),
-  };
+export function make(t: Test, verb: string, env: Record<string, string>, args: string[] = []): Command {
+  return spawnTracked(t, 'make', ['-s', verb, ...args], env);
 }

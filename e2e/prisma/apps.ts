@@ -109,9 +109,9 @@ export interface Command {
   done: Promise<{ code: number | null; stdout: string; stderr: string; at: number }>;
 }
 
-/** `tsx bin/<script> …` in its own process, asynchronously: the apps keep running meanwhile. */
-export function command(t: Test, script: string, args: string[], env: Record<string, string>): Command {
-  const child = spawn(`${repo}/node_modules/.bin/tsx`, [`${repo}/bin/${script}`, ...args], {
+/** A program in its own process from the repository, asynchronously (killed at teardown if still running). */
+export function spawnTracked(t: Test, cmd: string, args: string[], env: Record<string, string>): Command {
+  const child = spawn(cmd, args, {
     cwd: repo,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
   });
@@ -126,6 +126,11 @@ export function command(t: Test, script: string, args: string[], env: Record<str
     stdout: () => stdout,
     done: new Promise((res) => child.once('close', (code) => res({ code, stdout, stderr, at: Date.now() }))),
   };
+}
+
+/** `tsx bin/<script> …` in its own process, asynchronously: the apps keep running meanwhile. */
+export function command(t: Test, script: string, args: string[], env: Record<string, string>): Command {
+  return spawnTracked(t, `${repo}/node_modules/.bin/tsx`, [`${repo}/bin/${script}`, ...args], env);
 }
 
 /** Failures by kind ("P2039/25006": 3). */
