@@ -60,25 +60,27 @@ export function plan(app: string): { files: Planned[]; skipped: string[] } {
   ];
   const makefile = join(app, 'Makefile');
   const include = includeLine(app);
-  if (!existsSync(makefile)) {
+  const current = existsSync(makefile) ? readFileSync(makefile, 'utf8') : undefined;
+  if (current === undefined) {
     files.push({
       path: makefile,
       text: `# The runbook's verbs: make migrate-NNNN, make restore DUMP=…, …\n${include}\n`,
     });
-  } else if (readFileSync(makefile, 'utf8').split('\n').includes(include)) {
-    files.push({ path: makefile, text: readFileSync(makefile, 'utf8') }); // has it: left as it is
+  } else if (current.split('\n').includes(include)) {
+    files.push({ path: makefile, text: current }); // has it: left as it is
   } else {
     files.push({ path: makefile, text: `\n# breaking-migrations: the runbook's verbs\n${include}\n`, append: true });
   }
   // Dumps hold personal data and .env the password: neither may reach the app's git history.
   const gitignore = join(app, '.gitignore');
-  const ignored = existsSync(gitignore) ? readFileSync(gitignore, 'utf8').split('\n') : [];
+  const ignoreText = existsSync(gitignore) ? readFileSync(gitignore, 'utf8') : undefined;
+  const ignored = ignoreText?.split('\n') ?? [];
   const missing = ['.env', '/backups/', '/maintenance/'].filter((l) => !ignored.includes(l));
   if (missing.length) {
     const block = `# breaking-migrations: secrets, dumps, the lock\n${missing.join('\n')}\n`;
     const text = `${ignored.length ? '\n' : ''}${block}`;
     files.push({ path: gitignore, text, append: true });
-  } else files.push({ path: gitignore, text: readFileSync(gitignore, 'utf8') });
+  } else files.push({ path: gitignore, text: ignoreText as string });
   const skipped: string[] = [];
   const dropIn = dropInFor(pkg.dependencies?.next ?? pkg.devDependencies?.next);
   if ('skip' in dropIn) skipped.push(dropIn.skip);
