@@ -7,7 +7,8 @@ import { chosenMigration, connectionTarget } from './lib/connection/config.js';
 import { describeTarget, type Target } from './lib/connection/target.js';
 import { dbmate, dbmateError, dbmateStatus, dirs, type DbmateResult } from './lib/runbook/dbmate.js';
 import { withSql } from './lib/connection/db.js';
-import { dbmateFiles, migrationSection } from './lib/runbook/migration.js';
+import { dbmateFiles, loadMigration, migrationSection } from './lib/runbook/migration.js';
+import { describeInverse, renameToUndo, undoRename } from './lib/runbook/inverse.js';
 import { isMain } from './lib/cli/entry.js';
 
 export type SchemaStep = 'baseline' | 'toolkit' | 'expand' | 'contract' | 'rollback';
@@ -99,6 +100,19 @@ async function migrationHint(target: Target, out: DbmateResult, section: 'up' | 
   );
 }
 
+/** `make rollback` after a rename run: undo its relabel (bin/lib/runbook/inverse.ts); undefined otherwise. */
+async function undoRenameRun(target: Target, id: string): Promise<string | undefined> {
+  const m = loadMigration(id);
+  return withSql(target, async (sql) => {
+    const runId = await renameToUndo(sql, m);
+    if (!runId) return undefined;
+    console.log(`  run ${runId} relabelled in the catalog (STRATEGY=rename): undoing it, every row kept as it is`);
+    const r = await undoRename(sql, m, runId, { lockTimeout: process.env.LOCK_TIMEOUT });
+    for (const c of r.checks) console.log(`  ok   ${c.check}`);
+    return `relabel of run ${runId} undone in the catalog (${describeInverse(m.id)}); no row written; proved`;
+  });
+}
+
 const STEPS: SchemaStep[] = ['baseline', 'toolkit', 'expand', 'contract', 'rollback'];
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
@@ -116,7 +130,9 @@ against DATABASE_URL.
   contract   MIGRATIONS_DIR/NNNN/contract; refuses, changing nothing, while data or objects forbid it
   rollback   undoes the migration's latest applied step: its contract, then its expand, then
              refuses (nothing left); never the toolkit. A refusal's next: line is the HINT the
-             migration's own SQL gives
+             migration's own SQL gives. After a STRATEGY=rename run: that relabel undone in the
+             catalog instead (NNNN/rename_inverse.sql, proved, one transaction, no row written);
+             refused, naming them, while rows hold a label the old type lacks
 Exit codes: 0 done, 1 refused by the database (nothing changed), 2 bad input, 3 unreachable.`,
     async run(argv) {
       const stepName = argv[0] as SchemaStep;
@@ -131,6 +147,11 @@ Exit codes: 0 done, 1 refused by the database (nothing changed), 2 bad input, 3 
       const target = await connectionTarget(stepName);
       const t0 = performance.now();
       console.log(`→ ${stepName} ${stepName === 'baseline' ? '' : `${migration} `}on ${describeTarget(target)}`);
+      if (stepName === 'rollback') {
+        // After a rename run, its way back is the relabel undone in the catalog (keeps every write).
+        const undone = await undoRenameRun(target, migration);
+        if (undone) return void console.log(`rollback: ${undone} (${seconds(t0)})`);
+      }
       const done = await schema(target, stepName, migration);
       for (const line of done) console.log(`  ${line}`);
       const verb = stepName === 'rollback' ? 'rolled back' : 'applied';

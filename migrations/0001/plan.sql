@@ -37,6 +37,7 @@ SELECT c.table_name, c.column_name,
             ELSE ((xpath('/row/u/text()', s.x))[1]::text::numeric * 100 / s.percent)::int8 END AS rows_to_change,
        CASE WHEN c.reltuples >= 0 THEN 'planner statistics'
             ELSE format('a %s%% sample of its pages (never analysed)', round(s.percent, 1)) END AS estimated_by,
-       breaking_migrations.enum_labels('"Role"') = ARRAY['USER', 'ADMIN'] AS rename_available
+       breaking_migrations.enum_labels('"Role"') IN (ARRAY['USER', 'ADMIN'],
+                                             ARRAY['USER', 'MANAGER', 'ADMIN']) AS rename_available
 FROM cols c CROSS JOIN mapped LEFT JOIN sampled s USING (relid, column_name)
 ORDER BY c.table_name, c.column_name;

@@ -1,8 +1,9 @@
--- STRATEGY=rename: invariants.sql's checks, proved from rename_facts.sql
--- instead of counted, for every column of "Role" at once. The argument: while this transaction
--- holds the EXCLUSIVE lock on every table with a column of "Role", nobody else writes them; if it
--- wrote no row and rewrote no file either, every row still holds the label OID it held, so rows
--- per label after = rows per label before, read through the new names.
+-- STRATEGY=rename: invariants.sql's checks,
+-- proved from rename_facts.sql instead of counted, for every column of "Role" at once.
+-- The argument: while this transaction holds the EXCLUSIVE lock on every table with a column of
+-- "Role", nobody else writes them; if it wrote no row and rewrote no file either, every row
+-- still holds the label OID it held, so rows per label after = rows per label before, read
+-- through the new names.
 -- $1 = facts before, $2 = after (JSON), $3 = NULL. Any mismatch rolls back.
 WITH facts AS (
        SELECT v.which, f.label_oids::jsonb AS oids,
@@ -20,8 +21,9 @@ FROM a, b, LATERAL (VALUES
      CASE WHEN b.oids ? 'EMPLOYEE' THEN 'EMPLOYEE existed before' ELSE b.oids ->> 'USER' END,
      COALESCE(a.oids ->> 'EMPLOYEE', 'missing')),
   ('ADMIN unchanged (same label OID)', b.oids ->> 'ADMIN', COALESCE(a.oids ->> 'ADMIN', 'missing')),
-  ('MANAGER unchanged (0: a new label OID)', 'new',
-     CASE WHEN b.oids ? 'MANAGER' THEN 'existed before' WHEN NOT a.oids ? 'MANAGER' THEN 'missing'
+  ('MANAGER added (a new label OID, or the one a rollback left)',
+     COALESCE(b.oids ->> 'MANAGER', 'new'),
+     CASE WHEN NOT a.oids ? 'MANAGER' THEN 'missing' WHEN b.oids ? 'MANAGER' THEN a.oids ->> 'MANAGER'
           WHEN EXISTS (SELECT FROM jsonb_each_text(b.oids) e WHERE e.value = a.oids ->> 'MANAGER')
           THEN 'an old label OID' ELSE 'new' END),
   ('rows updated = 0 (no row written: relabelled in the catalog)', '0',

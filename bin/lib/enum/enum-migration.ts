@@ -98,7 +98,11 @@ export function enumMigrationFiles(id: string, spec: EnumSpec): EnumFiles {
           return `ALTER TYPE ${T} ADD VALUE IF NOT EXISTS ${lit(l)}${before ? ` BEFORE ${lit(before)}` : ''};`;
         })
         .join('\n') || 'SELECT 1; -- no label was removed',
-    rename_available: isPureRename(spec) ? `breaking_migrations.enum_labels(${typeLit}) = ${arr(spec.from)}` : 'false',
+    // The rename's start: the old labels, or the state its way back leaves (the added labels unused).
+    rename_available: isPureRename(spec)
+      ? `breaking_migrations.enum_labels(${typeLit}) IN (${arr(spec.from)},
+${' '.repeat(45)}${arr(inverseLabels(spec, mapped))})`
+      : 'false',
   };
   const files: EnumFiles = {
     [`expand/${spec.expand}.sql`]: render('expand', holes),
@@ -120,8 +124,29 @@ export function enumMigrationFiles(id: string, spec: EnumSpec): EnumFiles {
   if (isPureRename(spec)) {
     const renames = { ...holes, ...renameHoles(spec, T, mapped, newOnes) };
     for (const name of ['rename', 'rename_facts', 'rename_invariants']) files[`${name}.sql`] = render(name, renames);
+    // Its way back (`make rollback` after a rename run): the same rename, mapped the other way,
+    // proved by the same facts; the labels it added stay, unused.
+    const back = Object.fromEntries(Object.entries(mapped).map(([a, b]) => [b, a]));
+    const inverse = { ...spec, from: spec.to, to: inverseLabels(spec, mapped), map: back };
+    const inverseHoles = {
+      ...holes,
+      ...renameHoles(inverse, T, back, []),
+      proved: `The way back from STRATEGY=rename (make rollback, rename_inverse.sql)`,
+      kept_labels: arr(spec.to.filter((l) => !newOnes.includes(l))),
+      new_or: newOnes.join(' or '),
+      new_list: newOnes.join(', '),
+      inverse_list: inverse.to.join(', '),
+    };
+    files['rename_inverse.sql'] = render('rename_inverse', inverseHoles);
+    files['rename_inverse_invariants.sql'] = render('rename_invariants', inverseHoles);
   }
   return files;
+}
+
+/** The labels after a rename's way back: the old names again, the added labels kept (unused) in place. */
+function inverseLabels(spec: EnumSpec, mapped: Record<string, string>): string[] {
+  const back = Object.fromEntries(Object.entries(mapped).map(([a, b]) => [b, a]));
+  return spec.to.map((l) => back[l] ?? l);
 }
 
 /** The holes only STRATEGY=rename's files have: the renames, the labels added after, their checks. */
@@ -146,9 +171,11 @@ function renameHoles(
           `  (${lit(`${l} unchanged (same label OID)`)}, b.oids ->> ${lit(l)}, ` +
           `COALESCE(a.oids ->> ${lit(l)}, 'missing'))`,
       ),
+    // A new label, or the same one when an earlier rename's way back left it (unused) in the type.
     ...newOnes.map(
-      (l) => `  (${lit(`${l} unchanged (0: a new label OID)`)}, 'new',
-     CASE WHEN b.oids ? ${lit(l)} THEN 'existed before' WHEN NOT a.oids ? ${lit(l)} THEN 'missing'
+      (l) => `  (${lit(`${l} added (a new label OID, or the one a rollback left)`)},
+     COALESCE(b.oids ->> ${lit(l)}, 'new'),
+     CASE WHEN NOT a.oids ? ${lit(l)} THEN 'missing' WHEN b.oids ? ${lit(l)} THEN a.oids ->> ${lit(l)}
           WHEN EXISTS (SELECT FROM jsonb_each_text(b.oids) e WHERE e.value = a.oids ->> ${lit(l)})
           THEN 'an old label OID' ELSE 'new' END)`,
     ),
@@ -159,6 +186,9 @@ function renameHoles(
     `  ('identity of every row unchanged (no rewrite: same files)', b.filenode, a.filenode)`,
   ];
   return {
+    proved: 'STRATEGY=rename',
+    inverse_labels: arr(inverseLabels(spec, mapped)),
+    inverse_text: inverseLabels(spec, mapped).join(', '),
     rename_summary: Object.entries(mapped)
       .map(([a, b]) => `${a} is renamed ${b}`)
       .join(', '),

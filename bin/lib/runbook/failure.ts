@@ -23,6 +23,8 @@ export interface FailureContext {
   autoRestore?: boolean;
   log: (l: string) => void;
   resumed?: boolean; // the run was open before this attempt: it may already have changed data
+  /** The strategy's verified inverse (STRATEGY=rename): the way back instead of its pre-window dump. */
+  inverse?: () => Promise<void>;
 }
 
 /** Stop, keep maintenance ON, say where the database stands and how to go back. Always throws. */
@@ -94,7 +96,26 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
   };
   const before = await where();
   const lines: string[] = [];
-  if (c.dumpPath && c.autoRestore && (before.mutated || before.st?.contracted)) {
+  const changed = before.mutated || before.st?.contracted;
+  if (c.inverse && changed) {
+    // The dump was taken while the app still ran: restoring it would lose the writes made since.
+    const pre = c.dumpPath ? `; ${c.dumpPath} was taken before the window and would lose the writes made since` : '';
+    if (c.autoRestore) {
+      c.log('  AUTO_RESTORE=1: undoing the relabel in the catalog (rename_inverse.sql), every write kept');
+      await c.inverse();
+      const after = await where();
+      lines.push(
+        `state after the way back: ${after.text}; the relabel is undone, proved, no row written; ` +
+          `${await maintenance()}`,
+        `check the data, then \`make maintenance-off\` to reopen the site; or fix the cause and ` +
+          `\`make migrate-${c.m.id}\`: it starts afresh`,
+      );
+    } else {
+      lines.push(`state: ${before.text}; ${await maintenance()}`);
+      lines.push(`back to the data before this run, every write kept: make rollback MIGRATION=${c.m.id}${pre}`);
+      lines.push(`or fix the cause and run \`make migrate-${c.m.id}\` again: it resumes`);
+    }
+  } else if (c.dumpPath && c.autoRestore && changed) {
     c.log(`  AUTO_RESTORE=1: restoring ${c.dumpPath}`);
     const r = await restore(c.target, c.s, c.dumpPath, { log: c.log });
     // The restore brought back the journal as dumped too: this run is closed, the next starts afresh.

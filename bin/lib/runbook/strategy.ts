@@ -5,6 +5,7 @@
 //   rename   rename.sql: catalog only, no rewrite; only when the change is a pure rename. It
 //            writes no row, so its invariants are proved from the catalog (rename_facts.sql,
 //            rename_invariants.sql) instead of counted: the window does not grow with the table.
+//            Its dump is taken before the window; its way back is rename_inverse.sql (inverse.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { migrationPath, shownPath } from '../connection/config.js';
 import type { Migration } from './migration.js';
@@ -22,6 +23,11 @@ export interface Strategy {
   versionsInMutation: string[]; // dbmate versions recorded in the verifier's transaction
   checkContract: boolean; // preflight.sql's contract check applies
   tryInPreflight: boolean; // run mutationSql in preflight's rolled-back transaction
+  /**
+   * Dump before maintenance-on, while the app still runs: for a strategy that writes no row,
+   * whose way back inside the window is its verified inverse (inverse.ts), not the dump.
+   */
+  dumpBeforeWindow: boolean;
   /** Stand-ins for counts.sql and invariants.sql when no row is written (rename); none: count. */
   proof?: { counts: string; invariants: string };
 }
@@ -48,6 +54,7 @@ export function strategy(name: string | undefined, m: Migration): Strategy {
         versionsInMutation: [],
         checkContract: true,
         tryInPreflight: false,
+        dumpBeforeWindow: false,
       };
     case 'rewrite':
       return {
@@ -59,6 +66,7 @@ export function strategy(name: string | undefined, m: Migration): Strategy {
         versionsInMutation: m.contractVersions,
         checkContract: true,
         tryInPreflight: false,
+        dumpBeforeWindow: false,
       };
     case 'rename':
       return {
@@ -70,6 +78,7 @@ export function strategy(name: string | undefined, m: Migration): Strategy {
         versionsInMutation: [...m.expandVersions, ...m.contractVersions],
         checkContract: false,
         tryInPreflight: true,
+        dumpBeforeWindow: true,
         proof: { counts: file('rename_facts'), invariants: file('rename_invariants') },
       };
     default:

@@ -1,8 +1,9 @@
--- STRATEGY=rename: invariants.sql's checks, proved from rename_facts.sql
--- instead of counted, for every column of {{type}} at once. The argument: while this transaction
--- holds the EXCLUSIVE lock on every table with a column of {{type}}, nobody else writes them; if it
--- wrote no row and rewrote no file either, every row still holds the label OID it held, so rows
--- per label after = rows per label before, read through the new names.
+-- {{proved}}: invariants.sql's checks,
+-- proved from rename_facts.sql instead of counted, for every column of {{type}} at once.
+-- The argument: while this transaction holds the EXCLUSIVE lock on every table with a column of
+-- {{type}}, nobody else writes them; if it wrote no row and rewrote no file either, every row
+-- still holds the label OID it held, so rows per label after = rows per label before, read
+-- through the new names.
 -- $1 = facts before, $2 = after (JSON), $3 = NULL. Any mismatch rolls back.
 WITH facts AS (
        SELECT v.which, f.label_oids::jsonb AS oids,

@@ -1,0 +1,90 @@
+// The way back from STRATEGY=rename: its relabel undone in the catalog (NNNN/rename_inverse.sql),
+// proved from the catalog like the forward step (rename_facts.sql before and after,
+// rename_inverse_invariants.sql), in its own transaction with dbmate's versions and the journal.
+// A rename's dump is taken before the window, while the app still writes; this way back keeps
+// every write, the dump does not.
+import { existsSync, readFileSync } from 'node:fs';
+import { migrationPath } from '../connection/config.js';
+import type { Sql } from '../connection/db.js';
+import { Refusal } from '../connection/refusal.js';
+import { hasJournal, openRun, record } from './journal.js';
+import type { Migration } from './migration.js';
+import { verify, type VerifyReport } from '../../../verify/verifier.js';
+import { readEnumSpec } from '../enum/enum-spec.js';
+import type { writesSince } from '../backup/manifest.js';
+
+/** The run whose relabel is the latest thing done to migration `id`, when it was a rename; else none. */
+export async function renameToUndo(sql: Sql, m: Migration): Promise<string | undefined> {
+  if (!existsSync(migrationPath(m.id, 'rename_inverse.sql')) || !(await hasJournal(sql))) return undefined;
+  const [last] = await sql`
+    SELECT run_id, step, detail ->> 'strategy' AS strategy FROM breaking_migrations.journal
+    WHERE migration = ${m.id} AND step IN ('mutate', 'rollback') AND event = 'done'
+    ORDER BY id DESC LIMIT 1`;
+  return last?.step === 'mutate' && last.strategy === 'rename' ? String(last.run_id) : undefined;
+}
+
+/**
+ * Undo run `runId`'s relabel. Refuses (exit 2, nothing changed) when the labels are not those the
+ * rename left, or when rows hold a label the old type has no name for (MANAGER), naming them.
+ */
+export async function undoRename(
+  sql: Sql,
+  m: Migration,
+  runId: string,
+  opts: { lockTimeout?: string; log?: (l: string) => void } = {},
+): Promise<VerifyReport> {
+  const file = (f: string) => readFileSync(migrationPath(m.id, `${f}.sql`), 'utf8');
+  const open = await openRun(sql, m.id);
+  try {
+    return await verify(sql, m, {
+      lockTimeout: opts.lockTimeout,
+      log: opts.log,
+      mutation: {
+        sql: file('rename_inverse'),
+        updatesRows: false,
+        counts: file('rename_facts'),
+        invariants: file('rename_inverse_invariants'),
+      },
+      beforeCommit: async (tx, r) => {
+        const versions = [...m.expandVersions, ...m.contractVersions];
+        await tx`DELETE FROM breaking_migrations.schema_migrations WHERE version IN ${tx(versions)}`;
+        const detail = { strategy: 'rename', proof: 'catalog', undoes: runId, before: r.before, after: r.after };
+        await record(tx, { runId, migration: m.id, step: 'rollback', event: 'done', detail });
+        // A failed run that is still open is over: the next `make migrate-NNNN` starts afresh.
+        if (open?.runId === runId)
+          await record(tx, { runId, migration: m.id, step: 'finish', event: 'failed', detail: { rolledBack: true } });
+      },
+    });
+  } catch (err) {
+    const e = err as { code?: string; message: string; hint?: string };
+    // The inverse's own refusals (RAISE in rename_inverse.sql) come before any change.
+    if (e.code === 'P0001') throw new Refusal(`${e.message}.`, e.hint ?? `Check \`make status MIGRATION=${m.id}\`.`);
+    throw err;
+  }
+}
+
+/** What the inverse does, from the migration's spec: "EMPLOYEE → USER; MANAGER stays, unused". */
+export function describeInverse(id: string): string {
+  const spec = readEnumSpec(id);
+  if (!spec) return 'rename_inverse.sql';
+  const renamed = Object.entries(spec.map).filter(([a, b]) => a !== b);
+  const added = spec.to.filter((l) => !spec.from.includes(l) && !renamed.some(([, b]) => b === l));
+  return [
+    renamed.map(([a, b]) => `${b} → ${a}`).join(', '),
+    ...(added.length ? [`${added.join(', ')} kept in the type, unused`] : []),
+  ].join('; ');
+}
+
+/** The run's line about a dump taken before the window: what restoring it would lose, and the way back that keeps it. */
+export function describeWritesSince(w: ReturnType<typeof writesSince>, id: string): string {
+  const top = Object.entries(w.tables)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([t, n]) => `${t} ${n}`);
+  const unmeasured = w.unmeasured.length ? `; not measured: ${w.unmeasured.join(', ')}` : '';
+  return (
+    `dump taken before the window, while the app ran: restoring it would lose the ${w.total} row writes made ` +
+    `since${top.length ? ` (${top.join(', ')})` : ''}${unmeasured} (pg_stat_user_tables; a session's last ` +
+    `second may count late); the way back that keeps them: \`make rollback MIGRATION=${id}\``
+  );
+}
