@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { main, Refusal, seconds, step, type Command } from './lib/cli/cli.js';
-import { settings, type Settings, connectionTarget } from './lib/connection/config.js';
+import { settings, type Settings, connectionTarget, readSql } from './lib/connection/config.js';
 import type { Target } from './lib/connection/target.js';
 import { connect, type Tx } from './lib/connection/db.js';
 import { ensureJournal, lastFinished, openRun, record } from './lib/runbook/journal.js';
@@ -28,6 +28,8 @@ import {
 } from './lib/runbook/runbook.js';
 import { strategy as pickStrategy, type StrategyName } from './lib/runbook/strategy.js';
 import { dump, dumpPreflight } from './lib/backup/dump.js';
+import { readManifest, writesSince } from './lib/backup/manifest.js';
+import { describeWritesSince, undoRename } from './lib/runbook/inverse.js';
 import { expectedWrites, withGrowth } from './lib/cli/progress.js';
 import { checkLockTargets, maintenanceOff, maintenanceOn, type OffResult } from './lib/maintenance/mode.js';
 import { schema } from './schema.js';
@@ -63,6 +65,7 @@ export interface RunResult {
   report?: string;
   prisma?: PrismaResult;
   outageSeconds?: number; // since maintenance went ON, earlier attempts of this run included
+  writesSinceDump?: ReturnType<typeof writesSince>; // a dump taken before the window (STRATEGY=rename)
 }
 export interface RunOptions {
   autoRestore?: boolean;
@@ -70,6 +73,7 @@ export interface RunOptions {
   strategy?: string;
   prismaDir?: string;
   log?: (line: string) => void;
+  progressEveryMs?: number; // how often the long steps print their progress (the bench measures the time left)
 }
 
 /** One step of the runbook. `journal`: which of its rows the step writes ('start+done' by default). */
@@ -156,6 +160,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
     const spec = readEnumSpec(id); // an enum migration: what its app instances must know
     let off: OffResult | undefined;
     const contracted = state.contracted ? 'schema already contracted' : undefined;
+    const progress = opts.progressEveryMs ? { everyMs: opts.progressEveryMs, live: false } : {};
     const byStrategy = (runs: boolean) => (runs ? undefined : `done by STRATEGY=${strategy.name}`);
     // The visitors' outage began when the lock did, which may be an earlier, failed attempt.
     const outage = (since?: string) => (since ? (Date.now() - Date.parse(since)) / 1000 : undefined);
@@ -185,6 +190,16 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
           });
         },
       });
+    const dumpStep = stepOf({
+      name: 'dump',
+      skip: () => (dumpPath && existsSync(dumpPath) ? `taken at the start of this run: ${dumpPath}` : contracted),
+      run: () => dump(target, s, log),
+      keep: (r) => ({ path: r.path, sha256: r.sha256, bytes: r.bytes }),
+      after: async (r) => {
+        dumpPath = r?.path ?? dumpPath;
+        result.dump = dumpPath;
+      },
+    });
     const runbook: RunbookStep[] = [
       stepOf({
         name: 'preflight',
@@ -228,6 +243,8 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
           writes = await expectedWrites(sql, m.plan);
         },
       }),
+      // A strategy that writes no row dumps while the app still runs: its way back is its inverse.
+      ...(strategy.dumpBeforeWindow ? [dumpStep] : []),
       stepOf({
         name: 'maintenance-on',
         before: async () => {
@@ -236,16 +253,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         skip: () => contracted,
         run: () => maintenanceOn(s, target, { reason: `migration ${id}`, retryAfter: 300 }),
       }),
-      stepOf({
-        name: 'dump',
-        skip: () => (dumpPath && existsSync(dumpPath) ? `taken at the start of this run: ${dumpPath}` : contracted),
-        run: () => dump(target, s, log),
-        keep: (r) => ({ path: r.path, sha256: r.sha256, bytes: r.bytes }),
-        after: async (r) => {
-          dumpPath = r?.path ?? dumpPath;
-          result.dump = dumpPath;
-        },
-      }),
+      ...(strategy.dumpBeforeWindow ? [] : [dumpStep]),
       stepOf({
         name: 'expand',
         // Even when skipped: the orphans of a killed run must not race this one.
@@ -256,11 +264,18 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       stepOf({
         name: 'mutate',
         journal: 'start',
+        // The window is open, the app stopped: what restoring a dump taken before it would lose.
+        before: async () => {
+          const manifest = strategy.dumpBeforeWindow && !done.mutate && dumpPath && readManifest(dumpPath);
+          if (!manifest) return;
+          result.writesSinceDump = writesSince(manifest, await sql.unsafe(readSql('table_writes.sql')));
+          log(`  ${describeWritesSince(result.writesSinceDump, id)}`);
+        },
         skip: () => (done.mutate ? 'committed earlier in this run' : undefined),
         run: () => {
           const expected =
             strategy.name === 'rename' ? 0 : strategy.name === 'rewrite' ? writes?.rewrite : writes?.update;
-          return withGrowth(target, 'mutate', expected, log, mutate);
+          return withGrowth(target, 'mutate', expected, log, mutate, progress);
         },
         after: async (v) => {
           result.verifier = v ?? (done.mutate as RunResult['verifier']);
@@ -290,7 +305,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
                 result.verifier = await mutate();
               }
             }
-          }),
+          }, progress),
       }),
       stepOf({
         name: 'final-checks',
@@ -420,6 +435,10 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         autoRestore: opts.autoRestore,
         log,
         resumed: result.resumed,
+        // A rename's way back keeps every write; its dump, taken before the window, would not.
+        inverse: strategy.dumpBeforeWindow
+          ? () => undoRename(sql, m, result.runId, { lockTimeout: opts.lockTimeout, log }).then(() => undefined)
+          : undefined,
       });
     }
   } finally {
@@ -444,7 +463,9 @@ after a success it checks and changes nothing. On failure it stops with maintena
 the state and the exact \`make restore DUMP=…\` command; AUTO_RESTORE=1 restores that dump itself
 when data had changed. STRATEGY=rewrite folds the mutation into the type swap (one rewrite);
 STRATEGY=rename relabels in the catalog (pure renames only): no row written, no scan, its
-invariants proved from the catalog (NNNN/rename_invariants.sql).
+invariants proved from the catalog (NNNN/rename_invariants.sql). It dumps before maintenance-on,
+while the app runs, and says how many writes came after the dump; its way back, inside the
+window or after, is \`make rollback\`: the relabel undone in the catalog, proved, every write kept.
 PRISMA_DIR=path/to/app/prisma: the run also tells Prisma (make prisma-NNNN, checked in preflight,
 done once the contract has committed and maintenance is off): the migration folder, the
 _prisma_migrations row, schema.prisma's enum block.
@@ -483,10 +504,11 @@ Exit codes: 0 done (or already applied), 1 a step failed, 2 refused before any c
         r.outageSeconds !== undefined && r.windowSeconds !== undefined && r.outageSeconds > r.windowSeconds + 1
           ? ` (site in maintenance ${r.outageSeconds.toFixed(1)} s, earlier attempts included)`
           : '';
+      const since = r.writesSinceDump ? ` (before the window; ${r.writesSinceDump.total} writes since)` : '';
       console.log(
         `migrate-${id}: done${r.resumed ? ' (resumed)' : ''}; ${change}strategy ${r.strategy}; ` +
           `maintenance window ${r.windowSeconds?.toFixed(1) ?? '?'} s${earlier}; ` +
-          `dump ${r.dump ?? 'none'} (${seconds(t0)})`,
+          `dump ${r.dump ?? 'none'}${since} (${seconds(t0)})`,
       );
     },
   };
