@@ -16,6 +16,8 @@ import { restore } from '../bin/lib/backup/restore.js';
 import { schema } from '../bin/schema.js';
 import { seed } from '../bin/seed.js';
 import { isMain } from '../bin/lib/cli/entry.js';
+import { loadMigration } from '../bin/lib/runbook/migration.js';
+import { renameToUndo, undoRename } from '../bin/lib/runbook/inverse.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const parts = (): Record<string, string> => {
@@ -28,6 +30,40 @@ const parts = (): Record<string, string> => {
   }
   return out;
 };
+
+interface TimedLine {
+  t: number;
+  line: string;
+}
+
+/**
+ * The time left as a step's progress lines said it, against the truth: for each line, how far its
+ * predicted end (now + "~N s left") falls from the step's real end, as a share of the step's
+ * duration (0.1: off by a tenth of the step). Lines still "estimating" are not counted.
+ */
+export function etaErrors(lines: TimedLine[], step: string): number[] {
+  const start = lines.find((l) => l.line === `→ ${step}…`)?.t;
+  const end = lines.find((l) => l.line.startsWith(`✓ ${step} (`))?.t;
+  if (start === undefined || end === undefined || end <= start) return [];
+  return lines
+    .filter((l) => l.t > start && l.t < end)
+    .map((l) => ({ t: l.t, left: /^ {2}… (\w+): .*, ~(\d+) s left$/.exec(l.line) }))
+    .filter((x) => x.left?.[1] === step)
+    .map((x) => Math.abs(x.t + Number(x.left![2]) - end) / (end - start));
+}
+
+/** make rollback after a rename run: its relabel undone in the catalog, proved; the seconds it took. */
+async function timedInverse(db: Target): Promise<number> {
+  return withSql(db, async (sql) => {
+    const m = loadMigration('0001');
+    const runId = await renameToUndo(sql, m);
+    if (!runId) throw new Error('bench: the rename run left nothing to undo');
+    const t0 = performance.now();
+    const r = await undoRename(sql, m, runId);
+    if (!r.committed || r.checks.some((c) => !c.ok)) throw new Error('bench: the inverse was not proved');
+    return (performance.now() - t0) / 1000;
+  });
+}
 
 /** One psql run of a part, timed from the outside like an operator would. */
 function psql(bindir: string, url: Target, sql: string): number {
@@ -44,7 +80,11 @@ export interface BenchResult {
   rows: number;
   rounds: number;
   machine: string;
-  strategies: Record<string, { window: number; ratio: number; steps: Record<string, number> }>;
+  /**
+   * window: what visitors wait, maintenance-on to -off, the dump included where the strategy takes
+   * it inside (rename dumps before); windowNoDump against the floor; steps.inverse: rename's way back.
+   */
+  strategies: Record<string, { window: number; windowNoDump: number; ratio: number; steps: Record<string, number> }>;
   floor: Record<string, number>;
   toolkit: Record<string, number>;
   floorWindow: number;
@@ -52,6 +92,8 @@ export interface BenchResult {
   toolkitWindowWithDump: number;
   ratio: number;
   roundRatios: number[]; // toolkit / floor in each round, and their median
+  /** The time left's median error per step (etaErrors) over every progress line of every round. */
+  eta: Record<string, { medianError: number; lines: number }>;
   databaseMB: number;
   dumpMB: number;
   dumpMBps: number;
@@ -97,6 +139,7 @@ export async function bench(
       into[k].push(v);
     };
     const sql = parts();
+    const etaLines: Record<string, number[]> = {}; // each progress line's error, per step
     // The other strategies' rounds first: right after the default run's gigabytes of writes,
     // this VM's disk slows every process start for minutes, which is the bench's doing.
     /** make migrate-0001 on a fresh copy `${name}_${r}`, each step's time and the windows into `into`. */
@@ -104,10 +147,17 @@ export async function bench(
       const db = await copy(`${name}_${r}`);
       const s = settings({ MAINTENANCE_DIR: join(work, `m-${name}-${r}`), BACKUP_DIR: join(work, `b-${name}-${r}`) });
       await settle();
-      const run = await migrate(db, '0001', s, { strategy, log: () => {} });
+      const lines: TimedLine[] = [];
+      const log = (line: string) => lines.push({ t: performance.now() / 1000, line });
+      const run = await migrate(db, '0001', s, { strategy, log, progressEveryMs: 1000 });
+      if (!strategy)
+        for (const st of ['mutate', 'contract']) etaLines[st] = [...(etaLines[st] ?? []), ...etaErrors(lines, st)];
       for (const st of run.steps) push(into, st.step, st.seconds);
       push(into, 'window', run.windowSeconds ?? NaN);
-      push(into, 'window-no-dump', (run.windowSeconds ?? NaN) - run.steps.find((x) => x.step === 'dump')!.seconds);
+      // A strategy that dumps before maintenance-on (rename) has no dump in its window to take out.
+      const at = (step: string) => run.steps.findIndex((x) => x.step === step);
+      const dumpInWindow = at('dump') > at('maintenance-on') ? run.steps[at('dump')].seconds : 0;
+      push(into, 'window-no-dump', (run.windowSeconds ?? NaN) - dumpInWindow);
       return { s, run };
     };
     for (let r = 1; r <= rounds; r++) {
@@ -115,8 +165,13 @@ export async function bench(
         strategyRuns[name] ??= {};
         const byStep = strategyRuns[name];
         await timedMigrate(name, r, byStep, name);
+        if (name === 'rename') push(byStep, 'inverse', await timedInverse(withDatabase(sb.target, `${name}_${r}`)));
         await drop(`${name}_${r}`);
-        log(`  round ${r}: STRATEGY=${name} window without the dump ${byStep['window-no-dump'][r - 1].toFixed(2)} s`);
+        log(
+          `  round ${r}: STRATEGY=${name} window ${byStep.window[r - 1].toFixed(2)} s, ` +
+            `without the dump ${byStep['window-no-dump'][r - 1].toFixed(2)} s` +
+            (byStep.inverse ? `; its inverse ${byStep.inverse[r - 1].toFixed(2)} s, proved` : ''),
+        );
       }
     }
     const runFloor = async (r: number) => {
@@ -172,11 +227,15 @@ export async function bench(
       toolkitWindowWithDump: tm.window,
       ratio: median(roundRatios),
       roundRatios,
+      eta: Object.fromEntries(
+        Object.entries(etaLines).map(([st, e]) => [st, { medianError: e.length ? median(e) : NaN, lines: e.length }]),
+      ),
       databaseMB,
       strategies: Object.fromEntries(
         Object.entries(strategyRuns).map(([name, runs]) => {
           const steps = med(runs);
-          return [name, { window: steps['window-no-dump'], ratio: steps['window-no-dump'] / floorWindow, steps }];
+          const windowNoDump = steps['window-no-dump'];
+          return [name, { window: steps.window, windowNoDump, ratio: windowNoDump / floorWindow, steps }];
         }),
       ),
       dumpMB: tm.dumpMB,
@@ -210,8 +269,16 @@ export function table(b: BenchResult): string {
     `window with dump  ${''.padStart(10)} ${f(b.toolkitWindowWithDump)}`,
     `dump    ${b.databaseMB.toFixed(0)} MB database → ${b.dumpMB.toFixed(0)} MB file: ${b.dumpMBps.toFixed(0)} MB/s`,
     `restore ${b.restoreMBps.toFixed(0)} MB/s (one transaction)`,
+    ...Object.entries(b.eta).map(
+      ([st, e]) =>
+        `time left, ${st.padEnd(8)} median error ${(e.medianError * 100).toFixed(0)}% of the step ` +
+        `(${e.lines} progress lines)`,
+    ),
     ...Object.entries(b.strategies).map(
-      ([name, x]) => `STRATEGY=${name.padEnd(8)} window, no dump ${f(x.window)}   ratio to floor ${x.ratio.toFixed(3)}`,
+      ([name, x]) =>
+        `STRATEGY=${name.padEnd(8)} window ${f(x.window)} (dump ${x.window > x.windowNoDump ? 'inside' : 'before'}), ` +
+        `no dump ${f(x.windowNoDump)}   ratio to floor ${x.ratio.toFixed(3)}` +
+        (x.steps.inverse === undefined ? '' : `; inverse ${f(x.steps.inverse)}, proved`),
     ),
   ];
   return lines.join('\n');

@@ -18,7 +18,8 @@ export interface PlanRow {
   strategy: string;
   lock: string;
   rewrites: string;
-  seconds: number | null;
+  seconds: number | null; // the maintenance window visitors wait, the dump included when it is taken inside
+  dump: 'inside the window' | 'before the window, the app running';
   note: string;
 }
 
@@ -35,7 +36,12 @@ export interface PlanColumn {
 /** Which strategies a migration offers: the default always; the others when their file exists. */
 export type Offered = { rewrite: boolean; rename: boolean };
 
-export function plan(columns: PlanColumn[], offered: Offered = { rewrite: true, rename: true }): PlanRow[] {
+/** `dumpSeconds`: the dump's estimate, inside the window of every strategy that writes rows. */
+export function plan(
+  columns: PlanColumn[],
+  offered: Offered = { rewrite: true, rename: true },
+  dumpSeconds = 0,
+): PlanRow[] {
   // A table is rewritten and counted once, whatever its number of enum columns.
   const tables = [...new Map(columns.map((c, i) => [c.table_name ?? String(i), c])).values()];
   const rows = tables.reduce((a, t) => a + Number(t.rows), 0) / 1e6;
@@ -47,14 +53,16 @@ export function plan(columns: PlanColumn[], offered: Offered = { rewrite: true, 
       strategy: 'default',
       lock: 'EXCLUSIVE during the UPDATE, then ACCESS EXCLUSIVE for the swap',
       rewrites: 'yes: UPDATE + one rewrite',
-      seconds: RATES.fixed + counts + RATES.update * users + RATES.rewrite * rows + RATES.count * rows,
+      seconds: dumpSeconds + RATES.fixed + counts + RATES.update * users + RATES.rewrite * rows + RATES.count * rows,
+      dump: 'inside the window',
       note: 'works from any state',
     },
     {
       strategy: 'rewrite',
       lock: 'ACCESS EXCLUSIVE for the swap',
       rewrites: 'yes: one rewrite, mapping included',
-      seconds: RATES.fixed + counts + RATES.rewrite * rows + RATES.count * rows,
+      seconds: dumpSeconds + RATES.fixed + counts + RATES.rewrite * rows + RATES.count * rows,
+      dump: 'inside the window',
       note: 'reads are blocked during the rewrite too',
     },
     // No scan: its invariants are proved from the catalog, so the estimate does not grow with the table.
@@ -63,6 +71,8 @@ export function plan(columns: PlanColumn[], offered: Offered = { rewrite: true, 
       lock: 'EXCLUSIVE on the table for milliseconds (catalog only, no scan)',
       rewrites: 'no',
       seconds: pure ? RATES.renameFixed : null,
+      // It writes no row: its way back is its inverse (make rollback), so the dump needs no window.
+      dump: 'before the window, the app running',
       note: pure ? 'pure rename: available' : 'not available: the labels are no longer those a pure rename starts from',
     },
   ];
@@ -75,7 +85,9 @@ export function recommend(rows: PlanRow[]): { strategy: string; why: string } {
   if (rename?.seconds !== null && rename?.seconds !== undefined) {
     return {
       strategy: 'rename',
-      why: 'a pure rename: catalog only, no row written, and its window does not grow with the tables',
+      why:
+        'a pure rename: catalog only, no row written, its window does not grow with the tables, and its dump ' +
+        'is taken before it; its way back is the relabel undone in the catalog (make rollback)',
     };
   }
   const [rewrite, dflt] = [rows.find((r) => r.strategy === 'rewrite'), rows.find((r) => r.strategy === 'default')!];
@@ -99,7 +111,8 @@ export function command(args: string[]): Command {
     help: `
 For DATABASE_URL, prints each strategy migration NNNN offers (STRATEGY=default, and rewrite /
 rename when NNNN/rewrite.sql / rename.sql exist): the lock it takes, whether it rewrites the
-tables, an estimated maintenance window (dump excluded) from the rows NNNN/plan.sql reports
+tables, the estimated maintenance window visitors wait (with the dump where that strategy takes
+it: inside for default and rewrite, before the window for rename) from the rows NNNN/plan.sql reports
 (planner statistics, or a sample of pages for a table never analysed) and rates measured by
 make bench, and the strategy it recommends. Needs MIGRATIONS_DIR/NNNN/plan.sql (see sql/README.md).
 Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
@@ -128,16 +141,20 @@ Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
         [...new Map(columns.map((c) => [c.table_name, Number(c.bytes)])).values()].reduce((a, b) => a + b, 0) /
         1048576 /
         RATES.dumpMBps;
-      const rows = plan(columns, { rewrite: existsSync(file('rewrite')), rename: existsSync(file('rename')) });
+      const offered = { rewrite: existsSync(file('rewrite')), rename: existsSync(file('rename')) };
+      const rows = plan(columns, offered, dumpSeconds);
+      console.log(`  window: what visitors wait, maintenance on to off; dump ~${dumpSeconds.toFixed(1)} s`);
       for (const p of rows) {
         const est = p.seconds === null ? '     —   ' : `~${p.seconds.toFixed(1).padStart(6)} s`;
-        console.log(`  ${p.strategy.padEnd(8)} ${est}  rewrites: ${p.rewrites}; lock: ${p.lock}; ${p.note}`);
+        console.log(
+          `  ${p.strategy.padEnd(8)} ${est}  dump: ${p.dump}; rewrites: ${p.rewrites}; lock: ${p.lock}; ${p.note}`,
+        );
       }
       const best = recommend(rows);
       console.log(`  recommended: ${best.strategy}: ${best.why}`);
+      const chosen = rows.find((r) => r.strategy === best.strategy)!;
       console.log(
-        `plan-${id}: recommended ${best.strategy}; ` +
-          `estimates exclude the dump (~${dumpSeconds.toFixed(1)} s at ${RATES.dumpMBps} MB/s); ` +
+        `plan-${id}: recommended ${best.strategy} (window ~${chosen.seconds?.toFixed(1)} s, dump ${chosen.dump}); ` +
           `run STRATEGY=${best.strategy} make migrate-${id}`,
       );
     },

@@ -32,8 +32,16 @@ t.test('plan: three strategies, estimates ordered by the work they do, rename on
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /public."User".role ~20000 rows \(~1\d{4} to change\), \d+ MB; estimated from planner statistics/);
   t.match(r.stdout, /recommended: rename: a pure rename/);
-  t.match(r.stdout, /^ {2}default +~ *[\d.]+ s {2}rewrites: yes: UPDATE \+ one rewrite/m);
-  t.match(r.stdout, /^ {2}rename +~ *[\d.]+ s {2}rewrites: no;.*pure rename: available/m);
+  t.match(r.stdout, /^ {2}default +~ *[\d.]+ s {2}dump: inside the window; rewrites: yes: UPDATE \+ one rewrite/m);
+  t.match(r.stdout, /^ {2}rename +~ *[\d.]+ s {2}dump: before the window, the app running; rewrites: no;.*available/m);
+  t.match(r.stdout, /^ {2}default +~ *[\d.]+ s {2}dump: inside the window;/m);
+  t.match(r.stdout, /plan-0001: recommended rename \(window ~[\d.]+ s, dump before the window, the app running\)/);
+  const withDump = plan([{ bytes: 100e6, rows: 1e6, rows_to_change: 9e5, rename_available: true }], undefined, 7);
+  t.same(
+    withDump.map((x, i) => Number((x.seconds! - p[i].seconds!).toFixed(6))),
+    [7, 7, 0],
+    "the dump is in the window of the strategies that write rows, not in the rename's",
+  );
   t.same(await catalogSnapshot(url), catalog, 'plan changes nothing');
   t.equal(await tableChecksum(url), data);
   const { schema } = await import('../bin/schema.js');
@@ -72,7 +80,7 @@ t.test(
     t.ok(users > u / 2 && users < u * 2, `USER rows ${users} within 2x of ${u}`);
     const def = Number(/^ {2}default +~ *([\d.]+) s/m.exec(r.stdout)?.[1]);
     t.ok(def > 2, `the default strategy's estimate grows with the rows (${def} s), not ~1 s`);
-    t.match(r.stdout, /plan-0001: recommended rename;/);
+    t.match(r.stdout, /plan-0001: recommended rename \(/);
   },
 );
 
@@ -103,10 +111,12 @@ t.test('bench: floor and toolkit measured on copies of one database, ratio and t
     'dump MB/s = database MB / dump time',
   );
   t.ok(
-    Math.abs(b.strategies.rename.ratio * b.floorWindow - b.strategies.rename.window) < 1e-9,
+    Math.abs(b.strategies.rename.ratio * b.floorWindow - b.strategies.rename.windowNoDump) < 1e-9,
     'rename ratio against the same floor',
   );
+  t.equal(b.strategies.rename.window, b.strategies.rename.windowNoDump, 'rename dumps before its window');
+  t.ok(b.strategies.rename.steps.inverse > 0, 'and its inverse ran, proved');
   const text = table(b);
   t.match(text, /window, no dump +[\d.]+ s +[\d.]+ s +ratio [\d.]+ \(median of rounds: [\d.]+, [\d.]+\)/);
-  t.match(text, /STRATEGY=rename +window, no dump/);
+  t.match(text, /STRATEGY=rename +window +[\d.]+ s \(dump before\), no dump +[\d.]+ s .*; inverse +[\d.]+ s, proved/);
 });
