@@ -30,7 +30,7 @@ import { listBackups, pruneBackups } from '../bin/lib/backup/backups.js';
 import { repo, runBin } from './helpers/cli.js';
 import { tempSettings } from './helpers/runbook.js';
 import { oracleConfig, query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
-import { command } from '../e2e/prisma/apps.js';
+import { spawnTracked } from '../e2e/prisma/apps.js';
 import { reportStatements } from '../nextjs/maintenance.js';
 
 const quiet = () => {};
@@ -382,7 +382,12 @@ t.test('restore while the app reports into app_instances: exit 0, every other ta
   })();
   await sleep(300);
   const started = Date.now();
-  const r = await command(t, 'restore.ts', [path], { ...s.env, YES: '1' }).done;
+  // Asynchronous, so that the reports go on; one process (node --import tsx), killed if still running at the end.
+  const restoring = spawnTracked(t, process.execPath, ['--import', 'tsx', join(repo, 'bin/restore.ts'), path], {
+    ...s.env,
+    YES: '1',
+  });
+  const r = await restoring.done;
   await sleep(300); // a few reports more, after the restore
   stop = true;
   await loop;
