@@ -8,7 +8,10 @@ TSX   := node_modules/.bin/tsx
 BREAKING_MIGRATIONS       := $(TSX) bin/breaking-migrations.ts
 BREAKING_MIGRATIONS_NEEDS := node_modules/.package-lock.json
 ROWS  ?= 100000
-# npm ci writes this file last: node_modules is missing, or older than the lock, when it is.
+# npm ci writes this file last; it is older than the lock when the lock changed since (a git checkout,
+# a pull). node_modules missing: installed first, before anything runs. Older, or node_modules there
+# without this file: every target that needs the packages refuses up front (exit 2, `next: npm ci`).
+# npm ci never starts over an installed node_modules, so never in the middle of `make migrate-0001`.
 NPM   := node_modules/.package-lock.json
 
 .PHONY: help demo test lint test-e2e test-swarm bench seed baseline postgres-programs setup
@@ -34,6 +37,10 @@ lint: $(NPM) ## formatting, lint rules, the layer rule of bin/lib/, lines of at 
 	  'length > 120 { printf "%s:%d: %d columns (at most 120)\n", FILENAME, FNR, length; bad = 1 } END { exit bad }'
 
 $(NPM): package-lock.json
+	@if [ -e $@ ]; then why='is older than package-lock.json (the lock changed since the last npm ci)'; \
+	elif [ -e node_modules ] || [ -L node_modules ]; then why='has no .package-lock.json (an unfinished install)'; \
+	else why=; fi; \
+	if [ -n "$$why" ]; then echo "setup: node_modules $$why; nothing run." >&2; echo '  next: npm ci' >&2; exit 2; fi
 	@echo "setup: installing the npm packages (npm ci)"
 	@npm ci --no-audit --no-fund --loglevel=error
 

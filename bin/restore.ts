@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline/promises';
 import { main, Refusal, type Command } from './lib/cli/cli.js';
 import { connectionTarget, settings } from './lib/connection/config.js';
-import { checkDump, discarded, restore } from './lib/backup/restore.js';
+import { checkDump, discarded, NOT_COMPARED, restore } from './lib/backup/restore.js';
 import { maintenanceStatus } from './lib/maintenance/mode.js';
 import { describeTarget } from './lib/connection/target.js';
 import { mb } from './lib/connection/stream.js';
@@ -35,7 +35,8 @@ and what the restore discards (the dump's age; per table, rows now against the d
 made since, from the statistics counters the manifest kept). It refuses while maintenance is OFF
 (the site is live) unless LIVE=1. It asks to type "yes" on a terminal; YES=1 skips the question;
 with no terminal and no YES=1 it refuses. Afterwards it compares each table's row count with the
-manifest.
+manifest, except breaking_migrations.app_instances: the toolkit's live bookkeeping, into which the
+app's instances go on reporting (also during maintenance and during the restore), not user data.
 With PG_CONTAINER (or PG_SERVICE: its running task, found afresh), pg_restore and psql run inside
 that container, fed from this host.
 Exit codes: 0 restored and counts match, 1 restore failed (database unchanged) or counts differ,
@@ -74,11 +75,13 @@ Exit codes: 0 restored and counts match, 1 restore failed (database unchanged) o
           throw new Refusal('restore: not confirmed; nothing done.', undefined, 2);
       }
       const r = await restore(target, s, dumpPath!, { checked: manifest });
-      for (const t of r.tables)
-        console.log(
-          `  ${t.actual === t.expected ? 'ok  ' : 'DIFF'} ${t.name}: ` +
-            `${t.actual ?? 'missing'} rows (dump: ${t.expected})`,
-        );
+      for (const t of r.tables) {
+        const mark = !t.compared ? 'skip' : t.actual === t.expected ? 'ok  ' : 'DIFF';
+        const why = t.compared ? '' : `; not compared: ${NOT_COMPARED[t.name]}`;
+        console.log(`  ${mark} ${t.name}: ${t.actual ?? 'missing'} rows (dump: ${t.expected}${why})`);
+      }
+      const compared = r.tables.filter((t) => t.compared);
+      const skipped = r.tables.filter((t) => !t.compared).map((t) => `; ${t.name} not compared (live bookkeeping)`);
       if (r.countsMatch === false) {
         console.log(
           `restore: restored into ${r.database}, ` +
@@ -88,7 +91,8 @@ Exit codes: 0 restored and counts match, 1 restore failed (database unchanged) o
       }
       console.log(
         `restore: restored ${dumpPath} into ${r.database}` +
-          `${r.countsMatch ? `; ${r.tables.length} tables match the manifest` : ''} (${r.seconds.toFixed(2)} s)`,
+          `${r.countsMatch ? `; ${compared.length} tables match the manifest${skipped.join('')}` : ''} ` +
+          `(${r.seconds.toFixed(2)} s)`,
       );
     },
   };

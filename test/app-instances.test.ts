@@ -3,12 +3,12 @@
 // while one that cannot read the final labels is up after the contract; make app-status shows them.
 import t, { type Test } from 'tap';
 import pg from 'pg';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseProbe } from '../nextjs/maintenance.js';
 import { repo, runBin } from './helpers/cli.js';
+import { spawnTracked } from '../e2e/prisma/apps.js';
 import { enumLabels, oracleConfig, query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
 import { tempSettings } from './helpers/runbook.js';
 import type { Target } from '../bin/lib/connection/target.js';
@@ -35,22 +35,13 @@ function app(t: Test, db: Target, labels: string[], build: string) {
   return { pool, probe, logged };
 }
 
-/** A command in its own process, without blocking this one (whose app keeps reporting meanwhile). */
-function runAsync(
-  script: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(`${repo}/node_modules/.bin/tsx`, [`${repo}/bin/${script}`, ...args], {
-    cwd: repo,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((res) => child.once('close', (code) => res({ code, stdout, stderr })));
-}
+/**
+ * `bin/<script>` in its own process, without blocking this one (whose app keeps reporting meanwhile);
+ * killed at the test's end if still running. One process, `node --import tsx`: the tsx command would
+ * run the script in a child of its own, which a SIGKILL of tsx leaves running.
+ */
+const runAsync = (t: Test, script: string, args: string[], env: Record<string, string>) =>
+  spawnTracked(t, process.execPath, ['--import', 'tsx', join(repo, 'bin', script), ...args], env);
 
 const rows = async (db: Target) =>
   query<{ build: string; enums: { Role: string[] } }>(
@@ -63,7 +54,7 @@ t.test('an instance reports its labels, quietly before the toolkit, and also dur
   const a = app(t, db, V1, 'v1');
   await sleep(600);
   t.same(a.logged, [], 'nothing logged while the toolkit is not there');
-  const st = await runAsync('app-status.ts', ['--exit-code'], { DATABASE_URL: urlOf(db) });
+  const st = await runAsync(t, 'app-status.ts', ['--exit-code'], { DATABASE_URL: urlOf(db) }).done;
   t.equal(st.code, 1, 'app-status created the table; after one interval the v1 instance is there and cannot read');
   t.match(st.stdout, /^ {2}CANNOT test-app-v1 build v1: knows USER, ADMIN; not EMPLOYEE, MANAGER \(seen \d+ s ago\)$/m);
   t.same(
@@ -89,7 +80,7 @@ t.test('preflight: an instance that cannot read the new labels stops the run bef
   await sleep(600);
   const s = tempSettings(db);
   const data = await tableChecksum(db);
-  const r = await runAsync('migrate.ts', ['0001'], s.env);
+  const r = await runAsync(t, 'migrate.ts', ['0001'], s.env).done;
   t.equal(r.code, 2, r.stderr);
   t.match(
     r.stderr,
@@ -126,18 +117,13 @@ t.test('an instance that cannot read the final labels, up after the contract: ma
   app(t, db, V2, 'v2');
   await sleep(600);
   const s = tempSettings(db);
-  const child = spawn(`${repo}/node_modules/.bin/tsx`, [`${repo}/bin/migrate.ts`, '0001'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...s.env },
-    cwd: repo,
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const code = new Promise<number | null>((res) => child.once('close', res));
-  while (!out.includes('✓ contract') && child.exitCode === null) await sleep(50);
+  const run = runAsync(t, 'migrate.ts', ['0001'], s.env);
+  let ended = false;
+  void run.done.then(() => (ended = true));
+  while (!run.stdout().includes('✓ contract') && !ended) await sleep(50);
   app(t, db, V1, 'v1-again'); // an old image, started again (a rollback of the deploy)
-  t.equal(await code, 1, out + err);
+  const { code, stdout: out, stderr: err } = await run.done;
+  t.equal(code, 1, out + err);
   t.match(
     err,
     new RegExp(

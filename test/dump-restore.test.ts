@@ -18,16 +18,20 @@ import {
 } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { settings } from '../bin/lib/connection/config.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readSql, settings } from '../bin/lib/connection/config.js';
 import type { Target } from '../bin/lib/connection/target.js';
 import { dump, dumpFileName } from '../bin/lib/backup/dump.js';
 import { restore } from '../bin/lib/backup/restore.js';
 import { listBackups, pruneBackups } from '../bin/lib/backup/backups.js';
 import { repo, runBin } from './helpers/cli.js';
 import { tempSettings } from './helpers/runbook.js';
-import { query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
+import { oracleConfig, query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
+import { spawnTracked } from '../e2e/prisma/apps.js';
+import { reportStatements } from '../nextjs/maintenance.js';
 
 const quiet = () => {};
 const backupDir = () => join(mkdtempSync(join(tmpdir(), 'bm-bk-')), 'backups');
@@ -329,4 +333,109 @@ t.test('restore asks on a real terminal (a pseudo-terminal from util-linux scrip
     );
   }
   t.equal(runBin('maintenance.ts', ['off'], s.env).code, 0, 'maintenance OFF');
+});
+
+/** One report of an app's instance, as the drop-in sends it (nextjs/maintenance.ts), through its pool. */
+function reportThrough(app: pg.Pool, instance: string) {
+  const statements = reportStatements({
+    instance,
+    enums: { Role: ['USER', 'ADMIN'] },
+    started: new Date().toISOString(),
+  });
+  return app.query(`BEGIN;\n${statements.join(';\n')};\nCOMMIT;`);
+}
+
+t.test('restore while the app reports into app_instances: exit 0, every other table as dumped', async (t) => {
+  const db = await seededDatabase(t, 60000);
+  const s = tempSettings(db);
+  await query(db, readSql('app_instances.sql'));
+  const early = new pg.Pool({ ...oracleConfig(db), max: 1 });
+  for (const i of [1, 2, 3]) await reportThrough(early, `app-${i}`);
+  await early.end();
+  const d = runBin('dump.ts', [], s.env);
+  t.equal(d.code, 0, d.stderr);
+  const path = d.stdout.trim().split('\n').pop()!;
+  const manifest = JSON.parse(readFileSync(`${path}.manifest.json`, 'utf8'));
+  t.equal(manifest.tables['breaking_migrations.app_instances'], 3, 'the dump has the 3 instances of its time');
+  const dumped = await allTables(db);
+  await query(db, `UPDATE "User" SET email = 'changed-' || id WHERE id IN (SELECT id FROM "User" LIMIT 5000)`);
+  t.equal(runBin('maintenance.ts', ['on'], s.env).code, 0, 'maintenance ON');
+  t.teardown(() => void runBin('maintenance.ts', ['off'], s.env));
+
+  // The app's instances go on reporting, maintenance or not: those of the dump's time and new ones,
+  // one report after another on a second connection, before, during and after the restore.
+  const app = new pg.Pool({ ...oracleConfig(db), application_name: 'bm-test-app', max: 1 });
+  app.on('error', () => {});
+  t.teardown(() => app.end());
+  const reports: { start: number; end: number; error?: string }[] = [];
+  let stop = false;
+  const loop = (async () => {
+    for (let n = 0; !stop; n++) {
+      const start = Date.now();
+      const error = await reportThrough(app, n % 2 ? `app-${1 + (n % 3)}` : `app-new-${n}`).then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
+      reports.push({ start, end: Date.now(), error });
+      await sleep(5);
+    }
+  })();
+  await sleep(300);
+  const started = Date.now();
+  // Asynchronous, so that the reports go on; one process (node --import tsx), killed if still running at the end.
+  const restoring = spawnTracked(t, process.execPath, ['--import', 'tsx', join(repo, 'bin/restore.ts'), path], {
+    ...s.env,
+    YES: '1',
+  });
+  const r = await restoring.done;
+  await sleep(300); // a few reports more, after the restore
+  stop = true;
+  await loop;
+
+  t.equal(r.code, 0, `restore exits 0 (${r.stderr.trim()})`);
+  t.equal(r.stderr, '', 'nothing on stderr');
+  const during = reports.filter((p) => p.start >= started && p.start <= r.at);
+  t.ok(during.length > 0, `${during.length} reports made while the restore ran`);
+  t.comment(`the longest report waited ${Math.max(...during.map((p) => p.end - p.start))} ms`);
+  t.same(
+    reports.filter((p) => p.error).map((p) => p.error),
+    [],
+    'every report went through (held back, at most, while the restore held its locks)',
+  );
+  const { 'breaking_migrations.app_instances': live, ...restored } = await allTables(db);
+  const { 'breaking_migrations.app_instances': atDump, ...expected } = dumped;
+  t.same(restored, expected, 'every other table is exactly as dumped (checksums)');
+  t.not(live, atDump, 'app_instances is not as dumped: reports landed after the restore');
+  const [{ n: rows }] = await query<{ n: number }>(
+    db,
+    'SELECT count(*)::int AS n FROM breaking_migrations.app_instances',
+  );
+  t.ok(rows > 3, `app_instances has ${rows} rows now, more than the dump's 3`);
+  t.match(
+    r.stdout,
+    new RegExp(
+      /^ {2}breaking_migrations\.app_instances: \d+ rows now, 3 in the dump; .*; /.source +
+        /not compared afterwards \(the app's live bookkeeping: its instances report into it\)$/.source,
+      'm',
+    ),
+    'what the restore discards says so too',
+  );
+  t.match(r.stdout, /^ {2}ok {3}public\."User": 60000 rows \(dump: 60000\)$/m);
+  t.match(r.stdout, /^ {2}ok {3}breaking_migrations\.schema_migrations: 1 rows \(dump: 1\)$/m);
+  t.match(
+    r.stdout,
+    new RegExp(
+      /^ {2}skip breaking_migrations\.app_instances: \d+ rows \(dump: 3; /.source +
+        /not compared: the app's live bookkeeping: its instances report into it\)$/.source,
+      'm',
+    ),
+  );
+  t.match(
+    r.stdout.trim().split('\n').pop(),
+    new RegExp(
+      /^restore: restored \S+ into \S+; 2 tables match the manifest; /.source +
+        /breaking_migrations\.app_instances not compared \(live bookkeeping\) \(\d+\.\d+ s\)$/.source,
+    ),
+    'the summary names the table left out',
+  );
 });

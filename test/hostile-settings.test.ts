@@ -3,10 +3,20 @@
 // search_path that finds nothing change nothing in a run. Without that, the mutation is cancelled
 // (statement_timeout) and the dump's snapshot session is killed (idle_in_transaction_session_timeout).
 import t from 'tap';
+import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { runBin } from './helpers/cli.js';
-import { enumLabels, query, roleCounts, seededDatabase, identityChecksum, urlOf } from './helpers/database.js';
+import {
+  enumLabels,
+  oracleConfig,
+  query,
+  roleCounts,
+  seededDatabase,
+  identityChecksum,
+  urlOf,
+} from './helpers/database.js';
 import { tempSettings } from './helpers/runbook.js';
+import type { Target } from '../bin/lib/connection/target.js';
 
 const HOSTILE = {
   statement_timeout: '50ms',
@@ -14,6 +24,28 @@ const HOSTILE = {
   idle_session_timeout: '300ms',
   lock_timeout: '1ms',
 };
+
+// The oracle (pg, in this process: query() and the checks built on it) sets its own session's
+// statement_timeout to 0, and the other timeouts above too, at the start of each session: at database
+// level the hostile values apply to every session of the database, the oracle's included, and a
+// check must never be what times out. The toolkit runs in processes of its own (postgres.js, psql,
+// pg_dump), untouched by this: it still starts under the hostile values.
+pg.defaults.options = Object.keys(HOSTILE)
+  .map((name) => `-c ${name}=0`)
+  .join(' ');
+
+/** A setting as a session that sets nothing of its own at its start gets it (an app's, say). */
+async function plainSetting(db: Target, name: string): Promise<string> {
+  // Any options of its own (here only its name) keep pg.defaults' out of this one session.
+  const client = new pg.Client({ ...oracleConfig(db), options: '-c application_name=bm-test-plain-session' });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return (await client.query<{ s: string }>('SELECT current_setting($1) AS s', [name])).rows[0].s;
+  } finally {
+    await client.end();
+  }
+}
 
 for (const level of ['role', 'database'] as const) {
   t.test(`hostile settings at ${level} level: make migrate-0001 still verifies every row`, async (t) => {
@@ -36,8 +68,9 @@ for (const level of ['role', 'database'] as const) {
       for (const set of sets) await query(db, `ALTER DATABASE "${db.database}" ${set}`);
     }
     const as = { ...db, user: role };
-    const [seen] = await query(as, `SELECT current_setting('statement_timeout') AS s`);
-    t.equal(seen.s, '50ms', 'a plain session of that role or database gets the hostile value');
+    t.equal(await plainSetting(as, 'statement_timeout'), '50ms', 'a plain session of that role or database gets it');
+    const [oracle] = await query(as, `SELECT current_setting('statement_timeout') AS s`);
+    t.equal(oracle.s, '0', "the oracle's own session does not: it cannot time out");
 
     const s = tempSettings(as);
     const r = runBin('migrate.ts', ['0001'], s.env);

@@ -1,9 +1,20 @@
 // Two commands on a fresh machine: `make demo` and `make test` set up what they need themselves
-// (npm packages when node_modules is missing or older than the lock; PostgreSQL's programs from
-// Debian when root, or one line saying what to run).
+// (npm packages when node_modules is missing; PostgreSQL's programs from Debian when root, or one
+// line saying what to run). A node_modules older than the lock is refused up front, never reinstalled.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decide } from '../bin/setup.js';
@@ -119,3 +130,61 @@ t.test(
     t.notMatch(again.stdout, /setup:/, 'nothing to set up the second time: quiet');
   },
 );
+
+t.test('a stale node_modules is refused before any verb, npm ci runs only when it is missing', async (t) => {
+  // A copy of the Makefiles, with a stand-in npm and a stand-in verb that only write down that they ran.
+  const dir = mkdtempSync(join(tmpdir(), 'bm-npm-'));
+  for (const f of ['Makefile', 'breaking-migrations.mk']) cpSync(join(repo, f), join(dir, f));
+  const log = join(dir, 'ran.log');
+  const bin = join(dir, 'fake-bin');
+  mkdirSync(bin);
+  writeFileSync(
+    join(bin, 'npm'),
+    `#!/bin/sh\necho "npm $*" >> '${log}'\nmkdir -p node_modules && touch node_modules/.package-lock.json\n`,
+  );
+  writeFileSync(join(bin, 'verb'), `#!/bin/sh\necho "verb $*" >> '${log}'\n`);
+  for (const f of ['npm', 'verb']) chmodSync(join(bin, f), 0o755);
+  const hourAgo = new Date(Date.now() - 3600_000);
+  writeFileSync(join(dir, 'package-lock.json'), '{}\n');
+  utimesSync(join(dir, 'package-lock.json'), hourAgo, hourAgo);
+  const installed = join(dir, 'node_modules', '.package-lock.json');
+  const ran = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
+  const make = () =>
+    spawnSync('make', ['-s', 'migrate-0001', `BREAKING_MIGRATIONS=${join(bin, 'verb')}`], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { PATH: `${bin}:${process.env.PATH}`, HOME: process.env.HOME },
+    });
+  const refusal = (why: string) =>
+    new RegExp(
+      `^setup: node_modules ${why.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}; nothing run\\.\n {2}next: npm ci\n` +
+        /make: \*\*\* \[Makefile:\d+: node_modules\/\.package-lock\.json\] Error 2\n$/.source,
+    );
+
+  const fresh = make();
+  t.equal(fresh.status, 0, `no node_modules: installed, then the verb (${fresh.stderr})`);
+  t.equal(fresh.stdout, 'setup: installing the npm packages (npm ci)\n');
+  t.same(ran(), ['npm ci --no-audit --no-fund --loglevel=error', 'verb migrate-0001'], 'npm ci first, then the verb');
+
+  const again = make();
+  t.equal(again.status, 0, again.stderr);
+  t.equal(again.stdout + again.stderr, '', 'up to date: quiet');
+  t.same(ran().slice(2), ['verb migrate-0001'], 'no npm ci the second time');
+
+  // The lock changed after the install (a git checkout): refused, nothing run, node_modules untouched.
+  const twoHoursAgo = new Date(Date.now() - 7200_000);
+  utimesSync(installed, twoHoursAgo, twoHoursAgo);
+  const stale = make();
+  t.equal(stale.status, 2, 'stale node_modules: exit 2');
+  t.match(stale.stderr, refusal('is older than package-lock.json (the lock changed since the last npm ci)'));
+  t.equal(stale.stdout, '', 'nothing on stdout');
+  t.same(ran().slice(3), [], 'neither npm ci nor the verb ran');
+  t.equal(statSync(installed).mtimeMs, twoHoursAgo.getTime(), 'node_modules untouched');
+
+  // node_modules there without npm's last file (an install that was interrupted): refused too.
+  rmSync(installed);
+  const unfinished = make();
+  t.equal(unfinished.status, 2, 'node_modules without .package-lock.json: exit 2');
+  t.match(unfinished.stderr, refusal('has no .package-lock.json (an unfinished install)'));
+  t.same(ran().slice(3), [], 'neither npm ci nor the verb ran');
+});
