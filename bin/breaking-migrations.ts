@@ -26,7 +26,7 @@ export const VERBS: Verb[] = [
   {
     verb: 'init',
     does: "in the app's repository: migrations/, .env.example, the Makefile's include, the Next.js drop-in",
-    changes: 'new files (refuses, writing none, when one differs)',
+    changes: 'new files; lines .env.example, Makefile, .gitignore lack (refuses, writing none, if a drop-in differs)',
     exits: '0 done, 2 refused',
     load: () => import('./init.js'),
     args: none,
