@@ -1,10 +1,15 @@
 # breaking-migrations' verbs as make targets, for the app's own Makefile with one line:
 #   include node_modules/breaking-migrations/breaking-migrations.mk
-# (`npx breaking-migrations init` writes it). Every target reads DATABASE_URL and the other settings
-# from the environment or from .env; the app's migrations are read from MIGRATIONS_DIR (./migrations).
-#   BREAKING_MIGRATIONS        the command (default: the one npm installed in node_modules/.bin)
+# (`npx breaking-migrations init` writes it, relative to the app's folder: ../../node_modules/… in a
+# package of an npm workspace). Every target reads DATABASE_URL and the other settings from the
+# environment or from .env; the app's migrations are read from MIGRATIONS_DIR (./migrations).
+#   BREAKING_MIGRATIONS        the command (default: node and this file's own bin/breaking-migrations.mjs)
 #   BREAKING_MIGRATIONS_NEEDS  what every verb needs first (this repository's own Makefile: npm ci)
-BREAKING_MIGRATIONS ?= node_modules/.bin/breaking-migrations
+# This file's folder is taken now (:=): MAKEFILE_LIST ends with this file only while make reads it.
+# The includer's .DEFAULT_GOAL is saved here and restored at the end: `make` alone runs its own first target.
+BREAKING_MIGRATIONS_HOME := $(dir $(lastword $(MAKEFILE_LIST)))
+BREAKING_MIGRATIONS ?= node $(BREAKING_MIGRATIONS_HOME)bin/breaking-migrations.mjs
+BREAKING_MIGRATIONS_GOAL := $(.DEFAULT_GOAL)
 
 .PHONY: init maintenance-on maintenance-off maintenance-status dump restore backups history psql app-status \
         status expand contract rollback new-migration new-enum-migration
@@ -76,3 +81,6 @@ new-migration: $(BREAKING_MIGRATIONS_NEEDS)  # ID=NNNN NAME=…
 
 new-enum-migration: $(BREAKING_MIGRATIONS_NEEDS)  # ID=NNNN TYPE=… FROM=… TO=… MAP=…
 	@$(BREAKING_MIGRATIONS) new-enum-migration
+
+# The includer's default goal again (empty when the include came first: its next target becomes it).
+.DEFAULT_GOAL := $(BREAKING_MIGRATIONS_GOAL)

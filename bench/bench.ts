@@ -288,7 +288,7 @@ export function table(b: BenchResult): string {
 export function command(_args: string[]): Command {
   return {
     name: 'bench',
-    usage: 'usage: tsx bench/bench.ts [ROWS] [ROUNDS]   (make bench ROWS=1000000 ROUNDS=5)',
+    usage: 'usage: make bench [ROWS=1000000] [ROUNDS=5]',
     help: `
 Starts a throwaway PostgreSQL, seeds ROWS users once into a template, then ROUNDS times on
 fresh copies: the bare SQL floor (bench/floor.sql through psql) and make migrate-0001. Prints

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export function command(_args: string[]): Command {
   return {
     name: 'app-status',
-    usage: 'usage: tsx bin/app-status.ts [--exit-code]   (make app-status [MIGRATION=NNNN] [APP_SEEN_S=60])',
+    usage: 'usage: breaking-migrations app-status [--exit-code]   (make app-status [MIGRATION=NNNN] [APP_SEEN_S=60])',
     help: `
 Lists the app's instances (host:pid) that reported in the last APP_SEEN_S seconds (default 60),
 with their build and the labels of the migration's enum their client knows (nextjs/maintenance.ts:

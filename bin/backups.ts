@@ -11,7 +11,7 @@ import { isMain } from './lib/cli/entry.js';
 export function command(_args: string[]): Command {
   return {
     name: 'backups',
-    usage: 'usage: tsx bin/backups.ts [--keep N]   (make backups [KEEP=n])',
+    usage: 'usage: breaking-migrations backups [--keep N]   (make backups [KEEP=n])',
     help: `
 Lists the dumps in BACKUP_DIR (default ./backups), newest first: time, size, database, and
 whether its checksum file is there. With KEEP=n (or --keep n), deletes all but the newest n,

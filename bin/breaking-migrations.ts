@@ -3,9 +3,7 @@
 // table; each row names what the verb does, what it changes and its exit codes (the README's verb
 // table is kept in step with it by a test), and where its command lives. A command module is
 // loaded only when its verb runs.
-import { existsSync } from 'node:fs';
-import { repoPath } from './lib/connection/config.js';
-import { main, type Command } from './lib/cli/cli.js';
+import { inCheckout, main, type Command } from './lib/cli/cli.js';
 import { isMain } from './lib/cli/entry.js';
 
 type Module = { command(args: string[]): Command };
@@ -28,7 +26,7 @@ export const VERBS: Verb[] = [
   {
     verb: 'init',
     does: "in the app's repository: migrations/, .env.example, the Makefile's include, the Next.js drop-in",
-    changes: 'new files (refuses, writing none, when one differs)',
+    changes: 'new files; lines .env.example, Makefile, .gitignore lack (refuses, writing none, if a drop-in differs)',
     exits: '0 done, 2 refused',
     load: () => import('./init.js'),
     args: none,
@@ -252,12 +250,20 @@ export function findVerb(typed: string): { verb: Verb; id: string } | undefined 
   return undefined;
 }
 
-export function verbTable(): string {
-  const width = Math.max(...VERBS.map((v) => v.verb.length)) + 2;
-  return VERBS.map((v) => `  ${v.verb.padEnd(width)}${v.does}`).join('\n');
+/** The verbs that run here: all of them in this checkout, the package's own in the installed package. */
+export function verbTable(checkout = inCheckout()): string {
+  const verbs = VERBS.filter((v) => checkout || !v.checkout);
+  const width = Math.max(...verbs.map((v) => v.verb.length)) + 2;
+  return verbs.map((v) => `  ${v.verb.padEnd(width)}${v.does}`).join('\n');
 }
 
-const usage = 'usage: breaking-migrations <verb> [arguments]   (make <verb>; `<verb> --help` for one)';
+/** The first line of `help`, in the words that work where it runs (the make verb in this checkout). */
+export function entryUsage(checkout = inCheckout()): string {
+  return checkout
+    ? "usage: make <verb> [VAR=…]   (one verb's help: node_modules/.bin/tsx bin/breaking-migrations.ts <verb> --help)"
+    : 'usage: npx breaking-migrations <verb> [arguments]   ' +
+        "(or make <verb>, with init's include; `npx breaking-migrations <verb> --help` for one)";
+}
 
 /** `breaking-migrations <verb> [arguments]`: this file run by tsx, or the npm package's bin/breaking-migrations.mjs. */
 export async function run(argv: string[]): Promise<void> {
@@ -266,12 +272,12 @@ export async function run(argv: string[]): Promise<void> {
   if (!found) {
     const known = typed === '' || typed === 'help' || typed === '--help' || typed === '-h';
     (known ? process.stdout : process.stderr).write(
-      `${known ? '' : `breaking-migrations: unknown verb "${typed}".\n`}` + `${usage}\n\n${verbTable()}\n`,
+      `${known ? '' : `breaking-migrations: unknown verb "${typed}".\n`}` + `${entryUsage()}\n\n${verbTable()}\n`,
     );
     process.exitCode = known ? 0 : 2;
     return;
   }
-  if (found.verb.checkout && !existsSync(repoPath('Makefile'))) {
+  if (found.verb.checkout && !inCheckout()) {
     // The npm package ships the runbook (and no Makefile), not this repository's demo, bench and test setup.
     process.stderr.write(
       `breaking-migrations: ${typed} belongs to a checkout of the breaking-migrations repository, ` +

@@ -45,7 +45,7 @@ export async function demo(rows: number): Promise<{ before: Status; after: Statu
 export function command(_args: string[]): Command {
   return {
     name: 'demo',
-    usage: 'usage: tsx bin/demo.ts [ROWS]',
+    usage: 'usage: make demo [ROWS=100000]',
     help: `
 Starts a throwaway PostgreSQL (needs Debian's postgresql package), creates the "before" schema,
 adds ROWS users (default 100000), runs the real migrate-0001 (maintenance mode, dump, expand,

@@ -10,7 +10,7 @@ import { isMain } from './lib/cli/entry.js';
 export function command(_args: string[]): Command {
   return {
     name: 'dump',
-    usage: 'usage: tsx bin/dump.ts',
+    usage: 'usage: breaking-migrations dump   (make dump [BACKUP_DIR=backups])',
     help: `
 pg_dump --format=custom of DATABASE_URL into BACKUP_DIR (default ./backups, made 0700) as
 backup_<db>_YYYYmmdd_HHMMSS.dump (0600), plus <dump>.sha256 and <dump>.manifest.json (database,

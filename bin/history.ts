@@ -49,7 +49,7 @@ export async function history(target: Target): Promise<Run[]> {
 export function command(_args: string[]): Command {
   return {
     name: 'history',
-    usage: 'usage: tsx bin/history.ts [--json]   (make history)',
+    usage: 'usage: breaking-migrations history [--json]   (make history)',
     help: `
 Every run of every migration on DATABASE_URL, newest first, from breaking_migrations.journal:
 start and end, result (done, refused in preflight, failed, failed and restored, unfinished),

@@ -17,7 +17,9 @@ export function command(args: string[]): Command {
   const verb = args[0];
   return {
     name: verb ? `maintenance-${verb}` : 'maintenance',
-    usage: 'usage: tsx bin/maintenance.ts on|off|status [--json] [--exit-code]',
+    usage:
+      'usage: breaking-migrations maintenance-on|maintenance-off|maintenance-status [--json] [--exit-code]   ' +
+      '(make maintenance-on [REASON=… MESSAGE=… RETRY_AFTER=s] | make maintenance-off | make maintenance-status)',
     help: `
 on       write the lock file (JSON: since, reason, retryAfter, by) atomically; again = update it.
          REASON="…" (the operator's, default "maintenance"; never shown to visitors),

@@ -452,8 +452,8 @@ export function command(args: string[]): Command {
   return {
     name: `migrate-${id}`,
     usage:
-      'usage: tsx bin/migrate.ts NNNN   ' +
-      '(make migrate-0001 [STRATEGY=rewrite|rename] [AUTO_RESTORE=1] [LOCK_TIMEOUT=10s])',
+      'usage: breaking-migrations migrate-NNNN   ' +
+      '(make migrate-NNNN [STRATEGY=rewrite|rename] [AUTO_RESTORE=1] [LOCK_TIMEOUT=10s])',
     help: `
 Runs migration NNNN end to end on DATABASE_URL: preflight (server, pg_dump, disk, the contract's
 blockers: nothing changes if it fails) → maintenance on → dump → expand → verifier (mutation and

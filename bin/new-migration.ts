@@ -172,8 +172,8 @@ export function command(args: string[]): Command {
   return {
     name: mode === 'enum' ? 'new-enum-migration' : 'new-migration',
     usage:
-      'usage: tsx bin/new-migration.ts skeleton|enum   ' +
-      '(make new-migration ID= NAME= | make new-enum-migration ID= TYPE= FROM= TO= MAP=)',
+      'usage: breaking-migrations new-migration|new-enum-migration (ID=, NAME=, TYPE=, … in the environment)   ' +
+      '(make new-migration ID=NNNN NAME=… | make new-enum-migration ID=NNNN TYPE=… FROM=… TO=… MAP=…)',
     help: `
 skeleton  ID=NNNN NAME=name: MIGRATIONS_DIR/NNNN/ with expand/, contract/ and {preflight,lock,counts,
           mutation,invariants,final_checks}.sql, commented, each TODO refusing to run until written.

@@ -107,7 +107,7 @@ export function command(args: string[]): Command {
   const id = args[0] ?? '';
   return {
     name: `plan-${id}`,
-    usage: 'usage: tsx bin/plan.ts NNNN   (make plan-0001)',
+    usage: 'usage: breaking-migrations plan-NNNN   (make plan-NNNN)',
     help: `
 For DATABASE_URL, prints each strategy migration NNNN offers (STRATEGY=default, and rewrite /
 rename when NNNN/rewrite.sql / rename.sql exist): the lock it takes, whether it rewrites the

@@ -165,7 +165,7 @@ export function command(args: string[]): Command {
   const id = args[0] ?? '';
   return {
     name: `prisma-${id}`,
-    usage: 'usage: tsx bin/prisma.ts NNNN   (make prisma-0001 PRISMA_DIR=../app/prisma)',
+    usage: 'usage: breaking-migrations prisma-NNNN   (make prisma-NNNN PRISMA_DIR=prisma)',
     help: `
 After migration NNNN is applied (make migrate-NNNN), tells the app's Prisma about it, with
 PRISMA_DIR = the app's prisma/ folder (schema.prisma and migrations/):

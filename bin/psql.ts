@@ -14,7 +14,7 @@ import { isMain } from './lib/cli/entry.js';
 export function command(_args: string[]): Command {
   return {
     name: 'psql',
-    usage: 'usage: tsx bin/psql.ts [psql arguments]   (make psql)',
+    usage: 'usage: breaking-migrations psql [psql arguments]   (make psql)',
     help: `
 Opens psql on DATABASE_URL (credentials through the environment, never the command line), in a
 session that may write while the maintenance guard holds the database read-only, and that the

@@ -136,7 +136,9 @@ export function command(args: string[]): Command {
   const id = args[0] ?? '';
   return {
     name: `rehearse-${id}`,
-    usage: 'usage: tsx bin/rehearse.ts NNNN   (make rehearse-0001 [REHEARSE_IN=sandbox] [STRATEGY=rewrite|rename])',
+    usage:
+      'usage: breaking-migrations rehearse-NNNN   ' +
+      '(make rehearse-NNNN [REHEARSE_IN=sandbox] [STRATEGY=rewrite|rename])',
     help: `
 Rehearses migration NNNN on a copy of DATABASE_URL: takes a fresh dump (into BACKUP_DIR, like
 make dump), restores it into a scratch database — on the same server (needs CREATEDB), or with

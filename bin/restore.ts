@@ -25,7 +25,7 @@ async function confirm(question: string): Promise<boolean> {
 export function command(_args: string[]): Command {
   return {
     name: 'restore',
-    usage: 'usage: tsx bin/restore.ts DUMP   (make restore DUMP=backups/….dump [YES=1] [LIVE=1])',
+    usage: 'usage: breaking-migrations restore DUMP   (make restore DUMP=backups/….dump [YES=1] [LIVE=1])',
     help: `
 Restores DUMP into DATABASE_URL in ONE transaction: pg_restore --clean --if-exists produces the
 SQL, psql runs it between BEGIN and a COMMIT sent only when everything succeeded.

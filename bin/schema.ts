@@ -119,7 +119,11 @@ const STEPS: SchemaStep[] = ['baseline', 'toolkit', 'expand', 'contract', 'rollb
 export function command(args: string[]): Command {
   return {
     name: STEPS.includes(args[0] as SchemaStep) ? args[0] : 'schema',
-    usage: 'usage: tsx bin/schema.ts baseline|toolkit|expand|contract|rollback [--migration NNNN]',
+    usage:
+      args[0] === 'baseline'
+        ? 'usage: make baseline'
+        : 'usage: breaking-migrations expand|contract|rollback [--migration NNNN]   ' +
+          '(make expand|contract|rollback [MIGRATION=NNNN])',
     help: `
 Applies one schema step of migration MIGRATION (default: the newest in MIGRATIONS_DIR; or --migration NNNN) with dbmate,
 against DATABASE_URL.

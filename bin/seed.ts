@@ -29,7 +29,7 @@ export async function seed(target: Target, rows: number): Promise<{ added: numbe
 export function command(_args: string[]): Command {
   return {
     name: 'seed',
-    usage: 'usage: tsx bin/seed.ts ROWS',
+    usage: 'usage: make seed [ROWS=100000]',
     help: `
 Adds ROWS fake users to "User" of DATABASE_URL (about 90% USER, 10% ADMIN, unique e-mails),
 with one set-based INSERT. Refuses on a database that has _prisma_migrations.`,

@@ -90,7 +90,7 @@ export async function ensurePostgres(log: (l: string) => void = console.log): Pr
 export function command(_args: string[]): Command {
   return {
     name: 'setup',
-    usage: 'usage: tsx bin/setup.ts postgres   (run by make demo, make test, make bench)',
+    usage: 'usage: make setup   (run by make demo, make test, make bench)',
     help: `
 Checks that PostgreSQL's server programs (initdb, pg_ctl) and client programs (psql, pg_dump,
 pg_restore) are where the sandbox looks: PG_BINDIR when set (and only there), else pg_config

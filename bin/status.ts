@@ -49,7 +49,7 @@ export async function status(target: Target, migration = '0001'): Promise<Status
 export function command(_args: string[]): Command {
   return {
     name: 'status',
-    usage: 'usage: tsx bin/status.ts [--json]',
+    usage: 'usage: breaking-migrations status [--json]   (make status [MIGRATION=NNNN])',
     help: `
 Shows, for DATABASE_URL and migration MIGRATION (default: the newest in MIGRATIONS_DIR): the
 dbmate files (the toolkit's, then MIGRATIONS_DIR/NNNN/expand and NNNN/contract) as applied or

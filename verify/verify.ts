@@ -59,7 +59,7 @@ export function command(args: string[]): Command {
   const id = args[0] ?? '';
   return {
     name: `verify-${id}`,
-    usage: 'usage: tsx verify/verify.ts NNNN [--dry-run] [--report FILE]   (make verify-0001 [DRY_RUN=1])',
+    usage: 'usage: breaking-migrations verify-NNNN [--dry-run] [--report FILE]   (make verify-NNNN [DRY_RUN=1])',
     help: VERIFY_HELP,
     run: (argv) => runVerifyCli(id, argv.slice(1)),
   };

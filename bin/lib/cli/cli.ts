@@ -1,7 +1,8 @@
 // The thin adapter every command shares: --help, one-line refusals with the next step,
 // exit codes, and step timing. Commands export plain functions; this file owns the process.
+import { existsSync } from 'node:fs';
 import process from 'node:process';
-import { loadDotEnv } from '../connection/config.js';
+import { loadDotEnv, repoPath } from '../connection/config.js';
 import { describeLost, installLostServerGuard, isLostConnection } from '../connection/lost-server.js';
 
 import { Refusal } from '../connection/refusal.js';
@@ -10,7 +11,7 @@ export { Refusal };
 
 export interface Command {
   name: string;
-  usage: string; // first line of --help
+  usage: string; // first line of --help: `usage: breaking-migrations VERB …   (make VERB …)` (see usageLine)
   help: string; // the rest of --help
   run(argv: string[]): Promise<number | undefined> | Promise<void>; // an exit code, or none for 0
 }
@@ -50,10 +51,26 @@ export function explain(err: unknown): { message: string; next?: string; exitCod
   return { message, next, exitCode: 1 };
 }
 
+/** A checkout of the breaking-migrations repository (its Makefile is there), not the installed npm package. */
+export function inCheckout(): boolean {
+  return existsSync(repoPath('Makefile'));
+}
+
+/**
+ * A command's usage as it works where it runs. Written `usage: breaking-migrations VERB ARGS   (make VERB VARS)`:
+ * in the installed package `usage: npx breaking-migrations VERB ARGS   (make VERB VARS)`, in this checkout (where
+ * no breaking-migrations command is installed) `usage: make VERB VARS`. Any other form is printed as written.
+ */
+export function usageLine(usage: string, checkout = inCheckout()): string {
+  const m = /^usage: breaking-migrations (.+?) {3}\((make .+)\)$/.exec(usage);
+  if (!m) return usage;
+  return checkout ? `usage: ${m[2]}` : `usage: npx breaking-migrations ${m[1]}   (${m[2]})`;
+}
+
 /** Run a command as a process: parse --help, map errors to exit codes, never print a stack. */
 export async function main(cmd: Command, argv: string[] = process.argv.slice(2)): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${cmd.usage}\n\n${cmd.help.trim()}\n`);
+    process.stdout.write(`${usageLine(cmd.usage)}\n\n${cmd.help.trim()}\n`);
     return;
   }
   installLostServerGuard(cmd.name);
