@@ -288,24 +288,31 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
           contractedAt = new Date();
         },
         run: () =>
-          withGrowth(target, 'contract', writes?.rewrite, log, async () => {
-            for (let attempt = 1; ; attempt++) {
-              try {
-                return await schema(target, 'contract', id);
-              } catch (err) {
-                // A writer that bypassed the guard added old labels after the mutation: carry them
-                // through, but only when rows are all that stops the contract (the verifier would
-                // change them); anything else is not the verifier's to fix.
-                const held = rowsStillHolding((err as Error).message);
-                if (attempt >= 3 || !held) throw err;
-                log(
-                  `  rows with an old label appeared after the mutation: ${held.join('; ')}; ` +
-                    `running the verifier again (attempt ${attempt + 1})`,
-                );
-                result.verifier = await mutate();
+          withGrowth(
+            target,
+            'contract',
+            writes?.rewrite,
+            log,
+            async () => {
+              for (let attempt = 1; ; attempt++) {
+                try {
+                  return await schema(target, 'contract', id);
+                } catch (err) {
+                  // A writer that bypassed the guard added old labels after the mutation: carry them
+                  // through, but only when rows are all that stops the contract (the verifier would
+                  // change them); anything else is not the verifier's to fix.
+                  const held = rowsStillHolding((err as Error).message);
+                  if (attempt >= 3 || !held) throw err;
+                  log(
+                    `  rows with an old label appeared after the mutation: ${held.join('; ')}; ` +
+                      `running the verifier again (attempt ${attempt + 1})`,
+                  );
+                  result.verifier = await mutate();
+                }
               }
-            }
-          }, progress),
+            },
+            progress,
+          ),
       }),
       stepOf({
         name: 'final-checks',

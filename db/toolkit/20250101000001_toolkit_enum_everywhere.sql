@@ -72,8 +72,17 @@ DECLARE
   result jsonb := '{}';
 BEGIN
   FOR tbl IN SELECT * FROM breaking_migrations.enum_tables(type_name) ORDER BY table_name LOOP
-    identity := format('hashtextextended(ROW(%s)::text, 0)',
-                       COALESCE((SELECT string_agg(format('t.%I', c), ', ') FROM unnest(tbl.identity_columns) c), ''));
+    -- The identity columns hashed as a record (no text per row: three times faster) when each is
+    -- of a common type with a hash function; otherwise (json, geometric types…) as the row's text.
+    identity := format(
+      CASE WHEN NOT EXISTS (
+             SELECT FROM pg_attribute a
+             WHERE a.attrelid = tbl.relid AND a.attname::text = ANY (tbl.identity_columns)
+               AND a.atttypid::regtype::text NOT IN ('text', 'character varying', 'character', 'smallint',
+                   'integer', 'bigint', 'numeric', 'uuid', 'date', 'timestamp without time zone',
+                   'timestamp with time zone', 'bytea', 'boolean'))
+           THEN 'hash_record_extended(ROW(%s), 0)' ELSE 'hashtextextended(ROW(%s)::text, 0)' END,
+      COALESCE((SELECT string_agg(format('t.%I', c), ', ') FROM unnest(tbl.identity_columns) c), ''));
     IF cardinality(tbl.columns) = 1 AND NOT tbl.is_array[1] THEN
       -- The common case, one plain column: group by the stored label itself (no text per row).
       EXECUTE format($q$

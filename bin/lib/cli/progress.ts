@@ -11,12 +11,20 @@ export interface Measure {
   unit: 'bytes' | 'rows';
 }
 
-/** "42% (1.2 MB of 2.9 MB), ~12 s left" — or what is known without a total. */
-export function describeProgress(m: Measure, seconds: number): string {
+/**
+ * "42% (1.2 MB of 2.9 MB), ~12 s left" — or what is known without a total. The time left is the
+ * rest at `rate` (units per second) when the caller measured one, else at the average so far.
+ */
+export function describeProgress(m: Measure, seconds: number, rate?: number): string {
   const fmt = (n: number) => (m.unit === 'bytes' ? mb(n) : `${Math.round(n)} rows`);
   if (!m.total || m.total <= 0) return `${fmt(m.done)}, ${seconds.toFixed(0)} s`;
   const f = Math.min(1, m.done / m.total);
-  const left = f > 0.01 ? (seconds * (1 - f)) / f : undefined;
+  const left =
+    rate !== undefined && rate > 0
+      ? (m.total - Math.min(m.done, m.total)) / rate
+      : f > 0.01
+        ? (seconds * (1 - f)) / f
+        : undefined;
   const eta = left === undefined ? 'estimating' : `~${Math.ceil(left)} s left`;
   return `${Math.floor(f * 100)}% (${fmt(m.done)} of ${fmt(m.total)}), ${eta}`;
 }
@@ -31,6 +39,9 @@ export function reportProgress(
   const t0 = performance.now();
   const live = opts.live ?? (Boolean(process.stdout.isTTY) && log === console.log);
   let busy = false;
+  // The rate counts from the first reading that saw work done: a step that first reads the
+  // tables (the verifier's counts) writes nothing for a while, and that is not its pace.
+  let first: { t: number; done: number } | undefined;
   const timer = setInterval(
     async () => {
       if (busy) return;
@@ -38,7 +49,11 @@ export function reportProgress(
       try {
         const m = await measure();
         if (!m) return;
-        const line = `  … ${label}: ${describeProgress(m, (performance.now() - t0) / 1000)}`;
+        const now = performance.now();
+        if (!first && m.done > 0) first = { t: now, done: m.done };
+        const rate =
+          first && now > first.t && m.done > first.done ? (m.done - first.done) / ((now - first.t) / 1000) : 0;
+        const line = `  … ${label}: ${describeProgress(m, (now - t0) / 1000, rate || undefined)}`;
         if (live) process.stdout.write(`\r${line.padEnd(78)}`);
         else log(line);
       } catch {
@@ -89,15 +104,31 @@ export async function expectedWrites(
   if (!planSql) return undefined;
   const rows = await sql.unsafe(planSql).catch(() => undefined);
   if (!rows?.length) return undefined;
+  // Each table's indexes, apart from its heap: the two steps write them differently.
+  const names = [...new Set(rows.map((r) => String(r.table_name)))];
+  const indexes = new Map(
+    (
+      await sql`SELECT t AS name, pg_indexes_size(to_regclass(t)) AS b FROM unnest(${names}::text[]) t`.catch(() => [])
+    ).map((r) => [String(r.name), Number(r.b) || 0]),
+  );
+  const heap = (r: (typeof rows)[number]) => Number(r.bytes) - (indexes.get(String(r.table_name)) ?? 0);
   const tables = [...new Map(rows.map((r) => [String(r.table_name), r])).values()];
   return {
-    rewrite: tables.reduce((a, t) => a + Number(t.bytes), 0),
+    rewrite: tables.reduce((a, t) => a + heap(t) + WRITES.rewriteIndexes * (indexes.get(String(t.table_name)) ?? 0), 0),
     update: rows.reduce((a, r) => {
       const share = Number(r.rows) > 0 ? Math.min(1, Number(r.rows_to_change) / Number(r.rows)) : 0;
-      return a + Number(r.bytes) * share;
+      return a + share * (heap(r) + WRITES.updateIndexes * (indexes.get(String(r.table_name)) ?? 0));
     }, 0),
   };
 }
+
+/**
+ * What the long steps write into indexes, as a share of their size now, measured by `make bench`
+ * (1M users, two text indexes): an UPDATE appends each changed row's new version to the heap,
+ * but its new index entries mostly fill the room a randomly filled index has (0.17 per share of
+ * rows changed); a rewrite builds every index anew, packed (0.66 of the worn ones).
+ */
+export const WRITES = { updateIndexes: 0.17, rewriteIndexes: 0.66 };
 
 /** Runs fn while reporting the database's growth against `expected` (0: a step that writes nothing). */
 export async function withGrowth<T>(
