@@ -75,7 +75,7 @@ export function describeInverse(id: string): string {
   ].join('; ');
 }
 
-/** The run's line about a dump taken before the window: what restoring it would lose, and the way back that keeps it. */
+/** The line about a dump taken before the window: what restoring it would lose, and the way back that keeps it. */
 export function describeWritesSince(w: ReturnType<typeof writesSince>, id: string): string {
   const top = Object.entries(w.tables)
     .sort((a, b) => b[1] - a[1])
