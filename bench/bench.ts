@@ -153,6 +153,12 @@ export async function bench(
       if (!strategy)
         for (const st of ['mutate', 'contract']) etaLines[st] = [...(etaLines[st] ?? []), ...etaErrors(lines, st)];
       for (const st of run.steps) push(into, st.step, st.seconds);
+      // Inside the mutate step, against the floor's one UPDATE: the statement, and what the verifier adds.
+      const v = run.verifier?.seconds;
+      if (v) {
+        push(into, '  statement', v.mutation);
+        push(into, '  counts+checks', v.lock + v.countBefore + v.countAfter + v.checks);
+      }
       push(into, 'window', run.windowSeconds ?? NaN);
       // A strategy that dumps before maintenance-on (rename) has no dump in its window to take out.
       const at = (step: string) => run.steps.findIndex((x) => x.step === step);
@@ -260,10 +266,12 @@ export function table(b: BenchResult): string {
       'dump',
       'expand',
       'mutate',
+      '  statement',
+      '  counts+checks',
       'contract',
       'final-checks',
       'maintenance-off',
-    ].map((s) => `${s.padEnd(17)} ${f(b.floor[s])} ${f(b.toolkit[s])}`),
+    ].map((s) => `${s.padEnd(17)} ${f(b.floor[s === '  statement' ? 'mutate' : s])} ${f(b.toolkit[s])}`),
     `window, no dump   ${f(b.floorWindow)} ${f(b.toolkitWindow)}   ratio ${b.ratio.toFixed(3)} ` +
       `(median of rounds: ${b.roundRatios.map((x) => x.toFixed(3)).join(', ')})`,
     `window with dump  ${''.padStart(10)} ${f(b.toolkitWindowWithDump)}`,

@@ -129,7 +129,7 @@ export const VERBS: Verb[] = [
   },
   {
     verb: 'rollback',
-    does: "undo the migration's latest step: contract, then expand; never the toolkit",
+    does: "undo the migration's latest step: contract, then expand (a rename run: its relabel); never the toolkit",
     changes: 'schema',
     exits: SCHEMA_EXITS,
     load: () => import('./schema.js'),
@@ -137,7 +137,7 @@ export const VERBS: Verb[] = [
   },
   {
     verb: 'plan-NNNN',
-    does: "each strategy's lock, rewrite and estimated window, and a recommendation",
+    does: "each strategy's lock, rewrite and window with its dump, and a recommendation",
     changes: 'nothing',
     exits: '0, 2 no plan.sql or refused, 3 unreachable',
     load: () => import('./plan.js'),

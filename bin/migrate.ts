@@ -59,7 +59,7 @@ export interface RunResult {
   alreadyApplied: boolean;
   steps: StepTime[];
   dump?: string;
-  verifier?: Pick<VerifyReport, 'before' | 'after' | 'updated'>;
+  verifier?: Pick<VerifyReport, 'before' | 'after' | 'updated'> & Partial<Pick<VerifyReport, 'seconds'>>;
   checks: FinalCheck[];
   windowSeconds?: number;
   report?: string;

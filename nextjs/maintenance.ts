@@ -25,7 +25,9 @@ export interface MaintenanceLock {
 export interface MaintenanceOptions {
   lockFile?: string; // default: <cwd>/maintenance/enabled.lock (the runbook's /app/maintenance)
   probe?: () => Promise<MaintenanceLock | null>; // e.g. databaseProbe(…) below: the database's flag
-  cacheMs?: number; // how long a read of the file (and of the probe) holds, default 1000
+  // How long a read of the file (and of the probe) holds, default 250: the runbook waits this long
+  // (APP_LOCK_CACHE_MS) between the lock and the guard, so it is part of every maintenance window.
+  cacheMs?: number;
   timeoutMs?: number; // a read (or probe) slower than this keeps the last known state, default 2000
   healthPath?: string; // default /api/health
   publicFiles?: string[]; // exact paths served during maintenance, default ['/favicon.ico', '/robots.txt']
@@ -221,7 +223,7 @@ export function maintenanceGuard(opts: MaintenanceOptions = {}): (request: Reque
       log(line);
     }
   };
-  const cacheMs = opts.cacheMs ?? 1000;
+  const cacheMs = opts.cacheMs ?? 250;
   const timeoutMs = opts.timeoutMs ?? 2000;
   const file = opts.lockFile ?? join(process.cwd(), 'maintenance', 'enabled.lock');
   const fromFile = cachedSource(lockFileReader(file, logOnce), cacheMs, timeoutMs, (err) =>

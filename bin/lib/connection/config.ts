@@ -92,7 +92,7 @@ export interface Settings {
   dbGuard: boolean; // DB_GUARD=0 turns it off; it applies where a command has a database target
   appSeenS: number; // APP_SEEN_S: an app instance that reported in the last this many seconds is up
   appCheck: 'warn' | 'require'; // APP_CHECK=require: refuse when no app instance reports its labels
-  appCacheMs: number; // APP_LOCK_CACHE_MS: how long the app trusts its last read of the lock (1000)
+  appCacheMs: number; // APP_LOCK_CACHE_MS: how long the app trusts its last read of the lock (250, the core's)
   appImage?: string; // APP_IMAGE: with APP_SERVICE, the final app's image, shipped inside the window
   appDeployTimeoutS: number; // APP_DEPLOY_TIMEOUT: how long the new image may take to run everywhere (300)
   dumpCompress: number; // pg_dump -Z: 1 is ~30% faster than the default 6 for ~10% more bytes (make bench)
@@ -111,7 +111,7 @@ export function settings(env: NodeJS.ProcessEnv = process.env): Settings {
     dbGuard: env.DB_GUARD !== '0',
     appSeenS: /^\d+$/.test(env.APP_SEEN_S ?? '') ? Number(env.APP_SEEN_S) : 60,
     appCheck: env.APP_CHECK === 'require' ? 'require' : 'warn',
-    appCacheMs: /^\d+$/.test(env.APP_LOCK_CACHE_MS ?? '') ? Number(env.APP_LOCK_CACHE_MS) : 1000,
+    appCacheMs: /^\d+$/.test(env.APP_LOCK_CACHE_MS ?? '') ? Number(env.APP_LOCK_CACHE_MS) : 250,
     appImage: env.APP_IMAGE || undefined,
     appDeployTimeoutS: /^\d+$/.test(env.APP_DEPLOY_TIMEOUT ?? '') ? Number(env.APP_DEPLOY_TIMEOUT) : 300,
     dumpCompress: /^[0-9]$/.test(env.DUMP_COMPRESS ?? '') ? Number(env.DUMP_COMPRESS) : 1,
