@@ -17,7 +17,7 @@ import { APP, buildApp, copyAppFiles, installDropIn, make, repo, startNext, vari
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SECRET = 'e2e-bypass-secret-0123';
-const CACHE_MS = 1000;
+const CACHE_MS = 250; // the maintenance core's default cacheMs
 const ARTIFACTS = join(repo, 'e2e/artifacts');
 
 const ROWS = 200; // seeded users (make seed): about 90% USER, 10% ADMIN
