@@ -88,6 +88,7 @@ export interface BenchResult {
   floor: Record<string, number>;
   toolkit: Record<string, number>;
   floorWindow: number;
+  floorRounds: Record<string, number[]>; // each floor part's time in each round (floorWindow: the median of their sums)
   toolkitWindow: number;
   toolkitWindowWithDump: number;
   ratio: number;
@@ -229,6 +230,7 @@ export async function bench(
       floor: fm,
       toolkit: tm,
       floorWindow,
+      floorRounds: floor,
       toolkitWindow: tm['window-no-dump'],
       toolkitWindowWithDump: tm.window,
       ratio: median(roundRatios),

@@ -47,7 +47,7 @@ t.test('rename: dump before the window, writes since counted, make rollback keep
   t.equal(r.writesSinceDump?.total, 7, 'the 7 writes made after the dump are counted');
   t.same(r.writesSinceDump?.tables, { 'public."User"': 7 });
   t.match(lines.join('\n'), /restoring it would lose the 7 row writes made since \(public\."User" 7\)/);
-  t.match(lines.join('\n'), /the way back that keeps them: `make rollback MIGRATION=0001`/);
+  t.match(lines.join('\n'), /the way back that keeps every write: `make rollback MIGRATION=0001`/);
   const manifest = JSON.parse(readFileSync(`${r.dump}.manifest.json`, 'utf8'));
   t.equal(manifest.tables['public."User"'], 3000, 'the dump holds the rows before the live writes');
   const counts = await roleCounts(url);

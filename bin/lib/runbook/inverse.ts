@@ -82,9 +82,12 @@ export function describeWritesSince(w: ReturnType<typeof writesSince>, id: strin
     .slice(0, 3)
     .map(([t, n]) => `${t} ${n}`);
   const unmeasured = w.unmeasured.length ? `; not measured: ${w.unmeasured.join(', ')}` : '';
+  const lost = w.total
+    ? `restoring it would lose the ${w.total} row writes made since (${top.join(', ')})`
+    : 'no row written since, so far'; // statistics may still be on their way: see below
   return (
-    `dump taken before the window, while the app ran: restoring it would lose the ${w.total} row writes made ` +
-    `since${top.length ? ` (${top.join(', ')})` : ''}${unmeasured} (pg_stat_user_tables; a session's last ` +
-    `second may count late); the way back that keeps them: \`make rollback MIGRATION=${id}\``
+    `dump taken before the window, while the app ran: ${lost}${unmeasured} (pg_stat_user_tables; a ` +
+    `session's last second may count late); the way back that keeps every write: ` +
+    `\`make rollback MIGRATION=${id}\``
   );
 }
