@@ -18,7 +18,17 @@
 import t, { type Test } from 'tap';
 import pg from 'pg';
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  watch,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,7 +136,23 @@ async function pageOf(port: number, path = rolePage): Promise<{ status: number; 
   }
 }
 
-/** Polls each replica's `path` (the role page by default) every ~100 ms, keeping every answer with its time. */
+// ---- the window as visitors see it --------------------------------------------------------------
+// A replica turns to 503 when it next reads the lock (or the database's flag) after the toolkit wrote
+// it, and back to 200 when it next reads them after maintenance-off removed them. It trusts a read
+// for APP_CACHE_MS; the test asks every POLL_MS, so a change shows within the cache time plus two
+// polls (the poll in flight may have read just before the change); SLACK_MS covers the rest: the
+// `docker exec` that writes or removes the lock inside a task, the app's read of it, Next's answer.
+
+/** How often startPolling asks each replica. */
+const POLL_MS = 100;
+/** The app's cacheMs (nextjs/maintenance.ts; stack.yml sets none) and the runbook's APP_LOCK_CACHE_MS. */
+const APP_CACHE_MS = 250;
+/** The mesh and the app: the exec into a task, the read of the lock, Next's answer. */
+const SLACK_MS = 500;
+/** How long after the lock is written, or removed, a replica may still answer as before. */
+const SEEN_WITHIN_MS = APP_CACHE_MS + 2 * POLL_MS + SLACK_MS;
+
+/** Polls each replica's `path` (the role page by default) every POLL_MS, keeping every answer with its time. */
 function startPolling(ports: number[], path = () => rolePage) {
   const seen = new Map<number, { at: number; status: number }[]>(ports.map((p) => [p, []]));
   let running = true;
@@ -134,7 +160,7 @@ function startPolling(ports: number[], path = () => rolePage) {
     while (running) {
       const at = Date.now();
       seen.get(port)!.push({ at, status: await statusOf(port, path()) });
-      await sleep(Math.max(0, 100 - (Date.now() - at)));
+      await sleep(Math.max(0, POLL_MS - (Date.now() - at)));
     }
   });
   return {
@@ -156,6 +182,116 @@ function window503(answers: { at: number; status: number }[]): { seconds: number
   });
   const end = answers[last + 1]?.at ?? answers[last].at;
   return { seconds: (end - answers[first].at) / 1000, count: answers.filter((a) => a.status === 503).length };
+}
+
+/**
+ * The toolkit's maintenance steps as a run prints them, on this host's clock, the lock's `since`, and
+ * when the lock file appeared on and left the bind folder (inotify on the host: the `docker exec`
+ * that writes it into a task is done then).
+ */
+interface WindowMarks {
+  marks: Map<string, number>; // '→ maintenance-on', '✓ maintenance-on', … : when the line appeared
+  lockSince?: number; // the lock's `since` (the toolkit's clock, the host's), read once maintenance-on is done
+  lockSeen?: number; // the lock file there, first
+  lockGone?: number; // and gone, first after that
+  onStdout: (out: string) => void;
+  stop: () => void;
+}
+
+/** Records `→ STEP` and `✓ STEP` of each step given (and of maintenance-on, -off), and the lock's times. */
+function windowMarks(steps: string[] = []): WindowMarks {
+  const file = join(lockDir, 'enabled.lock');
+  const watcher = watch(lockDir, () => {
+    const there = existsSync(file);
+    if (there) w.lockSeen ??= Date.now();
+    else if (w.lockSeen !== undefined) w.lockGone ??= Date.now();
+  }).unref(); // never what keeps the test running
+  const w: WindowMarks = {
+    marks: new Map(),
+    onStdout: (out) => {
+      for (const step of ['maintenance-on', ...steps, 'maintenance-off']) {
+        for (const mark of [`→ ${step}`, `✓ ${step}`])
+          if (!w.marks.has(mark) && out.includes(mark)) w.marks.set(mark, Date.now());
+      }
+      if (w.lockSince === undefined && w.marks.has('✓ maintenance-on')) {
+        try {
+          const lock = JSON.parse(readFileSync(file, 'utf8')) as { since?: string };
+          w.lockSince = lock.since ? Date.parse(lock.since) : Number.NaN;
+        } catch {
+          w.lockSince = Number.NaN; // no lock to read: the checks on it fail, naming the marks
+        }
+      }
+    },
+    stop: () => watcher.close(),
+  };
+  return w;
+}
+
+/**
+ * Per replica, the 503s its visitors saw against the toolkit's window, on one clock (zero: the lock's
+ * `since`): the first 503 within SEEN_WITHIN_MS of the lock, the last within SEEN_WITHIN_MS of
+ * maintenance-off, not before maintenance-off began, and every answer between them 503 (or none,
+ * where `replaced`: a task replaced inside the window answers nothing for a while).
+ */
+function checkVisitorsWindow(
+  t: Test,
+  answersByPort: Map<number, { at: number; status: number }[]>,
+  w: WindowMarks,
+  toolkitWindow: string | undefined,
+  replaced = false,
+) {
+  const lock = w.lockSince ?? Number.NaN;
+  const onBegan = w.marks.get('→ maintenance-on') ?? Number.NaN;
+  const onDone = w.marks.get('✓ maintenance-on') ?? Number.NaN;
+  const offBegan = w.marks.get('→ maintenance-off') ?? Number.NaN;
+  const off = w.marks.get('✓ maintenance-off') ?? Number.NaN;
+  const seen = w.lockSeen ?? Number.NaN;
+  const gone = w.lockGone ?? Number.NaN;
+  w.stop();
+  const marks = { lockSince: lock, lockSeen: seen, lockGone: gone, ...Object.fromEntries(w.marks) };
+  // `since` is taken right before the write: between the step's two lines, or it is an older lock's.
+  t.ok(
+    onBegan <= lock && lock <= seen && seen <= onDone,
+    'the lock: since, then on the host, in maintenance-on',
+    marks,
+  );
+  t.ok(offBegan <= gone && gone <= off, 'the lock left the host inside step maintenance-off', marks);
+  const at = (ms: number) => `${ms < lock ? '−' : '+'}${(Math.abs(ms - lock) / 1000).toFixed(2)} s`;
+  for (const [port, answers] of answersByPort) {
+    const first = answers.findIndex((a) => a.status === 503);
+    const last = answers.reduce((k, x, i) => (x.status === 503 ? i : k), -1);
+    if (first < 0) {
+      t.fail(`replica on ${port}: no 503 at all`);
+      continue;
+    }
+    const [a, z] = [answers[first].at, answers[last].at];
+    t.comment(
+      `replica on ${port}: first 503 ${at(a)}, last 503 ${at(z)}; toolkit: → on ${at(onBegan)}, ` +
+        `lock ${at(lock)} (on the host ${at(seen)}), → off ${at(offBegan)}, lock gone ${at(gone)}, ` +
+        `off ${at(off)} (window ${toolkitWindow} s); visitors' window ${((z - a) / 1000).toFixed(1)} s`,
+    );
+    t.ok(a >= lock - POLL_MS, `replica on ${port}: the first 503 (${at(a)}) not before the lock, less a poll`);
+    t.ok(
+      a <= lock + SEEN_WITHIN_MS,
+      `replica on ${port}: the first 503 (${at(a)}) within ${SEEN_WITHIN_MS} ms of the lock`,
+    );
+    t.ok(
+      z <= off + SEEN_WITHIN_MS,
+      `replica on ${port}: the last 503 (${at(z)}) within ${SEEN_WITHIN_MS} ms of maintenance-off (${at(off)})`,
+    );
+    t.ok(
+      z >= offBegan - SEEN_WITHIN_MS,
+      `replica on ${port}: 503 until maintenance-off began (${at(offBegan)}): the last at ${at(z)}`,
+    );
+    t.same(
+      answers
+        .slice(first, last + 1)
+        .filter((x) => x.status !== 503 && !(replaced && x.status === 0))
+        .map((x) => `${at(x.at)} ${x.status}`),
+      [],
+      `replica on ${port}: every answer from the first 503 to the last is 503${replaced ? ' (or none)' : ''}`,
+    );
+  }
 }
 
 // ---- make ------------------------------------------------------------------------------------
@@ -864,8 +1000,9 @@ t.test(
     }
     const writer = startWriter(target);
     const polling = startPolling(ports);
+    const marks = windowMarks();
     await sleep(1000); // the writer and the visitors are busy before the run starts
-    const run = await make('migrate-0001', env());
+    const run = await make('migrate-0001', env(), [], marks.onStdout);
     await sleep(1000); // and after it ends
     await writer.stop();
     await polling.stop();
@@ -921,7 +1058,7 @@ t.test(
       const w = window503(answers);
       t.comment(
         `replica on ${port}, ${rolePage}: ${kinds.ok} × 200, ${kinds.s503} × 503, ${kinds.other} other, ` +
-          `${kinds.none} unanswered; 503 window ${w.seconds.toFixed(1)} s (polled every ~100 ms)`,
+          `${kinds.none} unanswered; 503 window ${w.seconds.toFixed(1)} s (polled every ~${POLL_MS} ms)`,
       );
       t.ok(kinds.ok > 0, `replica on ${port} answered 200 around the run (${kinds.ok} times)`);
       t.ok(w.count > 0, `replica on ${port} answered 503 during the run (${w.count} times)`);
@@ -933,6 +1070,7 @@ t.test(
       await waitStatus(port, 200);
       t.same(await pageOf(port), { status: 200, role: 'EMPLOYEE' }, `replica on ${port}: ${rolePage} shows EMPLOYEE`);
     }
+    checkVisitorsWindow(t, polling.seen, marks, /maintenance window ([\d.]+) s/.exec(run.stdout)?.[1]);
   },
 );
 
@@ -945,22 +1083,9 @@ async function unmigratedWith(t: Test, what: string, live: Build): Promise<void>
   if ((await enumLabels(target)).join() !== 'USER,ADMIN') {
     const on = await make('maintenance-on', env(), [`REASON=swarm test ${what}: back to the un-migrated dump`]);
     t.equal(on.code, 0, 'maintenance-on exits 0', said(on));
-    // The replicas report into app_instances every 5 s, maintenance or not: a report blocked by the
-    // restore lands right after its commit, and tasks newer than the dump add a row the manifest's
-    // count check then calls a difference (seen: "DIFF breaking_migrations.app_instances: 7 rows
-    // (dump: 6)", exit 2). So the app's tasks are paused during the restore, which reads the lock
-    // from the bind folder itself (docker exec into a paused task fails).
-    const paused = tasks(APP_SERVICE).map((k) => k.id);
-    docker(['pause', ...paused]);
-    let restore: Run;
-    try {
-      restore = await make('restore', env('pulsework', { APP_SERVICE: '', MAINTENANCE_DIR: lockDir }), [
-        `DUMP=${unmigratedDump}`,
-        'YES=1',
-      ]);
-    } finally {
-      docker(['unpause', ...paused]);
-    }
+    // As the README says: with maintenance ON through APP_SERVICE, the app's tasks running and
+    // reporting into app_instances (which restore leaves out of its row-count check).
+    const restore = await make('restore', env(), [`DUMP=${unmigratedDump}`, 'YES=1']);
     t.equal(restore.code, 0, 'make restore of the un-migrated dump exits 0 (maintenance ON)', said(restore));
     const off = await make('maintenance-off', env());
     t.equal(off.code, 0, 'maintenance-off exits 0', said(off));
@@ -1028,14 +1153,10 @@ async function shipV3InsideWindow(t: Test, live: Build): Promise<void> {
   // However the checks end, the watchers stop (a thrown query would leave them polling for good).
   try {
     await sleep(1000); // the visitors are busy before the run starts
-    const marks = new Map<string, number>();
+    const window = windowMarks(['app-image']);
+    const { marks } = window;
     const t0 = Date.now();
-    const run = await make('migrate-0001', env('pulsework', { APP_IMAGE: 'bm-swarm-app:v3' }), [], (out) => {
-      for (const step of ['maintenance-on', 'app-image', 'maintenance-off']) {
-        if (!marks.has(`→ ${step}`) && out.includes(`→ ${step}`)) marks.set(`→ ${step}`, Date.now());
-        if (!marks.has(`✓ ${step}`) && out.includes(`✓ ${step}`)) marks.set(`✓ ${step}`, Date.now());
-      }
-    });
+    const run = await make('migrate-0001', env('pulsework', { APP_IMAGE: 'bm-swarm-app:v3' }), [], window.onStdout);
     const ended = Date.now();
     const endedDb = await dbNow();
     await sleep(3000); // and after it ends
@@ -1145,10 +1266,9 @@ async function shipV3InsideWindow(t: Test, live: Build): Promise<void> {
         [],
         `replica on ${port}: no answer but 200, 503 or none (no other 5xx)`,
       );
-      // The app trusts its last read of the lock and of the flag for its cache time (1 s): a 503 may
-      // outlast maintenance-off by that much, never more; any other 5xx is counted above.
-      const cacheMs = 1500;
-      const late = answers.filter((a) => a.at >= ended + cacheMs);
+      // The app trusts its last read of the lock and of the flag for APP_CACHE_MS: a 503 may outlast
+      // maintenance-off by SEEN_WITHIN_MS, never more; any other 5xx is counted above.
+      const late = answers.filter((a) => a.at >= ended + SEEN_WITHIN_MS);
       const lateBad = late.filter((a) => a.status !== 200);
       t.ok(late.length > 0, `replica on ${port} was polled after the run (${late.length} answers)`);
       t.same(
@@ -1157,7 +1277,7 @@ async function shipV3InsideWindow(t: Test, live: Build): Promise<void> {
         `replica on ${port}: every answer from the app's cache time after maintenance-off on is 200`,
       );
       const edge = answers.filter(
-        (a) => a.at >= ended && a.at < ended + cacheMs && a.status !== 200 && a.status !== 503,
+        (a) => a.at >= ended && a.at < ended + SEEN_WITHIN_MS && a.status !== 200 && a.status !== 503,
       );
       t.same(
         edge.map((a) => `${at(a.at)} ${a.status}`),
@@ -1170,6 +1290,7 @@ async function shipV3InsideWindow(t: Test, live: Build): Promise<void> {
         `replica on ${port}: ${rolePage} shows EMPLOYEE (v3)`,
       );
     }
+    checkVisitorsWindow(t, polling.seen, window, toolkit, true);
     t.notOk(existsSync(join(lockDir, 'enabled.lock')), 'no lock on the bind folder');
     const [flag] = await query<{ n: number }>(target, 'SELECT count(*)::int AS n FROM breaking_migrations.maintenance');
     t.equal(flag.n, 0, 'the maintenance flag is OFF');
