@@ -145,6 +145,11 @@ BEGIN
       END LOOP;
       EXECUTE format('UPDATE %s SET %I = %s WHERE %I && %L::%s[]',
                      col.table_name, col.column_name, expr, col.column_name, old_labels, t);
+    ELSIF (SELECT count(*) FROM jsonb_object_keys(row_map)) = 1 THEN
+      -- One label mapped (0001's USER -> EMPLOYEE): the plain statement a DBA would write.
+      SELECT key, value INTO pair FROM jsonb_each_text(row_map);
+      EXECUTE format('UPDATE %s SET %I = %L::%s WHERE %I = %L::%s', col.table_name, col.column_name,
+                     pair.value, t, col.column_name, pair.key, t);
     ELSE
       expr := (SELECT string_agg(format('WHEN %L::%s THEN %L::%s', key, t, value, t), ' ')
                FROM jsonb_each_text(row_map));
