@@ -172,14 +172,15 @@ t.test('a stale node_modules is refused before any verb, npm ci runs only when i
   t.same(ran().slice(2), ['verb migrate-0001'], 'no npm ci the second time');
 
   // The lock changed after the install (a git checkout): refused, nothing run, node_modules untouched.
-  const twoHoursAgo = new Date(Date.now() - 7200_000);
+  // A whole second: file systems keep mtimes to the microsecond or coarser, never to a fraction of a millisecond.
+  const twoHoursAgo = new Date(Math.floor((Date.now() - 7200_000) / 1000) * 1000);
   utimesSync(installed, twoHoursAgo, twoHoursAgo);
   const stale = make();
   t.equal(stale.status, 2, 'stale node_modules: exit 2');
   t.match(stale.stderr, refusal('is older than package-lock.json (the lock changed since the last npm ci)'));
   t.equal(stale.stdout, '', 'nothing on stdout');
   t.same(ran().slice(3), [], 'neither npm ci nor the verb ran');
-  t.equal(statSync(installed).mtimeMs, twoHoursAgo.getTime(), 'node_modules untouched');
+  t.equal(Math.round(statSync(installed).mtimeMs), twoHoursAgo.getTime(), 'node_modules untouched');
 
   // node_modules there without npm's last file (an install that was interrupted): refused too.
   rmSync(installed);
