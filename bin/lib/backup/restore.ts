@@ -12,7 +12,7 @@ import { withSql } from '../connection/db.js';
 import { pgPlace, toolCommand } from '../connection/pgtools.js';
 import { failureCause, runStreaming } from '../connection/stream.js';
 import { describeProgress } from '../cli/progress.js';
-import type { Manifest } from './manifest.js';
+import { readManifest, type Manifest } from './manifest.js';
 
 export interface RestoreResult {
   database: string;
@@ -74,8 +74,7 @@ export async function checkDump(target: Target, s: Settings, dumpPath: string | 
       'Pick another dump (`make backups`).',
     );
   }
-  const manifestFile = `${dumpPath}.manifest.json`;
-  return existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest) : null;
+  return readManifest(dumpPath);
 }
 
 /** Restores a dump; `checked` passes checkDump's result when the caller already ran it. */
