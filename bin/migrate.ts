@@ -161,6 +161,9 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
     let off: OffResult | undefined;
     const contracted = state.contracted ? 'schema already contracted' : undefined;
     const progress = opts.progressEveryMs ? { everyMs: opts.progressEveryMs, live: false } : {};
+    /** A long step with its percentage and time left. */
+    const grow = <T>(label: string, expected: number | undefined, fn: () => Promise<T>) =>
+      withGrowth(target, label, expected, log, fn, progress);
     const byStrategy = (runs: boolean) => (runs ? undefined : `done by STRATEGY=${strategy.name}`);
     // The visitors' outage began when the lock did, which may be an earlier, failed attempt.
     const outage = (since?: string) => (since ? (Date.now() - Date.parse(since)) / 1000 : undefined);
@@ -275,7 +278,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         run: () => {
           const expected =
             strategy.name === 'rename' ? 0 : strategy.name === 'rewrite' ? writes?.rewrite : writes?.update;
-          return withGrowth(target, 'mutate', expected, log, mutate, progress);
+          return grow('mutate', expected, mutate);
         },
         after: async (v) => {
           result.verifier = v ?? (done.mutate as RunResult['verifier']);
@@ -288,31 +291,24 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
           contractedAt = new Date();
         },
         run: () =>
-          withGrowth(
-            target,
-            'contract',
-            writes?.rewrite,
-            log,
-            async () => {
-              for (let attempt = 1; ; attempt++) {
-                try {
-                  return await schema(target, 'contract', id);
-                } catch (err) {
-                  // A writer that bypassed the guard added old labels after the mutation: carry them
-                  // through, but only when rows are all that stops the contract (the verifier would
-                  // change them); anything else is not the verifier's to fix.
-                  const held = rowsStillHolding((err as Error).message);
-                  if (attempt >= 3 || !held) throw err;
-                  log(
-                    `  rows with an old label appeared after the mutation: ${held.join('; ')}; ` +
-                      `running the verifier again (attempt ${attempt + 1})`,
-                  );
-                  result.verifier = await mutate();
-                }
+          grow('contract', writes?.rewrite, async () => {
+            for (let attempt = 1; ; attempt++) {
+              try {
+                return await schema(target, 'contract', id);
+              } catch (err) {
+                // A writer that bypassed the guard added old labels after the mutation: carry them
+                // through, but only when rows are all that stops the contract (the verifier would
+                // change them); anything else is not the verifier's to fix.
+                const held = rowsStillHolding((err as Error).message);
+                if (attempt >= 3 || !held) throw err;
+                log(
+                  `  rows with an old label appeared after the mutation: ${held.join('; ')}; ` +
+                    `running the verifier again (attempt ${attempt + 1})`,
+                );
+                result.verifier = await mutate();
               }
-            },
-            progress,
-          ),
+            }
+          }),
       }),
       stepOf({
         name: 'final-checks',

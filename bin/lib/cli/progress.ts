@@ -111,13 +111,14 @@ export async function expectedWrites(
       await sql`SELECT t AS name, pg_indexes_size(to_regclass(t)) AS b FROM unnest(${names}::text[]) t`.catch(() => [])
     ).map((r) => [String(r.name), Number(r.b) || 0]),
   );
-  const heap = (r: (typeof rows)[number]) => Number(r.bytes) - (indexes.get(String(r.table_name)) ?? 0);
+  const index = (r: (typeof rows)[number]) => indexes.get(String(r.table_name)) ?? 0;
+  const heap = (r: (typeof rows)[number]) => Number(r.bytes) - index(r);
   const tables = [...new Map(rows.map((r) => [String(r.table_name), r])).values()];
   return {
-    rewrite: tables.reduce((a, t) => a + heap(t) + WRITES.rewriteIndexes * (indexes.get(String(t.table_name)) ?? 0), 0),
+    rewrite: tables.reduce((a, t) => a + heap(t) + WRITES.rewriteIndexes * index(t), 0),
     update: rows.reduce((a, r) => {
       const share = Number(r.rows) > 0 ? Math.min(1, Number(r.rows_to_change) / Number(r.rows)) : 0;
-      return a + share * (heap(r) + WRITES.updateIndexes * (indexes.get(String(r.table_name)) ?? 0));
+      return a + share * (heap(r) + WRITES.updateIndexes * index(r));
     }, 0),
   };
 }
