@@ -97,24 +97,21 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
   const before = await where();
   const lines: string[] = [];
   const changed = before.mutated || before.st?.contracted;
-  if (c.inverse && changed) {
-    // The dump was taken while the app still ran: restoring it would lose the writes made since.
-    const pre = c.dumpPath ? `; ${c.dumpPath} was taken before the window and would lose the writes made since` : '';
-    if (c.autoRestore) {
-      c.log('  AUTO_RESTORE=1: undoing the relabel in the catalog (rename_inverse.sql), every write kept');
-      await c.inverse();
-      const after = await where();
-      lines.push(
-        `state after the way back: ${after.text}; the relabel is undone, proved, no row written; ` +
-          `${await maintenance()}`,
-        `check the data, then \`make maintenance-off\` to reopen the site; or fix the cause and ` +
-          `\`make migrate-${c.m.id}\`: it starts afresh`,
-      );
-    } else {
-      lines.push(`state: ${before.text}; ${await maintenance()}`);
-      lines.push(`back to the data before this run, every write kept: make rollback MIGRATION=${c.m.id}${pre}`);
-      lines.push(`or fix the cause and run \`make migrate-${c.m.id}\` again: it resumes`);
-    }
+  // A rename's way back is its inverse (every write kept): its dump, taken while the app still
+  // ran, would lose the writes made since.
+  const inverse = changed ? c.inverse : undefined;
+  const reopen =
+    'check the data, then `make maintenance-off` to reopen the site; ' +
+    `or fix the cause and \`make migrate-${c.m.id}\`: it starts afresh`;
+  if (inverse && c.autoRestore) {
+    c.log('  AUTO_RESTORE=1: undoing the relabel in the catalog (rename_inverse.sql), every write kept');
+    await inverse();
+    const after = await where();
+    lines.push(
+      `state after the way back: ${after.text}; the relabel is undone, proved, no row written; ` +
+        `${await maintenance()}`,
+      reopen,
+    );
   } else if (c.dumpPath && c.autoRestore && changed) {
     c.log(`  AUTO_RESTORE=1: restoring ${c.dumpPath}`);
     const r = await restore(c.target, c.s, c.dumpPath, { log: c.log });
@@ -130,12 +127,14 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
     lines.push(
       `state after the restore: ${after.text}; restored ${c.dumpPath} ` +
         `(${r.countsMatch ? 'row counts match the dump' : 'ROW COUNTS DIFFER'}); ${await maintenance()}`,
-      'check the data, then `make maintenance-off` to reopen the site; ' +
-        `or fix the cause and \`make migrate-${c.m.id}\`: it starts afresh`,
+      reopen,
     );
   } else {
     lines.push(`state: ${before.text}; ${await maintenance()}`);
-    if (c.dumpPath) lines.push(`back to the data before this run: make restore DUMP=${c.dumpPath}`);
+    if (inverse) {
+      const pre = c.dumpPath ? `; ${c.dumpPath} was taken before the window and would lose the writes made since` : '';
+      lines.push(`back to the data before this run, every write kept: make rollback MIGRATION=${c.m.id}${pre}`);
+    } else if (c.dumpPath) lines.push(`back to the data before this run: make restore DUMP=${c.dumpPath}`);
     lines.push(`or fix the cause and run \`make migrate-${c.m.id}\` again: it resumes`);
   }
   lines.push('a session that may write while the guard holds the database read-only: `make psql`');
