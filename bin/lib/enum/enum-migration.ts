@@ -39,10 +39,20 @@ export function isPureRename(spec: EnumSpec): boolean {
   );
 }
 
+/** A map read the other way: {EMPLOYEE: USER} for {USER: EMPLOYEE}. */
+const flip = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([a, b]) => [b, a]));
+
+/** A spec's labels that change name (USER → EMPLOYEE), and those it adds that no old label becomes (MANAGER). */
+export function renamedAndNew(spec: EnumSpec): { mapped: Record<string, string>; newOnes: string[] } {
+  const mapped = Object.fromEntries(Object.entries(spec.map).filter(([a, b]) => a !== b));
+  const newOnes = spec.to.filter((l) => !spec.from.includes(l) && !Object.values(mapped).includes(l));
+  return { mapped, newOnes };
+}
+
 export function enumMigrationFiles(id: string, spec: EnumSpec): EnumFiles {
   const T = q(spec.type);
   const typeLit = lit(T);
-  const mapped = Object.fromEntries(Object.entries(spec.map).filter(([a, b]) => a !== b));
+  const { mapped, newOnes } = renamedAndNew(spec);
   const mapText = Object.keys(mapped).length ? json(mapped) : "'{}'";
   const added = spec.to.filter((l) => !spec.from.includes(l));
   const removed = spec.from.filter((l) => !spec.to.includes(l));
@@ -63,7 +73,6 @@ export function enumMigrationFiles(id: string, spec: EnumSpec): EnumFiles {
       : ''
   }`;
   // Every hole of the templates (templates/*.sql): what is particular to this migration.
-  const newOnes = added.filter((l) => !Object.values(mapped).includes(l));
   const holes: Record<string, string> = {
     id,
     change,
@@ -126,7 +135,7 @@ ${' '.repeat(45)}${arr(inverseLabels(spec, mapped))})`
     for (const name of ['rename', 'rename_facts', 'rename_invariants']) files[`${name}.sql`] = render(name, renames);
     // Its way back (`make rollback` after a rename run): the same rename, mapped the other way,
     // proved by the same facts; the labels it added stay, unused.
-    const back = Object.fromEntries(Object.entries(mapped).map(([a, b]) => [b, a]));
+    const back = flip(mapped);
     const inverse = { ...spec, from: spec.to, to: inverseLabels(spec, mapped), map: back };
     const inverseHoles = {
       ...holes,
@@ -145,7 +154,7 @@ ${' '.repeat(45)}${arr(inverseLabels(spec, mapped))})`
 
 /** The labels after a rename's way back: the old names again, the added labels kept (unused) in place. */
 function inverseLabels(spec: EnumSpec, mapped: Record<string, string>): string[] {
-  const back = Object.fromEntries(Object.entries(mapped).map(([a, b]) => [b, a]));
+  const back = flip(mapped);
   return spec.to.map((l) => back[l] ?? l);
 }
 
@@ -185,10 +194,11 @@ function renameHoles(
      (a.rows_written = 0 AND b.locked AND a.locked)::text)`,
     `  ('identity of every row unchanged (no rewrite: same files)', b.filenode, a.filenode)`,
   ];
+  const start = inverseLabels(spec, mapped); // rename.sql also starts from what its way back leaves
   return {
     proved: 'STRATEGY=rename',
-    inverse_labels: arr(inverseLabels(spec, mapped)),
-    inverse_text: inverseLabels(spec, mapped).join(', '),
+    inverse_labels: arr(start),
+    inverse_text: start.join(', '),
     rename_summary: Object.entries(mapped)
       .map(([a, b]) => `${a} is renamed ${b}`)
       .join(', '),

@@ -11,6 +11,7 @@ import { hasJournal, openRun, record } from './journal.js';
 import type { Migration } from './migration.js';
 import { verify, type VerifyReport } from '../../../verify/verifier.js';
 import { readEnumSpec } from '../enum/enum-spec.js';
+import { renamedAndNew } from '../enum/enum-migration.js';
 import type { writesSince } from '../backup/manifest.js';
 
 /** The run whose relabel is the latest thing done to migration `id`, when it was a rename; else none. */
@@ -67,11 +68,12 @@ export async function undoRename(
 export function describeInverse(id: string): string {
   const spec = readEnumSpec(id);
   if (!spec) return 'rename_inverse.sql';
-  const renamed = Object.entries(spec.map).filter(([a, b]) => a !== b);
-  const added = spec.to.filter((l) => !spec.from.includes(l) && !renamed.some(([, b]) => b === l));
+  const { mapped, newOnes } = renamedAndNew(spec);
   return [
-    renamed.map(([a, b]) => `${b} → ${a}`).join(', '),
-    ...(added.length ? [`${added.join(', ')} kept in the type, unused`] : []),
+    Object.entries(mapped)
+      .map(([a, b]) => `${b} → ${a}`)
+      .join(', '),
+    ...(newOnes.length ? [`${newOnes.join(', ')} kept in the type, unused`] : []),
   ].join('; ');
 }
 
