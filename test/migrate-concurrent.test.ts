@@ -26,7 +26,8 @@ function startWorker(url: Target, existingIds: string[]): Worker {
       try {
         if (!client) {
           client = new pg.Client({ ...oracleConfig(url), application_name: 'worker' });
-          client.on('error', () => {});
+          // An idle session ended by the guard reports it here, not on the next query.
+          client.on('error', (err: { code?: string; message: string }) => w.errors.push(err.code ?? err.message));
           await client.connect();
         }
         if (i % 2 === 0) {
@@ -79,7 +80,11 @@ for (const strategy of STRATEGY_NAMES)
       worker.inserted.size > 10 && worker.emails.size > 10,
       `the worker wrote (${worker.inserted.size} inserts, ${worker.emails.size} updates acknowledged)`,
     );
-    t.ok(worker.errors.includes('25006'), 'the worker saw read-only refusals during maintenance');
+    t.ok(worker.errors.includes('57P01'), "the guard ended the worker's session when maintenance went on");
+    // The rename's window (a catalog relabel, ~0.2 s) can close before the worker has reconnected;
+    // the strategies that rewrite rows keep it open long enough for the worker to be refused.
+    if (strategy !== 'rename')
+      t.ok(worker.errors.includes('25006'), 'the worker saw read-only refusals during maintenance');
     t.same(await enumLabels(url), ['EMPLOYEE', 'MANAGER', 'ADMIN']);
 
     const rows = await query<{ id: string; email: string; role: string }>(
