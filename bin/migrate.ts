@@ -326,7 +326,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       stepOf({
         name: 'maintenance-off',
         run: async () => {
-          if (spec) await appsReadFinalLabels(sql, spec, s, contractedAt, shipped?.replaced);
+          if (spec) await appsReadFinalLabels(sql, spec, s, contractedAt, shipped?.replaced, log);
           return maintenanceOff(s, target);
         },
         keep: (r) => ({ since: r.since, outageSeconds: outage(r.since) }),

@@ -349,11 +349,18 @@ export function reportStatements(report: {
   ];
 }
 
+/** While maintenance is ON, the probe reports at most this often (see startReports's `prompt`). */
+export const PROMPT_REPORT_MS = 250;
+
 /**
  * Keeps this process's row fresh: every intervalMs, on a timer that never keeps the process alive,
  * also during maintenance. Quiet until the toolkit has the function; a failure is logged once.
+ * Returns `prompt`, which the probe calls on each read that finds maintenance ON: a report at most
+ * every PROMPT_REPORT_MS then, so that maintenance-off, which waits for every instance's report
+ * after the contract, waits a fraction of a second for a replica that has visitors instead of
+ * the interval's 5 s (a few tiny writes per replica, only inside the window).
  */
-function startReports(query: (sql: string) => Promise<Record<string, unknown>[]>, o: ReportOptions): void {
+function startReports(query: (sql: string) => Promise<Record<string, unknown>[]>, o: ReportOptions): () => void {
   const report = {
     instance: o.instance ?? `${hostname()}:${process.pid}`,
     build: o.build,
@@ -364,7 +371,9 @@ function startReports(query: (sql: string) => Promise<Record<string, unknown>[]>
   const log = o.log ?? console.warn;
   let present = false;
   let failing = false;
+  let last = 0; // when the last report began
   const once = async () => {
+    last = Date.now();
     try {
       if (!present) present = Boolean((await query(REPORT_FUNCTION_QUERY))[0]?.present);
       if (!present) return;
@@ -378,6 +387,9 @@ function startReports(query: (sql: string) => Promise<Record<string, unknown>[]>
   };
   void once();
   setInterval(() => void once(), o.intervalMs ?? 5000).unref();
+  return () => {
+    if (Date.now() - last >= PROMPT_REPORT_MS) void once();
+  };
 }
 
 /**
@@ -393,7 +405,7 @@ export function databaseProbe(
   query: (sql: string) => Promise<Record<string, unknown>[]>,
   report?: ReportOptions,
 ): () => Promise<MaintenanceLock | null> {
-  if (report?.enums) startReports(query, report);
+  const prompt = report?.enums ? startReports(query, report) : () => {};
   let present = false;
   return async () => {
     if (!present) {
@@ -403,6 +415,7 @@ export function databaseProbe(
     }
     try {
       const [row] = await query(MAINTENANCE_QUERY);
+      if (row) prompt();
       return row ? sanitize(row) : null;
     } catch (err) {
       if ((err as { code?: string }).code === '42P01' || /does not exist/.test(String((err as Error).message))) {

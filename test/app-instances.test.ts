@@ -10,7 +10,7 @@ import { databaseProbe } from '../nextjs/maintenance.js';
 import { repo, runBin } from './helpers/cli.js';
 import { spawnTracked } from '../e2e/prisma/apps.js';
 import { enumLabels, oracleConfig, query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
-import { tempSettings } from './helpers/runbook.js';
+import { holdRunner, tempSettings } from './helpers/runbook.js';
 import type { Target } from '../bin/lib/connection/target.js';
 import { connect } from '../bin/lib/connection/db.js';
 import { loadEnumSpec } from '../bin/lib/enum/enum-spec.js';
@@ -20,7 +20,7 @@ const V1 = ['USER', 'ADMIN'];
 const V2 = ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN'];
 
 /** An app process's report, as the drop-in makes it, through its own pg pool. */
-function app(t: Test, db: Target, labels: string[], build: string) {
+function app(t: Test, db: Target, labels: string[], build: string, intervalMs = 200) {
   const pool = new pg.Pool({ ...oracleConfig(db), max: 2 });
   pool.on('error', () => {}); // the guard ends the pool's sessions: they reconnect
   t.teardown(() => pool.end());
@@ -29,7 +29,7 @@ function app(t: Test, db: Target, labels: string[], build: string) {
     enums: { Role: labels },
     build,
     instance: `test-app-${build}`,
-    intervalMs: 200,
+    intervalMs,
     log: (l) => logged.push(l),
   });
   return { pool, probe, logged };
@@ -111,7 +111,7 @@ t.test('no instance reports: one line and on; APP_CHECK=require refuses', async 
   t.match(r.stdout, /preflight: no app instance reported its labels in the last 60 s .*; going on/);
 });
 
-t.test('an instance that cannot read the final labels, up after the contract: maintenance stays ON', async (t) => {
+t.test('an instance that cannot read the final labels, up since the contract: maintenance stays ON', async (t) => {
   const db = await seededDatabase(t, 300);
   runBin('app-status.ts', [], { DATABASE_URL: urlOf(db) });
   app(t, db, V2, 'v2');
@@ -120,8 +120,13 @@ t.test('an instance that cannot read the final labels, up after the contract: ma
   const run = runAsync(t, 'migrate.ts', ['0001'], s.env);
   let ended = false;
   void run.done.then(() => (ended = true));
-  while (!run.stdout().includes('✓ contract') && !ended) await sleep(50);
-  app(t, db, V1, 'v1-again'); // an old image, started again (a rollback of the deploy)
+  // An old image, started again inside the window (a rollback of the deploy), up and reporting
+  // before the runner's next step: the runner is held at its next journal write meanwhile.
+  while (!run.stdout().includes('✓ maintenance-on') && !ended) await sleep(20);
+  const release = await holdRunner(db);
+  app(t, db, V1, 'v1-again');
+  while (!(await rows(db)).some((r) => r.build === 'v1-again')) await sleep(50);
+  await release();
   const { code, stdout: out, stderr: err } = await run.done;
   t.equal(code, 1, out + err);
   t.match(
@@ -136,6 +141,51 @@ t.test('an instance that cannot read the final labels, up after the contract: ma
   t.ok(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'the lock is still there');
   t.same(await enumLabels(db), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'the data is migrated; only the site waits');
 });
+
+t.test(
+  'maintenance-off waits for each instance to report since the contract, prompt while visitors come',
+  async (t) => {
+    const db = await seededDatabase(t, 300);
+    runBin('app-status.ts', [], { DATABASE_URL: urlOf(db) });
+    // Its timer would not report again for a minute: only the probe's reads during maintenance do.
+    const a = app(t, db, V2, 'v2', 60_000);
+    await sleep(600);
+    let visiting = true;
+    const visitors = (async () => {
+      while (visiting) {
+        await a.probe().catch(() => null); // the middleware's read of the flag, one per request
+        await sleep(100);
+      }
+    })();
+    t.teardown(async () => {
+      visiting = false;
+      await visitors;
+    });
+    const s = tempSettings(db);
+    const r = await runAsync(t, 'migrate.ts', ['0001'], s.env).done;
+    t.equal(r.code, 0, r.stderr);
+    const waited = /every app instance seen recently reported since the contract \(waited (\d+\.\d) s\)/.exec(r.stdout);
+    t.ok(waited, `maintenance-off saw the instance's report since the contract:\n${r.stdout}`);
+    t.ok(Number(waited?.[1]) < 5, 'before the report interval had passed (the probe reported while ON)');
+    visiting = false;
+    await visitors;
+
+    // No visitor, no prompt report: maintenance-off waits the interval out, then says who did not report.
+    const db2 = await seededDatabase(t, 300);
+    runBin('app-status.ts', [], { DATABASE_URL: urlOf(db2) });
+    app(t, db2, V2, 'v2-idle', 60_000);
+    await sleep(600);
+    const idle = await runAsync(t, 'migrate.ts', ['0001'], tempSettings(db2).env).done;
+    t.equal(idle.code, 0, idle.stderr);
+    t.match(
+      idle.stdout,
+      new RegExp(
+        /1 app instance\(s\) seen before the contract did not report since /.source +
+          /\(gone, or without visitors; waited \d\.\d s\): test-app-v2-idle/.source,
+      ),
+    );
+  },
+);
 
 t.test('APP_IMAGE: preflight lets old instances through; after the deploy only the others count', async (t) => {
   const db = await seededDatabase(t, 50);

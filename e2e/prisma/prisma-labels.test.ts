@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { enumLabels, query, seededDatabase, tableChecksum, urlOf } from '../../test/helpers/database.js';
-import { tempSettings } from '../../test/helpers/runbook.js';
+import { holdRunner, tempSettings } from '../../test/helpers/runbook.js';
 import type { Target } from '../../bin/lib/connection/target.js';
 import { command, kinds, repo, startApp, type AppEvent, type AppProcess } from './apps.js';
 import { preparePrismaApp } from './prepare.js';
@@ -324,10 +324,15 @@ t.test('a v1 app up after the contract keeps maintenance ON; replaced, the run r
   void run.done.then(() => {
     ended = true;
   });
-  while (!run.stdout().includes('✓ contract') && !ended) await sleep(50);
-  t.notOk(ended, 'the run reached the contract');
-  // An old image started again (a rollback of the deploy), during the window.
+  while (!run.stdout().includes('✓ maintenance-on') && !ended) await sleep(20);
+  t.notOk(ended, 'the run reached the window');
+  // An old image started again (a rollback of the deploy), during the window: up and reporting
+  // before the runner's next step (held at its next journal write meanwhile).
+  const release = await holdRunner(db);
   const v1: AppProcess = await startApp(t, prisma, db, 'v1', { reportMs: REPORT_MS, pollMs: 200 });
+  while (!(await query(db, 'SELECT FROM breaking_migrations.app_instances WHERE instance = $1', [v1.instance])).length)
+    await sleep(50);
+  await release();
   const r = await run.done;
   t.equal(r.code, 1, 'migrate 0001: exit 1', { output: r.stdout + r.stderr });
   t.match(

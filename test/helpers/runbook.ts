@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { settings, type Settings } from '../../bin/lib/connection/config.js';
-import { enumLabels, identityChecksum, query, roleCounts, urlOf } from './database.js';
+import pg from 'pg';
+import { enumLabels, identityChecksum, oracleConfig, query, roleCounts, urlOf } from './database.js';
 import type { Target } from '../../bin/lib/connection/target.js';
 
 export function tempSettings(
@@ -65,4 +66,20 @@ export async function addSneakyTrigger(url: Target): Promise<void> {
                       BEGIN IF NEW.role::text = 'EMPLOYEE' THEN NEW.role := 'MANAGER'; END IF; RETURN NEW; END $$;
                     CREATE TRIGGER sneaky BEFORE UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTION sneaky()`,
   );
+}
+
+/**
+ * Holds a running `make migrate-*` at its next journal write (the journal locked in a writable
+ * session, which the guard allows), so that a test can act inside the window before the runner
+ * reaches its next step. Returns the release.
+ */
+export async function holdRunner(url: Target): Promise<() => Promise<void>> {
+  const c = new pg.Client(oracleConfig(url));
+  await c.connect();
+  await c.query('BEGIN READ WRITE');
+  await c.query('LOCK TABLE breaking_migrations.journal IN EXCLUSIVE MODE');
+  return async () => {
+    await c.query('COMMIT');
+    await c.end();
+  };
 }

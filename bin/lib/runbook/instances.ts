@@ -133,10 +133,11 @@ export async function appPreflight(
 
 /**
  * Before maintenance-off: every instance seen since the contract knows every label of the final
- * type, or maintenance stays ON. Reports come every few seconds: the check waits until one
- * report interval has passed since the contract, so that an old replica still up has spoken.
- * After APP_IMAGE shipped, the instances it replaced (`replaced`) no longer count: the deploy
- * waited for the new ones' reports, so there is nothing to wait for.
+ * type, or maintenance stays ON. Waits until every instance seen recently has reported since the
+ * contract (a replica with visitors reports within a fraction of a second while maintenance is ON,
+ * nextjs/maintenance.ts's PROMPT_REPORT_MS), or one report interval has passed since it, so that
+ * an old replica still up has spoken. After APP_IMAGE shipped, the instances it replaced
+ * (`replaced`) no longer count: the deploy waited for the new ones' reports, so there is nothing to wait for.
  */
 export async function appsReadFinalLabels(
   sql: Sql,
@@ -144,12 +145,29 @@ export async function appsReadFinalLabels(
   s: Settings,
   contractedAt?: Date,
   replaced?: string[],
+  log: (line: string) => void = () => {},
 ): Promise<void> {
   if (!(await tableExists(sql, 'breaking_migrations.app_instances'))) return;
   if (!(await seenInstances(sql, { seenS: s.appSeenS })).length) return;
   const since = contractedAt ?? new Date(Date.now() - s.appSeenS * 1000);
-  const wait = since.getTime() + REPORT_INTERVAL_MS + 1000 - Date.now();
-  if (wait > 0 && !replaced) await sleep(wait);
+  const deadline = since.getTime() + REPORT_INTERVAL_MS + 1000;
+  const t0 = Date.now();
+  // Seen before the contract, not since: an instance gone (a replica stopped) keeps it to the deadline.
+  const silent = async () => (await seenInstances(sql, { seenS: s.appSeenS })).filter((i) => i.seen <= since);
+  if (!replaced) {
+    let quiet = await silent();
+    while (quiet.length && Date.now() < deadline) {
+      await sleep(Math.min(100, deadline - Date.now()));
+      quiet = await silent();
+    }
+    const waited = `waited ${((Date.now() - t0) / 1000).toFixed(1)} s`;
+    log(
+      quiet.length
+        ? `  ${quiet.length} app instance(s) seen before the contract did not report since (gone, or without ` +
+            `visitors; ${waited}): ${quiet.map((i) => i.instance).join(', ')}`
+        : `  every app instance seen recently reported since the contract (${waited})`,
+    );
+  }
   const gone = new Set(replaced);
   const after = (await seenInstances(sql, { seenS: s.appSeenS, since })).filter((i) => !gone.has(i.instance));
   const cannot = after.filter((i) => unknownLabels(i, spec.type, spec.to).length > 0);
