@@ -372,7 +372,10 @@ function startReports(query: (sql: string) => Promise<Record<string, unknown>[]>
   let present = false;
   let failing = false;
   let last = 0; // when the last report began
+  let busy = false; // a report in flight: a slow database never gets a pile of them
   const once = async () => {
+    if (busy) return;
+    busy = true;
     last = Date.now();
     try {
       if (!present) present = Boolean((await query(REPORT_FUNCTION_QUERY))[0]?.present);
@@ -383,6 +386,8 @@ function startReports(query: (sql: string) => Promise<Record<string, unknown>[]>
       present = false; // asked again next time: the toolkit's schema may have been restored
       if (!failing) log(`maintenance: the instance report failed (${(err as Error).message})`);
       failing = true;
+    } finally {
+      busy = false;
     }
   };
   void once();

@@ -142,6 +142,44 @@ t.test('an instance that cannot read the final labels, up since the contract: ma
   t.same(await enumLabels(db), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'the data is migrated; only the site waits');
 });
 
+t.test('the probe reports on its reads only while maintenance is ON, at most every 250 ms', async (t) => {
+  const db = await seededDatabase(t, 10);
+  runBin('app-status.ts', [], { DATABASE_URL: urlOf(db) });
+  const a = app(t, db, V2, 'v2-reads', 60_000); // its timer: once at start, then not for a minute
+  const seen = async () =>
+    (
+      await query<{ n: string }>(
+        db,
+        `SELECT (extract(epoch FROM seen) * 1e6)::int8::text AS n
+         FROM breaking_migrations.app_instances WHERE build = 'v2-reads'`,
+      )
+    )[0]?.n;
+  while (!(await seen())) await sleep(50);
+  const first = await seen();
+  for (let i = 0; i < 12; i++) {
+    await a.probe();
+    await sleep(50);
+  }
+  await sleep(200); // a report the reads started would have landed
+  t.equal(await seen(), first, 'maintenance OFF: reads do not report');
+  const s = tempSettings(db);
+  t.equal(runBin('maintenance.ts', ['on'], { ...s.env, APP_LOCK_CACHE_MS: '0' }).code, 0);
+  const reported: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    await a.probe().catch(() => null); // the guard ended the pool's sessions once: they reconnect
+    await sleep(50);
+    const n = await seen();
+    if (n && n !== first && n !== reported.at(-1)) reported.push(n);
+  }
+  t.ok(reported.length >= 2, `maintenance ON: reads report (${reported.length} reports in 12 reads over ~0.7 s)`);
+  const gaps = reported.slice(1).map((n, i) => (Number(n) - Number(reported[i])) / 1000);
+  t.ok(
+    gaps.every((ms) => ms >= 240),
+    `no two reports closer than 250 ms (the server's clock, less 10 ms): ${gaps.join(', ')} ms`,
+  );
+  t.equal(runBin('maintenance.ts', ['off'], s.env).code, 0);
+});
+
 t.test(
   'maintenance-off waits for each instance to report since the contract, prompt while visitors come',
   async (t) => {
