@@ -6,7 +6,8 @@
 // in the database's task. The oracle is `pg`, HTTP status codes, the catalog and exit codes.
 // The order matters: the rehearsals (h1, h2) and the label cases (i1, i2) need production
 // un-migrated, so they run before c; i3 and i4 restore the dump i0 took before c, then migrate
-// again with APP_IMAGE, shipping the app build that knows only the final labels inside the window.
+// again with APP_IMAGE, shipping the app build that knows only the final labels inside the window;
+// c-rename restores it once more and relabels with STRATEGY=rename, v2 live.
 // The app is examples/nextjs, a Prisma 7 app, built three times (engine.sh: bm-swarm-app:v1, v2,
 // v3), each with the Prisma client of its version's enum Role; its probe (app/probe.ts) reports the
 // labels that client knows. The stack starts on v2, which reads both label sets. Visitors are
@@ -1309,6 +1310,111 @@ t.test('i3. make migrate-0001 APP_IMAGE=bm-swarm-app:v3 with v2 live: v3 ships i
 // count before maintenance-off once the deploy replaced them.
 t.test('i4. make migrate-0001 APP_IMAGE=bm-swarm-app:v3 with v1 live: v3 ships inside the window, no 5xx', (t) =>
   shipV3InsideWindow(t, 'v1'),
+);
+
+// The rename relabels in the catalog: the window holds no dump and no row write, only the relabel,
+// its proof and maintenance-off's wait for the replicas' reports since the contract (a replica with
+// visitors reports within PROMPT_REPORT_MS while maintenance is ON). A replica's 503 span (first to
+// last 503) is the lock's time on the host, give or take the app's 250 ms cache and a 100 ms poll at
+// each end. That time, 1.6 and 1.9 s in two runs: the rest of maintenance-on once the lock is there
+// (the exec into the second task, the flag, its 250 ms for requests in flight, the guard), 0.6 to
+// 0.8 s; the relabel and its proof, under 0.1 s; maintenance-off until the lock leaves (the wait for
+// reports, ~0.2 s, `docker service ps`, the guard and flag off, the exec that reads and removes the
+// lock), 1.0 to 1.1 s. Visitors saw 1.4 and 1.7 s: RENAME_SPAN_MS leaves 0.8 s or more for slower
+// execs and a busy machine.
+const RENAME_SPAN_MS = 2500;
+
+t.test(
+  'c-rename. make migrate-0001 STRATEGY=rename with v2 live: the relabel behind a 503 of under 2.5 s',
+  async (t) => {
+    await unmigratedWith(t, 'c-rename', 'v2');
+    // The tasks unmigratedWith replaced (i4's v3) stay "seen recently" for APP_SEEN_S (60 s by
+    // default): silent since, they would hold maintenance-off to its deadline, the report interval
+    // plus 1 s after the contract. The run starts once only the running tasks are seen recently,
+    // as in a production whose last deploy is a minute old.
+    const t0 = Date.now();
+    const running = tasks(APP_SERVICE).map((k) => k.name);
+    const recent = await waitFor(
+      'the replaced tasks to leave APP_SEEN_S (60 s)',
+      async () => {
+        const rows = await query<{ instance: string }>(
+          target,
+          `SELECT instance FROM breaking_migrations.app_instances WHERE seen > now() - interval '60 seconds'`,
+        );
+        const gone = rows.map((r) => r.instance).filter((i) => !running.includes(i.replace(/:\d+$/, '')));
+        return gone.length ? undefined : rows;
+      },
+      90_000,
+    );
+    t.equal(
+      recent.length,
+      2,
+      `only the two running tasks seen recently (waited ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    );
+    const before = await roleCounts(target);
+    const identity = await identityChecksum(target);
+    const polling = startPolling(ports);
+    const marks = windowMarks();
+    await sleep(1000); // the visitors are busy before the run starts
+    const run = await make('migrate-0001', env(), ['STRATEGY=rename'], marks.onStdout);
+    await sleep(1000); // and after it ends
+    await polling.stop();
+
+    t.equal(run.code, 0, 'make migrate-0001 STRATEGY=rename exits 0', said(run));
+    t.match(run.stdout, /migrate-0001: done/, 'it says done', said(run));
+    t.comment(
+      run.stdout
+        .split('\n')
+        .filter((l) => /^[→✓] (dump|maintenance-o)|app instance|migrate-0001: done/.test(l.trim()))
+        .join('\n'),
+    );
+    const dumpDone = run.stdout.indexOf('✓ dump');
+    const onBegins = run.stdout.indexOf('→ maintenance-on');
+    t.ok(dumpDone >= 0 && dumpDone < onBegins, 'the dump is taken before maintenance-on', said(run));
+    t.match(
+      run.stdout,
+      /migrate-0001: done;.*strategy rename;.*dump \S+ \(before the window; \d+ writes since\)/,
+      'the summary: strategy rename, the dump before the window',
+      said(run),
+    );
+    t.same(await enumLabels(target), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'pg_enum labels of "Role", in order');
+    t.same(
+      await roleCounts(target),
+      { total: before.total, EMPLOYEE: before.USER, ADMIN: before.ADMIN },
+      'every former USER row is EMPLOYEE, ADMIN kept',
+    );
+    const [left] = await query<{ n: number }>(
+      target,
+      `SELECT count(*)::int AS n FROM "User" WHERE role::text = 'USER'`,
+    );
+    t.equal(left.n, 0, 'no USER left');
+    t.equal(await identityChecksum(target), identity, '(id, email) of every row unchanged');
+
+    for (const port of ports) {
+      const answers = polling.seen.get(port)!;
+      const kinds = answerKinds(answers);
+      t.comment(
+        `replica on ${port}, ${rolePage}: ${kinds.ok} × 200, ${kinds.s503} × 503, ${kinds.other} other, ` +
+          `${kinds.none} unanswered`,
+      );
+      t.ok(kinds.s503 > 0, `replica on ${port} answered 503 during the run (${kinds.s503} times)`);
+      t.same(
+        answers.filter((a) => ![200, 503].includes(a.status)).map((a) => a.status),
+        [],
+        `replica on ${port}: every answer was 200 or 503 (no other 5xx, none unanswered)`,
+      );
+      const s503 = answers.filter((a) => a.status === 503);
+      const span = s503.length ? s503[s503.length - 1].at - s503[0].at : Number.NaN;
+      t.ok(
+        span < RENAME_SPAN_MS,
+        `replica on ${port}: 503 from the first to the last for ${(span / 1000).toFixed(2)} s, ` +
+          `under ${RENAME_SPAN_MS / 1000} s`,
+      );
+      await waitStatus(port, 200);
+      t.same(await pageOf(port), { status: 200, role: 'EMPLOYEE' }, `replica on ${port}: ${rolePage} shows EMPLOYEE`);
+    }
+    checkVisitorsWindow(t, polling.seen, marks, /maintenance window ([\d.]+) s/.exec(run.stdout)?.[1]);
+  },
 );
 
 /** A database of its own with CRASH_ROWS users, seeded by the toolkit's verbs. */
