@@ -208,19 +208,37 @@ t.test(
     visiting = false;
     await visitors;
 
-    // No visitor, no prompt report: maintenance-off waits the interval out, then says who did not report.
+    // An instance that reported shortly before the contract and not since (no visitor, a long
+    // interval): maintenance-off waits the interval out, then names it. One whose reports had
+    // lapsed two intervals before the contract (a task a deploy replaced) is gone: not waited for.
     const db2 = await seededDatabase(t, 300);
     runBin('app-status.ts', [], { DATABASE_URL: urlOf(db2) });
-    app(t, db2, V2, 'v2-idle', 60_000);
-    await sleep(600);
-    const idle = await runAsync(t, 'migrate.ts', ['0001'], tempSettings(db2).env).done;
+    const report = async (instance: string) => {
+      const c = new pg.Client(oracleConfig(db2));
+      await c.connect();
+      await c.query('BEGIN READ WRITE'); // as the app does: the guard makes read-only only the default
+      await c.query('SELECT breaking_migrations.report_instance($1::jsonb)', [
+        JSON.stringify({ instance, build: 'v2', enums: { Role: V2 } }),
+      ]);
+      await c.query('COMMIT');
+      await c.end();
+    };
+    await report('v2-replaced');
+    await query(db2, `UPDATE breaking_migrations.app_instances SET seen = now() - interval '15 s'`);
+    const idleRun = runAsync(t, 'migrate.ts', ['0001'], tempSettings(db2).env);
+    while (!idleRun.stdout().includes('✓ maintenance-on')) await sleep(20);
+    const release = await holdRunner(db2); // its report lands before the contract
+    await report('v2-idle');
+    await release();
+    const idle = await idleRun.done;
     t.equal(idle.code, 0, idle.stderr);
     t.match(
       idle.stdout,
       new RegExp(
-        /1 app instance\(s\) seen before the contract did not report since /.source +
-          /\(gone, or without visitors; waited \d\.\d s\): test-app-v2-idle/.source,
+        /\n {2}1 app instance\(s\) seen before the contract did not report since /.source +
+          /\(gone, or without visitors; waited \d\.\d s\): v2-idle\n/.source,
       ),
+      'the idle instance is waited for and named; the replaced one is not',
     );
   },
 );

@@ -152,8 +152,12 @@ export async function appsReadFinalLabels(
   const since = contractedAt ?? new Date(Date.now() - s.appSeenS * 1000);
   const deadline = since.getTime() + REPORT_INTERVAL_MS + 1000;
   const t0 = Date.now();
-  // Seen before the contract, not since: an instance gone (a replica stopped) keeps it to the deadline.
-  const silent = async () => (await seenInstances(sql, { seenS: s.appSeenS })).filter((i) => i.seen <= since);
+  // Seen before the contract, not since. One that had already missed two reports by then is gone
+  // (a task a deploy replaced), not silent: it is not waited for. A replica that stopped since
+  // keeps the wait to the deadline.
+  const lapsed = since.getTime() - 2 * REPORT_INTERVAL_MS;
+  const silent = async () =>
+    (await seenInstances(sql, { seenS: s.appSeenS })).filter((i) => i.seen <= since && i.seen.getTime() > lapsed);
   if (!replaced) {
     let quiet = await silent();
     while (quiet.length && Date.now() < deadline) {
