@@ -1329,27 +1329,26 @@ t.test(
   async (t) => {
     await unmigratedWith(t, 'c-rename', 'v2');
     // The tasks unmigratedWith replaced (i4's v3) stay "seen recently" for APP_SEEN_S (60 s by
-    // default): silent since, they would hold maintenance-off to its deadline, the report interval
-    // plus 1 s after the contract. The run starts once only the running tasks are seen recently,
-    // as in a production whose last deploy is a minute old.
+    // default). maintenance-off does not wait for one whose reports had lapsed for two intervals
+    // (10 s) by the contract: the run starts once theirs have, as in a production whose last
+    // deploy is ten seconds old, and while they are still seen recently when that is so.
     const t0 = Date.now();
     const running = tasks(APP_SERVICE).map((k) => k.name);
-    const recent = await waitFor(
-      'the replaced tasks to leave APP_SEEN_S (60 s)',
-      async () => {
-        const rows = await query<{ instance: string }>(
+    const replaced = async (within: string) =>
+      (
+        await query<{ instance: string }>(
           target,
-          `SELECT instance FROM breaking_migrations.app_instances WHERE seen > now() - interval '60 seconds'`,
-        );
-        const gone = rows.map((r) => r.instance).filter((i) => !running.includes(i.replace(/:\d+$/, '')));
-        return gone.length ? undefined : rows;
-      },
-      90_000,
+          `SELECT instance FROM breaking_migrations.app_instances WHERE seen > now() - interval '${within}'`,
+        )
+      )
+        .map((r) => r.instance)
+        .filter((i) => !running.includes(i.replace(/:\d+$/, '')));
+    await waitFor('the replaced tasks to have missed two reports (10 s)', async () =>
+      (await replaced('10 seconds')).length ? undefined : true,
     );
-    t.equal(
-      recent.length,
-      2,
-      `only the two running tasks seen recently (waited ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    const stillSeen = await replaced('60 seconds');
+    t.comment(
+      `replaced tasks still seen in the last 60 s: ${stillSeen.length} (waited ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
     );
     const before = await roleCounts(target);
     const identity = await identityChecksum(target);
@@ -1367,6 +1366,12 @@ t.test(
         .split('\n')
         .filter((l) => /^[→✓] (dump|maintenance-o)|app instance|migrate-0001: done/.test(l.trim()))
         .join('\n'),
+    );
+    t.match(
+      run.stdout,
+      /every app instance seen recently reported since the contract \(waited 0\.\d s\)/,
+      'maintenance-off waited for the running replicas only, under a second',
+      said(run),
     );
     const dumpDone = run.stdout.indexOf('✓ dump');
     const onBegins = run.stdout.indexOf('→ maintenance-on');

@@ -58,13 +58,17 @@ export async function lockTargets(s: Settings): Promise<{ targets: LockTarget[];
  * nearest folder that exists, where it would be made) is writable by the user the lock is
  * written as. A refusal naming each target that is not.
  */
-export async function checkLockTargets(s: Settings): Promise<LockTarget[]> {
-  const { targets } = await lockTargets(s);
-  const faults: string[] = [];
-  for (const t of targets) {
-    const why = await lockFolderFault(t.prefix, t.path);
-    if (why) faults.push(`${t.name}: ${why}`);
-  }
+export async function checkLockTargets(
+  s: Settings,
+  found?: { targets: LockTarget[] }, // lockTargets(s)'s answer, when the caller has it
+): Promise<LockTarget[]> {
+  const { targets } = found ?? (await lockTargets(s));
+  // Each task at once: a Swarm's window should not grow by one `docker exec` per replica.
+  const faults = (
+    await Promise.all(targets.map(async (t) => [t.name, await lockFolderFault(t.prefix, t.path)] as const))
+  )
+    .filter(([, why]) => why)
+    .map(([name, why]) => `${name}: ${why}`);
   if (faults.length) {
     const user = s.appUser ? `user ${s.appUser}` : 'the user the app runs as';
     throw new Refusal(
@@ -105,8 +109,9 @@ export async function maintenanceOn(
   target: Target | undefined,
   opts: { reason: string; retryAfter: number; message?: string },
 ): Promise<OnResult> {
-  const { notes } = await lockTargets(s);
-  const targets = await checkLockTargets(s); // nothing is written unless every lock can be
+  const found = await lockTargets(s);
+  const { notes } = found;
+  const targets = await checkLockTargets(s, found); // nothing is written unless every lock can be
   const existing = await Promise.all(targets.map((t) => readLock(t.prefix, t.path)));
   const since = existing.find((c) => c?.since)?.since ?? new Date().toISOString();
   const lock: LockContent = {
@@ -118,7 +123,7 @@ export async function maintenanceOn(
   };
   // The lock first (visitors get the maintenance page), then the database's flag (replicas that
   // do not see the lock folder), committed before the guard (writers are refused) makes it read-only.
-  for (const t of targets) await writeLock(t.prefix, t.path, lock);
+  await Promise.all(targets.map((t) => writeLock(t.prefix, t.path, lock)));
   let guard: OnResult['guard'];
   if (s.dbGuard && target) {
     // DB_GUARD=0: the database is left alone, flag and guard
@@ -154,21 +159,25 @@ export async function maintenanceOff(s: Settings, target: Target | undefined): P
   // The guard first (the database takes writes again), then the lock (visitors come back).
   const guard = s.dbGuard && target ? await setGuard(target, false) : undefined;
   if (s.dbGuard && target) await clearFlag(target);
-  let removed = 0;
-  let since: string | undefined;
-  for (const t of targets) {
-    const lock = await readLock(t.prefix, t.path);
-    if (lock) removed++;
-    if (lock?.since && (!since || lock.since < since)) since = lock.since;
-    await removeLock(t.prefix, t.path);
-  }
-  return { removed, targets: targets.map((t) => t.path), guard, notes, since };
+  const locks = await Promise.all(
+    targets.map(async (t) => {
+      const lock = await readLock(t.prefix, t.path);
+      await removeLock(t.prefix, t.path);
+      return lock;
+    }),
+  );
+  const since = earliestSince(locks);
+  return { removed: locks.filter(Boolean).length, targets: targets.map((t) => t.path), guard, notes, since };
 }
 
 /** When the site went into maintenance: the earliest lock's `since`. */
 export function onSince(st: MaintenanceState): string | undefined {
-  return st.locks
-    .map((l) => l.content?.since)
+  return earliestSince(st.locks.map((l) => l.content));
+}
+
+function earliestSince(locks: (LockContent | null)[]): string | undefined {
+  return locks
+    .map((l) => l?.since)
     .filter((x): x is string => Boolean(x))
     .sort()[0];
 }
