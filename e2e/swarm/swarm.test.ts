@@ -1347,9 +1347,8 @@ t.test(
       (await replaced('10 seconds')).length ? undefined : true,
     );
     const stillSeen = await replaced('60 seconds');
-    t.comment(
-      `replaced tasks still seen in the last 60 s: ${stillSeen.length} (waited ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
-    );
+    const waited = ((Date.now() - t0) / 1000).toFixed(0);
+    t.comment(`replaced tasks still seen in the last 60 s: ${stillSeen.length} (waited ${waited} s)`);
     const before = await roleCounts(target);
     const identity = await identityChecksum(target);
     const polling = startPolling(ports);
