@@ -372,9 +372,10 @@ function startReports(query: (sql: string) => Promise<Record<string, unknown>[]>
   let present = false;
   let failing = false;
   let last = 0; // when the last report began
+  const every = o.intervalMs ?? 5000;
   let busy = false; // a report in flight: a slow database never gets a pile of them
   const once = async () => {
-    if (busy) return;
+    if (busy && Date.now() - last < every) return; // one stuck for an interval does not silence the rest
     busy = true;
     last = Date.now();
     try {
@@ -391,7 +392,7 @@ function startReports(query: (sql: string) => Promise<Record<string, unknown>[]>
     }
   };
   void once();
-  setInterval(() => void once(), o.intervalMs ?? 5000).unref();
+  setInterval(() => void once(), every).unref();
   return () => {
     if (Date.now() - last >= PROMPT_REPORT_MS) void once();
   };

@@ -120,10 +120,10 @@ t.test('an instance that cannot read the final labels, up since the contract: ma
   const run = runAsync(t, 'migrate.ts', ['0001'], s.env);
   let ended = false;
   void run.done.then(() => (ended = true));
-  // An old image, started again inside the window (a rollback of the deploy), up and reporting
-  // before the runner's next step: the runner is held at its next journal write meanwhile.
-  while (!run.stdout().includes('✓ maintenance-on') && !ended) await sleep(20);
-  const release = await holdRunner(db);
+  // An old image, started again after the contract (a rollback of the deploy), reporting before
+  // maintenance-off looks: the runner is held at its next journal write meanwhile.
+  while (!run.stdout().includes('✓ contract') && !ended) await sleep(20);
+  const release = await holdRunner(t, db);
   app(t, db, V1, 'v1-again');
   while (!(await rows(db)).some((r) => r.build === 'v1-again')) await sleep(50);
   await release();
@@ -174,74 +174,30 @@ t.test('the probe reports on its reads only while maintenance is ON, at most eve
   t.ok(reported.length >= 2, `maintenance ON: reads report (${reported.length} reports in 12 reads over ~0.7 s)`);
   const gaps = reported.slice(1).map((n, i) => (Number(n) - Number(reported[i])) / 1000);
   t.ok(
-    gaps.every((ms) => ms >= 240),
-    `no two reports closer than 250 ms (the server's clock, less 10 ms): ${gaps.join(', ')} ms`,
+    gaps.every((ms) => ms >= 200),
+    `no two reports closer than 250 ms (less 50 ms: the server stamps them): ${gaps.join(', ')} ms`,
   );
   t.equal(runBin('maintenance.ts', ['off'], s.env).code, 0);
 });
 
-t.test(
-  'maintenance-off waits for each instance to report since the contract, prompt while visitors come',
-  async (t) => {
-    const db = await seededDatabase(t, 300);
-    runBin('app-status.ts', [], { DATABASE_URL: urlOf(db) });
-    // Its timer would not report again for a minute: only the probe's reads during maintenance do.
-    const a = app(t, db, V2, 'v2', 60_000);
-    await sleep(600);
-    let visiting = true;
-    const visitors = (async () => {
-      while (visiting) {
-        await a.probe().catch(() => null); // the middleware's read of the flag, one per request
-        await sleep(100);
-      }
-    })();
-    t.teardown(async () => {
-      visiting = false;
-      await visitors;
-    });
-    const s = tempSettings(db);
-    const r = await runAsync(t, 'migrate.ts', ['0001'], s.env).done;
-    t.equal(r.code, 0, r.stderr);
-    const waited = /every app instance seen recently reported since the contract \(waited (\d+\.\d) s\)/.exec(r.stdout);
-    t.ok(waited, `maintenance-off saw the instance's report since the contract:\n${r.stdout}`);
-    t.ok(Number(waited?.[1]) < 5, 'before the report interval had passed (the probe reported while ON)');
-    visiting = false;
-    await visitors;
-
-    // An instance that reported shortly before the contract and not since (no visitor, a long
-    // interval): maintenance-off waits the interval out, then names it. One whose reports had
-    // lapsed two intervals before the contract (a task a deploy replaced) is gone: not waited for.
-    const db2 = await seededDatabase(t, 300);
-    runBin('app-status.ts', [], { DATABASE_URL: urlOf(db2) });
-    const report = async (instance: string) => {
-      const c = new pg.Client(oracleConfig(db2));
-      await c.connect();
-      await c.query('BEGIN READ WRITE'); // as the app does: the guard makes read-only only the default
-      await c.query('SELECT breaking_migrations.report_instance($1::jsonb)', [
-        JSON.stringify({ instance, build: 'v2', enums: { Role: V2 } }),
-      ]);
-      await c.query('COMMIT');
-      await c.end();
-    };
-    await report('v2-replaced');
-    await query(db2, `UPDATE breaking_migrations.app_instances SET seen = now() - interval '15 s'`);
-    const idleRun = runAsync(t, 'migrate.ts', ['0001'], tempSettings(db2).env);
-    while (!idleRun.stdout().includes('✓ maintenance-on')) await sleep(20);
-    const release = await holdRunner(db2); // its report lands before the contract
-    await report('v2-idle');
-    await release();
-    const idle = await idleRun.done;
-    t.equal(idle.code, 0, idle.stderr);
-    t.match(
-      idle.stdout,
-      new RegExp(
-        /\n {2}1 app instance\(s\) seen before the contract did not report since /.source +
-          /\(gone, or without visitors; waited \d\.\d s\): v2-idle\n/.source,
-      ),
-      'the idle instance is waited for and named; the replaced one is not',
-    );
-  },
-);
+t.test('without APP_SERVICE or APP_CONTAINER, maintenance-off gives the instances one report interval', async (t) => {
+  // Which instances run, only docker knows (the Swarm test checks the wait for each running
+  // container); here, with no container named, the runner waits the interval out and says so.
+  const db = await seededDatabase(t, 300);
+  runBin('app-status.ts', [], { DATABASE_URL: urlOf(db) });
+  app(t, db, V2, 'v2');
+  await sleep(600);
+  const r = await runAsync(t, 'migrate.ts', ['0001'], tempSettings(db).env).done;
+  t.equal(r.code, 0, r.stderr);
+  t.match(
+    r.stdout,
+    new RegExp(
+      /\n {2}the app's instances had one report interval to speak since the contract \(waited \d\.\d s; /.source +
+        /with APP_SERVICE or APP_CONTAINER the toolkit waits only until each running one has\)\n/.source,
+    ),
+  );
+  t.same(await enumLabels(db), ['EMPLOYEE', 'MANAGER', 'ADMIN']);
+});
 
 t.test('APP_IMAGE: preflight lets old instances through; after the deploy only the others count', async (t) => {
   const db = await seededDatabase(t, 50);

@@ -324,11 +324,11 @@ t.test('a v1 app up after the contract keeps maintenance ON; replaced, the run r
   void run.done.then(() => {
     ended = true;
   });
-  while (!run.stdout().includes('✓ maintenance-on') && !ended) await sleep(20);
-  t.notOk(ended, 'the run reached the window');
-  // An old image started again (a rollback of the deploy), during the window: up and reporting
-  // before the runner's next step (held at its next journal write meanwhile).
-  const release = await holdRunner(db);
+  while (!run.stdout().includes('✓ contract') && !ended) await sleep(20);
+  t.notOk(ended, 'the run reached the contract');
+  // An old image started again (a rollback of the deploy), after the contract: up and reporting
+  // before maintenance-off looks (the runner held at its next journal write meanwhile).
+  const release = await holdRunner(t, db);
   const v1: AppProcess = await startApp(t, prisma, db, 'v1', { reportMs: REPORT_MS, pollMs: 200 });
   while (!(await query(db, 'SELECT FROM breaking_migrations.app_instances WHERE instance = $1', [v1.instance])).length)
     await sleep(50);

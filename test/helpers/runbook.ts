@@ -73,13 +73,18 @@ export async function addSneakyTrigger(url: Target): Promise<void> {
  * session, which the guard allows), so that a test can act inside the window before the runner
  * reaches its next step. Returns the release.
  */
-export async function holdRunner(url: Target): Promise<() => Promise<void>> {
+export async function holdRunner(t: Test, url: Target): Promise<() => Promise<void>> {
   const c = new pg.Client(oracleConfig(url));
   await c.connect();
   await c.query('BEGIN READ WRITE');
   await c.query('LOCK TABLE breaking_migrations.journal IN EXCLUSIVE MODE');
-  return async () => {
+  let held = true;
+  const release = async () => {
+    if (!held) return;
+    held = false;
     await c.query('COMMIT');
     await c.end();
   };
+  t.teardown(release); // a test that fails while holding lets the runner go
+  return release;
 }

@@ -87,3 +87,22 @@ export async function checkRunning(container: string, variable: string): Promise
     );
   }
 }
+
+/**
+ * The hostnames of the app's running containers (APP_CONTAINER, or APP_SERVICE's tasks on this
+ * node), as the app's own `hostname()` gives them: how its instances name themselves (host:pid).
+ * Undefined when neither is set, or docker cannot tell.
+ */
+export async function appHostnames(s: { appContainer?: string; appService?: string }): Promise<string[] | undefined> {
+  const ids = [
+    ...(s.appContainer ? [s.appContainer] : []),
+    ...(s.appService ? await runningTasks(s.appService, 'APP_SERVICE').catch(() => []) : []),
+  ];
+  if (!ids.length) return undefined;
+  const out = await quiet`docker inspect --type container --format ${'{{.Config.Hostname}}'} ${ids}`;
+  if (out.exitCode !== 0) return undefined;
+  return out.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}

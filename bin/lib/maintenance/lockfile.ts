@@ -11,9 +11,10 @@ export interface LockContent {
 }
 
 // Written beside the lock and renamed over it, so a reader sees the old file or the new one,
-// never half of one. 0644: the app's user must be able to read it.
+// never half of one. 0644: the app's user must be able to read it. mktemp, not $$: the tasks of a
+// service share one bind folder and are written at once, and their shells' pids are alike.
 const WRITE =
-  'set -eu; lock="$1"; dir=$(dirname "$lock"); mkdir -p "$dir"; tmp="$dir/.enabled.lock.$$"; ' +
+  'set -eu; lock="$1"; dir=$(dirname "$lock"); mkdir -p "$dir"; tmp=$(mktemp "$dir/.enabled.lock.XXXXXX"); ' +
   'cat > "$tmp"; chmod 644 "$tmp"; mv -f "$tmp" "$lock"';
 const READ = 'test -e "$1" || exit 3; cat "$1"';
 const REMOVE = 'rm -f "$1"';

@@ -123,7 +123,7 @@ export async function maintenanceOn(
   };
   // The lock first (visitors get the maintenance page), then the database's flag (replicas that
   // do not see the lock folder), committed before the guard (writers are refused) makes it read-only.
-  await Promise.all(targets.map((t) => writeLock(t.prefix, t.path, lock)));
+  await eachTarget(targets, (t) => writeLock(t.prefix, t.path, lock));
   let guard: OnResult['guard'];
   if (s.dbGuard && target) {
     // DB_GUARD=0: the database is left alone, flag and guard
@@ -159,15 +159,26 @@ export async function maintenanceOff(s: Settings, target: Target | undefined): P
   // The guard first (the database takes writes again), then the lock (visitors come back).
   const guard = s.dbGuard && target ? await setGuard(target, false) : undefined;
   if (s.dbGuard && target) await clearFlag(target);
-  const locks = await Promise.all(
-    targets.map(async (t) => {
-      const lock = await readLock(t.prefix, t.path);
-      await removeLock(t.prefix, t.path);
-      return lock;
-    }),
-  );
+  const locks = await eachTarget(targets, async (t) => {
+    const lock = await readLock(t.prefix, t.path);
+    await removeLock(t.prefix, t.path);
+    return lock;
+  });
   const since = earliestSince(locks);
   return { removed: locks.filter(Boolean).length, targets: targets.map((t) => t.path), guard, notes, since };
+}
+
+/**
+ * `fn` on every target at once, each run to its end before any failure is told (so that a
+ * read-back after it sees the final state), then one error naming each target that failed.
+ */
+async function eachTarget<T>(targets: LockTarget[], fn: (t: LockTarget) => Promise<T>): Promise<T[]> {
+  const settled = await Promise.allSettled(targets.map(fn));
+  const failed = settled.flatMap((r, i) =>
+    r.status === 'rejected' ? [`${targets[i].name}: ${(r.reason as Error).message}`] : [],
+  );
+  if (failed.length) throw new Error(failed.join('; '));
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 /** When the site went into maintenance: the earliest lock's `since`. */

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readSql } from '../connection/config.js';
 import { tableExists, type Sql } from '../connection/db.js';
 import { Refusal } from '../connection/refusal.js';
+import { appHostnames } from '../connection/docker.js';
 import type { Settings } from '../connection/config.js';
 import type { EnumSpec } from '../enum/enum-spec.js';
 
@@ -133,11 +134,13 @@ export async function appPreflight(
 
 /**
  * Before maintenance-off: every instance seen since the contract knows every label of the final
- * type, or maintenance stays ON. Waits until every instance seen recently has reported since the
- * contract (a replica with visitors reports within a fraction of a second while maintenance is ON,
- * nextjs/maintenance.ts's PROMPT_REPORT_MS), or one report interval has passed since it, so that
- * an old replica still up has spoken. After APP_IMAGE shipped, the instances it replaced
- * (`replaced`) no longer count: the deploy waited for the new ones' reports, so there is nothing to wait for.
+ * type, or maintenance stays ON. Reports come every few seconds, so it waits until one report
+ * interval has passed since the contract, so that an old replica still up has spoken — or, where
+ * docker says which containers run the app (APP_SERVICE, APP_CONTAINER), until each of them has
+ * reported since the contract: a replica with visitors does within a fraction of a second while
+ * maintenance is ON (nextjs/maintenance.ts's PROMPT_REPORT_MS), and a task that starts meanwhile
+ * is waited for too. After APP_IMAGE shipped, the instances it replaced (`replaced`) no longer
+ * count: the deploy waited for the new ones' reports, so there is nothing to wait for.
  */
 export async function appsReadFinalLabels(
   sql: Sql,
@@ -151,27 +154,7 @@ export async function appsReadFinalLabels(
   if (!(await seenInstances(sql, { seenS: s.appSeenS })).length) return;
   const since = contractedAt ?? new Date(Date.now() - s.appSeenS * 1000);
   const deadline = since.getTime() + REPORT_INTERVAL_MS + 1000;
-  const t0 = Date.now();
-  // Seen before the contract, not since. One that had already missed two reports by then is gone
-  // (a task a deploy replaced), not silent: it is not waited for. A replica that stopped since
-  // keeps the wait to the deadline.
-  const lapsed = since.getTime() - 2 * REPORT_INTERVAL_MS;
-  const silent = async () =>
-    (await seenInstances(sql, { seenS: s.appSeenS })).filter((i) => i.seen <= since && i.seen.getTime() > lapsed);
-  if (!replaced) {
-    let quiet = await silent();
-    while (quiet.length && Date.now() < deadline) {
-      await sleep(Math.min(100, deadline - Date.now()));
-      quiet = await silent();
-    }
-    const waited = `waited ${((Date.now() - t0) / 1000).toFixed(1)} s`;
-    log(
-      quiet.length
-        ? `  ${quiet.length} app instance(s) seen before the contract did not report since (gone, or without ` +
-            `visitors; ${waited}): ${quiet.map((i) => i.instance).join(', ')}`
-        : `  every app instance seen recently reported since the contract (${waited})`,
-    );
-  }
+  if (!replaced && Date.now() < deadline) log(await waitForReports(sql, s, since, deadline));
   const gone = new Set(replaced);
   const after = (await seenInstances(sql, { seenS: s.appSeenS, since })).filter((i) => !gone.has(i.instance));
   const cannot = after.filter((i) => unknownLabels(i, spec.type, spec.to).length > 0);
@@ -184,4 +167,33 @@ export async function appsReadFinalLabels(
         `${spec.to.join(', ')}: ${each.join('; ')}; maintenance stays ON until they are replaced`,
     );
   }
+}
+
+/** Waits as appsReadFinalLabels says; returns the line that says what it waited for. */
+async function waitForReports(sql: Sql, s: Settings, since: Date, deadline: number): Promise<string> {
+  const t0 = Date.now();
+  const waited = () => `waited ${((Date.now() - t0) / 1000).toFixed(1)} s`;
+  if (!s.appService && !s.appContainer) {
+    await sleep(deadline - Date.now());
+    return (
+      `  the app's instances had one report interval to speak since the contract (${waited()}; ` +
+      'with APP_SERVICE or APP_CONTAINER the toolkit waits only until each running one has)'
+    );
+  }
+  let silent: string[] = [];
+  for (;;) {
+    const hosts = await appHostnames(s);
+    const reported = new Set(
+      (await seenInstances(sql, { seenS: s.appSeenS, since })).map((i) => i.instance.replace(/:\d+$/, '')),
+    );
+    silent = hosts ? hosts.filter((h) => !reported.has(h)) : ['(docker could not list them)'];
+    if (!silent.length)
+      return `  each of the app's ${hosts?.length} running container(s) reported since the contract (${waited()})`;
+    if (Date.now() >= deadline) break;
+    await sleep(Math.min(250, deadline - Date.now()));
+  }
+  return (
+    `  ${silent.length} running app container(s) did not report since the contract (${waited()}; ` +
+    `stopped, or reporting under another name than its hostname): ${silent.join(', ')}`
+  );
 }
