@@ -1313,102 +1313,96 @@ t.test('i4. make migrate-0001 APP_IMAGE=bm-swarm-app:v3 with v1 live: v3 ships i
 );
 
 // The rename relabels in the catalog: the window holds no dump and no row write, only the relabel,
-// its proof and maintenance-off's wait for the replicas' reports since the contract (a replica with
-// visitors reports within PROMPT_REPORT_MS while maintenance is ON). A replica's 503 span (first to
-// last 503) is the lock's time on the host, give or take the app's 250 ms cache and a 100 ms poll at
-// each end. That time, 1.6 and 1.9 s in two runs: the rest of maintenance-on once the lock is there
-// (the exec into the second task, the flag, its 250 ms for requests in flight, the guard), 0.6 to
-// 0.8 s; the relabel and its proof, under 0.1 s; maintenance-off until the lock leaves (the wait for
-// reports, ~0.2 s, `docker service ps`, the guard and flag off, the exec that reads and removes the
-// lock), 1.0 to 1.1 s. Visitors saw 1.4 and 1.7 s: RENAME_SPAN_MS leaves 0.8 s or more for slower
-// execs and a busy machine.
-const RENAME_SPAN_MS = 2500;
+// its proof and maintenance-off's wait until each running task has reported since the contract (a
+// replica with visitors reports within PROMPT_REPORT_MS while maintenance is ON). A replica's 503
+// span (first to last 503) is the lock's time on the host, give or take the app's 250 ms cache and
+// a 100 ms poll at each end: the rest of maintenance-on once the lock is there (the flag, 250 ms
+// for requests in flight, the guard), the relabel and its proof (under 0.1 s), and maintenance-off
+// until the lock leaves: the wait (a `docker ps` and the reports), another `docker ps`, the guard
+// and flag off, the execs that read and remove each task's lock. Visitors saw 1.4 to 2.3 s in
+// three runs (the longest when the wait made two docker calls a round, now one): RENAME_SPAN_MS
+// leaves 0.7 s or more for slower execs and a busy machine.
+const RENAME_SPAN_MS = 3000;
 
-t.test(
-  'c-rename. make migrate-0001 STRATEGY=rename with v2 live: the relabel behind a 503 of under 2.5 s',
-  async (t) => {
-    await unmigratedWith(t, 'c-rename', 'v2');
-    // The tasks unmigratedWith replaced (i4's v3) are still "seen recently" (APP_SEEN_S, 60 s):
-    // maintenance-off waits for the containers docker says run the app, not for them.
-    const running = tasks(APP_SERVICE).map((k) => k.name);
-    const stillSeen = (
-      await query<{ instance: string }>(
-        target,
-        `SELECT instance FROM breaking_migrations.app_instances WHERE seen > now() - interval '60 seconds'`,
-      )
-    ).filter((r) => !running.includes(r.instance.replace(/:\d+$/, '')));
-    t.comment(`replaced tasks still seen in the last 60 s: ${stillSeen.length}`);
-    const before = await roleCounts(target);
-    const identity = await identityChecksum(target);
-    const polling = startPolling(ports);
-    const marks = windowMarks();
-    await sleep(1000); // the visitors are busy before the run starts
-    const run = await make('migrate-0001', env(), ['STRATEGY=rename'], marks.onStdout);
-    await sleep(1000); // and after it ends
-    await polling.stop();
-
-    t.equal(run.code, 0, 'make migrate-0001 STRATEGY=rename exits 0', said(run));
-    t.match(run.stdout, /migrate-0001: done/, 'it says done', said(run));
-    t.comment(
-      run.stdout
-        .split('\n')
-        .filter((l) => /^[→✓] (dump|maintenance-o)|app instance|migrate-0001: done/.test(l.trim()))
-        .join('\n'),
-    );
-    t.match(
-      run.stdout,
-      /each of the app's 2 running container\(s\) reported since the contract \(waited 0\.\d s\)/,
-      'maintenance-off waited for the two running replicas only, under a second',
-      said(run),
-    );
-    const dumpDone = run.stdout.indexOf('✓ dump');
-    const onBegins = run.stdout.indexOf('→ maintenance-on');
-    t.ok(dumpDone >= 0 && dumpDone < onBegins, 'the dump is taken before maintenance-on', said(run));
-    t.match(
-      run.stdout,
-      /migrate-0001: done;.*strategy rename;.*dump \S+ \(before the window; \d+ writes since\)/,
-      'the summary: strategy rename, the dump before the window',
-      said(run),
-    );
-    t.same(await enumLabels(target), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'pg_enum labels of "Role", in order');
-    t.same(
-      await roleCounts(target),
-      { total: before.total, EMPLOYEE: before.USER, ADMIN: before.ADMIN },
-      'every former USER row is EMPLOYEE, ADMIN kept',
-    );
-    const [left] = await query<{ n: number }>(
+t.test('c-rename. make migrate-0001 STRATEGY=rename with v2 live: the relabel behind a 503 of under 3 s', async (t) => {
+  await unmigratedWith(t, 'c-rename', 'v2');
+  // The tasks unmigratedWith replaced (i4's v3) are still "seen recently" (APP_SEEN_S, 60 s):
+  // maintenance-off waits for the containers docker says run the app, not for them.
+  const running = tasks(APP_SERVICE).map((k) => k.name);
+  const stillSeen = (
+    await query<{ instance: string }>(
       target,
-      `SELECT count(*)::int AS n FROM "User" WHERE role::text = 'USER'`,
-    );
-    t.equal(left.n, 0, 'no USER left');
-    t.equal(await identityChecksum(target), identity, '(id, email) of every row unchanged');
+      `SELECT instance FROM breaking_migrations.app_instances WHERE seen > now() - interval '60 seconds'`,
+    )
+  ).filter((r) => !running.includes(r.instance.replace(/:\d+$/, '')));
+  t.comment(`replaced tasks still seen in the last 60 s: ${stillSeen.length}`);
+  const before = await roleCounts(target);
+  const identity = await identityChecksum(target);
+  const polling = startPolling(ports);
+  const marks = windowMarks();
+  await sleep(1000); // the visitors are busy before the run starts
+  const run = await make('migrate-0001', env(), ['STRATEGY=rename'], marks.onStdout);
+  await sleep(1000); // and after it ends
+  await polling.stop();
 
-    for (const port of ports) {
-      const answers = polling.seen.get(port)!;
-      const kinds = answerKinds(answers);
-      t.comment(
-        `replica on ${port}, ${rolePage}: ${kinds.ok} × 200, ${kinds.s503} × 503, ${kinds.other} other, ` +
-          `${kinds.none} unanswered`,
-      );
-      t.ok(kinds.s503 > 0, `replica on ${port} answered 503 during the run (${kinds.s503} times)`);
-      t.same(
-        answers.filter((a) => ![200, 503].includes(a.status)).map((a) => a.status),
-        [],
-        `replica on ${port}: every answer was 200 or 503 (no other 5xx, none unanswered)`,
-      );
-      const s503 = answers.filter((a) => a.status === 503);
-      const span = s503.length ? s503[s503.length - 1].at - s503[0].at : Number.NaN;
-      t.ok(
-        span < RENAME_SPAN_MS,
-        `replica on ${port}: 503 from the first to the last for ${(span / 1000).toFixed(2)} s, ` +
-          `under ${RENAME_SPAN_MS / 1000} s`,
-      );
-      await waitStatus(port, 200);
-      t.same(await pageOf(port), { status: 200, role: 'EMPLOYEE' }, `replica on ${port}: ${rolePage} shows EMPLOYEE`);
-    }
-    checkVisitorsWindow(t, polling.seen, marks, /maintenance window ([\d.]+) s/.exec(run.stdout)?.[1]);
-  },
-);
+  t.equal(run.code, 0, 'make migrate-0001 STRATEGY=rename exits 0', said(run));
+  t.match(run.stdout, /migrate-0001: done/, 'it says done', said(run));
+  t.comment(
+    run.stdout
+      .split('\n')
+      .filter((l) => /^[→✓] (dump|maintenance-o)|app instance|migrate-0001: done/.test(l.trim()))
+      .join('\n'),
+  );
+  t.match(
+    run.stdout,
+    /each of the app's 2 running container\(s\) reported since the contract \(waited 0\.\d s\)/,
+    'maintenance-off waited for the two running replicas only, under a second',
+    said(run),
+  );
+  const dumpDone = run.stdout.indexOf('✓ dump');
+  const onBegins = run.stdout.indexOf('→ maintenance-on');
+  t.ok(dumpDone >= 0 && dumpDone < onBegins, 'the dump is taken before maintenance-on', said(run));
+  t.match(
+    run.stdout,
+    /migrate-0001: done;.*strategy rename;.*dump \S+ \(before the window; \d+ writes since\)/,
+    'the summary: strategy rename, the dump before the window',
+    said(run),
+  );
+  t.same(await enumLabels(target), ['EMPLOYEE', 'MANAGER', 'ADMIN'], 'pg_enum labels of "Role", in order');
+  t.same(
+    await roleCounts(target),
+    { total: before.total, EMPLOYEE: before.USER, ADMIN: before.ADMIN },
+    'every former USER row is EMPLOYEE, ADMIN kept',
+  );
+  const [left] = await query<{ n: number }>(target, `SELECT count(*)::int AS n FROM "User" WHERE role::text = 'USER'`);
+  t.equal(left.n, 0, 'no USER left');
+  t.equal(await identityChecksum(target), identity, '(id, email) of every row unchanged');
+
+  for (const port of ports) {
+    const answers = polling.seen.get(port)!;
+    const kinds = answerKinds(answers);
+    t.comment(
+      `replica on ${port}, ${rolePage}: ${kinds.ok} × 200, ${kinds.s503} × 503, ${kinds.other} other, ` +
+        `${kinds.none} unanswered`,
+    );
+    t.ok(kinds.s503 > 0, `replica on ${port} answered 503 during the run (${kinds.s503} times)`);
+    t.same(
+      answers.filter((a) => ![200, 503].includes(a.status)).map((a) => a.status),
+      [],
+      `replica on ${port}: every answer was 200 or 503 (no other 5xx, none unanswered)`,
+    );
+    const s503 = answers.filter((a) => a.status === 503);
+    const span = s503.length ? s503[s503.length - 1].at - s503[0].at : Number.NaN;
+    t.ok(
+      span < RENAME_SPAN_MS,
+      `replica on ${port}: 503 from the first to the last for ${(span / 1000).toFixed(2)} s, ` +
+        `under ${RENAME_SPAN_MS / 1000} s`,
+    );
+    await waitStatus(port, 200);
+    t.same(await pageOf(port), { status: 200, role: 'EMPLOYEE' }, `replica on ${port}: ${rolePage} shows EMPLOYEE`);
+  }
+  checkVisitorsWindow(t, polling.seen, marks, /maintenance window ([\d.]+) s/.exec(run.stdout)?.[1]);
+});
 
 /** A database of its own with CRASH_ROWS users, seeded by the toolkit's verbs. */
 async function crashDatabase(name: string): Promise<Target> {

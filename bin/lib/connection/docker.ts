@@ -89,20 +89,32 @@ export async function checkRunning(container: string, variable: string): Promise
 }
 
 /**
- * The hostnames of the app's running containers (APP_CONTAINER, or APP_SERVICE's tasks on this
- * node), as the app's own `hostname()` gives them: how its instances name themselves (host:pid).
- * Undefined when neither is set, or docker cannot tell.
+ * The app's running containers (APP_CONTAINER, or APP_SERVICE's tasks on this node), each by the
+ * names its processes may give as their host: its hostname is the container's short ID unless
+ * the stack sets one (`hostname: "{{.Task.Name}}"`, the task's container name). One `docker`
+ * call for a service. Undefined when neither is set, or docker cannot tell.
  */
-export async function appHostnames(s: { appContainer?: string; appService?: string }): Promise<string[] | undefined> {
-  const ids = [
-    ...(s.appContainer ? [s.appContainer] : []),
-    ...(s.appService ? await runningTasks(s.appService, 'APP_SERVICE').catch(() => []) : []),
+export async function appContainers(s: {
+  appContainer?: string;
+  appService?: string;
+}): Promise<string[][] | undefined> {
+  const rows = async (argv: string[]) => {
+    const out = await quiet`${argv}`;
+    if (out.exitCode !== 0) return [];
+    return out.stdout
+      .split('\n')
+      .map((l) => l.trim().split(' '))
+      .filter((r) => r[0]);
+  };
+  const hostname = ['docker', 'inspect', '--type', 'container', '--format', '{{.Config.Hostname}}'];
+  const tasks = (service: string) => [
+    ...serviceTasksCommand(service).filter((a) => a !== '--quiet'),
+    '--format',
+    '{{.ID}} {{.Names}}',
   ];
-  if (!ids.length) return undefined;
-  const out = await quiet`docker inspect --type container --format ${'{{.Config.Hostname}}'} ${ids}`;
-  if (out.exitCode !== 0) return undefined;
-  return out.stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
+  const found = [
+    ...(s.appContainer ? await rows([...hostname, s.appContainer]) : []),
+    ...(s.appService ? await rows(tasks(s.appService)) : []),
+  ];
+  return found.length ? found : undefined;
 }

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readSql } from '../connection/config.js';
 import { tableExists, type Sql } from '../connection/db.js';
 import { Refusal } from '../connection/refusal.js';
-import { appHostnames } from '../connection/docker.js';
+import { appContainers } from '../connection/docker.js';
 import type { Settings } from '../connection/config.js';
 import type { EnumSpec } from '../enum/enum-spec.js';
 
@@ -182,13 +182,15 @@ async function waitForReports(sql: Sql, s: Settings, since: Date, deadline: numb
   }
   let silent: string[] = [];
   for (;;) {
-    const hosts = await appHostnames(s);
+    const containers = await appContainers(s); // each by its names: ID and name, or hostname
     const reported = new Set(
       (await seenInstances(sql, { seenS: s.appSeenS, since })).map((i) => i.instance.replace(/:\d+$/, '')),
     );
-    silent = hosts ? hosts.filter((h) => !reported.has(h)) : ['(docker could not list them)'];
+    silent = containers
+      ? containers.filter((names) => !names.some((n) => reported.has(n))).map((names) => names.join(' '))
+      : ['(docker could not list them)'];
     if (!silent.length)
-      return `  each of the app's ${hosts?.length} running container(s) reported since the contract (${waited()})`;
+      return `  each of the app's ${containers?.length} running container(s) reported since the contract (${waited()})`;
     if (Date.now() >= deadline) break;
     await sleep(Math.min(250, deadline - Date.now()));
   }
