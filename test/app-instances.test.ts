@@ -111,7 +111,7 @@ t.test('no instance reports: one line and on; APP_CHECK=require refuses', async 
   t.match(r.stdout, /preflight: no app instance reported its labels in the last 60 s .*; going on/);
 });
 
-t.test('an instance that cannot read the final labels, up since the contract: maintenance stays ON', async (t) => {
+t.test('an instance that cannot read the final labels, up after the contract: maintenance stays ON', async (t) => {
   const db = await seededDatabase(t, 300);
   runBin('app-status.ts', [], { DATABASE_URL: urlOf(db) });
   app(t, db, V2, 'v2');

@@ -26,12 +26,12 @@ export function execPrefix(container: string | undefined, opts: ExecOptions = {}
   ];
 }
 
-/** Lists the running task containers of a Swarm service on this node. */
-export function serviceTasksCommand(service: string): string[] {
+/** Lists the running task containers of a Swarm service on this node: their IDs, or `format`'s lines. */
+export function serviceTasksCommand(service: string, format?: string): string[] {
   return [
     'docker',
     'ps',
-    '--quiet',
+    ...(format ? ['--format', format] : ['--quiet']),
     '--filter',
     `label=com.docker.swarm.service.name=${service}`,
     '--filter',
@@ -107,14 +107,9 @@ export async function appContainers(s: {
       .filter((r) => r[0]);
   };
   const hostname = ['docker', 'inspect', '--type', 'container', '--format', '{{.Config.Hostname}}'];
-  const tasks = (service: string) => [
-    ...serviceTasksCommand(service).filter((a) => a !== '--quiet'),
-    '--format',
-    '{{.ID}} {{.Names}}',
-  ];
   const found = [
     ...(s.appContainer ? await rows([...hostname, s.appContainer]) : []),
-    ...(s.appService ? await rows(tasks(s.appService)) : []),
+    ...(s.appService ? await rows(serviceTasksCommand(s.appService, '{{.ID}} {{.Names}}')) : []),
   ];
   return found.length ? found : undefined;
 }

@@ -180,22 +180,19 @@ async function waitForReports(sql: Sql, s: Settings, since: Date, deadline: numb
       'with APP_SERVICE or APP_CONTAINER the toolkit waits only until each running one has)'
     );
   }
-  let silent: string[] = [];
   for (;;) {
     const containers = await appContainers(s); // each by its names: ID and name, or hostname
     const reported = new Set(
       (await seenInstances(sql, { seenS: s.appSeenS, since })).map((i) => i.instance.replace(/:\d+$/, '')),
     );
-    silent = containers
-      ? containers.filter((names) => !names.some((n) => reported.has(n))).map((names) => names.join(' '))
-      : ['(docker could not list them)'];
-    if (!silent.length)
+    const silent = containers?.filter((names) => !names.some((n) => reported.has(n))).map((n) => n.join(' '));
+    if (silent && !silent.length)
       return `  each of the app's ${containers?.length} running container(s) reported since the contract (${waited()})`;
-    if (Date.now() >= deadline) break;
+    if (Date.now() >= deadline)
+      return silent
+        ? `  ${silent.length} running app container(s) did not report since the contract (${waited()}; ` +
+            `stopped, or reporting under another name than its hostname): ${silent.join(', ')}`
+        : `  docker could not list the app's containers: they had one report interval to speak (${waited()})`;
     await sleep(Math.min(250, deadline - Date.now()));
   }
-  return (
-    `  ${silent.length} running app container(s) did not report since the contract (${waited()}; ` +
-    `stopped, or reporting under another name than its hostname): ${silent.join(', ')}`
-  );
 }
