@@ -166,7 +166,7 @@ t.test('parsing: the forms libpq and Prisma accept, each field read once', async
   t.equal(
     libpqEnv(decided).PGOPTIONS,
     '-c statement_timeout=0 -c idle_in_transaction_session_timeout=0 ' +
-      '-c idle_session_timeout=0 -c lock_timeout=0 -c row_security=off -c search_path="public"',
+      '-c idle_session_timeout=0 -c lock_timeout=0 -c row_security=off -c jit=off -c search_path="public"',
     "the toolkit's own session settings, then the application's schema",
   );
   const forDbmate = new URL(dbmateUrl(decided));

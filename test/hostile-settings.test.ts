@@ -112,3 +112,19 @@ t.test('row_security is off in every toolkit session: a policy raises instead of
   const psql = runBin('psql.ts', ['-Atc', 'SELECT count(*) FROM "User"'], { DATABASE_URL: urlOf(as) });
   t.match(psql.stderr + psql.stdout, /row-level security/, 'psql (libpq tools): the same error');
 });
+
+t.test('jit is off in every toolkit session, even where the database turns it on for every query', async (t) => {
+  const db = await seededDatabase(t, 100);
+  await query(
+    db,
+    `ALTER DATABASE "${db.database}" SET jit = on; ALTER DATABASE "${db.database}" SET jit_above_cost = 0`,
+  );
+  t.teardown(() => query({ ...db, database: 'postgres' }, `DROP DATABASE IF EXISTS "${db.database}" WITH (FORCE)`));
+  t.equal(await plainSetting(db, 'jit_above_cost'), '0', "a plain session compiles every query (the app's, say)");
+  t.equal(await plainSetting(db, 'jit'), 'on', 'with jit on');
+  const { withSql } = await import('../bin/lib/connection/db.js');
+  const [r] = await withSql(db, (sql) => sql`SELECT current_setting('jit') AS jit`);
+  t.equal(r.jit, 'off', 'postgres.js session (verifier, preflight, final checks): no JIT');
+  const psql = runBin('psql.ts', ['-Atc', 'SHOW jit'], { DATABASE_URL: urlOf(db) });
+  t.equal(psql.stdout.trim(), 'off', `psql and the other libpq tools: no JIT (${psql.stderr.trim()})`);
+});

@@ -224,7 +224,10 @@ const searchPath = (t: Target) => (t.schema ? `"${t.schema}"` : '"$user",public'
  * - no statement or idle timeout: the mutation, the dump's snapshot session and dbmate's
  *   transactions run as long as they need (each step sets its own lock_timeout where it waits);
  * - row_security off: a policy never silently filters a count or an UPDATE, PostgreSQL raises
- *   instead (preflight refuses such tables before the window).
+ *   instead (preflight refuses such tables before the window);
+ * - jit off: the toolkit's queries over JSON and the catalog look costly to the planner (0001's
+ *   invariants: 128 000, run in 2 ms), and a session's first JIT loads LLVM, about 1 s on 2 cores,
+ *   inside the window, twice a run (make bench); an UPDATE's time goes to rows and indexes.
  * default_transaction_read_only and search_path are set beside these by each consumer. A setting
  * written in the URL's own `options` is the operator's explicit choice for this connection: it wins.
  */
@@ -234,6 +237,7 @@ export const SESSION_SETTINGS: Readonly<Record<string, string>> = {
   idle_session_timeout: '0',
   lock_timeout: '0',
   row_security: 'off',
+  jit: 'off',
 };
 
 /** SESSION_SETTINGS less those the URL's `options` sets itself (`-c name=…` or `--name=…`). */
