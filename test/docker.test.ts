@@ -102,7 +102,7 @@ t.test('exact command lines', async (t) => {
     [
       {
         name: 'container nextjs-pulse-work',
-        prefix: ['docker', 'exec', '-i', 'nextjs-pulse-work'],
+        prefix: ['docker', 'exec', 'nextjs-pulse-work'],
         path: '/app/maintenance/enabled.lock',
       },
     ],
@@ -162,11 +162,11 @@ t.test('APP_SERVICE: every task on this node gets the lock, and the output says 
   const calls = readFileSync(docker.log, 'utf8').trim().split('\n');
   t.ok(calls.includes('ps --quiet --filter label=com.docker.swarm.service.name=pulse_nextjs --filter status=running'));
   t.ok(
-    calls.some((c) => c.startsWith('exec -i task1aaa sh -c ')),
+    calls.some((c) => c.startsWith('exec task1aaa sh -c ')),
     'task 1 written',
   );
   t.ok(
-    calls.some((c) => c.startsWith('exec -i task2bbb sh -c ')),
+    calls.some((c) => c.startsWith('exec task2bbb sh -c ')),
     'task 2 written',
   );
   const off = runBin('maintenance.ts', ['off'], env);
@@ -335,7 +335,7 @@ t.test(
     );
     t.match(refused.stderr, /next: Make \S+ exist and be writable by user postgres/);
     t.notOk(existsSync(join(lockDir, 'enabled.lock')), 'nothing written');
-    t.match(readFileSync(docker.log, 'utf8'), /^exec -i -u postgres task1aaa sh -c /m);
+    t.match(readFileSync(docker.log, 'utf8'), /^exec -u postgres task1aaa sh -c /m);
 
     const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
     chownSync(lockDir, uid, 0);

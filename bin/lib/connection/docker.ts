@@ -2,7 +2,7 @@
 // only the prefix differs, so the host path (empty prefix) tests the container path's command.
 // Secrets cross into the container by *name* (`-e PGPASSWORD`): docker copies the value from
 // its own environment, so it never appears in a process list.
-import { $ } from 'zx';
+import { quiet } from './programs.js';
 import { Refusal } from './refusal.js';
 
 export interface ExecOptions {
@@ -39,8 +39,6 @@ export function serviceTasksCommand(service: string, format?: string): string[] 
   ];
 }
 
-/** docker, its output kept for the caller, never printed or thrown. */
-export const quiet = $({ nothrow: true, quiet: true });
 /** The last line docker wrote on stderr: its error. */
 export const lastError = (stderr: string) => stderr.trim().split('\n').pop() || 'docker failed';
 

@@ -1,6 +1,6 @@
-// The maintenance lock file the web app reads (`enabled.lock`, JSON). The same three shell
-// commands run on the host or, behind `docker exec`, inside an app container.
-import { $ } from 'zx';
+// The maintenance lock file the web app reads (`enabled.lock`, JSON). The same shell commands
+// run on the host or, behind `docker exec`, inside an app container.
+import { quiet } from '../connection/programs.js';
 
 export interface LockContent {
   since: string; // ISO time maintenance began
@@ -12,10 +12,11 @@ export interface LockContent {
 
 // Written beside the lock and renamed over it, so a reader sees the old file or the new one,
 // never half of one. 0644: the app's user must be able to read it. mktemp, not $$: the tasks of a
-// service share one bind folder and are written at once, and their shells' pids are alike.
+// service share one bind folder and are written at once, and their shells' pids are alike. The
+// content is the second argument, not stdin (programs.ts: why stdin stays closed).
 const WRITE =
   'set -eu; lock="$1"; dir=$(dirname "$lock"); mkdir -p "$dir"; tmp=$(mktemp "$dir/.enabled.lock.XXXXXX"); ' +
-  'cat > "$tmp"; chmod 644 "$tmp"; mv -f "$tmp" "$lock"';
+  'printf "%s\\n" "$2" > "$tmp"; chmod 644 "$tmp"; mv -f "$tmp" "$lock"';
 const READ = 'test -e "$1" || exit 3; cat "$1"';
 const REMOVE = 'rm -f "$1"';
 // The folder, or the nearest one that exists (WRITE makes the rest): exit 4 when not writable.
@@ -23,17 +24,20 @@ const WRITABLE =
   'd=$(dirname "$1"); while [ ! -e "$d" ]; do d=$(dirname "$d"); done; [ -d "$d" ] && [ -w "$d" ] || ' +
   '{ echo "$d"; exit 4; }';
 
-export function lockCommand(op: 'write' | 'read' | 'remove' | 'writable', prefix: string[], path: string): string[] {
+export function lockCommand(
+  op: 'write' | 'read' | 'remove' | 'writable',
+  prefix: string[],
+  path: string,
+  content?: string,
+): string[] {
   const script = { write: WRITE, read: READ, remove: REMOVE, writable: WRITABLE }[op];
-  return [...prefix, 'sh', '-c', script, 'sh', path];
+  return [...prefix, 'sh', '-c', script, 'sh', path, ...(content === undefined ? [] : [content])];
 }
 
-async function run(argv: string[], input?: string) {
-  return $({ input, nothrow: true, quiet: true })`${argv}`;
-}
+const run = (argv: string[]) => quiet`${argv}`;
 
 export async function writeLock(prefix: string[], path: string, content: LockContent): Promise<void> {
-  const out = await run(lockCommand('write', prefix, path), `${JSON.stringify(content, null, 2)}\n`);
+  const out = await run(lockCommand('write', prefix, path, JSON.stringify(content, null, 2)));
   if (out.exitCode !== 0) throw new Error(`cannot write ${path}: ${out.stderr.trim() || `exit ${out.exitCode}`}`);
 }
 

@@ -35,7 +35,7 @@ export async function lockTargets(s: Settings): Promise<{ targets: LockTarget[];
   const notes: string[] = [];
   // As the app's user (APP_USER), so that the lock is what an app image running as non-root can read
   // and its folder is checked for that user; without it, as the container's own user.
-  const exec = (container: string) => execPrefix(container, { stdin: true, user: s.appUser });
+  const exec = (container: string) => execPrefix(container, { user: s.appUser });
   if (s.appContainer) {
     await checkRunning(s.appContainer, 'APP_CONTAINER');
     targets.push({ name: `container ${s.appContainer}`, prefix: exec(s.appContainer), path: file(s.maintenanceDir) });

@@ -3,6 +3,7 @@
 // `ps`), and keep its bookkeeping table in our own schema so Prisma never sees it.
 import { resolveBinary } from 'dbmate';
 import { $ } from 'zx';
+import { PROGRAM_OPTIONS } from '../connection/programs.js';
 import { migrationPath, repoPath } from '../connection/config.js';
 import { dbmateUrl, type Target } from '../connection/target.js';
 
@@ -43,9 +44,8 @@ export async function dbmate(
   extra: string[] = [],
 ): Promise<DbmateResult> {
   const out = await $({
+    ...PROGRAM_OPTIONS,
     env: { ...process.env, DATABASE_URL: dbmateUrl(target) },
-    nothrow: true,
-    quiet: true,
   })`${resolveBinary()} ${dbmateArgs(migrationDirs, command, extra)}`;
   const result = { exitCode: out.exitCode ?? 1, stdout: out.stdout, stderr: out.stderr };
   if (result.exitCode !== 0) throwIfUnreachable(result.stderr);

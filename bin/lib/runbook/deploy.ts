@@ -4,7 +4,8 @@
 // Anything else (Swarm paused or rolled the update back, the time ran out): maintenance stays ON.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Settings } from '../connection/config.js';
-import { lastError, quiet } from '../connection/docker.js';
+import { lastError } from '../connection/docker.js';
+import { quiet } from '../connection/programs.js';
 import type { Sql } from '../connection/db.js';
 import { Refusal } from '../connection/refusal.js';
 import type { EnumSpec } from '../enum/enum-spec.js';
