@@ -61,7 +61,8 @@ $$;
 --   default_map: old label -> new label, for column defaults (DEFAULT 'USER' -> DEFAULT 'EMPLOYEE')
 --   row_map:     old label -> new label, applied to the rows by the swap itself
 CREATE OR REPLACE FUNCTION breaking_migrations.enum_blockers(
-  type_name text, new_labels text[], default_map jsonb DEFAULT '{}', row_map jsonb DEFAULT '{}'
+  type_name text, new_labels text[], default_map jsonb DEFAULT '{}', row_map jsonb DEFAULT '{}',
+  check_rows boolean DEFAULT true  -- false: the catalog's blockers only (no scan)
 ) RETURNS TABLE (kind text, object text, problem text)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -74,7 +75,7 @@ DECLARE
   labels text[];
 BEGIN
   -- 1. Rows that still hold a removed label (one count per column).
-  IF cardinality(removed) > 0 THEN
+  IF check_rows AND cardinality(removed) > 0 THEN
     FOR col IN SELECT * FROM breaking_migrations.enum_columns WHERE enum_type = t LOOP
       -- How many rows, and which of the removed labels they hold (in the type's order).
       EXECUTE format(
@@ -233,9 +234,15 @@ BEGIN
     EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', tbl.table_name);
   END LOOP;
 
+  -- The catalog's blockers first. The rows' (a removed label still held) are counted only when
+  -- the list is not empty anyway, or when the rewrite meets such a row: its text cast raises on
+  -- it (below). That saves a scan of every table on the way that passes, the one that matters:
+  -- the verifier has just proved the rows, and the lock keeps writers out since.
   SELECT array_agg(b.problem ORDER BY b.kind, b.problem) INTO problems
-  FROM breaking_migrations.enum_blockers(type_name, new_labels, default_map, row_map) b;
+  FROM breaking_migrations.enum_blockers(type_name, new_labels, default_map, row_map, check_rows => false) b;
   IF problems IS NOT NULL THEN
+    SELECT array_agg(b.problem ORDER BY b.kind, b.problem) INTO problems
+    FROM breaking_migrations.enum_blockers(type_name, new_labels, default_map, row_map) b;
     -- Every problem goes in the message itself: dbmate prints the message and drops DETAIL.
     RAISE EXCEPTION '%: refused, nothing changed: %', context, array_to_string(problems, '; ')
       USING HINT = hint; -- the migration's own next step (the runner shows it as `next:`)
@@ -252,6 +259,7 @@ BEGIN
   END IF;
 
   -- One ALTER TABLE per table, so that a table with several such columns is rewritten once.
+  BEGIN
   FOR tbl IN SELECT table_name, array_agg(c ORDER BY attnum) AS cols
              FROM breaking_migrations.enum_columns c WHERE enum_type = t::oid GROUP BY table_name LOOP
     clauses := '{}';
@@ -288,6 +296,16 @@ BEGIN
     END LOOP;
     EXECUTE format('ALTER TABLE %s %s', tbl.table_name, array_to_string(clauses, ', '));
   END LOOP;
+  EXCEPTION WHEN invalid_text_representation THEN
+    -- A row holds a label the new type lacks. The rewrites are undone; the rows are counted on
+    -- the old type (its columns are back to it, under the same locks), then nothing is kept.
+    SELECT array_agg(b.problem ORDER BY b.problem) INTO problems
+    FROM breaking_migrations.enum_blockers(format('%I.%I', nsp, old_name), new_labels, default_map, row_map) b
+    WHERE b.kind = 'data';
+    IF problems IS NULL THEN RAISE; END IF;
+    RAISE EXCEPTION '%: refused, nothing changed: %', context, array_to_string(problems, '; ')
+      USING HINT = hint;
+  END;
 
   EXECUTE format('DROP TYPE %I.%I', nsp, old_name);
   -- By name: t is the old type's OID, gone by now.
@@ -297,7 +315,7 @@ END $$;
 -- migrate:down
 -- The schema stays: dbmate keeps its own table there.
 DROP FUNCTION breaking_migrations.swap_enum(text, text[], jsonb, jsonb, text, text);
-DROP FUNCTION breaking_migrations.enum_blockers(text, text[], jsonb, jsonb);
+DROP FUNCTION breaking_migrations.enum_blockers(text, text[], jsonb, jsonb, boolean);
 DROP FUNCTION breaking_migrations.default_labels(text, boolean);
 DROP VIEW breaking_migrations.enum_columns;
 DROP FUNCTION breaking_migrations.enum_labels(text);

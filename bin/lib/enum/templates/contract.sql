@@ -2,9 +2,10 @@
 -- Contract: {{type}} becomes exactly {{to_list}}{{gone}}.
 -- PostgreSQL has no DROP VALUE, so this swaps the type: every column of {{type}} or {{type}}[] in any schema is
 -- converted in one transaction (NOT NULL and indexes kept; constant defaults follow the mapping).
--- It first checks the catalog and the data and refuses, changing nothing, when a row still holds
--- a removed label or an object (view, CHECK, partial index, function, trigger, policy, domain, …)
--- would break the swap. lock_timeout stops it from queueing behind a long transaction.
+-- It refuses, changing nothing, when an object (view, CHECK, partial index, function, trigger,
+-- policy, domain, …) would break the swap (checked in the catalog first) or a row still holds a
+-- removed label (met by the rewrite, then counted and named). lock_timeout stops it from queueing
+-- behind a long transaction.
 
 -- migrate:up
 SET LOCAL lock_timeout = '10s';
