@@ -153,6 +153,16 @@ t.test('progress: a percentage and the time left, from what a second connection 
   );
   t.equal(describeProgress({ done: 5 * 1048576, unit: 'bytes' }, 3), '5.0 MB, 3 s', 'without a total: what is known');
   t.equal(describeProgress({ done: 0, total: 10, unit: 'rows' }, 1), '0% (0 rows of 10 rows), estimating');
+  t.equal(
+    describeProgress({ done: 70, total: 100, unit: 'rows' }, 2, 25),
+    '70% (70 rows of 100 rows), ~1 s left',
+    'the time left rounded to the nearest second (1.2 s), not up',
+  );
+  t.equal(
+    describeProgress({ done: 99, total: 100, unit: 'rows' }, 2, 25),
+    '99% (99 rows of 100 rows), ~1 s left',
+    'never ~0 s while the step runs',
+  );
   const url = await seededDatabase(t, 300000);
   await schema(url, 'expand');
   const m = loadMigration('0001');

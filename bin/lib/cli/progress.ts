@@ -25,7 +25,8 @@ export function describeProgress(m: Measure, seconds: number, rate?: number): st
       : f > 0.01
         ? (seconds * (1 - f)) / f
         : undefined;
-  const eta = left === undefined ? 'estimating' : `~${Math.ceil(left)} s left`;
+  // Rounded, not rounded up: on a 3 s step, ceil's half second on average was a sixth of the step.
+  const eta = left === undefined ? 'estimating' : `~${Math.max(1, Math.round(left))} s left`;
   return `${Math.floor(f * 100)}% (${fmt(m.done)} of ${fmt(m.total)}), ${eta}`;
 }
 
