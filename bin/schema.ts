@@ -109,6 +109,14 @@ async function undoRenameRun(target: Target, id: string): Promise<string | undef
     console.log(`  run ${runId} relabelled in the catalog (STRATEGY=rename): undoing it, every row kept as it is`);
     const r = await undoRename(sql, m, runId, { lockTimeout: process.env.LOCK_TIMEOUT });
     for (const c of r.checks) console.log(`  ok   ${c.check}`);
+    // The folder and schema.prisma are the app's files, in its repository: its history, not ours to rewrite.
+    const row = r.prisma?.removedRow ? 'its _prisma_migrations row removed' : '_prisma_migrations left as it was';
+    if (r.prisma)
+      console.log(
+        `  prisma: ${row}; ` +
+          `${r.prisma.folder} and schema.prisma's enum block are still in the app's prisma/ folder: ` +
+          'delete that folder and revert the enum block (git) before the app is built again',
+      );
     return `relabel of run ${runId} undone in the catalog (${describeInverse(m.id)}); no row written; proved`;
   });
 }

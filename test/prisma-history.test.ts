@@ -249,6 +249,51 @@ t.test(
   },
 );
 
+t.test(
+  'make rollback after a rename run with PRISMA_DIR: the relabel undone and the row the run added removed',
+  async (t) => {
+    const db = await prismaDatabase(t, { users: 300 });
+    const dir = prismaDir();
+    const s = tempSettings(db, { PRISMA_DIR: dir, STRATEGY: 'rename' });
+    const r = runBin('migrate.ts', ['0001'], s.env);
+    t.equal(r.code, 0, r.stderr);
+    const [init, created] = folders(dir);
+    const applied = await history(db);
+    t.ok(
+      applied.some((x) => x.migration_name === created),
+      'the run recorded its folder in _prisma_migrations',
+    );
+
+    const back = runBin('schema.ts', ['rollback'], { ...s.env, MIGRATION: '0001' });
+    t.equal(back.code, 0, back.stderr);
+    t.match(back.stdout, /^rollback: relabel of run \S+ undone in the catalog/m);
+    t.match(
+      back.stdout,
+      new RegExp(
+        `prisma: its _prisma_migrations row removed; \\S*${created} and schema\\.prisma's enum block are still`,
+      ),
+      "it says what it removed and which of the app's files are left to revert",
+    );
+    t.same(
+      await history(db),
+      applied.filter((x) => x.migration_name !== created),
+      "Prisma's history is what it was before the run: init only",
+    );
+    const labels = await enumLabels(db);
+    t.ok(labels.includes('USER') && !labels.includes('EMPLOYEE'), `USER is back (${labels.join(', ')})`);
+    t.same(folders(dir), [init, created], "the app's folder is left to the app's repository");
+
+    const again = runBin('migrate.ts', ['0001'], s.env);
+    t.equal(again.code, 0, again.stderr);
+    t.same(folders(dir), [init, created], 'a new run reuses the folder');
+    t.match(
+      (await history(db)).find((x) => x.migration_name === created),
+      { rolled_back_at: null, finished: true },
+      'and records it again',
+    );
+  },
+);
+
 t.test('refusals, each with next: and nothing written', async (t) => {
   const db = await prismaDatabase(t, { users: 50 });
   const env = (dir: string) => ({ DATABASE_URL: urlOf(db), PRISMA_DIR: dir });

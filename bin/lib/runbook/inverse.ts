@@ -4,8 +4,9 @@
 // A rename's dump is taken before the window, while the app still writes; this way back keeps
 // every write, the dump does not.
 import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { migrationPath } from '../connection/config.js';
-import type { Sql } from '../connection/db.js';
+import { tableExists, type Sql, type Tx } from '../connection/db.js';
 import { Refusal } from '../connection/refusal.js';
 import { hasJournal, openRun, record } from './journal.js';
 import type { Migration } from './migration.js';
@@ -24,6 +25,32 @@ export async function renameToUndo(sql: Sql, m: Migration): Promise<string | und
   return last?.step === 'mutate' && last.strategy === 'rename' ? String(last.run_id) : undefined;
 }
 
+/** What the way back did to Prisma's history: the row a run's Prisma step added, and its folder. */
+export interface PrismaUndone {
+  folder: string; // the migration folder the step wrote in the app's prisma/migrations (left there)
+  removedRow: boolean; // its _prisma_migrations row, added by the toolkit, removed with the relabel
+}
+
+/**
+ * The _prisma_migrations row that a Prisma step added after run `runId`'s relabel (the journal
+ * keeps its folder and checksum), deleted in the inverse's transaction: the history says again
+ * what the database is. A row the toolkit did not add, or that changed since, stays.
+ */
+async function forgetPrismaRow(tx: Tx, m: Migration, runId: string): Promise<PrismaUndone | undefined> {
+  const [p] = await tx`
+    SELECT detail FROM breaking_migrations.journal
+    WHERE migration = ${m.id} AND step = 'prisma' AND event = 'done'
+      AND id > (SELECT max(id) FROM breaking_migrations.journal
+                WHERE run_id = ${runId} AND step = 'mutate' AND event = 'done')
+    ORDER BY (detail ->> 'addedRow')::boolean DESC NULLS LAST, id DESC LIMIT 1`;
+  const d = p?.detail as { folder?: string; checksum?: string; addedRow?: boolean } | undefined;
+  if (!d?.folder) return undefined;
+  if (!d.addedRow || !(await tableExists(tx, '_prisma_migrations'))) return { folder: d.folder, removedRow: false };
+  const gone = await tx`DELETE FROM _prisma_migrations WHERE migration_name = ${basename(d.folder)}
+                        AND checksum = ${d.checksum ?? ''} AND rolled_back_at IS NULL`;
+  return { folder: d.folder, removedRow: gone.count > 0 };
+}
+
 /**
  * Undo run `runId`'s relabel. Refuses (exit 2, nothing changed) when the labels are not those the
  * rename left, or when rows hold a label the old type has no name for (MANAGER), naming them.
@@ -33,11 +60,12 @@ export async function undoRename(
   m: Migration,
   runId: string,
   opts: { lockTimeout?: string; log?: (l: string) => void } = {},
-): Promise<VerifyReport> {
+): Promise<VerifyReport & { prisma?: PrismaUndone }> {
   const file = (f: string) => readFileSync(migrationPath(m.id, `${f}.sql`), 'utf8');
   const open = await openRun(sql, m.id);
+  let prisma: PrismaUndone | undefined;
   try {
-    return await verify(sql, m, {
+    const report = await verify(sql, m, {
       lockTimeout: opts.lockTimeout,
       log: opts.log,
       mutation: {
@@ -49,13 +77,22 @@ export async function undoRename(
       beforeCommit: async (tx, r) => {
         const versions = [...m.expandVersions, ...m.contractVersions];
         await tx`DELETE FROM breaking_migrations.schema_migrations WHERE version IN ${tx(versions)}`;
-        const detail = { strategy: 'rename', proof: 'catalog', undoes: runId, before: r.before, after: r.after };
+        prisma = await forgetPrismaRow(tx, m, runId);
+        const detail = {
+          strategy: 'rename',
+          proof: 'catalog',
+          undoes: runId,
+          before: r.before,
+          after: r.after,
+          prisma,
+        };
         await record(tx, { runId, migration: m.id, step: 'rollback', event: 'done', detail });
         // A failed run that is still open is over: the next `make migrate-NNNN` starts afresh.
         if (open?.runId === runId)
           await record(tx, { runId, migration: m.id, step: 'finish', event: 'failed', detail: { rolledBack: true } });
       },
     });
+    return { ...report, prisma };
   } catch (err) {
     const e = err as { code?: string; message: string; hint?: string };
     // The inverse's own refusals (RAISE in rename_inverse.sql) come before any change.
