@@ -1,6 +1,6 @@
 // The programs the toolkit runs through zx never read the operator's ~/.bashrc. zx starts each in
-// bash; a bash whose stdin is a socket and whose SHLVL is below 2 (cron, systemd, CI, a container's
-// exec) sources ~/.bashrc as if sshd had started it: seconds of pyenv or nvm inside the window, and
+// bash; a bash whose stdin is a socket and whose SHLVL is below 2 (started by cron, systemd, a
+// container's exec) sources ~/.bashrc as if sshd had started it: seconds of pyenv or nvm inside the window, and
 // its output mixed into what the toolkit parses (docker ps, dbmate, the lock file).
 import t from 'tap';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
