@@ -2,8 +2,8 @@
 // on a small tmpfs, so the mutation's writes fill it (an ERROR, or a PANIC when the WAL cannot be
 // written). The run ends in the failure block with the way back, never a stack trace; nothing lost.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox } from '../bin/lib/dev/sandbox.js';
@@ -44,41 +44,34 @@ t.test('the disk fills during the mutation: the failure block, nothing lost', as
   t.match(r.stderr, /No space left on device|closed the connection|server did not answer/, 'the cause');
   t.match(r.stderr, /make restore DUMP=\S+\.dump/, 'the way back');
   t.notMatch(r.stderr + r.stdout, /TypeError|\n\s+at .+:\d+:\d+/, 'no stack trace');
-  // Free space again, as an operator would, and start the server if its PANIC stopped it.
+  // Free space again, as an operator would, and start the server if its PANIC stopped it. A
+  // postmaster that is still there is restarting its backends (crash recovery): it is waited for
+  // below, not started twice (pg_ctl start would fail on its pid file).
   rmSync(join(mnt, 'filler'));
   execFileSync('mount', ['-o', 'remount,size=512m', mnt]);
-  if (
-    !(await query(db, 'SELECT 1').then(
-      () => true,
-      () => false,
-    ))
-  ) {
+  const pgCtl = (args: string[]) =>
+    spawnSync('runuser', ['-u', 'postgres', '--', join(sb.bindir, 'pg_ctl'), ...args], { encoding: 'utf8' });
+  if (pgCtl(['status', '-D', join(sb.dir, 'data')]).status !== 0) {
     const opts = [
       '-c listen_addresses=127.0.0.1',
       `-c port=${sb.target.port}`,
       `-c unix_socket_directories=${sb.dir}`,
       '-c fsync=off',
     ].join(' ');
-    execFileSync(
-      'runuser',
-      [
-        '-u',
-        'postgres',
-        '--',
-        join(sb.bindir, 'pg_ctl'),
-        'start',
-        '-D',
-        join(sb.dir, 'data'),
-        '-w',
-        '-t',
-        '60',
-        '-l',
-        join(sb.dir, 'server.log'),
-        '-o',
-        opts,
-      ],
-      { stdio: 'ignore' },
-    );
+    const started = pgCtl([
+      'start',
+      '-D',
+      join(sb.dir, 'data'),
+      '-w',
+      '-t',
+      '60',
+      '-l',
+      join(sb.dir, 'server.log'),
+      '-o',
+      opts,
+    ]);
+    const log = () => readFileSync(join(sb.dir, 'server.log'), 'utf8').trim().split('\n').slice(-3).join(' | ');
+    t.equal(started.status, 0, `the stopped server starts again (${started.stderr.trim()} ${log()})`);
   }
   for (let i = 0; i < 100; i++) {
     // crash recovery
