@@ -110,13 +110,13 @@ async function undoRenameRun(target: Target, id: string): Promise<string | undef
     const r = await undoRename(sql, m, runId, { lockTimeout: process.env.LOCK_TIMEOUT });
     for (const c of r.checks) console.log(`  ok   ${c.check}`);
     // The folder and schema.prisma are the app's files, in its repository: its history, not ours to rewrite.
-    const row = r.prisma?.removedRow ? 'its _prisma_migrations row removed' : '_prisma_migrations left as it was';
-    if (r.prisma)
+    if (r.prisma) {
+      const row = r.prisma.removedRow ? 'its _prisma_migrations row removed' : '_prisma_migrations left as it was';
       console.log(
-        `  prisma: ${row}; ` +
-          `${r.prisma.folder} and schema.prisma's enum block are still in the app's prisma/ folder: ` +
-          'delete that folder and revert the enum block (git) before the app is built again',
+        `  prisma: ${row}; ${r.prisma.folder} and schema.prisma's enum block are still in the app's prisma/ ` +
+          'folder: delete that folder and revert the enum block (git) before the app is built again',
       );
+    }
     return `relabel of run ${runId} undone in the catalog (${describeInverse(m.id)}); no row written; proved`;
   });
 }

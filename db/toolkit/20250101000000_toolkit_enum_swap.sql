@@ -260,42 +260,42 @@ BEGIN
 
   -- One ALTER TABLE per table, so that a table with several such columns is rewritten once.
   BEGIN
-  FOR tbl IN SELECT table_name, array_agg(c ORDER BY attnum) AS cols
-             FROM breaking_migrations.enum_columns c WHERE enum_type = t::oid GROUP BY table_name LOOP
-    clauses := '{}';
-    FOR col IN SELECT * FROM unnest(tbl.cols) LOOP
-      IF col.default_expr IS NOT NULL THEN
-        clauses := clauses || format('ALTER COLUMN %I DROP DEFAULT', col.column_name);
-      END IF;
-      IF col.is_array THEN
-        expr := format('%I::text[]', col.column_name);
-        FOR labels IN SELECT ARRAY[key, value] FROM jsonb_each_text(row_map) LOOP
-          expr := format('array_replace(%s, %L, %L)', expr, labels[1], labels[2]);
-        END LOOP;
-        clauses := clauses || format('ALTER COLUMN %I TYPE %I.%I[] USING %s::%I.%I[]',
-                                     col.column_name, nsp, typ, expr, nsp, typ);
-      ELSE
-        -- Each stored label compared as the enum value it is and given its new label as a constant:
-        -- cheaper per row than the label's text and back (13 % of the rewrite at 1M rows). Any other
-        -- value takes the text road, where a label the new type lacks raises instead of becoming NULL.
-        expr := (SELECT string_agg(format('WHEN %L THEN %L::%I.%I', l, COALESCE(row_map ->> l, l), nsp, typ), ' ')
-                 FROM unnest(old_labels) l WHERE COALESCE(row_map ->> l, l) = ANY (new_labels));
-        expr := CASE WHEN expr IS NULL THEN format('(%I::text)::%I.%I', col.column_name, nsp, typ)
-                     ELSE format('CASE %I %s ELSE (%I::text)::%I.%I END', col.column_name, expr,
-                                 col.column_name, nsp, typ) END;
-        clauses := clauses || format('ALTER COLUMN %I TYPE %I.%I USING %s', col.column_name, nsp, typ, expr);
-      END IF;
-      IF col.default_expr IS NOT NULL THEN
-        labels := ARRAY(SELECT COALESCE(default_map ->> l, l)
-                        FROM unnest(breaking_migrations.default_labels(col.default_expr, col.is_array)) l);
-        new_default := CASE WHEN col.is_array THEN format('%L::%I.%I[]', labels::text, nsp, typ)
-                            ELSE format('%L::%I.%I', labels[1], nsp, typ) END;
-        clauses := clauses || format('ALTER COLUMN %I SET DEFAULT %s', col.column_name, new_default);
-      END IF;
-      converted := converted + 1;
+    FOR tbl IN SELECT table_name, array_agg(c ORDER BY attnum) AS cols
+               FROM breaking_migrations.enum_columns c WHERE enum_type = t::oid GROUP BY table_name LOOP
+      clauses := '{}';
+      FOR col IN SELECT * FROM unnest(tbl.cols) LOOP
+        IF col.default_expr IS NOT NULL THEN
+          clauses := clauses || format('ALTER COLUMN %I DROP DEFAULT', col.column_name);
+        END IF;
+        IF col.is_array THEN
+          expr := format('%I::text[]', col.column_name);
+          FOR labels IN SELECT ARRAY[key, value] FROM jsonb_each_text(row_map) LOOP
+            expr := format('array_replace(%s, %L, %L)', expr, labels[1], labels[2]);
+          END LOOP;
+          clauses := clauses || format('ALTER COLUMN %I TYPE %I.%I[] USING %s::%I.%I[]',
+                                       col.column_name, nsp, typ, expr, nsp, typ);
+        ELSE
+          -- Each stored label compared as the enum value it is and given its new label as a constant:
+          -- cheaper per row than the label's text and back (13 % of the rewrite at 1M rows). Any other
+          -- value takes the text road, where a label the new type lacks raises instead of becoming NULL.
+          expr := (SELECT string_agg(format('WHEN %L THEN %L::%I.%I', l, COALESCE(row_map ->> l, l), nsp, typ), ' ')
+                   FROM unnest(old_labels) l WHERE COALESCE(row_map ->> l, l) = ANY (new_labels));
+          expr := CASE WHEN expr IS NULL THEN format('(%I::text)::%I.%I', col.column_name, nsp, typ)
+                       ELSE format('CASE %I %s ELSE (%I::text)::%I.%I END', col.column_name, expr,
+                                   col.column_name, nsp, typ) END;
+          clauses := clauses || format('ALTER COLUMN %I TYPE %I.%I USING %s', col.column_name, nsp, typ, expr);
+        END IF;
+        IF col.default_expr IS NOT NULL THEN
+          labels := ARRAY(SELECT COALESCE(default_map ->> l, l)
+                          FROM unnest(breaking_migrations.default_labels(col.default_expr, col.is_array)) l);
+          new_default := CASE WHEN col.is_array THEN format('%L::%I.%I[]', labels::text, nsp, typ)
+                              ELSE format('%L::%I.%I', labels[1], nsp, typ) END;
+          clauses := clauses || format('ALTER COLUMN %I SET DEFAULT %s', col.column_name, new_default);
+        END IF;
+        converted := converted + 1;
+      END LOOP;
+      EXECUTE format('ALTER TABLE %s %s', tbl.table_name, array_to_string(clauses, ', '));
     END LOOP;
-    EXECUTE format('ALTER TABLE %s %s', tbl.table_name, array_to_string(clauses, ', '));
-  END LOOP;
   EXCEPTION WHEN invalid_text_representation THEN
     -- A row holds a label the new type lacks. The rewrites are undone; the rows are counted on
     -- the old type (its columns are back to it, under the same locks), then nothing is kept.
