@@ -237,7 +237,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         name: 'toolkit',
         journal: 'done',
         run: async () => {
-          await schema(target, 'toolkit');
+          for (const line of await schema(target, 'toolkit')) if (line.startsWith('Replaced: ')) log(`  ${line}`);
           await ensureJournal(sql);
         },
         // What the long steps will write, for their percentage and time left: read before the

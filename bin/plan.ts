@@ -8,7 +8,7 @@ import { connectionTarget, migrationPath, shownPath } from './lib/connection/con
 import { loadMigration } from './lib/runbook/migration.js';
 import { describeTarget } from './lib/connection/target.js';
 import { withSql } from './lib/connection/db.js';
-import { withToolkitRolledBack } from './lib/runbook/runbook.js';
+import { withToolkitRolledBack } from './lib/runbook/toolkit.js';
 import { isMain } from './lib/cli/entry.js';
 
 // Seconds per million rows, measured by `make bench` on the reference machine (docs/performance.md):

@@ -14,7 +14,7 @@ import { tableExists, withSql, type Sql, type Tx } from './lib/connection/db.js'
 import { loadEnumSpec, type EnumSpec } from './lib/enum/enum-spec.js';
 import { prismaMigrationSql, type EnumColumn } from './lib/enum/prisma-migration.js';
 import { patchSchemaPrisma, type SchemaPatch } from './lib/enum/prisma-schema.js';
-import { withToolkitRolledBack } from './lib/runbook/runbook.js';
+import { withToolkitRolledBack } from './lib/runbook/toolkit.js';
 import type { Target } from './lib/connection/target.js';
 import { isMain } from './lib/cli/entry.js';
 

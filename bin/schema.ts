@@ -9,6 +9,7 @@ import { dbmate, dbmateError, dbmateStatus, dirs, type DbmateResult } from './li
 import { withSql } from './lib/connection/db.js';
 import { dbmateFiles, loadMigration, migrationSection } from './lib/runbook/migration.js';
 import { describeInverse, renameToUndo, undoRename } from './lib/runbook/inverse.js';
+import { describeToolkit, ensureToolkit } from './lib/runbook/toolkit.js';
 import { isMain } from './lib/cli/entry.js';
 
 export type SchemaStep = 'baseline' | 'toolkit' | 'expand' | 'contract' | 'rollback';
@@ -54,6 +55,11 @@ export async function schema(target: Target, stepName: SchemaStep, migration = '
       break;
   }
   const out = await dbmate(target, migrationDirs, command);
+  if (out.exitCode === 0 && stepName === 'toolkit') {
+    // dbmate installs the functions once; after an upgrade the database may hold another release's.
+    const replaced = describeToolkit(await withSql(target, ensureToolkit));
+    if (replaced) out.stdout += `\n${replaced}`;
+  }
   if (out.exitCode !== 0) {
     if (command === 'rollback' && /no migrations have been applied/.test(out.stderr)) {
       throw new Refusal(
@@ -66,7 +72,7 @@ export async function schema(target: Target, stepName: SchemaStep, migration = '
   }
   return out.stdout
     .split('\n')
-    .filter((l) => /^(Applied|Rolled back): /.test(l))
+    .filter((l) => /^(Applied|Rolled back|Replaced): /.test(l))
     .map((l) => l.replace(/ in [\d.]+\S*$/, ''));
 }
 
@@ -137,7 +143,8 @@ Applies one schema step of migration MIGRATION (default: the newest in MIGRATION
 against DATABASE_URL.
   baseline   the sandbox's "before" schema (enum "Role" USER, ADMIN; table "User"); refuses
              when "User" or "Role" already exists
-  toolkit    installs the toolkit's helper functions (schema breaking_migrations); expand does too
+  toolkit    installs the toolkit's helper functions (schema breaking_migrations); expand does too.
+             Functions another release left are replaced by this one's (toolkit, expand, contract)
   expand     MIGRATIONS_DIR/NNNN/expand (additive)
   contract   MIGRATIONS_DIR/NNNN/contract; refuses, changing nothing, while data or objects forbid it
   rollback   undoes the migration's latest applied step: its contract, then its expand, then
@@ -164,10 +171,16 @@ Exit codes: 0 done, 1 refused by the database (nothing changed), 2 bad input, 3 
         const undone = await undoRenameRun(target, migration);
         if (undone) return void console.log(`rollback: ${undone} (${seconds(t0)})`);
       }
+      // The contract calls the toolkit's functions: this release's, not one an earlier release left.
+      if (stepName === 'expand' || stepName === 'contract') {
+        const replaced = describeToolkit(await withSql(target, (sql) => ensureToolkit(sql, { install: false })));
+        if (replaced) console.log(`  ${replaced}`);
+      }
       const done = await schema(target, stepName, migration);
       for (const line of done) console.log(`  ${line}`);
       const verb = stepName === 'rollback' ? 'rolled back' : 'applied';
-      const outcome = done.length ? `${done.length} migration(s) ${verb}` : 'nothing to do, already applied';
+      const files = done.filter((l) => !l.startsWith('Replaced: ')).length;
+      const outcome = files ? `${files} migration(s) ${verb}` : 'nothing to do, already applied';
       console.log(`${stepName}: ${outcome} (${seconds(t0)})`);
     },
   };

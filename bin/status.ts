@@ -7,7 +7,7 @@ import { chosenMigration, connectionTarget, migrationPath } from './lib/connecti
 import { describeTarget, type Target } from './lib/connection/target.js';
 import { withSql } from './lib/connection/db.js';
 import { dbmateStatus, dirs } from './lib/runbook/dbmate.js';
-import { withToolkitRolledBack } from './lib/runbook/runbook.js';
+import { withToolkitRolledBack } from './lib/runbook/toolkit.js';
 import { isMain } from './lib/cli/entry.js';
 
 export interface StatusItem {

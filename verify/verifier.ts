@@ -4,7 +4,7 @@
 // hold all the logic a DBA needs to review; this file only sequences them.
 import type postgres from 'postgres';
 import type { Sql, Tx } from '../bin/lib/connection/db.js';
-import { paramsFor, type Counts, type Migration } from '../bin/lib/runbook/migration.js';
+import { paramsFor, toolkitUpSql, type Counts, type Migration } from '../bin/lib/runbook/migration.js';
 import { describeFailed } from '../bin/lib/runbook/runbook.js';
 
 /** counts.sql's row (bin/lib/runbook/migration.ts): scalar values as text, JSON values as they are. */
@@ -96,6 +96,8 @@ export interface VerifyOptions {
    * invariants.sql (STRATEGY=rename: the same checks proved from the catalog, no scan).
    */
   mutation?: { sql: string; updatesRows: boolean; counts?: string; invariants?: string };
+  /** Load this release's toolkit functions first, in the transaction (a dry run on another release's). */
+  loadToolkit?: boolean;
   /** Runs inside the transaction just before COMMIT: the journal's record commits with the data. */
   beforeCommit?: (tx: Tx, report: VerifyReport) => Promise<void>;
 }
@@ -114,6 +116,7 @@ export async function verify(sql: Sql, m: Migration, opts: VerifyOptions = {}): 
       // Abort at once when this client dies (kill -9) instead of finishing a long UPDATE for nobody.
       await tx`SELECT set_config('client_connection_check_interval', '1000', true)
         WHERE current_setting('server_version_num')::int >= 140000`;
+      if (opts.loadToolkit) await tx.unsafe(toolkitUpSql());
       const change = opts.mutation ?? { sql: m.sql.mutation, updatesRows: true };
       const counts = change.counts ?? m.sql.counts;
       const [, lock] = await timed(() => tx.unsafe(m.sql.lock));

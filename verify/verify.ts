@@ -8,6 +8,7 @@ import { connectionTarget } from '../bin/lib/connection/config.js';
 import { withSql } from '../bin/lib/connection/db.js';
 import { loadMigration } from '../bin/lib/runbook/migration.js';
 import { totalUpdated, verify } from './verifier.js';
+import { describeToolkit, ensureToolkit, toolkitHere } from '../bin/lib/runbook/toolkit.js';
 import { isMain } from '../bin/lib/cli/entry.js';
 
 export async function runVerifyCli(id: string, argv: string[]): Promise<void> {
@@ -22,19 +23,27 @@ export async function runVerifyCli(id: string, argv: string[]): Promise<void> {
   const m = loadMigration(id);
   const target = await connectionTarget(`verify ${id}`);
   const opts = { dryRun, lockTimeout: process.env.LOCK_TIMEOUT, log: (l: string) => console.log(l) };
-  const report = await withSql(target, (sql) => verify(sql, m, opts)).catch(
-    (err: { code?: string; message?: string }) => {
-      // The toolkit's functions come with the expand step (db/toolkit is applied with it).
-      if (err.code === '42883' && err.message?.includes('breaking_migrations.')) {
-        throw new Refusal(
-          `verify ${id}: the toolkit's functions are not installed on this database ` +
-            `(${err.message}); nothing changed.`,
-          `Apply the expand step first: \`make expand MIGRATION=${id}\` (it installs them).`,
-        );
-      }
-      throw err;
-    },
-  );
+  // Another release's toolkit functions, left by an upgrade, are replaced by this release's first;
+  // a dry run, which changes nothing, loads this release's in its own transaction instead.
+  const report = await withSql(target, async (sql) => {
+    if (dryRun && (await toolkitHere(sql)) === 'other') {
+      console.log("  the database holds another release's toolkit functions: the dry run uses this release's");
+      return verify(sql, m, { ...opts, loadToolkit: true });
+    }
+    const replaced = describeToolkit(await ensureToolkit(sql, { install: false }));
+    if (replaced) console.log(`  ${replaced}`);
+    return verify(sql, m, opts);
+  }).catch((err: { code?: string; message?: string }) => {
+    // The toolkit's functions come with the expand step (db/toolkit is applied with it).
+    if (err.code === '42883' && err.message?.includes('breaking_migrations.')) {
+      throw new Refusal(
+        `verify ${id}: the toolkit's functions are not installed on this database ` +
+          `(${err.message}); nothing changed.`,
+        `Apply the expand step first: \`make expand MIGRATION=${id}\` (it installs them).`,
+      );
+    }
+    throw err;
+  });
   for (const c of report.checks) console.log(`  ok  ${c.check}: ${c.actual}`);
   if (ri >= 0) writeFileSync(argv[ri + 1], `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
   const updated = totalUpdated(report.updated);
@@ -50,7 +59,8 @@ invariants.sql, whose every row is a check (expected = actual). A failed check r
 back and exits 1 with the numbers. --dry-run (DRY_RUN=1) does everything, then rolls back.
 --report FILE writes the JSON report (0600). The expand step must be applied first (make expand
 MIGRATION=NNNN): it installs the toolkit's functions the SQL may call, and the labels or columns
-the mutation writes.
+the mutation writes. Toolkit functions another release left are replaced by this one's first
+(a dry run uses this release's inside its transaction and replaces nothing).
 Exit codes: 0 committed (or dry run passed), 1 check failed or error (rolled back), 2 bad input,
 3 unreachable.`;
 

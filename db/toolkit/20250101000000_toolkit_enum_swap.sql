@@ -12,6 +12,20 @@
 -- migrate:up
 CREATE SCHEMA IF NOT EXISTS breaking_migrations;
 
+-- An earlier release's versions of these functions go first, whatever their signatures: a
+-- signature that changed would otherwise stay beside the new one, and calls would become
+-- ambiguous. This section replaces them all and can run again (bin/lib/runbook/toolkit.ts).
+DO $$
+DECLARE f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+           WHERE p.pronamespace = to_regnamespace('breaking_migrations')
+             AND p.proname IN ('resolve_enum', 'enum_labels', 'default_labels', 'enum_blockers', 'swap_enum') LOOP
+    EXECUTE format('DROP FUNCTION %s', f);
+  END LOOP;
+END $$;
+DROP VIEW IF EXISTS breaking_migrations.enum_columns;
+
 CREATE OR REPLACE FUNCTION breaking_migrations.resolve_enum(type_name text) RETURNS regtype
 LANGUAGE plpgsql STABLE AS $$
 DECLARE t regtype := to_regtype(type_name);

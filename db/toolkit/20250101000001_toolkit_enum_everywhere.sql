@@ -13,6 +13,20 @@
 --                                                  rows written by this transaction, lock held
 
 -- migrate:up
+-- An earlier release's versions of these functions go first, whatever their signatures: a
+-- signature that changed would otherwise stay beside the new one, and calls would become
+-- ambiguous. This section replaces them all and can run again (bin/lib/runbook/toolkit.ts).
+DO $$
+DECLARE f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+           WHERE p.pronamespace = to_regnamespace('breaking_migrations')
+             AND p.proname IN ('enum_tables', 'lock_enum_tables', 'enum_counts', 'map_enum_rows',
+                               'enum_table_facts') LOOP
+    EXECUTE format('DROP FUNCTION %s', f);
+  END LOOP;
+END $$;
+
 CREATE OR REPLACE FUNCTION breaking_migrations.enum_tables(type_name text)
 RETURNS TABLE (relid oid, table_name text, columns text[], is_array boolean[], identity_columns text[])
 LANGUAGE sql STABLE AS $$

@@ -1,26 +1,10 @@
 // The runbook's read-only pieces: preflight, where the database stands, final checks.
 import type { Target } from '../connection/target.js';
-import type { Sql, Tx } from '../connection/db.js';
+import type { Sql } from '../connection/db.js';
 import type { Counts, Migration } from './migration.js';
-import { paramsFor, toolkitUpSql } from './migration.js';
+import { paramsFor } from './migration.js';
+import { withToolkitRolledBack } from './toolkit.js';
 import { dbmateStatus, dirs } from './dbmate.js';
-
-class Rollback extends Error {}
-
-/** Runs fn with the toolkit's functions loaded, in a transaction that is always rolled back. */
-export async function withToolkitRolledBack<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  let value: T | undefined;
-  await sql
-    .begin(async (tx) => {
-      await tx.unsafe(toolkitUpSql());
-      value = await fn(tx);
-      throw new Rollback();
-    })
-    .catch((err) => {
-      if (!(err instanceof Rollback)) throw err;
-    });
-  return value as T;
-}
 
 /**
  * preflight.sql's problems (when `checkContract`), the error of `trySql` if it fails, and what

@@ -1,0 +1,58 @@
+// The toolkit's functions (db/toolkit/) are this package's code, kept in the database. dbmate
+// records their files once, so a database that got them from an earlier release keeps that
+// release's functions after an upgrade: an older swap_enum, or a signature that changed beside
+// the new one, which makes the new preflight's calls ambiguous. Before a step uses them, the
+// ones in the database are compared with this release's and, when they differ, replaced.
+import type { Sql, Tx } from '../connection/db.js';
+import { readSql } from '../connection/config.js';
+import { toolkitUpSql } from './migration.js';
+
+class Rollback extends Error {}
+
+/** Runs fn with this release's toolkit functions loaded, in a transaction that is always rolled back. */
+export async function withToolkitRolledBack<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  let value: T | undefined;
+  await sql
+    .begin(async (tx) => {
+      await tx.unsafe(toolkitUpSql());
+      value = await fn(tx);
+      throw new Rollback();
+    })
+    .catch((err) => {
+      if (!(err instanceof Rollback)) throw err;
+    });
+  return value as T;
+}
+
+type Fingerprint = { fingerprint: string | null; installed: boolean };
+
+const fingerprint = async (sql: Sql | Tx): Promise<Fingerprint> =>
+  ((await sql.unsafe(readSql('toolkit_fingerprint.sql'))) as unknown as Fingerprint[])[0];
+
+/** The toolkit's functions here: none, this release's, or another release's. */
+export async function toolkitHere(sql: Sql): Promise<'absent' | 'current' | 'other'> {
+  const here = await fingerprint(sql);
+  if (here.fingerprint === (await withToolkitRolledBack(sql, fingerprint)).fingerprint) return 'current';
+  return here.installed ? 'other' : 'absent';
+}
+
+/** What ensureToolkit did: nothing (this release's were there), installed them, or replaced another release's. */
+export type ToolkitState = 'current' | 'installed' | 'replaced' | 'absent';
+
+/**
+ * Makes the database's toolkit functions this release's, in one transaction; changes nothing when
+ * they are. With install: false, only replaces them (a database without them stays without).
+ */
+export async function ensureToolkit(sql: Sql, opts: { install?: boolean } = {}): Promise<ToolkitState> {
+  const here = await toolkitHere(sql);
+  if (here === 'current' || (here === 'absent' && opts.install === false)) return here;
+  await sql.begin((tx) => tx.unsafe(toolkitUpSql()));
+  return here === 'other' ? 'replaced' : 'installed';
+}
+
+/** The line a step prints when it replaced another release's functions; none otherwise. */
+export function describeToolkit(state: ToolkitState): string | undefined {
+  return state === 'replaced'
+    ? "Replaced: another release's toolkit functions (schema breaking_migrations), by this release's"
+    : undefined;
+}
