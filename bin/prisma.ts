@@ -15,6 +15,7 @@ import { loadEnumSpec, type EnumSpec } from './lib/enum/enum-spec.js';
 import { prismaMigrationSql, type EnumColumn } from './lib/enum/prisma-migration.js';
 import { patchSchemaPrisma, type SchemaPatch } from './lib/enum/prisma-schema.js';
 import { withToolkitRolledBack } from './lib/runbook/toolkit.js';
+import { recordInLatestRun } from './lib/runbook/journal.js';
 import type { Target } from './lib/connection/target.js';
 import { isMain } from './lib/cli/entry.js';
 
@@ -133,6 +134,12 @@ export async function prismaHistory(
         await tx`INSERT INTO _prisma_migrations
                  (id, checksum, migration_name, logs, rolled_back_at, started_at, finished_at, applied_steps_count)
                VALUES (${randomUUID()}, ${checksum}, ${folder!}, NULL, NULL, now(), now(), 1)`;
+        // Alone (not a run's step, which the run journals): journaled in the run that applied the
+        // migration, with the row, so that undoing that run (a rename's rollback) removes it too.
+        if (!opts.runId) {
+          const detail = { folder: join(migrationsDir, folder!), checksum, addedRow: true, by: command };
+          await recordInLatestRun(tx, { migration: id, step: 'prisma', detail });
+        }
         return true;
       });
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runBin } from './helpers/cli.js';
+import { repo, runBin } from './helpers/cli.js';
 import { enumLabels, oracleConfig, query, tableChecksum, testDatabase, urlOf } from './helpers/database.js';
 import {
   INIT_MIGRATION,
@@ -291,6 +291,38 @@ t.test(
       { rolled_back_at: null, finished: true },
       'and records it again',
     );
+  },
+);
+
+t.test(
+  'make rollback after a rename run and make prisma-0001 alone: the row that step added removed too',
+  async (t) => {
+    const db = await prismaDatabase(t, { users: 100 });
+    const dir = prismaDir();
+    const s = tempSettings(db, { STRATEGY: 'rename' });
+    const run = runBin('migrate.ts', ['0001'], s.env);
+    t.equal(run.code, 0, run.stderr);
+    const before = await history(db);
+    const alone = runBin('prisma.ts', ['0001'], { DATABASE_URL: urlOf(db), PRISMA_DIR: dir });
+    t.equal(alone.code, 0, alone.stderr);
+    const [, created] = folders(dir);
+    const [journaled] = await query(
+      db,
+      `SELECT count(DISTINCT run_id)::int AS runs, count(*) FILTER (WHERE step = 'prisma')::int AS prisma
+     FROM breaking_migrations.journal WHERE migration = '0001'`,
+    );
+    t.same(
+      journaled,
+      { runs: 1, prisma: 1 },
+      'journaled in the run that applied the migration, not as a run of its own',
+    );
+    const open = await query(db, readFileSync(join(repo, 'sql/journal_open_run.sql'), 'utf8'), ['0001']);
+    t.same(open, [], 'and that run is still finished: no open run for the next migrate to resume');
+
+    const back = runBin('schema.ts', ['rollback'], { ...s.env, MIGRATION: '0001' });
+    t.equal(back.code, 0, back.stderr);
+    t.match(back.stdout, new RegExp(`prisma: its _prisma_migrations row removed; \\S*${created} and schema`));
+    t.same(await history(db), before, "Prisma's history as it was before make prisma-0001");
   },
 );
 

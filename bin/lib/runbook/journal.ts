@@ -36,6 +36,30 @@ export async function lastFinished(
   return row?.detail as Record<string, unknown> | undefined;
 }
 
+/**
+ * Records a step done by hand after a run (`make prisma-NNNN` alone) in the latest finished run of
+ * the migration, which it completes: a finished run stays finished, and that run's way back
+ * (`make rollback`) finds it. No journal or no finished run: nothing recorded, false.
+ */
+export async function recordInLatestRun(
+  tx: Tx,
+  e: { migration: string; step: string; detail: unknown },
+): Promise<boolean> {
+  if (!(await tableExists(tx, 'breaking_migrations.journal'))) return false;
+  const [run] = await tx`SELECT run_id FROM breaking_migrations.journal
+                         WHERE migration = ${e.migration} AND step = 'finish' AND event = 'done'
+                         ORDER BY id DESC LIMIT 1`;
+  if (!run) return false;
+  await record(tx, {
+    runId: String(run.run_id),
+    migration: e.migration,
+    step: e.step,
+    event: 'done',
+    detail: e.detail,
+  });
+  return true;
+}
+
 export async function record(
   sql: Sql | Tx,
   e: {
