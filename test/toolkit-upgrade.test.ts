@@ -10,7 +10,7 @@ import { toolkitUpSql } from '../bin/lib/runbook/migration.js';
 import { readSql } from '../bin/lib/connection/config.js';
 import { schema } from '../bin/schema.js';
 import type { Target } from '../bin/lib/connection/target.js';
-import { oracleConfig, query, seededDatabase, tableChecksum, testDatabase } from './helpers/database.js';
+import { enumLabels, oracleConfig, query, seededDatabase, tableChecksum, testDatabase } from './helpers/database.js';
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 import { repo, runBin } from './helpers/cli.js';
 
@@ -139,3 +139,55 @@ t.test('make contract replaces an earlier release’s swap_enum before it runs',
   const [labels] = await query(url, `SELECT breaking_migrations.enum_labels('"Role"')::text AS l`);
   t.equal(labels.l, '{EMPLOYEE,MANAGER,ADMIN}');
 });
+
+t.test(
+  "another role's earlier functions: refused in preflight, with the statement that lets the role replace them",
+  async (t) => {
+    const url = await earlierRelease(t, 100); // installed by the superuser the tests connect as
+    const role = `bm_owner_${process.pid}`;
+    await query(url, `CREATE ROLE ${role} LOGIN`);
+    t.teardown(async () => {
+      await query({ ...url, database: 'postgres' }, `DROP DATABASE IF EXISTS "${url.database}" WITH (FORCE)`);
+      await query({ ...url, database: 'postgres' }, `DROP ROLE IF EXISTS ${role}`);
+    });
+    // The app's owner role owns everything the run touches and may create in the toolkit's schema,
+    // but owns neither that schema nor the functions an earlier run (as a superuser) left there.
+    await query(
+      url,
+      `ALTER DATABASE "${url.database}" OWNER TO ${role}; ALTER TABLE "User" OWNER TO ${role};
+     ALTER TYPE "Role" OWNER TO ${role}; GRANT USAGE, CREATE ON SCHEMA breaking_migrations TO ${role};
+     ALTER TABLE breaking_migrations.schema_migrations OWNER TO ${role}`,
+    );
+    const earlier = await fingerprint(url);
+    const data = await tableChecksum(url);
+    const s = tempSettings({ ...url, user: role });
+    const r = runBin('migrate.ts', ['0001'], s.env);
+    t.equal(r.code, 2, 'refused, exit 2');
+    const fix = `ALTER SCHEMA breaking_migrations OWNER TO ${role}`;
+    t.match(
+      r.stderr,
+      `role ${role} may not replace the toolkit's functions in schema breaking_migrations, owned by postgres: ${fix}`,
+    );
+    t.notMatch(r.stdout + r.stderr, /at .*\.ts:\d+/, 'no stack trace');
+    t.notMatch(r.stdout, /maintenance-on/, 'before the window');
+    t.equal(await fingerprint(url), earlier, 'the functions as they were');
+    t.equal(await tableChecksum(url), data, 'every row as it was');
+    t.same(await query(url, `SELECT breaking_migrations.enum_labels('"Role"')::text AS l`), [{ l: '{USER,ADMIN}' }]);
+
+    // make expand (no rights check of its own) refuses the same way, from the toolkit's load.
+    const expand = runBin('schema.ts', ['expand'], s.env);
+    t.equal(expand.code, 2, expand.stderr);
+    t.match(
+      expand.stderr,
+      `toolkit: the toolkit's functions here are owned by role postgres, which role ${role} may not`,
+    );
+    t.match(expand.stderr, `next: As a superuser (or the schema's owner): ${fix}; then run it again.`);
+    t.same(await enumLabels(url), ['USER', 'ADMIN'], 'not expanded');
+
+    // The statement it names is enough: the role then replaces the functions and runs it all.
+    await query(url, fix);
+    const ok = runBin('migrate.ts', ['0001'], s.env);
+    t.equal(ok.code, 0, ok.stderr);
+    t.match(ok.stdout, REPLACED);
+  },
+);

@@ -6,6 +6,7 @@
 import type { Sql, Tx } from '../connection/db.js';
 import { readSql } from '../connection/config.js';
 import { toolkitUpSql } from './migration.js';
+import { Refusal } from '../connection/refusal.js';
 
 class Rollback extends Error {}
 
@@ -18,9 +19,7 @@ export async function withToolkitRolledBack<T>(sql: Sql, fn: (tx: Tx) => Promise
       value = await fn(tx);
       throw new Rollback();
     })
-    .catch((err) => {
-      if (!(err instanceof Rollback)) throw err;
-    });
+    .catch((err) => (err instanceof Rollback ? undefined : refuseNotOwner(sql, err)));
   return value as T;
 }
 
@@ -46,8 +45,23 @@ export type ToolkitState = 'current' | 'installed' | 'replaced' | 'absent';
 export async function ensureToolkit(sql: Sql, opts: { install?: boolean } = {}): Promise<ToolkitState> {
   const here = await toolkitHere(sql);
   if (here === 'current' || (here === 'absent' && opts.install === false)) return here;
-  await sql.begin((tx) => tx.unsafe(toolkitUpSql()));
+  await sql.begin((tx) => tx.unsafe(toolkitUpSql())).catch((err) => refuseNotOwner(sql, err));
   return here === 'other' ? 'replaced' : 'installed';
+}
+
+/** Another role's functions (an earlier run as a superuser, say): their owner or the schema's may replace them. */
+async function refuseNotOwner(sql: Sql, err: { code?: string; message?: string }): Promise<never> {
+  if (err.code !== '42501') throw err;
+  const [o] = await sql`
+    SELECT pg_get_userbyid(p.proowner) AS owner, current_user AS me FROM pg_proc p
+    WHERE p.pronamespace = to_regnamespace('breaking_migrations')
+      AND NOT pg_has_role(current_user, p.proowner, 'USAGE') LIMIT 1`;
+  if (!o) throw err;
+  throw new Refusal(
+    `toolkit: the toolkit's functions here are owned by role ${o.owner}, which role ${o.me} may not ` +
+      `replace, nor load this release's over them (${err.message}); nothing changed.`,
+    `As a superuser (or the schema's owner): ALTER SCHEMA breaking_migrations OWNER TO ${o.me}; then run it again.`,
+  );
 }
 
 /** The line a step prints when it replaced another release's functions; none otherwise. */
