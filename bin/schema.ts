@@ -166,15 +166,16 @@ Exit codes: 0 done, 1 refused by the database (nothing changed), 2 bad input, 3 
       const target = await connectionTarget(stepName);
       const t0 = performance.now();
       console.log(`→ ${stepName} ${stepName === 'baseline' ? '' : `${migration} `}on ${describeTarget(target)}`);
+      // The contract and a rename's way back call the toolkit's functions: this release's, not
+      // ones an earlier release left (replaced only where some are installed).
+      if (stepName === 'expand' || stepName === 'contract' || stepName === 'rollback') {
+        const replaced = describeToolkit(await withSql(target, (sql) => ensureToolkit(sql, { install: false })));
+        if (replaced) console.log(`  ${replaced}`);
+      }
       if (stepName === 'rollback') {
         // After a rename run, its way back is the relabel undone in the catalog (keeps every write).
         const undone = await undoRenameRun(target, migration);
         if (undone) return void console.log(`rollback: ${undone} (${seconds(t0)})`);
-      }
-      // The contract calls the toolkit's functions: this release's, not one an earlier release left.
-      if (stepName === 'expand' || stepName === 'contract') {
-        const replaced = describeToolkit(await withSql(target, (sql) => ensureToolkit(sql, { install: false })));
-        if (replaced) console.log(`  ${replaced}`);
       }
       const done = await schema(target, stepName, migration);
       for (const line of done) console.log(`  ${line}`);

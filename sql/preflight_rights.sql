@@ -67,16 +67,16 @@ WHERE to_regnamespace('breaking_migrations') IS NOT NULL
 UNION ALL
 -- The toolkit's functions are replaced whenever they are not this release's (after an upgrade;
 -- bin/lib/runbook/toolkit.ts), and loaded over in a rolled-back transaction by every preflight:
--- DROP and CREATE OR REPLACE need the function's owner or the schema's (an earlier run as a
--- superuser leaves them to it).
+-- DROP and CREATE OR REPLACE need the privileges of the function's owner or the schema's (an
+-- earlier run as a superuser leaves them to it). The app's report_instance is not among them.
 SELECT 'preflight.privilege',
        format('role %I may not replace the toolkit''s functions in schema breaking_migrations, owned by %s: '
               || 'ALTER SCHEMA breaking_migrations OWNER TO %I (as a superuser or the schema''s owner)',
               me.name, string_agg(DISTINCT quote_ident(r.rolname), ', '), me.name)
 FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner, me
-WHERE p.pronamespace = to_regnamespace('breaking_migrations')
-  AND NOT me.super AND NOT pg_has_role(me.name, p.proowner, 'MEMBER')
-  AND NOT pg_has_role(me.name, (SELECT nspowner FROM pg_namespace WHERE nspname = 'breaking_migrations'), 'MEMBER')
+WHERE p.pronamespace = to_regnamespace('breaking_migrations') AND p.proname <> 'report_instance'
+  AND NOT me.super AND NOT pg_has_role(me.name, p.proowner, 'USAGE')
+  AND NOT pg_has_role(me.name, (SELECT nspowner FROM pg_namespace WHERE nspname = 'breaking_migrations'), 'USAGE')
 GROUP BY me.name
 UNION ALL
 -- The write guard: ALTER DATABASE … SET default_transaction_read_only (owner or superuser).

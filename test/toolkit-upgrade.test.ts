@@ -53,7 +53,7 @@ t.test(
     // The control: what this release did before it dropped the earlier signatures first.
     const url = await earlierRelease(t, 10);
     const withoutDrops = toolkitUpSql()
-      .replace(/^DO \$\$\nDECLARE f regprocedure;[\s\S]*?^END \$\$;\n/gm, '')
+      .replace(/^DO \$\$\nDECLARE f text;[\s\S]*?^END \$\$;\n/gm, '')
       .replace(/^DROP VIEW IF EXISTS .*\n/gm, '');
     t.notMatch(withoutDrops, /DROP FUNCTION|DROP VIEW/, 'the drops are out of the control');
     const client = new pg.Client(oracleConfig(url));
@@ -191,3 +191,15 @@ t.test(
     t.match(ok.stdout, REPLACED);
   },
 );
+
+t.test('make rollback replaces an earlier release’s functions before it undoes a step', async (t) => {
+  const url = await earlierRelease(t, 20);
+  const expected = await released(t);
+  await schema(url, 'expand');
+  const back = runBin('schema.ts', ['rollback'], tempSettings(url).env);
+  t.equal(back.code, 0, back.stderr || back.stdout);
+  t.match(back.stdout, `  ${REPLACED}\n`);
+  t.match(back.stdout, /rollback: 1 migration\(s\) rolled back/);
+  t.equal(await fingerprint(url), expected.fingerprint);
+  t.same(await enumLabels(url), ['USER', 'ADMIN']);
+});

@@ -37,9 +37,10 @@ export async function lastFinished(
 }
 
 /**
- * Records a step done by hand after a run (`make prisma-NNNN` alone) in the latest finished run of
- * the migration, which it completes: a finished run stays finished, and that run's way back
- * (`make rollback`) finds it. No journal or no finished run: nothing recorded, false.
+ * Records a step done by hand after a run (`make prisma-NNNN` alone) in the latest run that
+ * mutated the migration's data, finished or not: a finished run stays finished, an open one (its
+ * own prisma step failed) has that step done when it resumes, and that run's way back (`make
+ * rollback`) finds it. No journal or no such run: nothing recorded, false.
  */
 export async function recordInLatestRun(
   tx: Tx,
@@ -47,7 +48,7 @@ export async function recordInLatestRun(
 ): Promise<boolean> {
   if (!(await tableExists(tx, 'breaking_migrations.journal'))) return false;
   const [run] = await tx`SELECT run_id FROM breaking_migrations.journal
-                         WHERE migration = ${e.migration} AND step = 'finish' AND event = 'done'
+                         WHERE migration = ${e.migration} AND step = 'mutate' AND event = 'done'
                          ORDER BY id DESC LIMIT 1`;
   if (!run) return false;
   await record(tx, {

@@ -15,12 +15,21 @@ export async function withToolkitRolledBack<T>(sql: Sql, fn: (tx: Tx) => Promise
   let value: T | undefined;
   await sql
     .begin(async (tx) => {
-      await tx.unsafe(toolkitUpSql());
+      await loadToolkit(tx);
       value = await fn(tx);
       throw new Rollback();
     })
     .catch((err) => (err instanceof Rollback ? undefined : refuseNotOwner(sql, err)));
   return value as T;
+}
+
+/**
+ * This release's definitions, in the caller's transaction. Its DROPs wait for sessions using the
+ * view or the functions; a bounded wait (a resumed run may replace them with maintenance ON).
+ */
+async function loadToolkit(tx: Tx): Promise<void> {
+  await tx`SELECT set_config('lock_timeout', '10s', true)`;
+  await tx.unsafe(toolkitUpSql());
 }
 
 type Fingerprint = { fingerprint: string | null; installed: boolean };
@@ -45,17 +54,19 @@ export type ToolkitState = 'current' | 'installed' | 'replaced' | 'absent';
 export async function ensureToolkit(sql: Sql, opts: { install?: boolean } = {}): Promise<ToolkitState> {
   const here = await toolkitHere(sql);
   if (here === 'current' || (here === 'absent' && opts.install === false)) return here;
-  await sql.begin((tx) => tx.unsafe(toolkitUpSql())).catch((err) => refuseNotOwner(sql, err));
+  await sql.begin(loadToolkit).catch((err) => refuseNotOwner(sql, err));
   return here === 'other' ? 'replaced' : 'installed';
 }
 
 /** Another role's functions (an earlier run as a superuser, say): their owner or the schema's may replace them. */
 async function refuseNotOwner(sql: Sql, err: { code?: string; message?: string }): Promise<never> {
-  if (err.code !== '42501') throw err;
+  if (err.code !== '42501' || !/must be owner of/.test(err.message ?? '')) throw err;
   const [o] = await sql`
     SELECT pg_get_userbyid(p.proowner) AS owner, current_user AS me FROM pg_proc p
     WHERE p.pronamespace = to_regnamespace('breaking_migrations')
-      AND NOT pg_has_role(current_user, p.proowner, 'USAGE') LIMIT 1`;
+      AND NOT pg_has_role(current_user, p.proowner, 'USAGE')
+      AND NOT pg_has_role(current_user, (SELECT nspowner FROM pg_namespace WHERE nspname = 'breaking_migrations'),
+                          'USAGE') LIMIT 1`;
   if (!o) throw err;
   throw new Refusal(
     `toolkit: the toolkit's functions here are owned by role ${o.owner}, which role ${o.me} may not ` +
