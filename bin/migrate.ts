@@ -10,6 +10,7 @@ import { settings, type Settings, connectionTarget, readSql } from './lib/connec
 import type { Target } from './lib/connection/target.js';
 import { connect, type Tx } from './lib/connection/db.js';
 import { ensureJournal, lastFinished, openRun, record } from './lib/runbook/journal.js';
+import { ensureToolkitSaying } from './lib/runbook/toolkit.js';
 import { loadMigration } from './lib/runbook/migration.js';
 import { failed, RunFailed } from './lib/runbook/failure.js';
 import { orLost } from './lib/connection/lost-server.js';
@@ -237,7 +238,9 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         name: 'toolkit',
         journal: 'done',
         run: async () => {
-          for (const line of await schema(target, 'toolkit')) if (line.startsWith('Replaced: ')) log(`  ${line}`);
+          await schema(target, 'toolkit');
+          // dbmate installs the functions once; after an upgrade the database may hold another release's.
+          await ensureToolkitSaying(sql, log);
           await ensureJournal(sql);
         },
         // What the long steps will write, for their percentage and time left: read before the

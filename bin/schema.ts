@@ -9,7 +9,7 @@ import { dbmate, dbmateError, dbmateStatus, dirs, type DbmateResult } from './li
 import { withSql } from './lib/connection/db.js';
 import { dbmateFiles, loadMigration, migrationSection } from './lib/runbook/migration.js';
 import { describeInverse, renameToUndo, undoRename } from './lib/runbook/inverse.js';
-import { describeToolkit, ensureToolkit } from './lib/runbook/toolkit.js';
+import { ensureToolkitSaying } from './lib/runbook/toolkit.js';
 import { isMain } from './lib/cli/entry.js';
 
 export type SchemaStep = 'baseline' | 'toolkit' | 'expand' | 'contract' | 'rollback';
@@ -55,11 +55,6 @@ export async function schema(target: Target, stepName: SchemaStep, migration = '
       break;
   }
   const out = await dbmate(target, migrationDirs, command);
-  if (out.exitCode === 0 && stepName === 'toolkit') {
-    // dbmate installs the functions once; after an upgrade the database may hold another release's.
-    const replaced = describeToolkit(await withSql(target, ensureToolkit));
-    if (replaced) out.stdout += `\n${replaced}`;
-  }
   if (out.exitCode !== 0) {
     if (command === 'rollback' && /no migrations have been applied/.test(out.stderr)) {
       throw new Refusal(
@@ -72,7 +67,7 @@ export async function schema(target: Target, stepName: SchemaStep, migration = '
   }
   return out.stdout
     .split('\n')
-    .filter((l) => /^(Applied|Rolled back|Replaced): /.test(l))
+    .filter((l) => /^(Applied|Rolled back): /.test(l))
     .map((l) => l.replace(/ in [\d.]+\S*$/, ''));
 }
 
@@ -166,12 +161,9 @@ Exit codes: 0 done, 1 refused by the database (nothing changed), 2 bad input, 3 
       const target = await connectionTarget(stepName);
       const t0 = performance.now();
       console.log(`→ ${stepName} ${stepName === 'baseline' ? '' : `${migration} `}on ${describeTarget(target)}`);
-      // The contract and a rename's way back call the toolkit's functions: this release's, not
-      // ones an earlier release left (replaced only where some are installed).
-      if (stepName === 'expand' || stepName === 'contract' || stepName === 'rollback') {
-        const replaced = describeToolkit(await withSql(target, (sql) => ensureToolkit(sql, { install: false })));
-        if (replaced) console.log(`  ${replaced}`);
-      }
+      // dbmate installs the toolkit's functions once: after an upgrade the database may hold
+      // another release's, which the contract and a rename's way back would call. Replaced first.
+      if (stepName !== 'baseline') await withSql(target, (sql) => ensureToolkitSaying(sql, console.log));
       if (stepName === 'rollback') {
         // After a rename run, its way back is the relabel undone in the catalog (keeps every write).
         const undone = await undoRenameRun(target, migration);
@@ -180,8 +172,7 @@ Exit codes: 0 done, 1 refused by the database (nothing changed), 2 bad input, 3 
       const done = await schema(target, stepName, migration);
       for (const line of done) console.log(`  ${line}`);
       const verb = stepName === 'rollback' ? 'rolled back' : 'applied';
-      const files = done.filter((l) => !l.startsWith('Replaced: ')).length;
-      const outcome = files ? `${files} migration(s) ${verb}` : 'nothing to do, already applied';
+      const outcome = done.length ? `${done.length} migration(s) ${verb}` : 'nothing to do, already applied';
       console.log(`${stepName}: ${outcome} (${seconds(t0)})`);
     },
   };

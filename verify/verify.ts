@@ -8,7 +8,7 @@ import { connectionTarget } from '../bin/lib/connection/config.js';
 import { withSql } from '../bin/lib/connection/db.js';
 import { loadMigration } from '../bin/lib/runbook/migration.js';
 import { totalUpdated, verify } from './verifier.js';
-import { describeToolkit, ensureToolkit, toolkitHere } from '../bin/lib/runbook/toolkit.js';
+import { ensureToolkitSaying, toolkitHere } from '../bin/lib/runbook/toolkit.js';
 import { isMain } from '../bin/lib/cli/entry.js';
 
 export async function runVerifyCli(id: string, argv: string[]): Promise<void> {
@@ -30,8 +30,7 @@ export async function runVerifyCli(id: string, argv: string[]): Promise<void> {
       console.log("  the database holds another release's toolkit functions: the dry run uses this release's");
       return verify(sql, m, { ...opts, loadToolkit: true });
     }
-    const replaced = describeToolkit(await ensureToolkit(sql, { install: false }));
-    if (replaced) console.log(`  ${replaced}`);
+    await ensureToolkitSaying(sql, console.log);
     return verify(sql, m, opts);
   }).catch((err: { code?: string; message?: string }) => {
     // The toolkit's functions come with the expand step (db/toolkit is applied with it).

@@ -12,17 +12,18 @@
 -- migrate:up
 CREATE SCHEMA IF NOT EXISTS breaking_migrations;
 
--- An earlier release's versions of these functions go first, whatever their signatures: a
--- signature that changed would otherwise stay beside the new one, and calls would become
--- ambiguous. This section replaces them all and can run again (bin/lib/runbook/toolkit.ts);
--- two sessions doing so at once take turns (the lock lasts until their transaction ends).
+-- An earlier release's toolkit functions go first, this file's and the next's, whatever their
+-- signatures: a signature that changed would otherwise stay beside the new one, and calls would
+-- become ambiguous. Every function of the schema is the toolkit's but the app's report_instance
+-- (sql/app_instances.sql). The toolkit's files, run in order, replace them all and can run again
+-- (bin/lib/runbook/toolkit.ts); two sessions doing so at once take turns (the lock lasts until
+-- their transaction ends).
 SELECT pg_advisory_xact_lock(hashtext('breaking_migrations.toolkit'));
 DO $$
 DECLARE f text;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure::text FROM pg_proc p
-           WHERE p.pronamespace = to_regnamespace('breaking_migrations')
-             AND p.proname IN ('resolve_enum', 'enum_labels', 'default_labels', 'enum_blockers', 'swap_enum') LOOP
+           WHERE p.pronamespace = to_regnamespace('breaking_migrations') AND p.proname <> 'report_instance' LOOP
     EXECUTE format('DROP FUNCTION IF EXISTS %s', f);
   END LOOP;
 END $$;

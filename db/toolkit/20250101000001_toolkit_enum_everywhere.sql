@@ -13,22 +13,7 @@
 --                                                  rows written by this transaction, lock held
 
 -- migrate:up
--- An earlier release's versions of these functions go first, whatever their signatures: a
--- signature that changed would otherwise stay beside the new one, and calls would become
--- ambiguous. This section replaces them all and can run again (bin/lib/runbook/toolkit.ts);
--- two sessions doing so at once take turns (the lock lasts until their transaction ends).
-SELECT pg_advisory_xact_lock(hashtext('breaking_migrations.toolkit'));
-DO $$
-DECLARE f text;
-BEGIN
-  FOR f IN SELECT p.oid::regprocedure::text FROM pg_proc p
-           WHERE p.pronamespace = to_regnamespace('breaking_migrations')
-             AND p.proname IN ('enum_tables', 'lock_enum_tables', 'enum_counts', 'map_enum_rows',
-                               'enum_table_facts') LOOP
-    EXECUTE format('DROP FUNCTION IF EXISTS %s', f);
-  END LOOP;
-END $$;
-
+-- An earlier release's versions of these functions were dropped by the toolkit's first file.
 CREATE OR REPLACE FUNCTION breaking_migrations.enum_tables(type_name text)
 RETURNS TABLE (relid oid, table_name text, columns text[], is_array boolean[], identity_columns text[])
 LANGUAGE sql STABLE AS $$

@@ -75,9 +75,15 @@ async function refuseNotOwner(sql: Sql, err: { code?: string; message?: string }
   );
 }
 
-/** The line a step prints when it replaced another release's functions; none otherwise. */
-export function describeToolkit(state: ToolkitState): string | undefined {
-  return state === 'replaced'
-    ? "Replaced: another release's toolkit functions (schema breaking_migrations), by this release's"
-    : undefined;
+/**
+ * ensureToolkit for a step about to use the functions, saying on `log` when it replaced another
+ * release's. Without `install`, a database that has none is left to dbmate (expand installs them).
+ */
+export async function ensureToolkitSaying(
+  sql: Sql,
+  log: (line: string) => void,
+  opts: { install?: boolean } = {},
+): Promise<void> {
+  if ((await ensureToolkit(sql, { install: opts.install ?? false })) === 'replaced')
+    log("  Replaced: another release's toolkit functions (schema breaking_migrations), by this release's");
 }
