@@ -73,10 +73,35 @@ SELECT 'preflight.privilege',
        format('role %I may not replace the toolkit''s functions in schema breaking_migrations, owned by %s: '
               || 'ALTER SCHEMA breaking_migrations OWNER TO %I (as a superuser or the schema''s owner)',
               me.name, string_agg(DISTINCT quote_ident(r.rolname), ', '), me.name)
-FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner, me
-WHERE p.pronamespace = to_regnamespace('breaking_migrations') AND p.proname <> 'report_instance'
-  AND NOT me.super AND NOT pg_has_role(me.name, p.proowner, 'USAGE')
+FROM (SELECT p.proowner AS owner FROM pg_proc p
+      WHERE p.pronamespace = to_regnamespace('breaking_migrations') AND p.proname <> 'report_instance'
+      UNION ALL                                 -- the enum_columns view, dropped and recreated with them
+      SELECT c.relowner FROM pg_class c
+      WHERE c.relnamespace = to_regnamespace('breaking_migrations') AND c.relkind = 'v') f
+JOIN pg_roles r ON r.oid = f.owner, me
+WHERE NOT me.super AND NOT pg_has_role(me.name, f.owner, 'USAGE')
   AND NOT pg_has_role(me.name, (SELECT nspowner FROM pg_namespace WHERE nspname = 'breaking_migrations'), 'USAGE')
+GROUP BY me.name
+UNION ALL
+-- The toolkit's tables (journal, dbmate's schema_migrations, the flag, the app instances) and the
+-- app's report_instance: the run writes them and runs their DDL again (CREATE INDEX IF NOT EXISTS,
+-- GRANT, CREATE OR REPLACE FUNCTION), which only their owner may. An earlier run as a superuser
+-- leaves them to it, and ALTER SCHEMA … OWNER TO does not move what the schema holds.
+SELECT 'preflight.privilege',
+       format('role %I does not own the toolkit''s %s, owned by %s, which the run writes: %s '
+              || '(as a superuser or their owner)',
+              me.name, string_agg(o.name, ', ' ORDER BY o.name), string_agg(DISTINCT quote_ident(r.rolname), ', '),
+              string_agg(format('ALTER %s %s OWNER TO %I', o.kind, o.name, me.name), '; ' ORDER BY o.name))
+FROM (SELECT 'TABLE' AS kind, format('breaking_migrations.%I', c.relname) AS name, c.relowner AS owner
+      FROM pg_class c
+      WHERE c.relnamespace = to_regnamespace('breaking_migrations') AND c.relkind IN ('r', 'p')
+      UNION ALL
+      SELECT 'FUNCTION', format('breaking_migrations.%I(%s)', p.proname, pg_get_function_identity_arguments(p.oid)),
+             p.proowner
+      FROM pg_proc p
+      WHERE p.pronamespace = to_regnamespace('breaking_migrations') AND p.proname = 'report_instance') o
+JOIN pg_roles r ON r.oid = o.owner, me
+WHERE NOT me.super AND NOT pg_has_role(me.name, o.owner, 'USAGE')
 GROUP BY me.name
 UNION ALL
 -- The write guard: ALTER DATABASE … SET default_transaction_read_only (owner or superuser).

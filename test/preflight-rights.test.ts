@@ -8,6 +8,7 @@ import { runBin } from './helpers/cli.js';
 import { enumLabels, query, roleCounts, seededDatabase, tableChecksum } from './helpers/database.js';
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 import type { Target } from '../bin/lib/connection/target.js';
+import { readSql } from '../bin/lib/connection/config.js';
 
 async function withRole(t: Test, db: Target, prefix: string): Promise<string> {
   const role = `${prefix}_${randomBytes(3).toString('hex')}`;
@@ -129,6 +130,53 @@ t.test("owner of the type, the table and the toolkit's schema, without CREATE on
   await query(db, `ALTER DATABASE "${db.database}" OWNER TO ${role}`);
   const snap = await snapshot(db);
   const ok = runBin('migrate.ts', ['0001'], { ...s.env, DB_GUARD: '1' });
+  t.equal(ok.code, 0, ok.stderr);
+  await assertMigrated(t, db, snap, s);
+});
+
+t.test("the toolkit's tables an earlier run as a superuser made: refused, each named with its statement", async (t) => {
+  // A first run (or a rehearsal) as postgres made the journal, the flag, the app instances' table and
+  // dbmate's history; the app's owner role then takes the schema, which does not move its tables.
+  const db = await seededDatabase(t, 200);
+  const su = tempSettings(db);
+  for (const verb of ['on', 'off']) t.equal(runBin('maintenance.ts', [verb], su.env).code, 0, `maintenance ${verb}`);
+  await query(db, readSql('journal.sql'));
+  await query(db, readSql('app_instances.sql'));
+  const role = await withRole(t, db, 'bm_next');
+  await query(
+    db,
+    `ALTER DATABASE "${db.database}" OWNER TO ${role}; ALTER TABLE "User" OWNER TO ${role};
+    ALTER TYPE "Role" OWNER TO ${role}; ALTER SCHEMA breaking_migrations OWNER TO ${role}`,
+  );
+  const before = { counts: await roleCounts(db), data: await tableChecksum(db) };
+  const s = tempSettings({ ...db, user: role });
+  const r = runBin('migrate.ts', ['0001'], s.env);
+  t.equal(r.code, 2, 'refused, exit 2');
+  const tables = ['app_instances', 'journal', 'maintenance', 'schema_migrations'].map(
+    (n) => `breaking_migrations.${n}`,
+  );
+  const owned = [...tables, 'breaking_migrations.report_instance(report jsonb)'].sort();
+  t.match(
+    r.stderr,
+    `role ${role} does not own the toolkit's ${owned.join(', ')}, owned by postgres, which the run writes: `,
+  );
+  const statements = owned.map((o) => `ALTER ${o.includes('(') ? 'FUNCTION' : 'TABLE'} ${o} OWNER TO ${role}`);
+  t.match(r.stderr, `${statements.join('; ')} (as a superuser or their owner)`);
+  t.notMatch(
+    r.stderr,
+    /permission denied|replace the toolkit's functions/,
+    'the tables only: the schema is the role’s',
+  );
+  await assertNothingChanged(t, db, s, before);
+  // A verb with no rights check of its own reads the journal it may not: the cause and what to do.
+  const history = runBin('history.ts', [], s.env);
+  t.equal(history.code, 1, history.stderr);
+  t.match(history.stderr, /^history: permission denied for table journal\n {2}next: The role in DATABASE_URL lacks/);
+
+  // The statements it names are enough: the same role then runs the whole runbook.
+  await query(db, statements.join('; '));
+  const snap = await snapshot(db);
+  const ok = runBin('migrate.ts', ['0001'], s.env);
   t.equal(ok.code, 0, ok.stderr);
   await assertMigrated(t, db, snap, s);
 });

@@ -47,6 +47,14 @@ export function explain(err: unknown): { message: string; next?: string; exitCod
       exitCode: 3,
     };
   const message = (e?.message ?? String(err)).split('\n')[0];
+  if (e?.code === '42501' && !e.hint)
+    return {
+      message,
+      next:
+        'The role in DATABASE_URL lacks that right: have the owner (or a superuser) GRANT it, or ALTER … ' +
+        'OWNER TO that role, or run as the owner; then run it again.',
+      exitCode: 1,
+    };
   const next = e?.hint ?? undefined;
   return { message, next, exitCode: 1 };
 }
