@@ -15,7 +15,7 @@ import { loadEnumSpec, type EnumSpec } from './lib/enum/enum-spec.js';
 import { prismaMigrationSql, type EnumColumn } from './lib/enum/prisma-migration.js';
 import { patchSchemaPrisma, type SchemaPatch } from './lib/enum/prisma-schema.js';
 import { withToolkitRolledBack } from './lib/runbook/toolkit.js';
-import { recordInLatestRun } from './lib/runbook/journal.js';
+import { record, recordInLatestRun } from './lib/runbook/journal.js';
 import type { Target } from './lib/connection/target.js';
 import { isMain } from './lib/cli/entry.js';
 
@@ -134,12 +134,13 @@ export async function prismaHistory(
         await tx`INSERT INTO _prisma_migrations
                  (id, checksum, migration_name, logs, rolled_back_at, started_at, finished_at, applied_steps_count)
                VALUES (${randomUUID()}, ${checksum}, ${folder!}, NULL, NULL, now(), now(), 1)`;
-        // Alone (not a run's step, which the run journals): journaled in the run that applied the
-        // migration, with the row, so that undoing that run (a rename's rollback) removes it too.
-        if (!opts.runId) {
-          const detail = { folder: join(migrationsDir, folder!), checksum, addedRow: true, by: command };
-          await recordInLatestRun(tx, { migration: id, step: 'prisma', detail });
-        }
+        // Journaled with the row, in the run's transaction that adds it (before schema.prisma is
+        // written, which may fail): undoing the run (a rename's rollback) removes the row it finds
+        // here. Alone: in the run that applied the migration, `by` naming this later command.
+        const detail = { folder: join(migrationsDir, folder!), checksum, addedRow: true };
+        if (opts.runId)
+          await record(tx, { runId: opts.runId, migration: id, step: 'prisma-row', event: 'done', detail });
+        else await recordInLatestRun(tx, { migration: id, step: 'prisma-row', detail: { ...detail, by: command } });
         return true;
       });
 
@@ -153,6 +154,12 @@ export async function prismaHistory(
         renameSync(tmp, inputs.schemaFile);
       }
       const schema = inputs.patch.state === 'patched' ? 'patched' : 'already';
+      // Alone, once done: the run that applied the migration has its prisma step done (an open one
+      // whose own step failed then resumes past it). A run's own step is journaled by the run.
+      if (!opts.runId && addedRow) {
+        const detail = { folder: join(migrationsDir, folder), checksum, addedRow, by: command };
+        await recordInLatestRun(sql, { migration: id, step: 'prisma', detail });
+      }
       return { folder: join(migrationsDir, folder), createdFolder, addedRow, checksum, schema, diff };
     },
     { appName: 'breaking-migrations-prisma' },

@@ -3,7 +3,8 @@
 -- durations, how it ended, its dump, its strategy, the rows its mutation changed, and how long
 -- the site was in maintenance (from the lock's start, earlier attempts included).
 WITH runs AS (
-  SELECT run_id, migration, min(at) AS started, max(at) AS ended,
+  SELECT run_id, migration, min(at) AS started,
+         max(at) FILTER (WHERE NOT detail ? 'by') AS ended,   -- not a `make prisma-NNNN` run after it
          CASE WHEN bool_or(step = 'finish' AND event = 'done') THEN 'done'
               WHEN bool_or(step = 'finish' AND detail ? 'refused') THEN 'refused in preflight'
               WHEN bool_or(step = 'finish' AND detail ? 'restored') THEN 'failed, restored from its dump'
@@ -17,7 +18,7 @@ WITH runs AS (
          (array_agg(COALESCE(detail ->> 'cause', detail ->> 'refused') ORDER BY id DESC)
             FILTER (WHERE event = 'failed' OR step = 'finish'))[1] AS cause,
          COALESCE(jsonb_agg(jsonb_build_object('step', step, 'seconds', seconds) ORDER BY id)
-                  FILTER (WHERE event = 'done' AND step <> 'finish'), '[]') AS steps
+                  FILTER (WHERE event = 'done' AND step NOT IN ('finish', 'prisma-row')), '[]') AS steps
   FROM breaking_migrations.journal
   GROUP BY run_id, migration
 )

@@ -39,7 +39,7 @@ export interface PrismaUndone {
 async function forgetPrismaRow(tx: Tx, m: Migration, runId: string): Promise<PrismaUndone | undefined> {
   const [p] = await tx`
     SELECT detail FROM breaking_migrations.journal
-    WHERE migration = ${m.id} AND step = 'prisma' AND event = 'done'
+    WHERE migration = ${m.id} AND step IN ('prisma-row', 'prisma') AND event = 'done'
       AND id > (SELECT max(id) FROM breaking_migrations.journal
                 WHERE run_id = ${runId} AND step = 'mutate' AND event = 'done')
     ORDER BY (detail ->> 'addedRow')::boolean DESC NULLS LAST, id DESC LIMIT 1`;

@@ -43,7 +43,7 @@ export async function lastFinished(
  * rollback`) finds it. No journal or no such run: nothing recorded, false.
  */
 export async function recordInLatestRun(
-  tx: Tx,
+  tx: Sql | Tx,
   e: { migration: string; step: string; detail: unknown },
 ): Promise<boolean> {
   if (!(await tableExists(tx, 'breaking_migrations.journal'))) return false;
