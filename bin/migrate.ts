@@ -258,6 +258,9 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         },
         skip: () => contracted,
         run: () => maintenanceOn(s, target, { reason: `migration ${id}`, retryAfter: 300 }),
+        after: async (r) => {
+          for (const n of r?.notes ?? []) log(`  note: ${n}`);
+        },
       }),
       ...(strategy.dumpBeforeWindow ? [] : [dumpStep]),
       stepOf({
@@ -335,6 +338,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         keep: (r) => ({ since: r.since, outageSeconds: outage(r.since) }),
         after: async (r) => {
           off = r;
+          for (const n of r?.notes ?? []) log(`  note: ${n}`);
           result.windowSeconds = windowStart === undefined ? undefined : (performance.now() - windowStart) / 1000;
           result.outageSeconds = outage(off?.since) ?? result.windowSeconds;
         },

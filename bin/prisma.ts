@@ -156,7 +156,7 @@ export async function prismaHistory(
       const schema = inputs.patch.state === 'patched' ? 'patched' : 'already';
       // Alone, once done: the run that applied the migration has its prisma step done (an open one
       // whose own step failed then resumes past it). A run's own step is journaled by the run.
-      if (!opts.runId && addedRow) {
+      if (!opts.runId && (addedRow || schema === 'patched')) {
         const detail = { folder: join(migrationsDir, folder), checksum, addedRow, by: command };
         await recordInLatestRun(sql, { migration: id, step: 'prisma', detail });
       }

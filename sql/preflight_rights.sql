@@ -29,7 +29,7 @@ SELECT 'preflight.rls' AS code,
               me.name) AS problem
 FROM tables t, me
 WHERE t.relrowsecurity AND NOT me.super AND NOT me.bypass
-  AND (t.relforcerowsecurity OR NOT pg_has_role(me.name, t.relowner, 'MEMBER'))
+  AND (t.relforcerowsecurity OR NOT pg_has_role(me.name, t.relowner, 'USAGE'))
 UNION ALL
 -- The migration alters the type and each of those tables (the contract's ALTER COLUMN … TYPE): owners only.
 SELECT 'preflight.privilege',
@@ -39,7 +39,7 @@ SELECT 'preflight.privilege',
 FROM (SELECT 'type' AS kind, name, typowner AS owner FROM enum
       UNION ALL SELECT 'table', name, relowner FROM tables) o
 JOIN pg_roles r ON r.oid = o.owner, me
-WHERE NOT me.super AND NOT pg_has_role(me.name, o.owner, 'MEMBER')
+WHERE NOT me.super AND NOT pg_has_role(me.name, o.owner, 'USAGE')   -- an owner's rights: inherited only
 UNION ALL
 -- The toolkit's schema (journal, helpers, the flag): every run says CREATE SCHEMA IF NOT EXISTS
 -- (sql/journal.sql, sql/maintenance_flag.sql, db/toolkit), and PostgreSQL checks CREATE on the
@@ -83,25 +83,21 @@ WHERE NOT me.super AND NOT pg_has_role(me.name, f.owner, 'USAGE')
   AND NOT pg_has_role(me.name, (SELECT nspowner FROM pg_namespace WHERE nspname = 'breaking_migrations'), 'USAGE')
 GROUP BY me.name
 UNION ALL
--- The toolkit's tables (journal, dbmate's schema_migrations, the flag, the app instances) and the
--- app's report_instance: the run writes them and runs their DDL again (CREATE INDEX IF NOT EXISTS,
--- GRANT, CREATE OR REPLACE FUNCTION), which only their owner may. An earlier run as a superuser
--- leaves them to it, and ALTER SCHEMA … OWNER TO does not move what the schema holds.
+-- The toolkit's tables (its journal, dbmate's schema_migrations, the flag, the app instances),
+-- which the run writes: an earlier run as a superuser leaves them to it, without grants, and ALTER
+-- SCHEMA … OWNER TO does not move what the schema holds. The journal's DDL runs again on every run
+-- (CREATE INDEX IF NOT EXISTS checks the owner even when the index is there): its owner only.
 SELECT 'preflight.privilege',
-       format('role %I does not own the toolkit''s %s, owned by %s, which the run writes: %s '
-              || '(as a superuser or their owner)',
+       format('role %I may not write the toolkit''s tables %s, owned by %s: %s (as a superuser)',
               me.name, string_agg(o.name, ', ' ORDER BY o.name), string_agg(DISTINCT quote_ident(r.rolname), ', '),
-              string_agg(format('ALTER %s %s OWNER TO %I', o.kind, o.name, me.name), '; ' ORDER BY o.name))
-FROM (SELECT 'TABLE' AS kind, format('breaking_migrations.%I', c.relname) AS name, c.relowner AS owner
+              string_agg(format('ALTER TABLE %s OWNER TO %I', o.name, me.name), '; ' ORDER BY o.name))
+FROM (SELECT format('breaking_migrations.%I', c.relname) AS name, c.relowner AS owner, c.relname = 'journal' AS ddl
       FROM pg_class c
-      WHERE c.relnamespace = to_regnamespace('breaking_migrations') AND c.relkind IN ('r', 'p')
-      UNION ALL
-      SELECT 'FUNCTION', format('breaking_migrations.%I(%s)', p.proname, pg_get_function_identity_arguments(p.oid)),
-             p.proowner
-      FROM pg_proc p
-      WHERE p.pronamespace = to_regnamespace('breaking_migrations') AND p.proname = 'report_instance') o
+      WHERE c.relnamespace = to_regnamespace('breaking_migrations') AND c.relkind IN ('r', 'p')) o
 JOIN pg_roles r ON r.oid = o.owner, me
 WHERE NOT me.super AND NOT pg_has_role(me.name, o.owner, 'USAGE')
+  AND (o.ddl OR NOT (SELECT bool_and(has_table_privilege(o.name, p))
+                      FROM unnest('{SELECT,INSERT,UPDATE,DELETE}'::text[]) p))
 GROUP BY me.name
 UNION ALL
 -- The write guard: ALTER DATABASE … SET default_transaction_read_only (owner or superuser).
@@ -110,4 +106,4 @@ SELECT 'preflight.privilege',
               || 'ALTER DATABASE %I OWNER TO %I, or set DB_GUARD=0 (see the README)',
               me.name, db.datname, db.datname, me.name)
 FROM db, me
-WHERE $2::boolean AND NOT me.super AND NOT pg_has_role(me.name, db.datdba, 'MEMBER');
+WHERE $2::boolean AND NOT me.super AND NOT pg_has_role(me.name, db.datdba, 'USAGE');

@@ -1,7 +1,7 @@
 // The database write guard: ordinary sessions are refused and ended; the toolkit still writes.
 import t from 'tap';
 import pg from 'pg';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { settings } from '../bin/lib/connection/config.js';
@@ -107,4 +107,70 @@ t.test('a guard that cannot be set is reported, with the lock still on', async (
     ),
   );
   t.match(r.stderr, /next: .*DB_GUARD=0/);
+});
+
+t.test("the app's own role, which the database's owner may not end: refused before the lock, then ended", async (t) => {
+  // Production as it is often set up: the migrations' role owns the database, the app connects as
+  // another role. PostgreSQL shows another role's sessions without their backend_type to a role that
+  // is not a superuser, and ends them only for a member of that role or of pg_signal_backend.
+  const url = await seededDatabase(t, 10);
+  const [owner, app] = [`bm_own_${process.pid}`, `bm_app_${process.pid}`];
+  await query(url, `CREATE ROLE ${owner} LOGIN; CREATE ROLE ${app} LOGIN`);
+  t.teardown(async () => {
+    await query({ ...url, database: 'postgres' }, `DROP DATABASE IF EXISTS "${url.database}" WITH (FORCE)`);
+    await query({ ...url, database: 'postgres' }, `DROP ROLE IF EXISTS ${owner}; DROP ROLE IF EXISTS ${app}`);
+  });
+  await query(
+    url,
+    `ALTER DATABASE "${url.database}" OWNER TO ${owner}; ALTER SCHEMA breaking_migrations OWNER TO ${owner};
+    GRANT SELECT, INSERT ON "User" TO ${app}`,
+  );
+  const dir = join(mkdtempSync(join(tmpdir(), 'bm-g-')), 'm');
+  const env = { DATABASE_URL: urlOf({ ...url, user: owner }), MAINTENANCE_DIR: dir };
+  const open = await appSession({ ...url, user: app });
+  const dba = await appSession(url); // a superuser's psql, say
+
+  const refused = runBin('maintenance.ts', ['on'], env);
+  t.equal(refused.code, 2, refused.stderr);
+  t.match(
+    refused.stderr,
+    `maintenance-on: maintenance: role ${owner} may not end the database's other sessions (1 of role ${app}), ` +
+      `which the write guard ends so that they reconnect read-only: GRANT pg_signal_backend TO ${owner} ` +
+      '(as a superuser), or set DB_GUARD=0; nothing changed.',
+  );
+  t.notOk(existsSync(join(dir, 'enabled.lock')), 'no lock written');
+  const [g] = await query(
+    url,
+    `SELECT count(*)::int AS n FROM pg_db_role_setting
+     WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  );
+  t.equal(g.n, 0, 'no guard set');
+  t.same((await open.query('SELECT 1 AS x')).rows, [{ x: 1 }], "the app's session untouched");
+
+  await query(url, `GRANT pg_signal_backend TO ${owner}`);
+  const on = runBin('maintenance.ts', ['on'], env);
+  t.equal(on.code, 0, on.stderr);
+  t.match(on.stdout, /read-only, 1 session\(s\) ended/);
+  t.match(on.stdout, `note: a superuser's sessions left open (1 of role postgres): role ${owner} may not end them`);
+  await settle();
+  t.match(open.ended, /terminat/, "the app's session was ended");
+  t.equal(dba.ended, undefined, "the superuser's is left to the DBA");
+
+  // One the owner may no longer end, opened during maintenance, read-only: named by maintenance-off.
+  const late = await appSession({ ...url, user: app });
+  await query({ ...url, database: 'postgres' }, `REVOKE pg_signal_backend FROM ${owner}`); // the database is read-only
+  const off = runBin('maintenance.ts', ['off'], env);
+  t.equal(off.code, 0, off.stderr);
+  t.match(
+    off.stdout,
+    `note: 1 session(s) of role ${app} not ended: role ${owner} may not end them; any opened during ` +
+      `maintenance stays read-only until it reconnects (GRANT pg_signal_backend TO ${owner})`,
+  );
+  t.notOk(existsSync(join(dir, 'enabled.lock')), 'the lock removed: visitors are back');
+  t.equal(
+    await errorCode(late.query(`INSERT INTO "User" VALUES ('z', 'z@example.com', 'USER')`)),
+    '25006',
+    'that session is read-only, as said',
+  );
+  await Promise.all([late.end(), dba.end()]);
 });

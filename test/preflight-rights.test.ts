@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBin } from './helpers/cli.js';
-import { enumLabels, query, roleCounts, seededDatabase, tableChecksum } from './helpers/database.js';
+import pg from 'pg';
+import { enumLabels, oracleConfig, query, roleCounts, seededDatabase, tableChecksum } from './helpers/database.js';
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 import type { Target } from '../bin/lib/connection/target.js';
 import { readSql } from '../bin/lib/connection/config.js';
@@ -18,6 +19,21 @@ async function withRole(t: Test, db: Target, prefix: string): Promise<string> {
     await query({ ...db, database: 'postgres' }, `DROP ROLE IF EXISTS ${role}`);
   });
   return role;
+}
+
+/** `role` owns the database, "User", "Role" and the toolkit's schema (not what that schema holds). */
+const ownAll = (db: Target, role: string, more = '') =>
+  query(
+    db,
+    `ALTER DATABASE "${db.database}" OWNER TO ${role}; ALTER TABLE "User" OWNER TO ${role};
+    ALTER TYPE "Role" OWNER TO ${role}; ALTER SCHEMA breaking_migrations OWNER TO ${role}; ${more}`,
+  );
+
+/** make migrate-0001 as `role`, with what the database holds before it. */
+async function migrateAs(db: Target, role: string, extra: Record<string, string> = {}) {
+  const before = { counts: await roleCounts(db), data: await tableChecksum(db) };
+  const s = tempSettings({ ...db, user: role }, extra);
+  return { before, s, r: runBin('migrate.ts', ['0001'], s.env) };
 }
 
 async function assertNothingChanged(
@@ -42,16 +58,13 @@ async function assertNothingChanged(
 t.test('FORCE ROW LEVEL SECURITY hiding rows from the owner: refused before the window', async (t) => {
   const db = await seededDatabase(t, 400);
   const role = await withRole(t, db, 'bm_owner');
-  await query(
+  await ownAll(
     db,
-    `ALTER DATABASE "${db.database}" OWNER TO ${role}; ALTER TABLE "User" OWNER TO ${role};
-    ALTER TYPE "Role" OWNER TO ${role}; ALTER SCHEMA breaking_migrations OWNER TO ${role};
-    ALTER TABLE "User" ENABLE ROW LEVEL SECURITY; ALTER TABLE "User" FORCE ROW LEVEL SECURITY;
+    role,
+    `ALTER TABLE "User" ENABLE ROW LEVEL SECURITY; ALTER TABLE "User" FORCE ROW LEVEL SECURITY;
     CREATE POLICY half ON "User" USING (role = 'ADMIN')`,
   );
-  const before = { counts: await roleCounts(db), data: await tableChecksum(db) };
-  const s = tempSettings({ ...db, user: role });
-  const r = runBin('migrate.ts', ['0001'], s.env);
+  const { before, s, r } = await migrateAs(db, role);
   t.equal(r.code, 2, 'refused, exit 2');
   t.match(
     r.stderr,
@@ -75,9 +88,7 @@ t.test('a DML-only role while a migrator owns everything: each missing right nam
     GRANT USAGE ON SCHEMA breaking_migrations TO ${role};
     GRANT SELECT ON ALL TABLES IN SCHEMA breaking_migrations TO ${role}`,
   );
-  const before = { counts: await roleCounts(db), data: await tableChecksum(db) };
-  const s = tempSettings({ ...db, user: role });
-  const r = runBin('migrate.ts', ['0001'], s.env);
+  const { before, s, r } = await migrateAs(db, role);
   t.equal(r.code, 2, 'refused, exit 2');
   t.match(
     r.stderr,
@@ -113,9 +124,7 @@ t.test("owner of the type, the table and the toolkit's schema, without CREATE on
         EXECUTE format('ALTER ROUTINE %s OWNER TO ${role}', f);
       END LOOP; END $$`,
   );
-  const before = { counts: await roleCounts(db), data: await tableChecksum(db) };
-  const s = tempSettings({ ...db, user: role }, { DB_GUARD: '0' });
-  const r = runBin('migrate.ts', ['0001'], s.env);
+  const { before, s, r } = await migrateAs(db, role, { DB_GUARD: '0' });
   t.equal(r.code, 2, 'refused, exit 2');
   t.match(
     r.stderr,
@@ -143,25 +152,15 @@ t.test("the toolkit's tables an earlier run as a superuser made: refused, each n
   await query(db, readSql('journal.sql'));
   await query(db, readSql('app_instances.sql'));
   const role = await withRole(t, db, 'bm_next');
-  await query(
-    db,
-    `ALTER DATABASE "${db.database}" OWNER TO ${role}; ALTER TABLE "User" OWNER TO ${role};
-    ALTER TYPE "Role" OWNER TO ${role}; ALTER SCHEMA breaking_migrations OWNER TO ${role}`,
-  );
-  const before = { counts: await roleCounts(db), data: await tableChecksum(db) };
-  const s = tempSettings({ ...db, user: role });
-  const r = runBin('migrate.ts', ['0001'], s.env);
+  await ownAll(db, role);
+  const { before, s, r } = await migrateAs(db, role);
   t.equal(r.code, 2, 'refused, exit 2');
   const tables = ['app_instances', 'journal', 'maintenance', 'schema_migrations'].map(
     (n) => `breaking_migrations.${n}`,
   );
-  const owned = [...tables, 'breaking_migrations.report_instance(report jsonb)'].sort();
-  t.match(
-    r.stderr,
-    `role ${role} does not own the toolkit's ${owned.join(', ')}, owned by postgres, which the run writes: `,
-  );
-  const statements = owned.map((o) => `ALTER ${o.includes('(') ? 'FUNCTION' : 'TABLE'} ${o} OWNER TO ${role}`);
-  t.match(r.stderr, `${statements.join('; ')} (as a superuser or their owner)`);
+  t.match(r.stderr, `role ${role} may not write the toolkit's tables ${tables.join(', ')}, owned by postgres: `);
+  const statements = tables.map((o) => `ALTER TABLE ${o} OWNER TO ${role}`);
+  t.match(r.stderr, `${statements.join('; ')} (as a superuser)`);
   t.notMatch(
     r.stderr,
     /permission denied|replace the toolkit's functions/,
@@ -173,10 +172,51 @@ t.test("the toolkit's tables an earlier run as a superuser made: refused, each n
   t.equal(history.code, 1, history.stderr);
   t.match(history.stderr, /^history: permission denied for table journal\n {2}next: The role in DATABASE_URL lacks/);
 
+  // Rights on a table are enough where the run only writes it; the journal, whose DDL every run
+  // says again, needs its owner.
+  const dml = (n: string) => `GRANT SELECT, INSERT, UPDATE, DELETE ON breaking_migrations.${n} TO ${role}`;
+  await query(db, `${dml('maintenance')}; ${dml('journal')}`);
+  const granted = runBin('migrate.ts', ['0001'], s.env);
+  t.equal(granted.code, 2, 'still refused');
+  const left = tables.filter((n) => !n.endsWith('.maintenance'));
+  t.match(granted.stderr, `may not write the toolkit's tables ${left.join(', ')}, owned by postgres`);
+
   // The statements it names are enough: the same role then runs the whole runbook.
-  await query(db, statements.join('; '));
+  await query(db, statements.filter((x) => !x.includes('.maintenance ')).join('; '));
   const snap = await snapshot(db);
   const ok = runBin('migrate.ts', ['0001'], s.env);
   t.equal(ok.code, 0, ok.stderr);
   await assertMigrated(t, db, snap, s);
+});
+
+t.test("the app's sessions under a role the owner may not end: refused in preflight, then ended", async (t) => {
+  const db = await seededDatabase(t, 150);
+  const role = await withRole(t, db, 'bm_mig');
+  const app = await withRole(t, db, 'bm_web');
+  await ownAll(
+    db,
+    role,
+    `ALTER TABLE breaking_migrations.schema_migrations OWNER TO ${role}; GRANT SELECT ON "User" TO ${app}`,
+  );
+  const web = new pg.Client({ ...oracleConfig({ ...db, user: app }), application_name: 'web' });
+  let ended: string | undefined;
+  web.on('error', (e: Error & { code?: string }) => (ended = e.code ?? e.message));
+  await web.connect();
+  const { before, s, r } = await migrateAs(db, role);
+  t.equal(r.code, 2, 'refused, exit 2');
+  t.match(
+    r.stderr,
+    `role ${role} may not end the database's other sessions (1 of role ${app}), which the write guard ends ` +
+      `so that they reconnect read-only: GRANT pg_signal_backend TO ${role} (as a superuser), or set DB_GUARD=0`,
+  );
+  t.notMatch(r.stdout, /maintenance-on/, 'before the window');
+  await assertNothingChanged(t, db, s, before);
+
+  await query(db, `GRANT pg_signal_backend TO ${role}`);
+  t.teardown(() => query({ ...db, database: 'postgres' }, `REVOKE pg_signal_backend FROM ${role}`).catch(() => {}));
+  const snap = await snapshot(db);
+  const ok = runBin('migrate.ts', ['0001'], s.env);
+  t.equal(ok.code, 0, ok.stderr);
+  await assertMigrated(t, db, snap, s);
+  t.match(ended, /terminat|57P01/, "the app's session was ended by the guard");
 });

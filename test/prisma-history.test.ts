@@ -328,40 +328,49 @@ for (const open of [false, true]) {
   });
 }
 
-t.test(
-  "a run's prisma step that fails after adding the row (schema.prisma not writable): rollback still removes it",
-  async (t) => {
-    const db = await prismaDatabase(t, { users: 100 });
-    const dir = prismaDir();
-    const s = tempSettings(db, { PRISMA_DIR: dir, STRATEGY: 'rename' });
-    const before = await history(db);
-    // The patch is written aside, then renamed over schema.prisma: a folder in its way fails the write.
-    const obstacle = join(dir, 'schema.prisma.breaking-migrations.tmp');
-    mkdirSync(obstacle);
-    const r = runBin('migrate.ts', ['0001'], s.env);
-    t.equal(r.code, 1, r.stderr);
-    t.match(r.stderr, "the database is migrated and maintenance is OFF, but Prisma's history was not updated");
-    const [, created] = folders(dir);
-    t.ok(
-      (await history(db)).some((x) => x.migration_name === created),
-      'the row was added before the write failed',
-    );
-    t.equal(readFileSync(join(dir, 'schema.prisma'), 'utf8'), SCHEMA, 'schema.prisma untouched');
+for (const finish of ['make migrate-0001 again', 'make prisma-0001 alone']) {
+  t.test(
+    `a run's prisma step that fails after adding the row, finished by ${finish}: rollback still removes it`,
+    async (t) => {
+      const db = await prismaDatabase(t, { users: 100 });
+      const dir = prismaDir();
+      const s = tempSettings(db, { PRISMA_DIR: dir, STRATEGY: 'rename' });
+      const before = await history(db);
+      // The patch is written aside, then renamed over schema.prisma: a folder in its way fails the write.
+      const obstacle = join(dir, 'schema.prisma.breaking-migrations.tmp');
+      mkdirSync(obstacle);
+      const r = runBin('migrate.ts', ['0001'], s.env);
+      t.equal(r.code, 1, r.stderr);
+      t.match(r.stderr, "the database is migrated and maintenance is OFF, but Prisma's history was not updated");
+      const [, created] = folders(dir);
+      t.ok(
+        (await history(db)).some((x) => x.migration_name === created),
+        'the row was added before the write failed',
+      );
+      t.equal(readFileSync(join(dir, 'schema.prisma'), 'utf8'), SCHEMA, 'schema.prisma untouched');
 
-    // Resumed once the cause is fixed: the row is already there (not added again), schema.prisma patched.
-    rmSync(obstacle, { recursive: true });
-    const again = runBin('migrate.ts', ['0001'], s.env);
-    t.equal(again.code, 0, again.stderr);
-    t.match(again.stdout, /prisma: kept \S+ already in _prisma_migrations; schema\.prisma updated/);
-    t.equal(readFileSync(join(dir, 'schema.prisma'), 'utf8'), EXPECTED);
+      // Once the cause is fixed: the row is already there (not added again), schema.prisma patched.
+      rmSync(obstacle, { recursive: true });
+      if (finish.includes('migrate')) {
+        const again = runBin('migrate.ts', ['0001'], s.env);
+        t.equal(again.code, 0, again.stderr);
+        t.match(again.stdout, /prisma: kept \S+ already in _prisma_migrations; schema\.prisma updated/);
+      } else {
+        const alone = runBin('prisma.ts', ['0001'], { DATABASE_URL: urlOf(db), PRISMA_DIR: dir });
+        t.equal(alone.code, 0, alone.stderr);
+        const open = await query(db, readFileSync(join(repo, 'sql/journal_open_run.sql'), 'utf8'), ['0001']);
+        t.ok(open[0]?.done?.prisma, 'the open run has its prisma step done');
+      }
+      t.equal(readFileSync(join(dir, 'schema.prisma'), 'utf8'), EXPECTED);
 
-    // The way back finds the row the failed attempt added, journaled with it.
-    const back = runBin('schema.ts', ['rollback'], { ...s.env, MIGRATION: '0001' });
-    t.equal(back.code, 0, back.stderr);
-    t.match(back.stdout, new RegExp(`prisma: its _prisma_migrations row removed; \\S*${created} and schema`));
-    t.same(await history(db), before, "Prisma's history as it was before the run");
-  },
-);
+      // The way back finds the row the failed attempt added, journaled with it.
+      const back = runBin('schema.ts', ['rollback'], { ...s.env, MIGRATION: '0001' });
+      t.equal(back.code, 0, back.stderr);
+      t.match(back.stdout, new RegExp(`prisma: its _prisma_migrations row removed; \\S*${created} and schema`));
+      t.same(await history(db), before, "Prisma's history as it was before the run");
+    },
+  );
+}
 
 t.test('refusals, each with next: and nothing written', async (t) => {
   const db = await prismaDatabase(t, { users: 50 });

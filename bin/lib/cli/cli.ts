@@ -47,7 +47,7 @@ export function explain(err: unknown): { message: string; next?: string; exitCod
       exitCode: 3,
     };
   const message = (e?.message ?? String(err)).split('\n')[0];
-  if (e?.code === '42501' && !e.hint)
+  if (e?.code === '42501' && !e.hint && /^permission denied for /.test(message))
     return {
       message,
       next:

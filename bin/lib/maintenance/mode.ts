@@ -7,7 +7,7 @@ import { Refusal } from '../connection/refusal.js';
 import type { Settings } from '../connection/config.js';
 import type { Target } from '../connection/target.js';
 import { checkRunning, execPrefix, runningTasks } from '../connection/docker.js';
-import { guardState, setGuard, type GuardState } from './guard.js';
+import { guardPrecheck, guardState, leftReadOnly, setGuard, unendable, type GuardState } from './guard.js';
 import { clearFlag, flagState, setFlag } from './flag.js';
 import { lockFolderFault, readLock, removeLock, writeLock, type LockContent } from './lockfile.js';
 
@@ -112,6 +112,16 @@ export async function maintenanceOn(
   const found = await lockTargets(s);
   const { notes } = found;
   const targets = await checkLockTargets(s, found); // nothing is written unless every lock can be
+  if (s.dbGuard && target) {
+    // Sessions the guard may not end would keep writing through the window: refused before the lock.
+    const { problem, note } = await guardPrecheck(target);
+    if (problem)
+      throw new Refusal(
+        `maintenance: ${problem}; nothing changed.`,
+        'Give the role the right named (or set DB_GUARD=0), then run maintenance-on again.',
+      );
+    if (note) notes.push(note);
+  }
   const existing = await Promise.all(targets.map((t) => readLock(t.prefix, t.path)));
   const since = existing.find((c) => c?.since)?.since ?? new Date().toISOString();
   const lock: LockContent = {
@@ -132,7 +142,10 @@ export async function maintenanceOn(
       // The app trusts its last read of the lock for its cache time: a request it let through
       // just before is still in flight. Ending the sessions now would fail it with 57P01.
       if (existing.some((c) => c === null)) await sleep(s.appCacheMs);
-      guard = await setGuard(target, true);
+      const set = await setGuard(target, true);
+      const problem = unendable(set.notEnded, set.me).problem; // one that connected since the check
+      if (problem) throw new Error(problem);
+      guard = { database: set.database, ended: set.ended };
     } catch (err) {
       const why = (err as Error).message;
       throw new Refusal(
@@ -157,7 +170,10 @@ export interface OffResult {
 export async function maintenanceOff(s: Settings, target: Target | undefined): Promise<OffResult> {
   const { targets, notes } = await lockTargets(s);
   // The guard first (the database takes writes again), then the lock (visitors come back).
-  const guard = s.dbGuard && target ? await setGuard(target, false) : undefined;
+  const set = s.dbGuard && target ? await setGuard(target, false) : undefined;
+  const guard = set && { database: set.database, ended: set.ended };
+  const readOnly = set && leftReadOnly(set.notEnded, set.me);
+  if (readOnly) notes.push(readOnly);
   if (s.dbGuard && target) await clearFlag(target);
   const locks = await eachTarget(targets, async (t) => {
     const lock = await readLock(t.prefix, t.path);

@@ -1,10 +1,12 @@
 // The rights a run needs, checked in the catalog before anything changes (sql/preflight_rights.sql):
-// ownership of the type and of every table the contract alters, the toolkit's schema, the guard's
-// ALTER DATABASE, and row-level security that would hide rows. A fault refuses, exit 2.
+// ownership of the type and of every table the contract alters, the toolkit's schema and tables,
+// the guard's ALTER DATABASE and its right to end the app's sessions, and row-level security that
+// would hide rows. A fault refuses, exit 2.
 import { readEnumSpec } from '../enum/enum-spec.js';
 import { readSql } from '../connection/config.js';
 import type { Sql } from '../connection/db.js';
 import { Refusal } from '../connection/refusal.js';
+import { endOtherSessions, unendable } from '../maintenance/guard.js';
 
 export interface RightsProblem {
   code: 'preflight.rls' | 'preflight.privilege';
@@ -41,5 +43,11 @@ export class RightsRefusal extends Refusal {
 /** Refuses, naming every missing right, before the run changes anything. */
 export async function checkRights(sql: Sql, id: string, dbGuard: boolean): Promise<void> {
   const problems = await rightsProblems(sql, migrationEnumType(id), dbGuard);
+  if (dbGuard) {
+    // The guard ends the database's other sessions: another role's needs that role's rights.
+    const [{ me }] = await sql`SELECT current_user AS me`;
+    const { problem } = unendable((await endOtherSessions(sql, false)).notEnded, String(me));
+    if (problem) problems.push({ code: 'preflight.privilege', problem });
+  }
   if (problems.length) throw new RightsRefusal(problems, `migrate-${id}`);
 }
