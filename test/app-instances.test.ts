@@ -14,7 +14,7 @@ import { holdRunner, tempSettings } from './helpers/runbook.js';
 import type { Target } from '../bin/lib/connection/target.js';
 import { connect } from '../bin/lib/connection/db.js';
 import { loadEnumSpec } from '../bin/lib/enum/enum-spec.js';
-import { appPreflight, appsReadFinalLabels } from '../bin/lib/runbook/instances.js';
+import { appPreflight, appsReadFinalLabels, instancesThatCannotRead } from '../bin/lib/runbook/instances.js';
 
 const V1 = ['USER', 'ADMIN'];
 const V2 = ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN'];
@@ -228,4 +228,27 @@ t.test('APP_IMAGE: preflight lets old instances through; after the deploy only t
   const still = await appsReadFinalLabels(sql, spec, withImage, contracted, []).catch((e) => e);
   t.match(String(still?.message), /up since the contract cannot read .*test-app-v1/, 'not replaced: it counts');
   t.equal(await appsReadFinalLabels(sql, spec, withImage, contracted, ['test-app-v1']), undefined, 'replaced: not');
+});
+
+t.test("the instances' table new, the app connected as a role of its own: the run waits for its report", async (t) => {
+  // A role that is not a superuser sees another role's session without its backend_type: counted all the same.
+  const db = await seededDatabase(t, 5);
+  const [owner, web] = [`bm_io_${process.pid}`, `bm_iw_${process.pid}`];
+  await query(db, `CREATE ROLE ${owner} LOGIN; CREATE ROLE ${web} LOGIN`);
+  t.teardown(async () => {
+    await query({ ...db, database: 'postgres' }, `DROP DATABASE IF EXISTS "${db.database}" WITH (FORCE)`);
+    await query({ ...db, database: 'postgres' }, `DROP ROLE IF EXISTS ${owner}; DROP ROLE IF EXISTS ${web}`);
+  });
+  await query(
+    db,
+    `ALTER DATABASE "${db.database}" OWNER TO ${owner}; ALTER SCHEMA breaking_migrations OWNER TO ${owner}`,
+  );
+  const session = new pg.Client(oracleConfig({ ...db, user: web }));
+  await session.connect();
+  t.teardown(() => session.end());
+  const sql = connect({ ...db, user: owner });
+  t.teardown(() => sql.end());
+  const logged: string[] = [];
+  await instancesThatCannotRead(sql, 'Role', V2, 60, (l) => logged.push(l));
+  t.match(logged, [/waiting 5 s for the app's instances to report \(their table is new\)/]);
 });

@@ -56,10 +56,14 @@ export function describeInstance(i: Instance, type: string): string {
   return `${i.instance}${i.build ? ` (build ${i.build})` : ''} knows ${labels}`;
 }
 
-/** Sessions on this database that are not the toolkit's: an app that may be about to report. */
+/**
+ * Sessions on this database that are not the toolkit's: an app that may be about to report. A role
+ * that is not a superuser sees another role's sessions without their backend_type (NULL).
+ */
 async function otherSessions(sql: Sql): Promise<number> {
   const [{ n }] = await sql`SELECT count(*)::int AS n FROM pg_stat_activity
-    WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+    WHERE datname = current_database() AND pid <> pg_backend_pid()
+      AND COALESCE(backend_type, 'client backend') = 'client backend' AND usesysid IS NOT NULL
       AND application_name NOT LIKE 'breaking-migrations%'`;
   return n;
 }
