@@ -257,7 +257,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
           windowStart = performance.now();
         },
         skip: () => contracted,
-        run: () => maintenanceOn(s, target, { reason: `migration ${id}`, retryAfter: 300, checkedSessions: true }),
+        run: () => maintenanceOn(s, target, { reason: `migration ${id}`, retryAfter: 300 }),
         after: async (r) => {
           for (const n of r?.notes ?? []) log(`  note: ${n}`);
         },

@@ -107,14 +107,13 @@ export interface OnResult {
 export async function maintenanceOn(
   s: Settings,
   target: Target | undefined,
-  opts: { reason: string; retryAfter: number; message?: string; checkedSessions?: boolean },
+  opts: { reason: string; retryAfter: number; message?: string },
 ): Promise<OnResult> {
   const found = await lockTargets(s);
   const { notes } = found;
   const targets = await checkLockTargets(s, found); // nothing is written unless every lock can be
-  if (s.dbGuard && target && !opts.checkedSessions) {
-    // Sessions the guard may not end would keep writing through the window: refused before the lock
-    // (migrate's preflight has checked, outside the window; one that came since fails the guard below).
+  if (s.dbGuard && target) {
+    // Sessions the guard may not end would keep writing through the window: refused before the lock.
     const { problem, note } = await guardPrecheck(target);
     if (problem)
       throw new Refusal(
