@@ -258,9 +258,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         },
         skip: () => contracted,
         run: () => maintenanceOn(s, target, { reason: `migration ${id}`, retryAfter: 300 }),
-        after: async (r) => {
-          for (const n of r?.notes ?? []) log(`  note: ${n}`);
-        },
+        after: async (r) => say(r?.notes),
       }),
       ...(strategy.dumpBeforeWindow ? [] : [dumpStep]),
       stepOf({
@@ -338,13 +336,22 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
         keep: (r) => ({ since: r.since, outageSeconds: outage(r.since) }),
         after: async (r) => {
           off = r;
-          for (const n of r?.notes ?? []) log(`  note: ${n}`);
+          say(r?.notes);
           result.windowSeconds = windowStart === undefined ? undefined : (performance.now() - windowStart) / 1000;
           result.outageSeconds = outage(off?.since) ?? result.windowSeconds;
         },
       }),
       ...(opts.prismaDir ? [prismaStep(opts.prismaDir)] : []),
     ];
+
+    // Maintenance's notes, each once (on and off both say where the lock is).
+    const said = new Set<string>();
+    function say(notes: string[] = []) {
+      for (const n of notes.filter((x) => !said.has(x))) {
+        said.add(n);
+        log(`  note: ${n}`);
+      }
+    }
 
     // APP_IMAGE: the final app ships inside the window, before visitors come back.
     function appImageStep(): RunbookStep {

@@ -6,6 +6,8 @@
 -- PostgreSQL lets it end that session only with that role's privileges or pg_signal_backend's, and
 -- a superuser's session never: one refused pg_terminate_backend would fail the whole statement.
 -- Those it may not end are not tried; they come back per role in not_ended, for the caller to say.
+-- Without pg_read_all_stats, a role cannot tell another role's background workers (a parallel
+-- worker, a pg_cron job) from its sessions either: they are ended, or reported, as sessions.
 WITH other AS (
   SELECT a.pid, a.usename::text AS role, r.rolsuper AS superuser,
          (NOT r.rolsuper OR me.rolsuper)

@@ -159,12 +159,16 @@ t.test("the app's own role, which the database's owner may not end: refused befo
   // One the owner may no longer end, opened during maintenance, read-only: named by maintenance-off.
   const late = await appSession({ ...url, user: app });
   await query({ ...url, database: 'postgres' }, `REVOKE pg_signal_backend FROM ${owner}`); // the database is read-only
+  // maintenance-on again (an update, or a resumed run): those sessions opened read-only, not refused.
+  const again = runBin('maintenance.ts', ['on'], env);
+  t.equal(again.code, 0, again.stderr);
+  t.match(again.stdout, /maintenance: ON \(updated/);
   const off = runBin('maintenance.ts', ['off'], env);
   t.equal(off.code, 0, off.stderr);
   t.match(
     off.stdout,
-    `note: 1 session(s) of role ${app} not ended: role ${owner} may not end them; any opened during ` +
-      `maintenance stays read-only until it reconnects (GRANT pg_signal_backend TO ${owner})`,
+    `note: 1 of role ${app}, 1 of role postgres not ended: role ${owner} may not end them; any opened during ` +
+      `maintenance stays read-only until it reconnects (GRANT pg_signal_backend TO ${owner}, as a superuser)`,
   );
   t.notOk(existsSync(join(dir, 'enabled.lock')), 'the lock removed: visitors are back');
   t.equal(
@@ -173,4 +177,28 @@ t.test("the app's own role, which the database's owner may not end: refused befo
     'that session is read-only, as said',
   );
   await Promise.all([late.end(), dba.end()]);
+
+  // One that connects after the check, while maintenance-on waits out the app's lock cache: the
+  // guard is set and says so, naming the sessions it could not end and the statement that can.
+  await query({ ...url, database: 'postgres' }, `ALTER DATABASE "${url.database}" RESET ALL`);
+  const s = settings({ ...env, APP_LOCK_CACHE_MS: '2000' });
+  const on2 = maintenanceOn(s, { ...url, user: owner }, { reason: 'test', retryAfter: 5 });
+  await new Promise((r) => setTimeout(r, 500));
+  const racer = await appSession({ ...url, user: app });
+  await t.rejects(on2, {
+    message:
+      `maintenance: lock, flag and guard are ON, but sessions that connected since the check (1 of role ${app}) ` +
+      `keep their read-write default: role ${owner} may not end them.`,
+    next:
+      `As a superuser: GRANT pg_signal_backend TO ${owner}; then \`make maintenance-on\` ends them ` +
+      '(`make maintenance-off` turns it all off).',
+  });
+  t.equal(
+    await errorCode(racer.query(`INSERT INTO "User" VALUES ('r', 'r@example.com', 'USER')`)),
+    'ok',
+    'that session does write: as said',
+  );
+  t.match(await maintenanceStatus(s, url), { on: true, guard: { readOnly: true } }, 'the guard is ON, as said');
+  await racer.end();
+  await maintenanceOff(s, url);
 });

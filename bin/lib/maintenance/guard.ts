@@ -25,6 +25,7 @@ export interface NotEnded {
 export interface GuardSet {
   database: string;
   me: string; // the role the guard ran as
+  wasOn: boolean; // the guard was ON already (an earlier attempt): sessions opened since are read-only
   ended: number;
   notEnded: NotEnded[];
 }
@@ -38,49 +39,61 @@ export async function endOtherSessions(sql: Sql, end: boolean): Promise<{ ended:
 /** Turns the guard on or off and ends the other sessions it may; returns how many, and those left. */
 export async function setGuard(target: Target, on: boolean): Promise<GuardSet> {
   return withSql(target, async (sql) => {
+    const [{ read_only: wasOn }] = await sql.unsafe(readSql('guard_state.sql'));
     await sql.unsafe(readSql(on ? 'guard_on.sql' : 'guard_off.sql'));
     const sessions = await endOtherSessions(sql, true);
     const [{ database, me }] = await sql`SELECT current_database() AS database, current_user AS me`;
-    return { database: String(database), me: String(me), ...sessions };
+    return { database: String(database), me: String(me), wasOn: Boolean(wasOn), ...sessions };
   });
 }
 
+/** A role's name as SQL writes it: quoted unless it is a plain lower-case identifier. */
+export const ident = (name: string) => (/^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`);
+
+/** "1 of role app, 2 of role x" */
+export const describeNotEnded = (l: NotEnded[]) => l.map((n) => `${n.sessions} of role ${ident(n.role)}`).join(', ');
+
+/** The statement that lets `me` end another role's sessions. */
+export const signalGrant = (me: string) => `GRANT pg_signal_backend TO ${ident(me)}`;
+
 /**
  * Why the guard cannot hold: another role's sessions it may not end would keep their read-write
- * default through the window. A superuser's sessions are the DBA's, not the app's: noted, not fatal.
+ * default through the window. A superuser's sessions (a DBA's, or a superuser's background
+ * workers, which a role without pg_read_all_stats cannot tell from sessions) are noted, not fatal.
  */
 export function unendable(notEnded: NotEnded[], me: string): { problem?: string; note?: string } {
-  const each = (l: NotEnded[]) => l.map((n) => `${n.sessions} of role ${n.role}`).join(', ');
   const app = notEnded.filter((n) => !n.superuser);
   const sup = notEnded.filter((n) => n.superuser);
   return {
     ...(app.length && {
       problem:
-        `role ${me} may not end the database's other sessions (${each(app)}), which the write guard ends so ` +
-        `that they reconnect read-only: GRANT pg_signal_backend TO ${me} (as a superuser), or set DB_GUARD=0`,
+        `role ${ident(me)} may not end the database's other sessions (${describeNotEnded(app)}), which the ` +
+        `write guard ends so that they reconnect read-only: ${signalGrant(me)} (as a superuser), or set DB_GUARD=0`,
     }),
     ...(sup.length && {
       note:
-        `a superuser's sessions left open (${each(sup)}): role ${me} may not end them, ` +
+        `a superuser's sessions left open (${describeNotEnded(sup)}): role ${ident(me)} may not end them, ` +
         'and the guard does not hold them',
     }),
   };
 }
 
-/** Before maintenance-on writes anything: whether the guard could end every session it must. */
-export async function guardPrecheck(target: Target): Promise<{ problem?: string; note?: string }> {
-  return withSql(target, async (sql) => {
-    const [{ me }] = await sql`SELECT current_user AS me`;
-    return unendable((await endOtherSessions(sql, false)).notEnded, String(me));
-  });
+/**
+ * Whether the guard could end every session it must, before anything is written. Once the guard
+ * is ON (an earlier attempt), sessions opened since are read-only and those before were ended then.
+ */
+export async function sessionsPrecheck(sql: Sql): Promise<{ problem?: string; note?: string }> {
+  const [{ read_only }] = await sql.unsafe(readSql('guard_state.sql'));
+  if (read_only) return {};
+  const [{ me }] = await sql`SELECT current_user AS me`;
+  return unendable((await endOtherSessions(sql, false)).notEnded, String(me));
 }
 
 /** After the guard is off: sessions it may not end keep a read-only default opened in the window. */
 export function leftReadOnly(notEnded: NotEnded[], me: string): string | undefined {
-  const app = notEnded.filter((n) => !n.superuser);
-  if (!app.length) return undefined;
+  if (!notEnded.length) return undefined;
   return (
-    `${app.map((n) => `${n.sessions} session(s) of role ${n.role}`).join(', ')} not ended: role ${me} may not ` +
-    `end them; any opened during maintenance stays read-only until it reconnects (GRANT pg_signal_backend TO ${me})`
+    `${describeNotEnded(notEnded)} not ended: role ${ident(me)} may not end them; any opened during ` +
+    `maintenance stays read-only until it reconnects (${signalGrant(me)}, as a superuser)`
   );
 }

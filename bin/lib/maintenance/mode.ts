@@ -7,7 +7,19 @@ import { Refusal } from '../connection/refusal.js';
 import type { Settings } from '../connection/config.js';
 import type { Target } from '../connection/target.js';
 import { checkRunning, execPrefix, runningTasks } from '../connection/docker.js';
-import { guardPrecheck, guardState, leftReadOnly, setGuard, unendable, type GuardState } from './guard.js';
+import {
+  describeNotEnded,
+  guardState,
+  ident,
+  leftReadOnly,
+  sessionsPrecheck,
+  setGuard,
+  signalGrant,
+  unendable,
+  type GuardSet,
+  type GuardState,
+} from './guard.js';
+import { withSql } from '../connection/db.js';
 import { clearFlag, flagState, setFlag } from './flag.js';
 import { lockFolderFault, readLock, removeLock, writeLock, type LockContent } from './lockfile.js';
 
@@ -114,13 +126,14 @@ export async function maintenanceOn(
   const targets = await checkLockTargets(s, found); // nothing is written unless every lock can be
   if (s.dbGuard && target) {
     // Sessions the guard may not end would keep writing through the window: refused before the lock.
-    const { problem, note } = await guardPrecheck(target);
+    // A database that does not answer is not refused here: the lock still goes up, and the
+    // database side below says what failed (maintenance during an outage is a use too).
+    const { problem } = await withSql(target, sessionsPrecheck).catch(() => ({ problem: undefined }));
     if (problem)
       throw new Refusal(
         `maintenance: ${problem}; nothing changed.`,
-        'Give the role the right named (or set DB_GUARD=0), then run maintenance-on again.',
+        'Give the role the right named (or set DB_GUARD=0), then `make maintenance-on` again.',
       );
-    if (note) notes.push(note);
   }
   const existing = await Promise.all(targets.map((t) => readLock(t.prefix, t.path)));
   const since = existing.find((c) => c?.since)?.since ?? new Date().toISOString();
@@ -137,15 +150,13 @@ export async function maintenanceOn(
   let guard: OnResult['guard'];
   if (s.dbGuard && target) {
     // DB_GUARD=0: the database is left alone, flag and guard
+    let set: GuardSet;
     try {
       await setFlag(target, lock);
       // The app trusts its last read of the lock for its cache time: a request it let through
       // just before is still in flight. Ending the sessions now would fail it with 57P01.
       if (existing.some((c) => c === null)) await sleep(s.appCacheMs);
-      const set = await setGuard(target, true);
-      const problem = unendable(set.notEnded, set.me).problem; // one that connected since the check
-      if (problem) throw new Error(problem);
-      guard = { database: set.database, ended: set.ended };
+      set = await setGuard(target, true);
     } catch (err) {
       const why = (err as Error).message;
       throw new Refusal(
@@ -155,6 +166,20 @@ export async function maintenanceOn(
         1,
       );
     }
+    const { problem, note } = unendable(set.notEnded, set.me);
+    if (note) notes.push(note);
+    if (problem && !set.wasOn) {
+      // Connected since the check: the guard is set, but these sessions were not ended.
+      const left = describeNotEnded(set.notEnded.filter((n) => !n.superuser));
+      throw new Refusal(
+        `maintenance: lock, flag and guard are ON, but sessions that connected since the check (${left}) ` +
+          `keep their read-write default: role ${ident(set.me)} may not end them.`,
+        `As a superuser: ${signalGrant(set.me)}; then \`make maintenance-on\` ends them ` +
+          '(`make maintenance-off` turns it all off).',
+        1,
+      );
+    }
+    guard = { database: set.database, ended: set.ended };
   }
   return { updated: existing.some((c) => c !== null), lock, targets: targets.map((t) => t.path), guard, notes };
 }

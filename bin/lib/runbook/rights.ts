@@ -6,7 +6,7 @@ import { readEnumSpec } from '../enum/enum-spec.js';
 import { readSql } from '../connection/config.js';
 import type { Sql } from '../connection/db.js';
 import { Refusal } from '../connection/refusal.js';
-import { endOtherSessions, unendable } from '../maintenance/guard.js';
+import { sessionsPrecheck } from '../maintenance/guard.js';
 
 export interface RightsProblem {
   code: 'preflight.rls' | 'preflight.privilege';
@@ -45,8 +45,7 @@ export async function checkRights(sql: Sql, id: string, dbGuard: boolean): Promi
   const problems = await rightsProblems(sql, migrationEnumType(id), dbGuard);
   if (dbGuard) {
     // The guard ends the database's other sessions: another role's needs that role's rights.
-    const [{ me }] = await sql`SELECT current_user AS me`;
-    const { problem } = unendable((await endOtherSessions(sql, false)).notEnded, String(me));
+    const { problem } = await sessionsPrecheck(sql);
     if (problem) problems.push({ code: 'preflight.privilege', problem });
   }
   if (problems.length) throw new RightsRefusal(problems, `migrate-${id}`);
