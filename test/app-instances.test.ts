@@ -9,7 +9,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseProbe } from '../nextjs/maintenance.js';
 import { repo, runBin } from './helpers/cli.js';
 import { spawnTracked } from '../e2e/prisma/apps.js';
-import { enumLabels, oracleConfig, query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
+import {
+  enumLabels,
+  oracleConfig,
+  query,
+  seededDatabase,
+  tableChecksum,
+  throwawayRole,
+  urlOf,
+} from './helpers/database.js';
 import { holdRunner, tempSettings } from './helpers/runbook.js';
 import type { Target } from '../bin/lib/connection/target.js';
 import { connect } from '../bin/lib/connection/db.js';
@@ -233,12 +241,7 @@ t.test('APP_IMAGE: preflight lets old instances through; after the deploy only t
 t.test("the instances' table new, the app connected as a role of its own: the run waits for its report", async (t) => {
   // A role that is not a superuser sees another role's session without its backend_type: counted all the same.
   const db = await seededDatabase(t, 5);
-  const [owner, web] = [`bm_io_${process.pid}`, `bm_iw_${process.pid}`];
-  await query(db, `CREATE ROLE ${owner} LOGIN; CREATE ROLE ${web} LOGIN`);
-  t.teardown(async () => {
-    await query({ ...db, database: 'postgres' }, `DROP DATABASE IF EXISTS "${db.database}" WITH (FORCE)`);
-    await query({ ...db, database: 'postgres' }, `DROP ROLE IF EXISTS ${owner}; DROP ROLE IF EXISTS ${web}`);
-  });
+  const [owner, web] = [await throwawayRole(t, db, 'bm_io'), await throwawayRole(t, db, 'bm_iw')];
   await query(
     db,
     `ALTER DATABASE "${db.database}" OWNER TO ${owner}; ALTER SCHEMA breaking_migrations OWNER TO ${owner}`,

@@ -26,10 +26,11 @@ import { readSql, settings } from '../bin/lib/connection/config.js';
 import type { Target } from '../bin/lib/connection/target.js';
 import { dump, dumpFileName } from '../bin/lib/backup/dump.js';
 import { restore } from '../bin/lib/backup/restore.js';
+import { withoutExtensions } from '../bin/lib/backup/extensions.js';
 import { listBackups, pruneBackups } from '../bin/lib/backup/backups.js';
 import { repo, runBin } from './helpers/cli.js';
 import { tempSettings } from './helpers/runbook.js';
-import { oracleConfig, query, seededDatabase, tableChecksum, urlOf } from './helpers/database.js';
+import { oracleConfig, query, seededDatabase, tableChecksum, throwawayRole, urlOf } from './helpers/database.js';
 import { spawnTracked } from '../e2e/prisma/apps.js';
 import { reportStatements } from '../nextjs/maintenance.js';
 
@@ -438,4 +439,72 @@ t.test('restore while the app reports into app_instances: exit 0, every other ta
     ),
     'the summary names the table left out',
   );
+});
+
+t.test('the owner role restores a database whose extensions a superuser created', async (t) => {
+  // pg_restore --clean says DROP EXTENSION, which only the extension's owner may (and there is no
+  // ALTER EXTENSION … OWNER TO): the restore left those extensions out, and they stay as they are.
+  const url = await seededDatabase(t, 30);
+  const role = await throwawayRole(t, url, 'bm_rx');
+  await query(
+    url,
+    `CREATE EXTENSION "uuid-ossp"; CREATE EXTENSION pgcrypto;
+    COMMENT ON EXTENSION pgcrypto IS 'hashes
+for the app';
+    ALTER DATABASE "${url.database}" OWNER TO ${role}; ALTER TABLE "User" OWNER TO ${role};
+    ALTER TYPE "Role" OWNER TO ${role}; ALTER SCHEMA breaking_migrations OWNER TO ${role};
+    ALTER TABLE breaking_migrations.schema_migrations OWNER TO ${role};
+    CREATE TABLE "Token" (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(),
+                          hash text DEFAULT encode(digest('x', 'sha1'), 'hex'));
+    INSERT INTO "Token" DEFAULT VALUES; INSERT INTO "Token" DEFAULT VALUES; ALTER TABLE "Token" OWNER TO ${role}`,
+  );
+  const env = { DATABASE_URL: urlOf({ ...url, user: role }), BACKUP_DIR: backupDir() };
+  const before = { users: await tableChecksum(url), tokens: await tableChecksum(url, '"Token"') };
+  const d = runBin('dump.ts', [], env);
+  t.equal(d.code, 0, d.stderr);
+  await query(url, `DELETE FROM "User"; DELETE FROM "Token"`);
+  const r = runBin('restore.ts', [d.stdout.trim().split('\n').pop()!], { ...env, YES: '1', LIVE: '1' });
+  t.equal(r.code, 0, r.stderr);
+  t.equal(await tableChecksum(url), before.users, 'every user back');
+  t.equal(await tableChecksum(url, '"Token"'), before.tokens, 'every token back, its defaults working');
+  t.same(
+    await query(
+      url,
+      `SELECT extname, extowner::regrole::text AS owner FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1`,
+    ),
+    [
+      { extname: 'pgcrypto', owner: 'postgres' },
+      { extname: 'uuid-ossp', owner: 'postgres' },
+    ],
+    'the extensions as they were',
+  );
+  await query(url, `INSERT INTO "Token" DEFAULT VALUES`); // uuid_generate_v4() and digest() still there
+});
+
+t.test("the restore's extension filter: only those lines, whatever the chunks, never past the data", async (t) => {
+  const sql = [
+    'DROP TABLE IF EXISTS public."T";',
+    'DROP EXTENSION IF EXISTS "uuid-ossp";',
+    'DROP EXTENSION IF EXISTS pgcrypto;',
+    'DROP EXTENSION IF EXISTS citext;',
+    'CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;',
+    "COMMENT ON EXTENSION pgcrypto IS 'two",
+    "lines';",
+    'CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA public;',
+    'CREATE TABLE public."T" (a text);',
+    'COPY public."T" (a) FROM stdin;',
+    'DROP EXTENSION IF EXISTS pgcrypto;',
+    '\\.',
+    'CREATE INDEX i ON public."T" (a);',
+    '',
+  ].join('\n');
+  const expected = [0, 3, 8, 9, 10, 11, 12, 13].map((i) => sql.split('\n')[i]).join('\n');
+  for (const size of [1, 7, 64, sql.length]) {
+    const f = withoutExtensions(['"uuid-ossp"', 'pgcrypto']);
+    const out: Buffer[] = [];
+    for (let i = 0; i < sql.length; i += size) out.push(f.push(Buffer.from(sql.slice(i, i + size))));
+    out.push(f.end());
+    t.equal(Buffer.concat(out).toString(), expected, `chunks of ${size}`);
+  }
+  t.equal(withoutExtensions([]).push(Buffer.from(sql)).toString(), sql, 'nothing to leave out: unchanged');
 });

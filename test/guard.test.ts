@@ -9,7 +9,7 @@ import type { Target } from '../bin/lib/connection/target.js';
 import { withSql } from '../bin/lib/connection/db.js';
 import { maintenanceOff, maintenanceOn, maintenanceStatus } from '../bin/lib/maintenance/mode.js';
 import { runBin } from './helpers/cli.js';
-import { query, seededDatabase, testDatabase, urlOf, oracleConfig } from './helpers/database.js';
+import { query, seededDatabase, testDatabase, throwawayRole, urlOf, oracleConfig } from './helpers/database.js';
 
 /** An ordinary application session: no opt-in, plain node-postgres. */
 async function appSession(url: Target) {
@@ -114,12 +114,7 @@ t.test("the app's own role, which the database's owner may not end: refused befo
   // another role. PostgreSQL shows another role's sessions without their backend_type to a role that
   // is not a superuser, and ends them only for a member of that role or of pg_signal_backend.
   const url = await seededDatabase(t, 10);
-  const [owner, app] = [`bm_own_${process.pid}`, `bm_app_${process.pid}`];
-  await query(url, `CREATE ROLE ${owner} LOGIN; CREATE ROLE ${app} LOGIN`);
-  t.teardown(async () => {
-    await query({ ...url, database: 'postgres' }, `DROP DATABASE IF EXISTS "${url.database}" WITH (FORCE)`);
-    await query({ ...url, database: 'postgres' }, `DROP ROLE IF EXISTS ${owner}; DROP ROLE IF EXISTS ${app}`);
-  });
+  const [owner, app] = [await throwawayRole(t, url, 'bm_own'), await throwawayRole(t, url, 'bm_app')];
   await query(
     url,
     `ALTER DATABASE "${url.database}" OWNER TO ${owner}; ALTER SCHEMA breaking_migrations OWNER TO ${owner};

@@ -1,25 +1,22 @@
 // Preflight checks the rights the run needs, in the catalog, before anything changes (issue 18.2-3):
 // RLS that would hide rows, ownership of the type and the tables, the toolkit's schema, the guard.
 import t, { type Test } from 'tap';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBin } from './helpers/cli.js';
 import pg from 'pg';
-import { enumLabels, oracleConfig, query, roleCounts, seededDatabase, tableChecksum } from './helpers/database.js';
+import {
+  enumLabels,
+  oracleConfig,
+  query,
+  roleCounts,
+  seededDatabase,
+  tableChecksum,
+  throwawayRole,
+} from './helpers/database.js';
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 import type { Target } from '../bin/lib/connection/target.js';
 import { readSql } from '../bin/lib/connection/config.js';
-
-async function withRole(t: Test, db: Target, prefix: string): Promise<string> {
-  const role = `${prefix}_${randomBytes(3).toString('hex')}`;
-  await query(db, `CREATE ROLE ${role} LOGIN`);
-  t.teardown(async () => {
-    await query({ ...db, database: 'postgres' }, `DROP DATABASE IF EXISTS "${db.database}" WITH (FORCE)`);
-    await query({ ...db, database: 'postgres' }, `DROP ROLE IF EXISTS ${role}`);
-  });
-  return role;
-}
 
 /** `role` owns the database, "User", "Role" and the toolkit's schema (not what that schema holds). */
 const ownAll = (db: Target, role: string, more = '') =>
@@ -57,7 +54,7 @@ async function assertNothingChanged(
 
 t.test('FORCE ROW LEVEL SECURITY hiding rows from the owner: refused before the window', async (t) => {
   const db = await seededDatabase(t, 400);
-  const role = await withRole(t, db, 'bm_owner');
+  const role = await throwawayRole(t, db, 'bm_owner');
   await ownAll(
     db,
     role,
@@ -81,7 +78,7 @@ t.test('FORCE ROW LEVEL SECURITY hiding rows from the owner: refused before the 
 
 t.test('a DML-only role while a migrator owns everything: each missing right named with its fix', async (t) => {
   const db = await seededDatabase(t, 300);
-  const role = await withRole(t, db, 'bm_app');
+  const role = await throwawayRole(t, db, 'bm_app');
   await query(
     db,
     `GRANT SELECT, INSERT, UPDATE, DELETE ON "User" TO ${role};
@@ -113,7 +110,7 @@ t.test("owner of the type, the table and the toolkit's schema, without CREATE on
   // CREATE SCHEMA IF NOT EXISTS checks CREATE on the database even when the schema exists: preflight
   // names it instead of a bare "permission denied for database" (exit 1) at the journal.
   const db = await seededDatabase(t, 200);
-  const role = await withRole(t, db, 'bm_mig');
+  const role = await throwawayRole(t, db, 'bm_mig');
   await query(
     db,
     `ALTER TABLE "User" OWNER TO ${role}; ALTER TYPE "Role" OWNER TO ${role};
@@ -151,7 +148,7 @@ t.test("the toolkit's tables an earlier run as a superuser made: refused, each n
   for (const verb of ['on', 'off']) t.equal(runBin('maintenance.ts', [verb], su.env).code, 0, `maintenance ${verb}`);
   await query(db, readSql('journal.sql'));
   await query(db, readSql('app_instances.sql'));
-  const role = await withRole(t, db, 'bm_next');
+  const role = await throwawayRole(t, db, 'bm_next');
   await ownAll(db, role);
   const { before, s, r } = await migrateAs(db, role);
   t.equal(r.code, 2, 'refused, exit 2');
@@ -191,8 +188,8 @@ t.test("the toolkit's tables an earlier run as a superuser made: refused, each n
 
 t.test("the app's sessions under a role the owner may not end: refused in preflight, then ended", async (t) => {
   const db = await seededDatabase(t, 150);
-  const role = await withRole(t, db, 'bm_mig');
-  const app = await withRole(t, db, 'bm_web');
+  const role = await throwawayRole(t, db, 'bm_mig');
+  const app = await throwawayRole(t, db, 'bm_web');
   await ownAll(
     db,
     role,

@@ -12,7 +12,15 @@ import { schema } from '../bin/schema.js';
 import { withSql } from '../bin/lib/connection/db.js';
 import { ensureToolkit } from '../bin/lib/runbook/toolkit.js';
 import type { Target } from '../bin/lib/connection/target.js';
-import { enumLabels, oracleConfig, query, seededDatabase, tableChecksum, testDatabase } from './helpers/database.js';
+import {
+  enumLabels,
+  oracleConfig,
+  query,
+  seededDatabase,
+  tableChecksum,
+  testDatabase,
+  throwawayRole,
+} from './helpers/database.js';
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 import { repo, runBin } from './helpers/cli.js';
 
@@ -147,12 +155,7 @@ t.test(
   "another role's earlier functions: refused in preflight, with the statement that lets the role replace them",
   async (t) => {
     const url = await earlierRelease(t, 100); // installed by the superuser the tests connect as
-    const role = `bm_owner_${process.pid}`;
-    await query(url, `CREATE ROLE ${role} LOGIN`);
-    t.teardown(async () => {
-      await query({ ...url, database: 'postgres' }, `DROP DATABASE IF EXISTS "${url.database}" WITH (FORCE)`);
-      await query({ ...url, database: 'postgres' }, `DROP ROLE IF EXISTS ${role}`);
-    });
+    const role = await throwawayRole(t, url, 'bm_owner');
     // The app's owner role owns everything the run touches and may create in the toolkit's schema,
     // but owns neither that schema nor the functions an earlier run (as a superuser) left there.
     await query(

@@ -30,6 +30,20 @@ export async function testDatabase(t: Test): Promise<Target> {
   return withDatabase(admin, name);
 }
 
+/**
+ * A login role for this test, named `prefix_…`: at the test's end the database (which it may own)
+ * is dropped first, then the role.
+ */
+export async function throwawayRole(t: Test, db: Target, prefix: string): Promise<string> {
+  const role = `${prefix}_${randomBytes(3).toString('hex')}`;
+  await query(db, `CREATE ROLE ${role} LOGIN`);
+  t.teardown(async () => {
+    await query({ ...db, database: 'postgres' }, `DROP DATABASE IF EXISTS "${db.database}" WITH (FORCE)`);
+    await query({ ...db, database: 'postgres' }, `DROP ROLE IF EXISTS ${role}`);
+  });
+  return role;
+}
+
 /** A database in the "before" state: baseline schema and `rows` seeded users. */
 export async function seededDatabase(t: Test, rows: number): Promise<Target> {
   const url = await testDatabase(t);

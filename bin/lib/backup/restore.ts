@@ -13,6 +13,7 @@ import { pgPlace, toolCommand } from '../connection/pgtools.js';
 import { failureCause, runStreaming } from '../connection/stream.js';
 import { describeProgress } from '../cli/progress.js';
 import { readManifest, type Manifest } from './manifest.js';
+import { foreignExtensions, withoutExtensions } from './extensions.js';
 
 export interface RestoreResult {
   database: string;
@@ -157,15 +158,16 @@ async function restoreInOneTransaction(
   psql.stderr.on('data', (d) => (psqlErr = (psqlErr + d).slice(-8192)));
   psql.stdin.on('error', () => {}); // psql stopped on an error: its exit code tells
   const psqlDone = new Promise<number | null>((res) => psql.once('close', res));
+  const filter = withoutExtensions(await withSql(target, foreignExtensions));
   psql.stdin.write('BEGIN;\nDROP SCHEMA IF EXISTS breaking_migrations CASCADE;\n');
   const produced = await runStreaming(producer, {
     input: dumpPath,
-    onData: (chunk) => void psql.stdin.write(chunk),
+    onData: (chunk) => void psql.stdin.write(filter.push(chunk)),
     // Measured: the share of the dump file read so far (pg_restore reads it once, in order).
     progress: (_sent, sec, read) =>
       log(`  … restore: ${describeProgress({ done: read, total: dumpBytes, unit: 'bytes' }, sec)}`),
   });
-  if (produced.code === 0) psql.stdin.end('COMMIT;\n');
+  if (produced.code === 0) psql.stdin.end(Buffer.concat([filter.end(), Buffer.from('COMMIT;\n')]));
   else psql.kill('SIGTERM'); // the connection closes, the server rolls the transaction back
   const psqlCode = await psqlDone;
   if (produced.code !== 0)
