@@ -217,3 +217,42 @@ t.test("the app's sessions under a role the owner may not end: refused in prefli
   await assertMigrated(t, db, snap, s);
   t.match(ended, /terminat|57P01/, "the app's session was ended by the guard");
 });
+
+t.test("objects another role owns, which the run's dump and its restore handle: refused, each named", async (t) => {
+  // Migrations once run as a superuser left some of the app's objects to it: pg_dump could not
+  // read the table (the run stopped at its dump, maintenance ON) and the restore could not drop them.
+  const db = await seededDatabase(t, 120);
+  const role = await throwawayRole(t, db, 'bm_way');
+  await ownAll(db, role, `ALTER TABLE breaking_migrations.schema_migrations OWNER TO ${role}`);
+  await query(
+    db,
+    `CREATE TABLE audit (id int PRIMARY KEY); CREATE VIEW audit_v AS SELECT id FROM audit;
+    CREATE FUNCTION audit_f() RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE TYPE mood AS ENUM ('ok');
+    CREATE DOMAIN email_d AS text; CREATE SCHEMA reporting; CREATE TABLE reporting.x (id int);
+    CREATE EXTENSION pgcrypto`,
+  );
+  const { before, s, r } = await migrateAs(db, role);
+  t.equal(r.code, 2, 'refused, exit 2');
+  const all = [
+    `ALTER TABLE public.audit OWNER TO ${role}`,
+    `ALTER ROUTINE public.audit_f() OWNER TO ${role}`,
+    `ALTER VIEW public.audit_v OWNER TO ${role}`,
+    `ALTER DOMAIN public.email_d OWNER TO ${role}`,
+    `ALTER TYPE public.mood OWNER TO ${role}`,
+    `ALTER SCHEMA reporting OWNER TO ${role}`,
+    `ALTER TABLE reporting.x OWNER TO ${role}`,
+  ];
+  t.match(
+    r.stderr,
+    `role ${role} may not dump and restore (the way back) 7 object(s), owned by postgres: ` +
+      `${all.slice(0, 5).join('; ')}; and 2 more, each ALTER … OWNER TO ${role} (as a superuser)`,
+  );
+  t.notMatch(r.stderr, /pgcrypto|digest/, "the extension's own objects are not asked for");
+  await assertNothingChanged(t, db, s, before);
+
+  await query(db, all.join('; '));
+  const snap = await snapshot(db);
+  const ok = runBin('migrate.ts', ['0001'], s.env);
+  t.equal(ok.code, 0, ok.stderr);
+  await assertMigrated(t, db, snap, s);
+});
