@@ -491,6 +491,7 @@ t.test("the restore's extension filter: only those lines, whatever the chunks, n
     "COMMENT ON EXTENSION pgcrypto IS 'two",
     "lines';",
     'CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA public;',
+    "CREATE TYPE public.\"Rôle\" AS ENUM ('Employé', 'Responsable ✓');",
     'CREATE TABLE public."T" (a text);',
     'COPY public."T" (a) FROM stdin;',
     'DROP EXTENSION IF EXISTS pgcrypto;',
@@ -498,13 +499,15 @@ t.test("the restore's extension filter: only those lines, whatever the chunks, n
     'CREATE INDEX i ON public."T" (a);',
     '',
   ].join('\n');
-  const expected = [0, 3, 8, 9, 10, 11, 12, 13].map((i) => sql.split('\n')[i]).join('\n');
-  for (const size of [1, 7, 64, sql.length]) {
+  const expected = [0, 3, 8, 9, 10, 11, 12, 13, 14].map((i) => sql.split('\n')[i]).join('\n');
+  const bytes = Buffer.from(sql);
+  for (const size of [1, 2, 7, 64, bytes.length]) {
+    // Cut anywhere, inside a UTF-8 character too (size 1 and 2 split é and ✓).
     const f = withoutExtensions(['"uuid-ossp"', 'pgcrypto']);
     const out: Buffer[] = [];
-    for (let i = 0; i < sql.length; i += size) out.push(f.push(Buffer.from(sql.slice(i, i + size))));
+    for (let i = 0; i < bytes.length; i += size) out.push(f.push(bytes.subarray(i, i + size)));
     out.push(f.end());
-    t.equal(Buffer.concat(out).toString(), expected, `chunks of ${size}`);
+    t.equal(Buffer.concat(out).toString(), expected, `chunks of ${size} bytes`);
   }
   t.equal(withoutExtensions([]).push(Buffer.from(sql)).toString(), sql, 'nothing to leave out: unchanged');
 });

@@ -24,13 +24,21 @@ export function withoutExtensions(names: string[]): { push: (chunk: Buffer) => B
       .map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
       .join('|')})( |;)`,
   );
-  let rest = '';
+  // Lines are cut at their newline byte, never inside a UTF-8 character: only whole lines are decoded.
+  let rest = Buffer.alloc(0);
   let comment = false; // inside a COMMENT ON EXTENSION whose text spans lines
   let data = false;
   const push = (chunk: Buffer): Buffer => {
     if (data) return chunk;
-    const lines = (rest + chunk.toString('utf8')).split('\n');
-    rest = lines.pop() ?? '';
+    const last = chunk.lastIndexOf(0x0a);
+    if (last < 0) {
+      rest = Buffer.concat([rest, chunk]);
+      return Buffer.alloc(0);
+    }
+    const lines = Buffer.concat([rest, chunk.subarray(0, last)])
+      .toString('utf8')
+      .split('\n');
+    rest = Buffer.from(chunk.subarray(last + 1));
     const kept: string[] = [];
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i];
@@ -39,10 +47,10 @@ export function withoutExtensions(names: string[]): { push: (chunk: Buffer) => B
         continue;
       }
       if (line.startsWith('COPY ')) {
-        data = true;
-        const tail = [...kept, ...lines.slice(i), rest].join('\n');
-        rest = '';
-        return Buffer.from(tail, 'utf8');
+        data = true; // from here on, bytes pass as they come
+        const tail = Buffer.concat([Buffer.from(`${[...kept, ...lines.slice(i)].join('\n')}\n`, 'utf8'), rest]);
+        rest = Buffer.alloc(0);
+        return tail;
       }
       const m = statement.exec(line);
       if (!m) kept.push(line);
@@ -51,6 +59,6 @@ export function withoutExtensions(names: string[]): { push: (chunk: Buffer) => B
     return Buffer.from(kept.map((l) => `${l}\n`).join(''), 'utf8');
   };
   // A stream that ends before any data, its last line without a newline: that line.
-  const end = () => (data || !rest ? Buffer.alloc(0) : push(Buffer.from('\n')));
+  const end = () => (data || !rest.length ? Buffer.alloc(0) : push(Buffer.from('\n')));
   return { push, end };
 }
