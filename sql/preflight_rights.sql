@@ -32,17 +32,20 @@ WITH me AS (
   FROM pg_class c JOIN app_schemas n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
     AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                                               AND d.deptype = 'a' AND c.relkind = 'S')  -- a serial's: its table's
+                                               AND d.deptype IN ('a', 'i') AND c.relkind = 'S')  -- its table's
   UNION ALL
   SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, format('%I.%I', n.nspname, t.typname), t.typowner,
          'pg_type'::regclass, t.oid
   FROM pg_type t JOIN app_schemas n ON n.oid = t.typnamespace
-  WHERE t.typtype IN ('e', 'd', 'r', 'c') AND t.typelem = 0                  -- a multirange follows its range
+  WHERE t.typtype IN ('e', 'd', 'r', 'c')                      -- not arrays ('b'); a multirange follows its range
     AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
   UNION ALL
-  SELECT 'ROUTINE', format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+  SELECT CASE p.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END,
+         format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
          p.proowner, 'pg_proc'::regclass, p.oid
   FROM pg_proc p JOIN app_schemas n ON n.oid = p.pronamespace
+  WHERE NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                                             AND d.deptype = 'i')  -- a range's constructors: not dumped
   UNION ALL
   SELECT 'SCHEMA', quote_ident(n.nspname), n.nspowner, 'pg_namespace'::regclass, n.oid
   FROM app_schemas n WHERE n.nspname <> 'public'
@@ -85,12 +88,14 @@ SELECT 'preflight.privilege',
 FROM db, me
 WHERE NOT has_database_privilege(db.datname, 'CONNECT')
 UNION ALL
+-- Every run creates in the toolkit's schema, and a restore drops it whole (DROP SCHEMA … CASCADE):
+-- its owner only.
 SELECT 'preflight.privilege',
-       format('role %I may not create in the toolkit''s schema breaking_migrations: '
+       format('role %I may not create in the toolkit''s schema breaking_migrations, nor drop it as a restore does: '
               || 'ALTER SCHEMA breaking_migrations OWNER TO %I', me.name, me.name)
 FROM me
-WHERE to_regnamespace('breaking_migrations') IS NOT NULL
-  AND NOT has_schema_privilege('breaking_migrations', 'CREATE')
+WHERE to_regnamespace('breaking_migrations') IS NOT NULL AND NOT me.super
+  AND NOT pg_has_role(me.name, (SELECT nspowner FROM pg_namespace WHERE nspname = 'breaking_migrations'), 'USAGE')
 UNION ALL
 -- The toolkit's functions are replaced whenever they are not this release's (after an upgrade;
 -- bin/lib/runbook/toolkit.ts), and loaded over in a rolled-back transaction by every preflight:
@@ -110,21 +115,25 @@ WHERE NOT me.super AND NOT pg_has_role(me.name, f.owner, 'USAGE')
   AND NOT pg_has_role(me.name, (SELECT nspowner FROM pg_namespace WHERE nspname = 'breaking_migrations'), 'USAGE')
 GROUP BY me.name
 UNION ALL
--- The toolkit's tables (its journal, dbmate's schema_migrations, the flag, the app instances),
--- which the run writes: an earlier run as a superuser leaves them to it, without grants, and ALTER
--- SCHEMA … OWNER TO does not move what the schema holds. The journal's DDL runs again on every run
--- (CREATE INDEX IF NOT EXISTS checks the owner even when the index is there): its owner only.
+-- The toolkit's tables (its journal, dbmate's schema_migrations, the flag, the app instances) and
+-- the app's report_instance: the run writes them and runs the journal's DDL again (CREATE INDEX IF
+-- NOT EXISTS checks the owner even when the index is there), and a restore recreates them with
+-- their owner (ALTER … OWNER TO, which needs that role). An earlier run as a superuser leaves them
+-- to it, and ALTER SCHEMA … OWNER TO does not move what the schema holds: their owner only.
 SELECT 'preflight.privilege',
-       format('role %I may not write the toolkit''s tables %s, owned by %s: %s (as a superuser)',
+       format('role %I may not write and restore the toolkit''s %s, owned by %s: %s (as a superuser)',
               me.name, string_agg(o.name, ', ' ORDER BY o.name), string_agg(DISTINCT quote_ident(r.rolname), ', '),
-              string_agg(format('ALTER TABLE %s OWNER TO %I', o.name, me.name), '; ' ORDER BY o.name))
-FROM (SELECT format('breaking_migrations.%I', c.relname) AS name, c.relowner AS owner, c.relname = 'journal' AS ddl
+              string_agg(format('ALTER %s %s OWNER TO %I', o.kind, o.name, me.name), '; ' ORDER BY o.name))
+FROM (SELECT 'TABLE' AS kind, format('breaking_migrations.%I', c.relname) AS name, c.relowner AS owner
       FROM pg_class c
-      WHERE c.relnamespace = to_regnamespace('breaking_migrations') AND c.relkind IN ('r', 'p')) o
+      WHERE c.relnamespace = to_regnamespace('breaking_migrations') AND c.relkind IN ('r', 'p')
+      UNION ALL
+      SELECT 'FUNCTION', format('breaking_migrations.%I(%s)', p.proname, pg_get_function_identity_arguments(p.oid)),
+             p.proowner
+      FROM pg_proc p
+      WHERE p.pronamespace = to_regnamespace('breaking_migrations') AND p.proname = 'report_instance') o
 JOIN pg_roles r ON r.oid = o.owner, me
 WHERE NOT me.super AND NOT pg_has_role(me.name, o.owner, 'USAGE')
-  AND (o.ddl OR NOT (SELECT bool_and(has_table_privilege(o.name, p))
-                      FROM unnest('{SELECT,INSERT,UPDATE,DELETE}'::text[]) p))
 GROUP BY me.name
 UNION ALL
 -- The run's dump and its way back run as this role: pg_dump reads every table and sequence, and

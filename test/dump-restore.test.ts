@@ -449,6 +449,7 @@ t.test('the owner role restores a database whose extensions a superuser created'
   await query(
     url,
     `CREATE EXTENSION "uuid-ossp"; CREATE EXTENSION pgcrypto;
+    CREATE SCHEMA extensions AUTHORIZATION ${role}; CREATE EXTENSION hstore SCHEMA extensions;
     COMMENT ON EXTENSION pgcrypto IS 'hashes
 for the app';
     ALTER DATABASE "${url.database}" OWNER TO ${role}; ALTER TABLE "User" OWNER TO ${role};
@@ -473,6 +474,7 @@ for the app';
       `SELECT extname, extowner::regrole::text AS owner FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1`,
     ),
     [
+      { extname: 'hstore', owner: 'postgres' },
       { extname: 'pgcrypto', owner: 'postgres' },
       { extname: 'uuid-ossp', owner: 'postgres' },
     ],
@@ -491,6 +493,9 @@ t.test("the restore's extension filter: only those lines, whatever the chunks, n
     "COMMENT ON EXTENSION pgcrypto IS 'two",
     "lines';",
     'CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA public;',
+    'DROP SCHEMA IF EXISTS extensions;',
+    'CREATE SCHEMA extensions;',
+    'CREATE SCHEMA reporting;',
     "CREATE TYPE public.\"Rôle\" AS ENUM ('Employé', 'Responsable ✓');",
     'CREATE TABLE public."T" (a text);',
     'COPY public."T" (a) FROM stdin;',
@@ -499,15 +504,25 @@ t.test("the restore's extension filter: only those lines, whatever the chunks, n
     'CREATE INDEX i ON public."T" (a);',
     '',
   ].join('\n');
-  const expected = [0, 3, 8, 9, 10, 11, 12, 13, 14].map((i) => sql.split('\n')[i]).join('\n');
+  const expected = [0, 3, 10, 11, 12, 13, 14, 15, 16, 17].map((i) => sql.split('\n')[i]).join('\n');
+  const found = { names: ['"uuid-ossp"', 'pgcrypto'], schemas: ['extensions'] };
   const bytes = Buffer.from(sql);
   for (const size of [1, 2, 7, 64, bytes.length]) {
     // Cut anywhere, inside a UTF-8 character too (size 1 and 2 split é and ✓).
-    const f = withoutExtensions(['"uuid-ossp"', 'pgcrypto']);
+    const f = withoutExtensions(found);
     const out: Buffer[] = [];
     for (let i = 0; i < bytes.length; i += size) out.push(f.push(bytes.subarray(i, i + size)));
     out.push(f.end());
     t.equal(Buffer.concat(out).toString(), expected, `chunks of ${size} bytes`);
   }
-  t.equal(withoutExtensions([]).push(Buffer.from(sql)).toString(), sql, 'nothing to leave out: unchanged');
+  t.equal(
+    withoutExtensions({ names: [], schemas: [] }).push(Buffer.from(sql)).toString(),
+    sql,
+    'nothing to leave out: unchanged',
+  );
+  // A LATIN1 database's dump is written in LATIN1: every byte kept as it is.
+  const latin1 = Buffer.from("DROP EXTENSION IF EXISTS pgcrypto;\nCOMMENT ON TABLE t IS 'caf\xe9';\n", 'latin1');
+  const f = withoutExtensions(found);
+  const out = Buffer.concat([f.push(latin1.subarray(0, 40)), f.push(latin1.subarray(40)), f.end()]);
+  t.same([...out], [...latin1.subarray(latin1.indexOf(0x0a) + 1)], 'LATIN1 bytes, byte for byte');
 });

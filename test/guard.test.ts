@@ -154,10 +154,12 @@ t.test("the app's own role, which the database's owner may not end: refused befo
   // One the owner may no longer end, opened during maintenance, read-only: named by maintenance-off.
   const late = await appSession({ ...url, user: app });
   await query({ ...url, database: 'postgres' }, `REVOKE pg_signal_backend FROM ${owner}`); // the database is read-only
-  // maintenance-on again (an update, or a resumed run): those sessions opened read-only, not refused.
+  // maintenance-on again (an update, or a resumed run): the owner cannot see whether that session
+  // opened read-only, so it refuses rather than guess; nothing changed, maintenance still ON.
   const again = runBin('maintenance.ts', ['on'], env);
-  t.equal(again.code, 0, again.stderr);
-  t.match(again.stdout, /maintenance: ON \(updated/);
+  t.equal(again.code, 2, again.stderr);
+  t.match(again.stderr, `may not end the database's other sessions (1 of role ${app})`);
+  t.ok(existsSync(join(dir, 'enabled.lock')), 'maintenance still ON');
   const off = runBin('maintenance.ts', ['off'], env);
   t.equal(off.code, 0, off.stderr);
   t.match(
@@ -182,8 +184,8 @@ t.test("the app's own role, which the database's owner may not end: refused befo
   const racer = await appSession({ ...url, user: app });
   await t.rejects(on2, {
     message:
-      `maintenance: lock, flag and guard are ON, but sessions that connected since the check (1 of role ${app}) ` +
-      `keep their read-write default: role ${owner} may not end them.`,
+      `maintenance: lock, flag and guard are ON, but role ${owner} may not end sessions (1 of role ${app}) ` +
+      'that connected since the check: they keep their read-write default.',
     next:
       `As a superuser: GRANT pg_signal_backend TO ${owner}; then \`make maintenance-on\` ends them ` +
       '(`make maintenance-off` turns it all off).',
@@ -194,6 +196,11 @@ t.test("the app's own role, which the database's owner may not end: refused befo
     'that session does write: as said',
   );
   t.match(await maintenanceStatus(s, url), { on: true, guard: { readOnly: true } }, 'the guard is ON, as said');
+  // Run again without the right: refused, nothing changed; that session is still the one that writes.
+  await t.rejects(maintenanceOn(s, { ...url, user: owner }, { reason: 'test', retryAfter: 5 }), {
+    message: new RegExp(`may not end the database's other sessions \\(1 of role ${app}\\)`),
+  });
+  t.equal(racer.ended, undefined, 'not ended');
   await racer.end();
   await maintenanceOff(s, url);
 });

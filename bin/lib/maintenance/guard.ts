@@ -79,12 +79,10 @@ export function unendable(notEnded: NotEnded[], me: string): { problem?: string;
 }
 
 /**
- * Whether the guard could end every session it must, before anything is written. Once the guard
- * is ON (an earlier attempt), sessions opened since are read-only and those before were ended then.
+ * Whether the guard could end every session it must, before anything is written. Even with the
+ * guard ON already: a role that may not end a session cannot see whether it opened read-only.
  */
 export async function sessionsPrecheck(sql: Sql): Promise<{ problem?: string; note?: string }> {
-  const [{ read_only }] = await sql.unsafe(readSql('guard_state.sql'));
-  if (read_only) return {};
   const [{ me }] = await sql`SELECT current_user AS me`;
   return unendable((await endOtherSessions(sql, false)).notEnded, String(me));
 }

@@ -20,6 +20,7 @@ import {
   type GuardState,
 } from './guard.js';
 import { withSql } from '../connection/db.js';
+import { isLostConnection } from '../connection/lost-server.js';
 import { clearFlag, flagState, setFlag } from './flag.js';
 import { lockFolderFault, readLock, removeLock, writeLock, type LockContent } from './lockfile.js';
 
@@ -116,6 +117,16 @@ export interface OnResult {
   notes: string[];
 }
 
+/** The server does not answer (down, restarting, unreachable): not a reason to keep the lock down. */
+const unavailable = (err: unknown) => {
+  const code = String((err as { code?: string })?.code);
+  return (
+    isLostConnection(err) ||
+    ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'CONNECT_TIMEOUT', '57P03'].includes(code) ||
+    code.startsWith('08')
+  );
+};
+
 export async function maintenanceOn(
   s: Settings,
   target: Target | undefined,
@@ -128,7 +139,10 @@ export async function maintenanceOn(
     // Sessions the guard may not end would keep writing through the window: refused before the lock.
     // A database that does not answer is not refused here: the lock still goes up, and the
     // database side below says what failed (maintenance during an outage is a use too).
-    const { problem } = await withSql(target, sessionsPrecheck).catch(() => ({ problem: undefined }));
+    const { problem } = await withSql(target, sessionsPrecheck).catch((err) => {
+      if (unavailable(err)) return { problem: undefined };
+      throw err;
+    });
     if (problem)
       throw new Refusal(
         `maintenance: ${problem}; nothing changed.`,
@@ -168,12 +182,15 @@ export async function maintenanceOn(
     }
     const { problem, note } = unendable(set.notEnded, set.me);
     if (note) notes.push(note);
-    if (problem && !set.wasOn) {
-      // Connected since the check: the guard is set, but these sessions were not ended.
+    if (problem) {
+      // Connected since the check, or (the guard ON already) perhaps opened read-only in the window:
+      // a role that may not end a session cannot see which. The guard is set; these were not ended.
       const left = describeNotEnded(set.notEnded.filter((n) => !n.superuser));
       throw new Refusal(
-        `maintenance: lock, flag and guard are ON, but sessions that connected since the check (${left}) ` +
-          `keep their read-write default: role ${ident(set.me)} may not end them.`,
+        `maintenance: lock, flag and guard are ON, but role ${ident(set.me)} may not end sessions (${left}) ` +
+          (set.wasOn
+            ? 'and cannot tell those opened read-only during maintenance from those that still write.'
+            : 'that connected since the check: they keep their read-write default.'),
         `As a superuser: ${signalGrant(set.me)}; then \`make maintenance-on\` ends them ` +
           '(`make maintenance-off` turns it all off).',
         1,
