@@ -526,3 +526,35 @@ t.test("the restore's extension filter: only those lines, whatever the chunks, n
   const out = Buffer.concat([f.push(latin1.subarray(0, 40)), f.push(latin1.subarray(40)), f.end()]);
   t.same([...out], [...latin1.subarray(latin1.indexOf(0x0a) + 1)], 'LATIN1 bytes, byte for byte');
 });
+
+t.test('a restore that fails after the large objects is rolled back whole', async (t) => {
+  // pg_restore framed each large object's data in a BEGIN / COMMIT of its own: inside the restore's
+  // one transaction, that COMMIT committed everything before it, and a later failure left half a restore.
+  const url = await seededDatabase(t, 30);
+  await query(url, `SELECT lo_from_bytea(0, 'an attachment')`);
+  const env = { DATABASE_URL: urlOf(url), BACKUP_DIR: backupDir() };
+  const d = runBin('dump.ts', [], env);
+  t.equal(d.code, 0, d.stderr);
+  // After the dump: rows gone, and an event trigger that fails the restore's post-data CREATE INDEX.
+  await query(
+    url,
+    `DELETE FROM "User" WHERE role = 'ADMIN';
+    CREATE FUNCTION no_index() RETURNS event_trigger LANGUAGE plpgsql AS
+      $$ BEGIN IF tg_tag = 'CREATE INDEX' THEN RAISE EXCEPTION 'no index today'; END IF; END $$;
+    CREATE EVENT TRIGGER no_index ON ddl_command_end EXECUTE FUNCTION no_index()`,
+  );
+  const before = await tableChecksum(url);
+  const r = runBin('restore.ts', [d.stdout.trim().split('\n').pop()!], { ...env, YES: '1', LIVE: '1' });
+  t.equal(r.code, 1, r.stderr);
+  t.match(r.stderr, /the restore failed and was rolled back; the database is as it was: .*no index today/);
+  t.equal(await tableChecksum(url), before, 'as it was, as said: no row of the dump committed');
+  t.same(
+    (await query(url, `SELECT indexname FROM pg_indexes WHERE tablename = 'User' ORDER BY 1`)).map((x) => x.indexname),
+    ['User_email_key', 'User_pkey'],
+    'its indexes as they were',
+  );
+  await query(url, 'DROP EVENT TRIGGER no_index');
+  const again = runBin('restore.ts', [d.stdout.trim().split('\n').pop()!], { ...env, YES: '1', LIVE: '1' });
+  t.equal(again.code, 0, again.stderr);
+  t.same(await query(url, `SELECT count(*)::int AS n FROM pg_largeobject_metadata`), [{ n: 1 }], 'the large object');
+});

@@ -115,9 +115,10 @@ export async function restore(
 }
 
 /**
- * pg_restore --clean --if-exists writes the SQL; psql runs it. We sit between the two and wrap
- * the stream in BEGIN … COMMIT ourselves, sending COMMIT only once pg_restore has exited 0 and
- * psql has met no error (ON_ERROR_STOP): a truncated archive never commits half a restore.
+ * pg_restore --clean --if-exists --single-transaction writes the SQL; psql runs it. We sit between
+ * the two and open the transaction ourselves; pg_restore's own COMMIT is the last line it writes,
+ * once it has read the whole archive, and psql stops at the first error (ON_ERROR_STOP): a
+ * truncated archive never commits half a restore, and neither do large objects (see args).
  * The toolkit's own schema is dropped first, in the same transaction, so that it comes back
  * exactly as the dump has it (or not at all, for a dump taken before the toolkit was installed).
  * The app's instance reports (report_instance(), into app_instances) go on meanwhile: the DROP waits
@@ -136,6 +137,9 @@ async function restoreInOneTransaction(
   const args = [
     '--clean',
     '--if-exists',
+    // No BEGIN / COMMIT of pg_restore's own around large objects: inside the BEGIN sent below,
+    // that COMMIT committed half a restore. Its BEGIN and final COMMIT then frame the whole stream.
+    '--single-transaction',
     ...(portable ? ['--no-owner', '--no-privileges'] : []),
     '--no-password',
     '--file=-',
