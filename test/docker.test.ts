@@ -207,7 +207,7 @@ t.test('PG_CONTAINER: dump and restore stream through `docker exec`', async (t) 
     log,
     new RegExp(
       /^exec -i -e PGDATABASE -e PGUSER -e PGPASSWORD -e PGSSLMODE -e PGOPTIONS -e PGAPPNAME /.source +
-        /postgres-production pg_restore --clean --if-exists --no-password --file=-$/.source,
+        /postgres-production pg_restore --clean --if-exists --single-transaction --no-password --file=-$/.source,
       'm',
     ),
   );
@@ -366,7 +366,7 @@ t.test(
     t.equal(r.code, 0, r.stdout + r.stderr);
     t.match(
       readFileSync(docker.log, 'utf8'),
-      /^exec -i (-e \S+ )+pgtask1 pg_restore --clean --if-exists --no-owner/m,
+      /^exec -i (-e \S+ )+pgtask1 pg_restore --clean --if-exists --single-transaction --no-owner/m,
       'the copy restored through the task',
     );
     const sandboxNoTools = runBin('rehearse.ts', ['0001'], { ...same.env, REHEARSE_IN: 'sandbox' });
