@@ -145,6 +145,31 @@ esac
   return { dir, log };
 }
 
+t.test('APP_SERVICE: many tasks sharing one bind folder are cleared at once, none reads an error', async (t) => {
+  // Each task reads the lock and removes it, all at once, on the same file: one that tested the file
+  // before another removed it, then read it, failed maintenance-off ("cannot read … No such file").
+  const docker = fakeDocker();
+  const lockDir = join(mkdtempSync(join(tmpdir(), 'bm-app-')), 'maintenance');
+  const tasks = Array.from({ length: 4 }, (_, i) => `task${i}`).join(' ');
+  // A slow cat (as on a loaded node): between a task's look at the file and its read, another removes it.
+  const slow = mkdtempSync(join(tmpdir(), 'bm-slowcat-'));
+  writeFileSync(join(slow, 'cat'), '#!/bin/sh\nsleep 0.3\nexec /bin/cat "$@"\n');
+  chmodSync(join(slow, 'cat'), 0o755);
+  const env = {
+    PATH: `${docker.dir}:${slow}:${process.env.PATH}`,
+    APP_SERVICE: 'pulse_nextjs',
+    MAINTENANCE_DIR: lockDir,
+    FAKE_TASKS: tasks,
+  };
+  for (let round = 0; round < 2; round++) {
+    const on = runBin('maintenance.ts', ['on'], env);
+    t.equal(on.code, 0, on.stderr);
+    const off = runBin('maintenance.ts', ['off'], env);
+    t.equal(off.code, 0, `round ${round}: ${off.stderr}`);
+    t.notOk(existsSync(join(lockDir, 'enabled.lock')), 'the lock removed');
+  }
+});
+
 t.test('APP_SERVICE: every task on this node gets the lock, and the output says what it cannot reach', async (t) => {
   const docker = fakeDocker();
   const lockDir = join(mkdtempSync(join(tmpdir(), 'bm-app-')), 'maintenance');

@@ -17,7 +17,9 @@ export interface LockContent {
 const WRITE =
   'set -eu; lock="$1"; dir=$(dirname "$lock"); mkdir -p "$dir"; tmp=$(mktemp "$dir/.enabled.lock.XXXXXX"); ' +
   'printf "%s\\n" "$2" > "$tmp"; chmod 644 "$tmp"; mv -f "$tmp" "$lock"';
-const READ = 'test -e "$1" || exit 3; cat "$1"';
+// Read first, then ask whether it is there: the tasks sharing one bind folder are read and cleared
+// at once, and a file removed between a test and the cat read as an error (exit 3: no lock).
+const READ = 'cat "$1" 2>/dev/null && exit 0; test -e "$1" || exit 3; cat "$1"';
 const REMOVE = 'rm -f "$1"';
 // The folder, or the nearest one that exists (WRITE makes the rest): exit 4 when not writable.
 const WRITABLE =
