@@ -21,7 +21,8 @@ WITH other AS (
     AND a.pid NOT IN (SELECT w.pid FROM pg_stat_get_wal_senders() w WHERE w.pid IS NOT NULL)
     AND COALESCE(a.application_name, '') NOT LIKE 'breaking-migrations%'
 )
-SELECT count(*) FILTER (WHERE CASE WHEN $1::boolean AND may_end THEN pg_terminate_backend(pid) END)::int AS ended,
+SELECT current_user AS me,
+       count(*) FILTER (WHERE CASE WHEN $1::boolean AND may_end THEN pg_terminate_backend(pid) END)::int AS ended,
        COALESCE((SELECT jsonb_agg(jsonb_build_object('role', role, 'superuser', superuser, 'sessions', n) ORDER BY role)
                  FROM (SELECT role, superuser, count(*) AS n FROM other WHERE NOT may_end GROUP BY role, superuser) x),
                 '[]') AS not_ended

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import process from 'node:process';
 import { loadDotEnv, repoPath } from '../connection/config.js';
-import { describeLost, installLostServerGuard, isLostConnection } from '../connection/lost-server.js';
+import { describeLost, installLostServerGuard, isLostConnection, isUnreachable } from '../connection/lost-server.js';
 
 import { Refusal } from '../connection/refusal.js';
 
@@ -20,7 +20,7 @@ export interface Command {
 export function explain(err: unknown): { message: string; next?: string; exitCode: number } {
   if (err instanceof Refusal) return { message: err.message, next: err.next, exitCode: err.exitCode };
   const e = err as { code?: string; message?: string; hint?: string; detail?: string; address?: string; port?: number };
-  if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === 'ETIMEDOUT' || e?.code === 'EHOSTUNREACH') {
+  if (isUnreachable(err)) {
     return {
       message: `cannot reach the PostgreSQL server (${e.code}${e.address ? ` at ${e.address}:${e.port}` : ''}).`,
       next: 'Check DATABASE_URL (host, port) and that the server is running.',

@@ -40,6 +40,11 @@ export function isLostConnection(err: unknown): boolean {
   return LOST_CODES.includes(String((err as { code?: string })?.code));
 }
 
+/** The server cannot be reached at all (refused, no such host, timed out, no route). */
+export function isUnreachable(err: unknown): boolean {
+  return ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(String((err as { code?: string })?.code));
+}
+
 /** One line for a lost connection, the same wherever it is said. */
 export function describeLost(err: unknown): string {
   return (

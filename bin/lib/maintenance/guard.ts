@@ -30,20 +30,21 @@ export interface GuardSet {
   notEnded: NotEnded[];
 }
 
-/** The other sessions the guard would end, ended when `end`; those it may not end, per role. */
-export async function endOtherSessions(sql: Sql, end: boolean): Promise<{ ended: number; notEnded: NotEnded[] }> {
+/** The other sessions the guard would end, ended when `end`; those it may not end, per role; its role. */
+export async function endOtherSessions(
+  sql: Sql,
+  end: boolean,
+): Promise<{ me: string; ended: number; notEnded: NotEnded[] }> {
   const [r] = await sql.unsafe(readSql('end_other_sessions.sql'), [end]);
-  return { ended: Number(r.ended), notEnded: r.not_ended as NotEnded[] };
+  return { me: String(r.me), ended: Number(r.ended), notEnded: r.not_ended as NotEnded[] };
 }
 
 /** Turns the guard on or off and ends the other sessions it may; returns how many, and those left. */
 export async function setGuard(target: Target, on: boolean): Promise<GuardSet> {
   return withSql(target, async (sql) => {
-    const [{ read_only: wasOn }] = await sql.unsafe(readSql('guard_state.sql'));
+    const [{ database, read_only: wasOn }] = await sql.unsafe(readSql('guard_state.sql'));
     await sql.unsafe(readSql(on ? 'guard_on.sql' : 'guard_off.sql'));
-    const sessions = await endOtherSessions(sql, true);
-    const [{ database, me }] = await sql`SELECT current_database() AS database, current_user AS me`;
-    return { database: String(database), me: String(me), wasOn: Boolean(wasOn), ...sessions };
+    return { database: String(database), wasOn: Boolean(wasOn), ...(await endOtherSessions(sql, true)) };
   });
 }
 
@@ -83,8 +84,8 @@ export function unendable(notEnded: NotEnded[], me: string): { problem?: string;
  * guard ON already: a role that may not end a session cannot see whether it opened read-only.
  */
 export async function sessionsPrecheck(sql: Sql): Promise<{ problem?: string; note?: string }> {
-  const [{ me }] = await sql`SELECT current_user AS me`;
-  return unendable((await endOtherSessions(sql, false)).notEnded, String(me));
+  const { me, notEnded } = await endOtherSessions(sql, false);
+  return unendable(notEnded, me);
 }
 
 /** After the guard is off: sessions it may not end keep a read-only default opened in the window. */

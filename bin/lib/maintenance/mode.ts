@@ -20,7 +20,7 @@ import {
   type GuardState,
 } from './guard.js';
 import { withSql } from '../connection/db.js';
-import { isLostConnection } from '../connection/lost-server.js';
+import { isLostConnection, isUnreachable } from '../connection/lost-server.js';
 import { clearFlag, flagState, setFlag } from './flag.js';
 import { lockFolderFault, readLock, removeLock, writeLock, type LockContent } from './lockfile.js';
 
@@ -121,9 +121,7 @@ export interface OnResult {
 const unavailable = (err: unknown) => {
   const code = String((err as { code?: string })?.code);
   return (
-    isLostConnection(err) ||
-    ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'CONNECT_TIMEOUT', '57P03'].includes(code) ||
-    code.startsWith('08')
+    isUnreachable(err) || isLostConnection(err) || ['CONNECT_TIMEOUT', '57P03'].includes(code) || code.startsWith('08')
   );
 };
 
