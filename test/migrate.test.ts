@@ -39,20 +39,35 @@ for (const rows of [0, 1, 2500, 40000]) {
     t.same(r.verifier?.updated, { 'public."User"': { role: before.counts.USER ?? 0 } }, 'rows updated = USER before');
     // counts.sql against the pg oracle's own count per label and hash of every (id, email), as a
     // record (both text: enum_counts hashes such keys without turning the row into text)
-    const [{ identity }] = await query(
+    // and per label, the same hash of the rows holding it (which rows, not only how many)
+    const [{ identity, users, admins }] = await query(
       url,
-      `SELECT COALESCE(sum(hash_record_extended(ROW(id, email), 0)), 0)::text AS identity FROM "User"`,
+      `SELECT COALESCE(sum(h), 0)::text AS identity, (sum(h) FILTER (WHERE role = 'EMPLOYEE'))::text AS users,
+              (sum(h) FILTER (WHERE role = 'ADMIN'))::text AS admins
+       FROM (SELECT role, hash_record_extended(ROW(id, email), 0) AS h FROM "User") u`,
     );
-    const only = (o: Record<string, number | undefined>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v));
-    const user = (role: Record<string, number | undefined>) => ({
-      tables: { 'public."User"': { rows: before.counts.total, identity, columns: { role: only(role) }, holding: {} } },
+    const only = <T>(o: Record<string, T | undefined>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v));
+    const user = (role: Record<string, number | undefined>, identities: Record<string, string | undefined>) => ({
+      tables: {
+        'public."User"': {
+          rows: before.counts.total,
+          identity,
+          columns: { role: only(role) },
+          identities: { role: only(identities) },
+          holding: {},
+        },
+      },
     });
     t.same(
       r.verifier?.before,
-      user({ USER: before.counts.USER, ADMIN: before.counts.ADMIN }),
+      user({ USER: before.counts.USER, ADMIN: before.counts.ADMIN }, { USER: users, ADMIN: admins }),
       'the verifier counted what was there',
     );
-    t.same(r.verifier?.after, user({ EMPLOYEE: before.counts.USER, ADMIN: before.counts.ADMIN }), 'and what it left');
+    t.same(
+      r.verifier?.after,
+      user({ EMPLOYEE: before.counts.USER, ADMIN: before.counts.ADMIN }, { EMPLOYEE: users, ADMIN: admins }),
+      'and what it left',
+    );
     t.ok(r.dump && existsSync(r.dump), 'dump taken');
     t.same(
       r.checks.map((c) => c.check),

@@ -149,3 +149,64 @@ t.test(
     t.same(await catalogSnapshot(url), catalog, 'the catalog as before');
   },
 );
+
+// The counts alone cannot tell a label given to the wrong row: moving EMPLOYEE to one ADMIN row and
+// ADMIN to one former USER row keeps every count. The identities' hash per label does, and it is
+// the only proof of which rows a rewrite changed (it has no UPDATE row count).
+t.test('the invariants prove which rows hold each label, not only how many (plain and array columns)', async (t) => {
+  const url = await seededDatabase(t, 3000);
+  await query(
+    url,
+    `CREATE TABLE "Team" (id int PRIMARY KEY, roles "Role"[]);
+     INSERT INTO "Team" VALUES (1, '{USER,USER}'), (2, '{ADMIN}'), (3, NULL)`,
+  );
+  const { schema } = await import('../bin/schema.js');
+  await schema(url, 'expand');
+  const m = loadMigration('0001');
+  const rewrite = pickStrategy('rewrite', m);
+  const data = await tableChecksum(url);
+  const catalog = await catalogSnapshot(url);
+  const wrongRow = `WITH a AS (SELECT id FROM "User" WHERE role = 'EMPLOYEE' ORDER BY id LIMIT 1),
+                         b AS (SELECT id FROM "User" WHERE role = 'ADMIN' ORDER BY id LIMIT 1)
+    UPDATE "User" u SET role = CASE WHEN u.id IN (SELECT id FROM a) THEN 'ADMIN' ELSE 'EMPLOYEE' END::"Role"
+    WHERE u.id IN (SELECT id FROM a UNION ALL SELECT id FROM b)`;
+  const broken: [string, string, RegExp][] = [
+    [
+      "a plain column: two rows given each other's label",
+      `${rewrite.mutationSql}; ${wrongRow}`,
+      /public\."User"\.role: rows holding ADMIN after = rows holding ADMIN before \(expected -?\d+, got -?\d+\)/,
+    ],
+    [
+      'an array: an element moved to another row',
+      `${rewrite.mutationSql};
+       UPDATE "Team" SET roles = CASE id WHEN 1 THEN '{EMPLOYEE,ADMIN}' ELSE '{EMPLOYEE}' END::"Role"[] WHERE id < 3`,
+      /public\."Team"\.roles: rows holding EMPLOYEE after = rows holding EMPLOYEE or USER before \(expected/,
+    ],
+  ];
+  for (const [what, mutationSql, failure] of broken) {
+    const sql = connect(url);
+    const err = await verify(sql, m, { mutation: { sql: mutationSql, updatesRows: false } })
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      )
+      .finally(() => sql.end());
+    t.ok(err instanceof InvariantFailed, `${what}: the verifier refuses`);
+    t.match(err?.message, failure, `${what}: it names which rows`);
+    t.notMatch(err?.message, /: (EMPLOYEE|ADMIN) after = /, `${what}: every count still matched`);
+    t.same(await enumLabels(url), ['USER', 'EMPLOYEE', 'MANAGER', 'ADMIN'], `${what}: the swap rolled back`);
+  }
+  t.equal(await tableChecksum(url), data, 'every row as before');
+  t.same(await catalogSnapshot(url), catalog, 'the catalog as before');
+  const sql = connect(url);
+  const ok = await verify(sql, m, { mutation: { sql: rewrite.mutationSql, updatesRows: false } }).finally(() =>
+    sql.end(),
+  );
+  type Ids = { tables: Record<string, { identities: Record<string, Record<string, string>> }> };
+  const team = (c: unknown) => (c as Ids).tables['public."Team"'].identities.roles;
+  t.same(
+    team(ok.after),
+    { EMPLOYEE: team(ok.before).USER, ADMIN: team(ok.before).ADMIN },
+    "the right mapping passes: each element's row moved with its label",
+  );
+});

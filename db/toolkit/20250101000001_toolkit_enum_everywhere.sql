@@ -7,7 +7,8 @@
 --                                                  array, and the columns that identify a row
 --   breaking_migrations.lock_enum_tables(type, m)  lock all of them (writers wait), in name order
 --   breaking_migrations.enum_counts(type)          ONE scan per table: rows, a hash of every row's
---                                                  identity, and rows per label in each column
+--                                                  identity, and rows per label in each column, with
+--                                                  the hash of the identities of those rows
 --   breaking_migrations.map_enum_rows(type, map)   UPDATE each column through a label map
 --   breaking_migrations.enum_table_facts(type)     for a catalog-only change: each table's file,
 --                                                  rows written by this transaction, lock held
@@ -59,9 +60,12 @@ END $$;
 
 -- One scan per table. The result, per table:
 --   {"rows": 200, "identity": "-8123…", "columns": {"role": {"USER": 180, "ADMIN": 20}},
---    "holding": {"roles": {"USER": 7}}}
+--    "identities": {"role": {"USER": "-5120…", "ADMIN": "-3003…"}}, "holding": {"roles": {"USER": 7}}}
 -- "columns" counts values (array elements, for an array column; NULL counts under ""),
--- "holding" counts, for array columns, the rows whose array holds each label.
+-- "identities" sums, per column and label, the identity hash of the rows holding it (of each
+-- element's row, for an array): the mutation's checks compare them to prove WHICH rows hold each
+-- label after, not only how many; "holding" counts, for array columns, the rows whose array
+-- holds each label.
 CREATE OR REPLACE FUNCTION breaking_migrations.enum_counts(type_name text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -90,34 +94,41 @@ BEGIN
         SELECT jsonb_build_object('rows', COALESCE(sum(n), 0), 'identity', COALESCE(sum(h), 0)::text,
                                   'columns', jsonb_build_object(%1$L,
                                                COALESCE(jsonb_object_agg(COALESCE(l::text, ''), n), '{}')),
+                                  'identities', jsonb_build_object(%1$L,
+                                               COALESCE(jsonb_object_agg(COALESCE(l::text, ''), h::text), '{}')),
                                   'holding', '{}'::jsonb)
         FROM (SELECT t.%2$I AS l, count(*) AS n, sum(%3$s) AS h FROM %4$s t GROUP BY t.%2$I) g$q$,
         tbl.columns[1], tbl.columns[1], identity, tbl.table_name) INTO counted;
     ELSE
-      -- Several columns, or arrays: each row yields its identity, then one entry per value.
-      branches := ARRAY[format('SELECT NULL::text AS col, NULL::%s AS l, %s AS h', t, identity)];
+      -- Several columns, or arrays: each row yields its identity (hashed once, i.h), then one entry
+      -- per value, which carries it.
+      branches := ARRAY[format('SELECT NULL::text AS col, NULL::%s AS l, i.h', t)];
       FOR i IN 1 .. cardinality(tbl.columns) LOOP
         IF tbl.is_array[i] THEN
           branches := branches
-            || format('SELECT %L, e, NULL FROM unnest(t.%I) e', tbl.columns[i], tbl.columns[i])
+            || format('SELECT %L, e, i.h FROM unnest(t.%I) e', tbl.columns[i], tbl.columns[i])
             || format('SELECT %L, e, NULL FROM (SELECT DISTINCT unnest(t.%I)) d(e)',
                       '#' || tbl.columns[i], tbl.columns[i]);
         ELSE
-          branches := branches || format('SELECT %L, t.%I, NULL', tbl.columns[i], tbl.columns[i]);
+          branches := branches || format('SELECT %L, t.%I, i.h', tbl.columns[i], tbl.columns[i]);
         END IF;
       END LOOP;
       EXECUTE format($q$
         WITH g AS (SELECT x.col, x.l, count(*) AS n, sum(x.h) AS h
-                   FROM %1$s t CROSS JOIN LATERAL (%2$s) x GROUP BY x.col, x.l),
-             c AS (SELECT col, jsonb_object_agg(COALESCE(l::text, ''), n) AS labels
+                   FROM %1$s t CROSS JOIN LATERAL (SELECT %4$s AS h) i CROSS JOIN LATERAL (%2$s) x
+                   GROUP BY x.col, x.l),
+             c AS (SELECT col, jsonb_object_agg(COALESCE(l::text, ''), n) AS labels,
+                          jsonb_object_agg(COALESCE(l::text, ''), h::text) AS ids
                    FROM g WHERE col IS NOT NULL GROUP BY col)
         SELECT jsonb_build_object(
           'rows', COALESCE((SELECT n FROM g WHERE col IS NULL), 0),
           'identity', COALESCE((SELECT h FROM g WHERE col IS NULL), 0)::text,
           'columns', (SELECT jsonb_object_agg(col, COALESCE((SELECT labels FROM c WHERE c.col = k), '{}'))
                       FROM unnest(%3$L::text[]) k(col)),
+          'identities', (SELECT jsonb_object_agg(col, COALESCE((SELECT ids FROM c WHERE c.col = k), '{}'))
+                         FROM unnest(%3$L::text[]) k(col)),
           'holding', COALESCE((SELECT jsonb_object_agg(substr(col, 2), labels) FROM c WHERE col LIKE '#%%'), '{}'))$q$,
-        tbl.table_name, array_to_string(branches, ' UNION ALL '), tbl.columns) INTO counted;
+        tbl.table_name, array_to_string(branches, ' UNION ALL '), tbl.columns, identity) INTO counted;
     END IF;
     result := result || jsonb_build_object(tbl.table_name, counted);
   END LOOP;

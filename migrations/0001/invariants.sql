@@ -1,8 +1,10 @@
 -- The checks of migration 0001, as data: one row per check with its expected and actual value;
 -- any row where they differ rolls the mutation back. For every table with a column of "Role" and for
 -- every such column (arrays: element by element), each label after = the labels that map to it
--- before, every label mapped away is gone, and rows updated = rows that held a mapped label; for
--- every table, its rows and every row's identity are unchanged; no column appears or vanishes.
+-- before, and the rows holding it are exactly the rows that held those labels (a hash of their
+-- identities: which rows, not only how many); every label mapped away is gone, and rows updated =
+-- rows that held a mapped label; for every table, its rows and every row's identity are unchanged;
+-- no column appears or vanishes.
 -- $1 = counts.sql before, $2 = after (JSON); $3 = mutation.sql's rows updated as
 -- {"table": {"column": n}}, NULL for the strategies that relabel without an UPDATE.
 WITH map(old_label, new_label) AS (VALUES ('USER', 'EMPLOYEE'),
@@ -13,6 +15,7 @@ WITH map(old_label, new_label) AS (VALUES ('USER', 'EMPLOYEE'),
      tbl AS (SELECT t, b.j -> t AS bt, a.j -> t AS at FROM b, a,
              (SELECT jsonb_object_keys(b.j) AS t FROM b UNION SELECT jsonb_object_keys(a.j) FROM a) k),
      col AS (SELECT tbl.*, c, COALESCE(bt -> 'columns' -> c, '{}') AS bc, COALESCE(at -> 'columns' -> c, '{}') AS ac,
+                    COALESCE(bt -> 'identities' -> c, '{}') AS bi, COALESCE(at -> 'identities' -> c, '{}') AS ai,
                     COALESCE(bt -> 'holding' -> c, '{}') AS bh, (bt -> 'holding') ? c AS is_array
              FROM tbl CROSS JOIN LATERAL (SELECT jsonb_object_keys(COALESCE(bt -> 'columns', '{}')) UNION
                                           SELECT jsonb_object_keys(COALESCE(at -> 'columns', '{}'))) AS k(c))
@@ -29,6 +32,17 @@ FROM (
   FROM col, (SELECT old_label, new_label FROM map WHERE new_label IS NOT NULL
              UNION SELECT new_label, new_label FROM map WHERE new_label IS NOT NULL) m
   GROUP BY t, c, ac, m.new_label
+  UNION ALL
+  -- which rows: those holding each label after (NULL included) are the rows that held it or a label
+  -- mapped to it, compared as the sum of their identity hashes (an array: one per element)
+  SELECT format('%s.%s: rows holding %s after = rows holding %s before', t, c,
+                COALESCE(NULLIF(m.new_label, ''), 'NULL'),
+                string_agg(COALESCE(NULLIF(m.old_label, ''), 'NULL'), ' or '
+                           ORDER BY m.old_label <> m.new_label, m.old_label)),
+         sum(COALESCE((bi ->> m.old_label)::numeric, 0))::text, COALESCE(ai ->> m.new_label, '0')
+  FROM col, (SELECT old_label, new_label FROM map WHERE new_label IS NOT NULL
+             UNION SELECT new_label, new_label FROM map WHERE new_label IS NOT NULL UNION SELECT '', '') m
+  GROUP BY t, c, ai, m.new_label
   UNION ALL
   -- every label mapped away (or removed) is gone
   SELECT format('%s.%s: no %s left', t, c, m.old_label), '0', COALESCE(ac ->> m.old_label, '0')
