@@ -6,7 +6,7 @@ import { connectionTarget, readSql } from './lib/connection/config.js';
 import { withSql } from './lib/connection/db.js';
 import { hasJournal } from './lib/runbook/journal.js';
 import { describeTarget, type Target } from './lib/connection/target.js';
-import { totalUpdated, type Updated } from '../verify/verifier.js';
+import { relabelled, totalUpdated, type Updated } from '../verify/verifier.js';
 import { isMain } from './lib/cli/entry.js';
 
 export interface Run {
@@ -34,7 +34,7 @@ export async function history(target: Target): Promise<Run[]> {
       result: String(r.result),
       dump: r.dump ?? null,
       strategy: r.strategy ?? null,
-      rowsChanged: totalUpdated(r.updated as Updated | null),
+      rowsChanged: totalUpdated(r.updated as Updated | null) ?? relabelled(r.counted_before, r.counted_after),
       cause: r.cause ?? null,
       outageSeconds: r.outage_seconds === null ? null : Number(r.outage_seconds),
       steps: (r.steps as { step: string; seconds: string | null }[]).map((s) => ({

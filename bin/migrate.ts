@@ -27,14 +27,21 @@ import {
   waitForOrphans,
   type FinalCheck,
 } from './lib/runbook/runbook.js';
-import { strategy as pickStrategy, type StrategyName } from './lib/runbook/strategy.js';
+import { chooseStrategy, requestedStrategy, type StrategyName } from './lib/runbook/strategy.js';
 import { dump, dumpPreflight } from './lib/backup/dump.js';
 import { readManifest, writesSince } from './lib/backup/manifest.js';
 import { describeWritesSince, undoRename } from './lib/runbook/inverse.js';
 import { expectedWrites, withGrowth } from './lib/cli/progress.js';
 import { checkLockTargets, maintenanceOff, maintenanceOn, type OffResult } from './lib/maintenance/mode.js';
 import { schema } from './schema.js';
-import { describeCounts, totalUpdated, verify, type Counts, type VerifyReport } from '../verify/verifier.js';
+import {
+  describeCounts,
+  relabelled,
+  totalUpdated,
+  verify,
+  type Counts,
+  type VerifyReport,
+} from '../verify/verifier.js';
 import { isMain } from './lib/cli/entry.js';
 
 /** The contract's data refusals ("3 rows still hold USER in public.\"Invite\".role"), when they are all it says. */
@@ -95,7 +102,7 @@ const stepOf = <T>(st: RunbookStep<T>) => st as unknown as RunbookStep;
 export async function migrate(target: Target, id: string, s: Settings, opts: RunOptions = {}): Promise<RunResult> {
   const log = opts.log ?? console.log;
   const m = loadMigration(id);
-  const strategy = pickStrategy(opts.strategy, m);
+  const requested = requestedStrategy(opts.strategy, m); // an unknown STRATEGY is refused before connecting
   const sql = connect(target, { appName: 'breaking-migrations-migrate' });
   try {
     const key = `breaking-migrations:${id}`;
@@ -118,6 +125,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
     await checkRights(sql, id, s.dbGuard);
     const open = await openRun(sql, id);
     const state = await dbState(target, m);
+    const { strategy, why } = await chooseStrategy(sql, requested, m, open?.done?.mutate?.strategy as string);
     const result: RunResult = {
       migration: id,
       strategy: strategy.name,
@@ -148,6 +156,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       return { ...result, alreadyApplied: true };
     }
     if (open) log(`  resuming run ${result.runId} (done: ${Object.keys(done).join(', ') || 'nothing'})`);
+    if (why) log(`  strategy ${strategy.name} (STRATEGY unset): ${why}`);
 
     // The runbook as data: each row says what the step does, when it is skipped and why, and what
     // the journal keeps; the loop below times it, journals it and names it in a failure block.
@@ -470,7 +479,7 @@ export function command(args: string[]): Command {
     name: `migrate-${id}`,
     usage:
       'usage: breaking-migrations migrate-NNNN   ' +
-      '(make migrate-NNNN [STRATEGY=rewrite|rename] [AUTO_RESTORE=1] [LOCK_TIMEOUT=10s])',
+      '(make migrate-NNNN [STRATEGY=update|rewrite|rename] [AUTO_RESTORE=1] [LOCK_TIMEOUT=10s])',
     help: `
 Runs migration NNNN end to end on DATABASE_URL: preflight (server, pg_dump, disk, the contract's
 blockers: nothing changes if it fails) → maintenance on → dump → expand → verifier (mutation and
@@ -478,8 +487,10 @@ invariants in one transaction) → contract → final checks → maintenance off
 Journaled in breaking_migrations.journal: run it again after a crash or a failure and it resumes;
 after a success it checks and changes nothing. On failure it stops with maintenance ON and prints
 the state and the exact \`make restore DUMP=…\` command; AUTO_RESTORE=1 restores that dump itself
-when data had changed. STRATEGY=rewrite folds the mutation into the type swap (one rewrite);
-STRATEGY=rename relabels in the catalog (pure renames only): no row written, no scan, its
+when data had changed. STRATEGY unset: rewrite when nothing sees an UPDATE of the tables (no
+trigger, rule, publication or logical slot), update otherwise (the run's log says which and why).
+STRATEGY=update: the runbook's UPDATE, then the contract; STRATEGY=rewrite folds the mutation into
+the type swap (one rewrite); STRATEGY=rename relabels in the catalog (pure renames only): no row written, no scan, its
 invariants proved from the catalog (NNNN/rename_invariants.sql). It dumps before maintenance-on,
 while the app runs, and says how many writes came after the dump; its way back, inside the
 window or after, is \`make rollback\`: the relabel undone in the catalog, proved, every write kept.
@@ -516,7 +527,7 @@ Exit codes: 0 done (or already applied), 1 a step failed, 2 refused before any c
           ? `${updated} rows updated; `
           : r.strategy === 'rename'
             ? 'relabelled in the catalog, no row written; '
-            : 'relabelled in the table rewrite; ';
+            : `${relabelled(v.before, v.after) ?? 'the'} rows relabelled in the table rewrite; `;
       const earlier =
         r.outageSeconds !== undefined && r.windowSeconds !== undefined && r.outageSeconds > r.windowSeconds + 1
           ? ` (site in maintenance ${r.outageSeconds.toFixed(1)} s, earlier attempts included)`

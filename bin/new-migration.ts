@@ -196,7 +196,7 @@ Exit codes: 0 written, 2 refused.`,
           : undefined;
       if (!written) throw new Refusal(`new-migration: unknown mode "${mode ?? ''}".`, 'Use skeleton or enum.');
       for (const f of written) console.log(`  wrote ${f}`);
-      const strategies = !spec ? 'default' : isPureRename(spec) ? 'default, rewrite, rename' : 'default, rewrite';
+      const strategies = !spec ? 'update' : isPureRename(spec) ? 'update, rewrite, rename' : 'update, rewrite';
       console.log(
         `new-migration: ${written.length} files for migration ${id} (strategies: ${strategies}); ` +
           `review them, then \`make rehearse-${id}\``,

@@ -9,6 +9,7 @@ import { loadMigration } from './lib/runbook/migration.js';
 import { describeTarget } from './lib/connection/target.js';
 import { withSql } from './lib/connection/db.js';
 import { withToolkitRolledBack } from './lib/runbook/toolkit.js';
+import { defaultChoice, updateObservers } from './lib/runbook/strategy.js';
 import { isMain } from './lib/cli/entry.js';
 
 // Seconds per million rows, measured by `make bench` on the reference machine (docs/performance.md):
@@ -35,14 +36,18 @@ export interface PlanColumn {
   rename_available: boolean;
   estimated_by?: string;
 }
-/** Which strategies a migration offers: the default always; the others when their file exists. */
+/** Which strategies a migration offers: update always; the others when their file exists. */
 export type Offered = { rewrite: boolean; rename: boolean };
 
-/** `dumpSeconds`: the dump's estimate, inside the window of every strategy that writes rows. */
+/**
+ * `dumpSeconds`: the dump's estimate, inside the window of every strategy that writes rows;
+ * `observers`: what sees an UPDATE of the tables (update_observers.sql), which a rewrite skips.
+ */
 export function plan(
   columns: PlanColumn[],
   offered: Offered = { rewrite: true, rename: true },
   dumpSeconds = 0,
+  observers: string[] = [],
 ): PlanRow[] {
   // A table is rewritten and counted once, whatever its number of enum columns.
   const tables = [...new Map(columns.map((c, i) => [c.table_name ?? String(i), c])).values()];
@@ -52,12 +57,12 @@ export function plan(
   const pure = columns.every((t) => t.rename_available);
   const all: PlanRow[] = [
     {
-      strategy: 'default',
+      strategy: 'update',
       lock: 'EXCLUSIVE during the UPDATE, then ACCESS EXCLUSIVE for the swap',
       rewrites: 'yes: UPDATE + one rewrite',
       seconds: dumpSeconds + RATES.fixed + counts + RATES.update * users + RATES.rewrite * rows + RATES.count * rows,
       dump: 'inside the window',
-      note: 'works from any state',
+      note: "the runbook's UPDATE, then the contract; works from any state",
     },
     {
       strategy: 'rewrite',
@@ -65,7 +70,9 @@ export function plan(
       rewrites: 'yes: one rewrite, mapping included',
       seconds: dumpSeconds + RATES.fixed + counts + RATES.rewrite * rows + RATES.count * rows,
       dump: 'inside the window',
-      note: 'reads are blocked during the rewrite too',
+      note: observers.length
+        ? `fires nothing that sees an UPDATE: ${observers.join(', ')} would miss the change`
+        : 'reads are blocked during the rewrite too',
     },
     // No scan: its invariants are proved from the catalog, so the estimate does not grow with the table.
     {
@@ -75,14 +82,20 @@ export function plan(
       seconds: pure ? RATES.renameFixed : null,
       // It writes no row: its way back is its inverse (make rollback), so the dump needs no window.
       dump: 'before the window, the app running',
-      note: pure ? 'pure rename: available' : 'not available: the labels are no longer those a pure rename starts from',
+      note: !pure
+        ? 'not available: the labels are no longer those a pure rename starts from'
+        : observers.length
+          ? `pure rename: available, but it fires nothing that sees an UPDATE (${observers.join(', ')})`
+          : 'pure rename: available',
     },
   ];
-  return all.filter((p) => p.strategy === 'default' || offered[p.strategy as keyof Offered]);
+  return all.filter((p) => p.strategy === 'update' || offered[p.strategy as keyof Offered]);
 }
 
-/** The strategy to use, and why: the shortest window among those available. */
-export function recommend(rows: PlanRow[]): { strategy: string; why: string } {
+/** The strategy to use, and why: the shortest window among those available and safe here. */
+export function recommend(rows: PlanRow[], observers: string[] = []): { strategy: string; why: string } {
+  // Neither a relabel nor a rewrite fires what sees an UPDATE (a trigger keeping a copy of the label, say).
+  if (observers.length) return { strategy: 'update', why: `${observers.join(', ')} must see the UPDATE` };
   const rename = rows.find((r) => r.strategy === 'rename');
   if (rename?.seconds !== null && rename?.seconds !== undefined) {
     return {
@@ -92,16 +105,16 @@ export function recommend(rows: PlanRow[]): { strategy: string; why: string } {
         'is taken before it; its way back is the relabel undone in the catalog (make rollback)',
     };
   }
-  const [rewrite, dflt] = [rows.find((r) => r.strategy === 'rewrite'), rows.find((r) => r.strategy === 'default')!];
-  return rewrite && (rewrite.seconds ?? Infinity) < (dflt.seconds ?? Infinity)
+  const [rewrite, update] = [rows.find((r) => r.strategy === 'rewrite'), rows.find((r) => r.strategy === 'update')!];
+  return rewrite && (rewrite.seconds ?? Infinity) < (update.seconds ?? Infinity)
     ? {
         strategy: 'rewrite',
         why:
           'one table rewrite with the mapping folded in instead of an UPDATE and then a rewrite ' +
-          `(~${rewrite.seconds?.toFixed(1)} s instead of ~${dflt.seconds!.toFixed(1)} s); ` +
+          `(~${rewrite.seconds?.toFixed(1)} s instead of ~${update.seconds!.toFixed(1)} s); ` +
           "the site is in maintenance either way, so the reads it blocks are not the site's",
       }
-    : { strategy: 'default', why: "the runbook's own steps, from any state" };
+    : { strategy: 'update', why: "the runbook's own steps, from any state" };
 }
 
 /** The command, for the entry point's verb table (bin/breaking-migrations.ts) and for running this file. */
@@ -111,12 +124,14 @@ export function command(args: string[]): Command {
     name: `plan-${id}`,
     usage: 'usage: breaking-migrations plan-NNNN   (make plan-NNNN)',
     help: `
-For DATABASE_URL, prints each strategy migration NNNN offers (STRATEGY=default, and rewrite /
+For DATABASE_URL, prints each strategy migration NNNN offers (STRATEGY=update, and rewrite /
 rename when NNNN/rewrite.sql / rename.sql exist): the lock it takes, whether it rewrites the
 tables, the estimated maintenance window visitors wait (with the dump where that strategy takes
-it: inside for default and rewrite, before the window for rename) from the rows NNNN/plan.sql reports
+it: inside for update and rewrite, before the window for rename) from the rows NNNN/plan.sql reports
 (planner statistics, or a sample of pages for a table never analysed) and rates measured by
-make bench, and the strategy it recommends. Needs MIGRATIONS_DIR/NNNN/plan.sql (see sql/README.md).
+make bench, the strategy it recommends, and the one a run takes with STRATEGY unset (rewrite unless
+a trigger, rule, publication or logical slot sees an UPDATE of the tables, then update).
+Needs MIGRATIONS_DIR/NNNN/plan.sql (see sql/README.md).
 Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
     async run() {
       const target = await connectionTarget(`plan-${id}`);
@@ -129,9 +144,10 @@ Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
             `or run \`make rehearse-${id}\` to measure the real window on a copy.`,
         );
       }
-      const columns = await withSql(target, (sql) =>
-        withToolkitRolledBack(sql, async (tx) => (await tx.unsafe(m.plan!)) as unknown as PlanColumn[]),
-      );
+      const [columns, observers] = await withSql(target, async (sql) => [
+        await withToolkitRolledBack(sql, async (tx) => (await tx.unsafe(m.plan!)) as unknown as PlanColumn[]),
+        await updateObservers(sql, m),
+      ]);
       console.log(`database ${describeTarget(target)}${columns.length ? '' : ': no table uses "Role"'}`);
       for (const c of columns) {
         console.log(
@@ -144,7 +160,7 @@ Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
         1048576 /
         RATES.dumpMBps;
       const offered = { rewrite: existsSync(file('rewrite')), rename: existsSync(file('rename')) };
-      const rows = plan(columns, offered, dumpSeconds);
+      const rows = plan(columns, offered, dumpSeconds, observers);
       console.log(`  window: what visitors wait, maintenance on to off; dump ~${dumpSeconds.toFixed(1)} s`);
       for (const p of rows) {
         const est = p.seconds === null ? '     —   ' : `~${p.seconds.toFixed(1).padStart(6)} s`;
@@ -152,7 +168,9 @@ Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
           `  ${p.strategy.padEnd(8)} ${est}  dump: ${p.dump}; rewrites: ${p.rewrites}; lock: ${p.lock}; ${p.note}`,
         );
       }
-      const best = recommend(rows);
+      const best = recommend(rows, observers);
+      const dflt = defaultChoice(offered.rewrite, observers);
+      console.log(`  STRATEGY unset: ${dflt.name}: ${dflt.why}`);
       console.log(`  recommended: ${best.strategy}: ${best.why}`);
       const chosen = rows.find((r) => r.strategy === best.strategy)!;
       console.log(

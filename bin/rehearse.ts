@@ -138,7 +138,7 @@ export function command(args: string[]): Command {
     name: `rehearse-${id}`,
     usage:
       'usage: breaking-migrations rehearse-NNNN   ' +
-      '(make rehearse-NNNN [REHEARSE_IN=sandbox] [STRATEGY=rewrite|rename])',
+      '(make rehearse-NNNN [REHEARSE_IN=sandbox] [STRATEGY=update|rewrite|rename])',
     help: `
 Rehearses migration NNNN on a copy of DATABASE_URL: takes a fresh dump (into BACKUP_DIR, like
 make dump), restores it into a scratch database — on the same server (needs CREATEDB), or with

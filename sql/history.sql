@@ -13,6 +13,9 @@ WITH runs AS (
          (array_agg(detail ->> 'path') FILTER (WHERE step = 'dump' AND event = 'done'))[1] AS dump,
          (array_agg(detail ->> 'strategy') FILTER (WHERE step = 'mutate' AND event = 'done'))[1] AS strategy,
          (array_agg(detail -> 'updated') FILTER (WHERE step = 'mutate' AND event = 'done'))[1] AS updated,
+         -- a rewrite has no UPDATE row count: its rows changed come from the counts before and after
+         (array_agg(detail) FILTER (WHERE step = 'mutate' AND event = 'done' AND detail ->> 'proof' = 'count'))[1]
+           AS counted,
          (array_agg((detail ->> 'outageSeconds')::numeric)
             FILTER (WHERE step = 'maintenance-off' AND event = 'done'))[1] AS outage_seconds,
          (array_agg(COALESCE(detail ->> 'cause', detail ->> 'refused') ORDER BY id DESC)
@@ -22,6 +25,7 @@ WITH runs AS (
   FROM breaking_migrations.journal
   GROUP BY run_id, migration
 )
-SELECT run_id, migration, started, ended, result, dump, strategy, updated, cause, steps, outage_seconds
+SELECT run_id, migration, started, ended, result, dump, strategy, updated,
+       counted -> 'before' AS counted_before, counted -> 'after' AS counted_after, cause, steps, outage_seconds
 FROM runs
 ORDER BY started DESC;

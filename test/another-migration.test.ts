@@ -119,8 +119,8 @@ t.test(
       MAP: 'BASIC=STARTER',
     });
     t.equal(gen.code, 0, gen.stderr);
-    t.match(gen.stdout, /new-migration: \d+ files for migration 0002 \(strategies: default, rewrite, rename\)/);
-    for (const strategy of ['default', 'rewrite', 'rename']) {
+    t.match(gen.stdout, /new-migration: \d+ files for migration 0002 \(strategies: update, rewrite, rename\)/);
+    for (const strategy of ['update', 'rewrite', 'rename']) {
       const db = await planDatabase(t);
       const env = {
         DATABASE_URL: urlOf(db),
@@ -306,7 +306,8 @@ FROM pg_class WHERE oid = '"User"'::regclass;\n`,
 
     const plan = run(copy, 'bin/plan.ts', ['0004'], env);
     t.equal(plan.code, 0, plan.stderr);
-    t.match(plan.stdout, /^ {2}default /m);
+    t.match(plan.stdout, /^ {2}update /m);
+    t.match(plan.stdout, /^ {2}STRATEGY unset: update: the migration has no rewrite.sql$/m);
     t.notMatch(plan.stdout, /^ {2}(rewrite|rename) /m, 'only the strategies it has files for');
     const early = run(copy, 'bin/schema.ts', ['contract'], { ...env, MIGRATION: '0004' });
     t.equal(early.code, 2, 'contract before expand is refused');

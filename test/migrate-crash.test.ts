@@ -78,7 +78,7 @@ for (const strategy of STRATEGY_NAMES) {
 
 // The statement the verifier's transaction spends its time in: the UPDATE, or rewrite.sql's swap.
 const longStatement: Record<string, string> = {
-  default: '%breaking_migrations.map_enum_rows(%',
+  update: '%breaking_migrations.map_enum_rows(%',
   rewrite: '%breaking_migrations.swap_enum(%rewrite 0001%',
 };
 
@@ -114,7 +114,7 @@ for (const [strategy, like] of Object.entries(longStatement)) {
       t.ok(r.resumed);
       t.same(
         r.verifier?.updated,
-        strategy === 'default' ? { 'public."User"': { role: before.counts.USER } } : null,
+        strategy === 'update' ? { 'public."User"': { role: before.counts.USER } } : null,
         'the re-run did the whole mutation',
       );
       await assertMigrated(t, url, before, s);

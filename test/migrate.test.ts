@@ -12,12 +12,18 @@ import { addSneakyTrigger, assertMigrated, snapshot, tempSettings } from './help
 
 const quiet = () => {};
 
-for (const rows of [0, 1, 2500, 40000]) {
-  t.test(`happy path with ${rows} users, then a second run changes nothing`, async (t) => {
+// STRATEGY unset takes rewrite here (nothing sees an UPDATE of "User"): its contract is done in its
+// mutate step; STRATEGY=update is the runbook's UPDATE, then the contract.
+for (const [rows, strategy] of [[0], [1], [2500, 'update'], [40000]] as [number, string?][]) {
+  t.test(`happy path with ${rows} users (STRATEGY=${strategy ?? ''}), then a second run changes nothing`, async (t) => {
     const url = await seededDatabase(t, rows);
     const s = tempSettings(url);
     const before = await snapshot(url);
-    const r = await migrate(url, '0001', s, { log: quiet });
+    const lines: string[] = [];
+    const r = await migrate(url, '0001', s, { strategy, log: (l) => lines.push(l) });
+    t.equal(r.strategy, strategy ?? 'rewrite', 'the strategy the run took');
+    if (!strategy)
+      t.match(lines.join('\n'), /^ {2}strategy rewrite \(STRATEGY unset\): one table rewrite instead of an UPDATE/m);
     t.same(
       r.steps.map((x) => x.step),
       [
@@ -32,11 +38,16 @@ for (const rows of [0, 1, 2500, 40000]) {
         'maintenance-off',
       ],
     );
-    t.ok(
-      r.steps.every((x) => !x.skipped),
-      'nothing skipped on a first run',
+    t.same(
+      r.steps.filter((x) => x.skipped).map((x) => `${x.step}: ${x.skipped}`),
+      strategy ? [] : ['contract: done by STRATEGY=rewrite'],
+      'nothing else skipped on a first run',
     );
-    t.same(r.verifier?.updated, { 'public."User"': { role: before.counts.USER ?? 0 } }, 'rows updated = USER before');
+    t.same(
+      r.verifier?.updated,
+      strategy ? { 'public."User"': { role: before.counts.USER ?? 0 } } : null,
+      'rows updated = USER before (no UPDATE: none)',
+    );
     // counts.sql against the pg oracle's own count per label and hash of every (id, email), as a
     // record (both text: enum_counts hashes such keys without turning the row into text)
     // and per label, the same hash of the rows holding it (which rows, not only how many)
@@ -204,6 +215,7 @@ t.test(
     const t2 = Date.now();
     t.equal(again.code, 0, again.stderr);
     t.match(again.stdout, /resuming run \S+ \(done: .*mutate/);
+    t.match(again.stdout, /strategy update \(STRATEGY unset\): as this run began: its mutation has committed/);
     t.match(
       again.stdout,
       new RegExp(`migrate-0001: done \\(resumed\\); ${before.counts.USER} rows updated`),
@@ -225,7 +237,7 @@ t.test(
     t.match(
       history.stdout,
       new RegExp(
-        `: done\\n {6}strategy default; ${before.counts.USER} rows changed; site in maintenance ` +
+        `: done\\n {6}strategy update; ${before.counts.USER} rows changed; site in maintenance ` +
           `${outage!.replace('.', '\\.')} s; dump ${firstDump}`,
       ),
     );
@@ -244,7 +256,7 @@ async function failAtContract(
   const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, ['--import=tsx', 'bin/migrate.ts', '0001'], {
     cwd: join(import.meta.dirname, '..'),
-    env: { ...process.env, ...env },
+    env: { ...process.env, STRATEGY: 'update', ...env }, // the contract as a step of its own, after the UPDATE's commit
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

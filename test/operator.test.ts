@@ -88,10 +88,12 @@ t.test('a refused run is closed in the journal: the next run starts afresh; make
   t.equal(h.code, 0, h.stderr);
   const runs = JSON.parse(h.stdout);
   t.equal(runs.length, 2, 'two runs');
-  t.match(runs[0], { migration: '0001', result: 'done', strategy: 'default', rowsChanged: users, dump: r.dump });
+  // STRATEGY unset took rewrite (nothing here sees an UPDATE): its rows changed come from its counts
+  // (no UPDATE row count); its contract is inside its mutate step.
+  t.match(runs[0], { migration: '0001', result: 'done', strategy: 'rewrite', rowsChanged: users, dump: r.dump });
   t.same(
     runs[0].steps.map((x: { step: string }) => x.step),
-    ['toolkit', 'maintenance-on', 'dump', 'expand', 'mutate', 'contract', 'final-checks', 'maintenance-off'],
+    ['toolkit', 'maintenance-on', 'dump', 'expand', 'mutate', 'final-checks', 'maintenance-off'],
   );
   // The journal's durations are the run's own: the same steps, the same seconds as migrate returned.
   // (The mutation's row holds the verifier's own time, inside its step's.)
@@ -112,7 +114,7 @@ t.test('a refused run is closed in the journal: the next run starts afresh; make
     text.stdout,
     new RegExp(
       /migration 0001 {2}run \S+: done\n/.source +
-        / {6}strategy default; \d+ rows changed; site in maintenance [\d.]+ s; dump \S+\.dump/.source,
+        / {6}strategy rewrite; \d+ rows changed; site in maintenance [\d.]+ s; dump \S+\.dump/.source,
     ),
   );
   t.match(text.stdout, /^history: 2 run\(s\) on this database/m);

@@ -92,8 +92,8 @@ t.test('npm install --save-dev of the tarball, then init', async (t) => {
   t.equal(usage.code, 0, usage.stderr);
   t.equal(
     usage.stdout.split('\n')[0],
-    'usage: npx breaking-migrations migrate-NNNN   (make migrate-NNNN [STRATEGY=rewrite|rename] [AUTO_RESTORE=1] ' +
-      '[LOCK_TIMEOUT=10s])',
+    'usage: npx breaking-migrations migrate-NNNN   (make migrate-NNNN [STRATEGY=update|rewrite|rename] ' +
+      '[AUTO_RESTORE=1] [LOCK_TIMEOUT=10s])',
     "a verb's usage: the command that works here, and its make verb",
   );
 

@@ -9,11 +9,11 @@ t.test('plan: three strategies, estimates ordered by the work they do, rename on
   const p = plan([{ bytes: 100e6, rows: 1e6, rows_to_change: 9e5, rename_available: true }]);
   t.same(
     p.map((x) => x.strategy),
-    ['default', 'rewrite', 'rename'],
+    ['update', 'rewrite', 'rename'],
   );
   t.ok(
     p[0].seconds! > p[1].seconds! && p[1].seconds! > p[2].seconds!,
-    `default > rewrite > rename (${p.map((x) => x.seconds?.toFixed(1))})`,
+    `update > rewrite > rename (${p.map((x) => x.seconds?.toFixed(1))})`,
   );
   t.same(
     p.map((x) => x.rewrites.startsWith('yes')),
@@ -32,9 +32,10 @@ t.test('plan: three strategies, estimates ordered by the work they do, rename on
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /public."User".role ~20000 rows \(~1\d{4} to change\), \d+ MB; estimated from planner statistics/);
   t.match(r.stdout, /recommended: rename: a pure rename/);
-  t.match(r.stdout, /^ {2}default +~ *[\d.]+ s {2}dump: inside the window; rewrites: yes: UPDATE \+ one rewrite/m);
+  t.match(r.stdout, /^ {2}update +~ *[\d.]+ s {2}dump: inside the window; rewrites: yes: UPDATE \+ one rewrite/m);
   t.match(r.stdout, /^ {2}rename +~ *[\d.]+ s {2}dump: before the window, the app running; rewrites: no;.*available/m);
-  t.match(r.stdout, /^ {2}default +~ *[\d.]+ s {2}dump: inside the window;/m);
+  t.match(r.stdout, /^ {2}update +~ *[\d.]+ s {2}dump: inside the window;/m);
+  t.match(r.stdout, /^ {2}STRATEGY unset: rewrite: one table rewrite instead of an UPDATE and a rewrite; no trigger/m);
   t.match(r.stdout, /plan-0001: recommended rename \(window ~[\d.]+ s, dump before the window, the app running\)/);
   const withDump = plan([{ bytes: 100e6, rows: 1e6, rows_to_change: 9e5, rename_available: true }], undefined, 7);
   t.same(
@@ -44,6 +45,17 @@ t.test('plan: three strategies, estimates ordered by the work they do, rename on
   );
   t.same(await catalogSnapshot(url), catalog, 'plan changes nothing');
   t.equal(await tableChecksum(url), data);
+  // A trigger that sees the UPDATE: neither a rewrite nor a relabel would fire it.
+  await query(
+    url,
+    `CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+     CREATE TRIGGER user_audit AFTER UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTION audit()`,
+  );
+  const seen = runBin('plan.ts', ['0001'], { DATABASE_URL: urlOf(url) });
+  t.match(seen.stdout, /STRATEGY unset: update: an UPDATE is seen by trigger user_audit on "User", which a rewrite/);
+  t.match(seen.stdout, /recommended: update: trigger user_audit on "User" must see the UPDATE/);
+  t.match(seen.stdout, /^ {2}rewrite .*fires nothing that sees an UPDATE: trigger user_audit on "User" would miss/m);
+  await query(url, `DROP TRIGGER user_audit ON "User"; DROP FUNCTION audit()`);
   const { schema } = await import('../bin/schema.js');
   await schema(url, 'expand');
   t.match(runBin('plan.ts', ['0001'], { DATABASE_URL: urlOf(url) }).stdout, /rename +— .*not available/);
@@ -78,19 +90,22 @@ t.test(
     const [rows, users] = [Number(m?.[1]), Number(m?.[2])];
     t.ok(rows > n / 2 && rows < n * 2, `rows ${rows} within 2x of ${n}`);
     t.ok(users > u / 2 && users < u * 2, `USER rows ${users} within 2x of ${u}`);
-    const def = Number(/^ {2}default +~ *([\d.]+) s/m.exec(r.stdout)?.[1]);
-    t.ok(def > 2, `the default strategy's estimate grows with the rows (${def} s), not ~1 s`);
+    const def = Number(/^ {2}update +~ *([\d.]+) s/m.exec(r.stdout)?.[1]);
+    t.ok(def > 2, `the update strategy's estimate grows with the rows (${def} s), not ~1 s`);
     t.match(r.stdout, /plan-0001: recommended rename \(/);
   },
 );
 
 t.test('bench: floor and toolkit measured on copies of one database, ratio and throughput reported', async (t) => {
-  const b = await bench(3000, 2, () => {}, ['rename']);
+  const b = await bench(3000, 2, () => {}, ['update', 'rename']);
   t.equal(b.rows, 3000);
   t.equal(b.rounds, 2);
   t.same(Object.keys(b.floor).sort(), ['contract', 'expand', 'mutate']);
+  t.equal(b.defaultStrategy, 'rewrite', 'STRATEGY unset took rewrite: nothing here sees an UPDATE');
+  t.equal(b.toolkit.contract, undefined, 'its contract is done inside its mutate step, not timed apart');
+  t.ok(b.strategies.update.steps.contract > 0, 'STRATEGY=update runs the contract as its own step');
   // How the numbers relate, not how fast they are: each is derived from the others as the table says.
-  const inside = ['dump', 'expand', 'mutate', 'contract', 'final-checks'].map((k) => b.toolkit[k]);
+  const inside = ['dump', 'expand', 'mutate', 'final-checks'].map((k) => b.toolkit[k]);
   t.ok(
     inside.every((x) => Number.isFinite(x) && x > 0),
     'every step inside the window was timed',
@@ -119,5 +134,7 @@ t.test('bench: floor and toolkit measured on copies of one database, ratio and t
   t.ok(b.strategies.rename.steps.inverse > 0, 'and its inverse ran, proved');
   const text = table(b);
   t.match(text, /window, no dump +[\d.]+ s +[\d.]+ s +ratio [\d.]+ \(median of rounds: [\d.]+, [\d.]+\)/);
+  t.match(text, /^toolkit: make migrate-0001 with STRATEGY unset, which took rewrite here$/m);
+  t.match(text, /STRATEGY=update +window +[\d.]+ s \(dump inside\), no dump +[\d.]+ s +ratio to floor [\d.]+$/m);
   t.match(text, /STRATEGY=rename +window +[\d.]+ s \(dump before\), no dump +[\d.]+ s .*; inverse +[\d.]+ s, proved/);
 });

@@ -99,7 +99,7 @@ for (const strategy of STRATEGY_NAMES) {
           'the verifier counted array elements',
         );
       }
-      if (strategy === 'default') {
+      if (strategy === 'update') {
         t.same(
           r.verifier?.updated,
           {

@@ -134,7 +134,13 @@ t.test(
     t.equal(again.code, 0, again.stderr);
     t.match(again.stdout, /resuming run/, 'the open run is resumed, not started afresh');
     t.same(dumps(s.backupDir), [first], 'the first dump is still the only one, and the way back');
-    t.match(again.stdout, /migrate-0001: done \(resumed\); 1\d{3} rows updated/, 'the rows the run changed');
+    // The first attempt took update (the trigger saw its UPDATE); nothing of it committed, so the
+    // resumed run chooses again, without the trigger: rewrite.
+    t.match(
+      again.stdout,
+      /migrate-0001: done \(resumed\); 1\d{3} rows relabelled in the table rewrite; strategy rewrite;/,
+      'the rows the run changed',
+    );
   },
 );
 

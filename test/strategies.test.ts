@@ -6,7 +6,7 @@ import { catalogSnapshot, enumLabels, query, seededDatabase, tableChecksum } fro
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 import { connect } from '../bin/lib/connection/db.js';
 import { loadMigration } from '../bin/lib/runbook/migration.js';
-import { strategy as pickStrategy } from '../bin/lib/runbook/strategy.js';
+import { strategy as pickStrategy, updateObservers } from '../bin/lib/runbook/strategy.js';
 import { InvariantFailed, verify } from '../verify/verifier.js';
 
 for (const name of ['rewrite', 'rename'] as const) {
@@ -210,3 +210,93 @@ t.test('the invariants prove which rows hold each label, not only how many (plai
     "the right mapping passes: each element's row moved with its label",
   );
 });
+
+// STRATEGY unset folds the mapping into the swap only while nothing would see the UPDATE it skips.
+t.test('STRATEGY unset: update when a trigger sees the UPDATE (it fires for every row), else rewrite', async (t) => {
+  const url = await seededDatabase(t, 800);
+  const s = tempSettings(url);
+  await query(
+    url,
+    `CREATE TABLE role_audit (id text, old_role text, new_role text);
+     CREATE FUNCTION audit_role() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN INSERT INTO role_audit VALUES (NEW.id, OLD.role::text, NEW.role::text); RETURN NEW; END $$;
+     CREATE TRIGGER user_audit AFTER UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTION audit_role()`,
+  );
+  const [{ n: users }] = await query(url, `SELECT count(*)::int AS n FROM "User" WHERE role = 'USER'`);
+  const lines: string[] = [];
+  const r = await migrate(url, '0001', s, { log: (l) => lines.push(l) });
+  t.equal(r.strategy, 'update');
+  t.match(
+    lines.join('\n'),
+    /^ {2}strategy update \(STRATEGY unset\): an UPDATE is seen by trigger user_audit on "User", which a rewrite/m,
+  );
+  t.same(
+    await query(url, `SELECT old_role, new_role, count(*)::int AS n FROM role_audit GROUP BY 1, 2`),
+    [{ old_role: 'USER', new_role: 'EMPLOYEE', n: users }],
+    'the trigger saw every row the mutation changed',
+  );
+  t.same(r.verifier?.updated, { 'public."User"': { role: users } });
+});
+
+t.test('what sees an UPDATE: triggers (partitions too), rules, publications; not what would not fire', async (t) => {
+  const url = await seededDatabase(t, 10);
+  const m = loadMigration('0001');
+  const observers = async () => {
+    const sql = connect(url);
+    return updateObservers(sql, m).finally(() => sql.end());
+  };
+  await query(
+    url,
+    `CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+     CREATE TRIGGER on_insert AFTER INSERT ON "User" FOR EACH ROW EXECUTE FUNCTION noop();
+     CREATE TRIGGER disabled AFTER UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTION noop();
+     ALTER TABLE "User" DISABLE TRIGGER disabled;
+     CREATE PUBLICATION inserts_only FOR TABLE "User" WITH (publish = 'insert');
+     CREATE TABLE "Member" (id int, role "Role") PARTITION BY RANGE (id);
+     CREATE TABLE "Member_1" PARTITION OF "Member" FOR VALUES FROM (0) TO (100);
+     CREATE TABLE "Unrelated" (id int);
+     CREATE TRIGGER elsewhere AFTER UPDATE ON "Unrelated" FOR EACH ROW EXECUTE FUNCTION noop()`,
+  );
+  const { defaultChoice } = await import('../bin/lib/runbook/strategy.js');
+  t.same(await observers(), [], 'an INSERT trigger, a disabled one, an insert-only publication, another table: none');
+  t.equal(defaultChoice(true, []).name, 'rewrite');
+  await query(
+    url,
+    `CREATE TRIGGER member_sync BEFORE UPDATE ON "Member_1" FOR EACH ROW EXECUTE FUNCTION noop();
+     CREATE RULE keep_copy AS ON UPDATE TO "User" DO ALSO NOTIFY role_changed;
+     CREATE PUBLICATION cdc FOR TABLE "Member"`,
+  );
+  const seen = await observers();
+  t.same(
+    seen,
+    ['publication cdc', 'rule keep_copy on "User"', 'trigger member_sync on "Member_1"'],
+    "a partition's trigger, an ON UPDATE rule, a publication of the partitioned table",
+  );
+  t.same(defaultChoice(true, seen), {
+    name: 'update',
+    why:
+      'an UPDATE is seen by publication cdc, rule keep_copy on "User", trigger member_sync on "Member_1", ' +
+      'which a rewrite would skip',
+  });
+  t.match(defaultChoice(false, []), { name: 'update', why: 'the migration has no rewrite.sql' });
+});
+
+t.test(
+  'make migrate-0001 with STRATEGY unset says which strategy it took, why, and the rows it relabelled',
+  async (t) => {
+    const url = await seededDatabase(t, 500);
+    const s = tempSettings(url);
+    const [{ n: users }] = await query(url, `SELECT count(*)::int AS n FROM "User" WHERE role = 'USER'`);
+    const r = runBin('migrate.ts', ['0001'], s.env);
+    t.equal(r.code, 0, r.stderr);
+    t.match(
+      r.stdout,
+      /^ {2}strategy rewrite \(STRATEGY unset\): one table rewrite instead of an UPDATE and a rewrite; /m,
+    );
+    t.match(r.stdout, /^• contract: skipped \(done by STRATEGY=rewrite\)$/m);
+    t.match(
+      r.stdout,
+      new RegExp(`^migrate-0001: done; ${users} rows relabelled in the table rewrite; strategy rewrite;`, 'm'),
+    );
+  },
+);

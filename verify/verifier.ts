@@ -64,6 +64,24 @@ export const totalUpdated = (u: Updated | null | undefined): number | null =>
           .flatMap(Object.values)
           .reduce((a, b) => a + b, 0);
 
+type TableCounts = Record<string, { columns?: Record<string, Record<string, number>> }>;
+
+/**
+ * The values whose label changed, from the two counts: what each label lost, summed over every
+ * column of every table (array columns: elements). What a strategy without an UPDATE row count
+ * (rewrite) reports as its rows changed; null when the counts are not per table and label.
+ */
+export function relabelled(before: Counts | undefined, after: Counts | undefined): number | null {
+  const [b, a] = [before?.tables, after?.tables] as (TableCounts | undefined)[];
+  if (!b || !a || typeof b !== 'object' || typeof a !== 'object') return null;
+  let lost = 0;
+  for (const [table, { columns = {} }] of Object.entries(b))
+    for (const [column, labels] of Object.entries(columns))
+      for (const [label, n] of Object.entries(labels))
+        lost += Math.max(0, Number(n) - Number(a[table]?.columns?.[column]?.[label] ?? 0));
+  return lost;
+}
+
 /** A counts row as one line per table for the log (0001's per-table JSON), or as it is. */
 export function describeCounts(c: Counts): string[] {
   const tables = c.tables as

@@ -1492,10 +1492,11 @@ t.test(`d2. PostgreSQL's task killed in the mutation (${CRASH_ROWS} rows); the r
   const db = await crashDatabase('pulsework_crash_mutate');
   const before = await roleCounts(db);
   const identity = await identityChecksum(db);
-  // Killed while the verifier's UPDATE runs (its statement is active), not between steps.
+  // Killed while the verifier's statement runs (STRATEGY unset takes rewrite here: the swap with
+  // the mapping folded in), not between steps.
   const { run, restarted } = await migrateAndKill(
     'pulsework_crash_mutate',
-    (out) => out.includes('→ mutate') && statementRuns(db, '%breaking_migrations.map_enum_rows(%'),
+    (out) => out.includes('→ mutate') && statementRuns(db, '%breaking_migrations.swap_enum(%rewrite 0001%'),
   );
   t.ok(restarted, `postgres task ${restarted?.before} killed, replaced by ${restarted?.after}`);
   t.not(run.code, 0, 'the interrupted run failed');

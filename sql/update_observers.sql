@@ -1,0 +1,38 @@
+-- What would see an UPDATE of the enum's tables that a table rewrite does not give them: while
+-- there is none, the default strategy folds the mapping into the contract's type swap (one
+-- rewrite, no UPDATE); while there is one, it keeps the runbook's UPDATE, so that they see it
+-- (bin/lib/runbook/strategy.ts). One row per observer, named for the run's log. Read-only.
+-- $1 = the enum type ('"Role"').
+--   triggers   enabled, not internal, firing on UPDATE (of any column: counted even when they
+--              name other columns or have a WHEN, on the safe side)
+--   rules      ON UPDATE rules
+--   publications that publish UPDATEs of one of the tables (logical replication, CDC)
+--   logical replication slots of this database (their decoders read the UPDATE from the WAL)
+-- The tables include their partitions and inheritance children: an UPDATE of the parent
+-- reaches them, and fires their triggers.
+WITH RECURSIVE tables(relid) AS (
+  SELECT a.attrelid
+  FROM pg_type e
+  JOIN pg_attribute a ON a.atttypid IN (e.oid, e.typarray) AND a.attnum > 0 AND NOT a.attisdropped
+  JOIN pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p')
+  WHERE e.oid = to_regtype($1)
+  UNION
+  SELECT i.inhrelid FROM pg_inherits i JOIN tables t ON i.inhparent = t.relid
+)
+SELECT format('trigger %I on %s', tg.tgname, tg.tgrelid::regclass) AS observer
+FROM pg_trigger tg JOIN tables t ON tg.tgrelid = t.relid
+WHERE NOT tg.tgisinternal AND tg.tgenabled <> 'D' AND tg.tgtype & 16 <> 0 -- TRIGGER_TYPE_UPDATE
+UNION ALL
+SELECT format('rule %I on %s', r.rulename, r.ev_class::regclass)
+FROM pg_rewrite r JOIN tables t ON r.ev_class = t.relid
+WHERE r.ev_type = '2' -- ON UPDATE
+UNION ALL
+SELECT DISTINCT format('publication %I', p.pubname)
+FROM pg_publication p JOIN pg_publication_tables pt ON pt.pubname = p.pubname
+JOIN tables t ON t.relid = format('%I.%I', pt.schemaname, pt.tablename)::regclass
+WHERE p.pubupdate
+UNION ALL
+SELECT format('logical replication slot %I', s.slot_name)
+FROM pg_replication_slots s
+WHERE s.slot_type = 'logical' AND s.database = current_database()
+ORDER BY 1;
