@@ -125,7 +125,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
     await checkRights(sql, id, s.dbGuard);
     const open = await openRun(sql, id);
     const state = await dbState(target, m);
-    const { strategy, why } = await chooseStrategy(sql, requested, m, open?.done?.mutate?.strategy as string);
+    const { strategy, why, note } = await chooseStrategy(sql, requested, m, open?.done);
     const result: RunResult = {
       migration: id,
       strategy: strategy.name,
@@ -157,6 +157,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
     }
     if (open) log(`  resuming run ${result.runId} (done: ${Object.keys(done).join(', ') || 'nothing'})`);
     if (why) log(`  strategy ${strategy.name} (STRATEGY unset): ${why}`);
+    if (note) log(`  note: ${note}`);
 
     // The runbook as data: each row says what the step does, when it is skipped and why, and what
     // the journal keeps; the loop below times it, journals it and names it in a failure block.
@@ -207,7 +208,13 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
       name: 'dump',
       skip: () => (dumpPath && existsSync(dumpPath) ? `taken at the start of this run: ${dumpPath}` : contracted),
       run: () => dump(target, s, log),
-      keep: (r) => ({ path: r.path, sha256: r.sha256, bytes: r.bytes }),
+      // beforeWindow: the run's way back is its inverse, not this dump (a resume keeps the strategy).
+      keep: (r) => ({
+        path: r.path,
+        sha256: r.sha256,
+        bytes: r.bytes,
+        beforeWindow: strategy.dumpBeforeWindow || undefined,
+      }),
       after: async (r) => {
         dumpPath = r?.path ?? dumpPath;
         result.dump = dumpPath;
@@ -483,7 +490,8 @@ export function command(args: string[]): Command {
     help: `
 Runs migration NNNN end to end on DATABASE_URL: preflight (server, pg_dump, disk, the contract's
 blockers: nothing changes if it fails) → maintenance on → dump → expand → verifier (mutation and
-invariants in one transaction) → contract → final checks → maintenance off → summary.
+invariants in one transaction) → contract (rewrite: inside the verifier) → final checks →
+maintenance off → summary.
 Journaled in breaking_migrations.journal: run it again after a crash or a failure and it resumes;
 after a success it checks and changes nothing. On failure it stops with maintenance ON and prints
 the state and the exact \`make restore DUMP=…\` command; AUTO_RESTORE=1 restores that dump itself
@@ -527,7 +535,7 @@ Exit codes: 0 done (or already applied), 1 a step failed, 2 refused before any c
           ? `${updated} rows updated; `
           : r.strategy === 'rename'
             ? 'relabelled in the catalog, no row written; '
-            : `${relabelled(v.before, v.after) ?? 'the'} rows relabelled in the table rewrite; `;
+            : `${relabelled(v.before, v.after) ?? 'the'} values relabelled in the table rewrite; `;
       const earlier =
         r.outageSeconds !== undefined && r.windowSeconds !== undefined && r.outageSeconds > r.windowSeconds + 1
           ? ` (site in maintenance ${r.outageSeconds.toFixed(1)} s, earlier attempts included)`

@@ -9,7 +9,7 @@ import { loadMigration } from './lib/runbook/migration.js';
 import { describeTarget } from './lib/connection/target.js';
 import { withSql } from './lib/connection/db.js';
 import { withToolkitRolledBack } from './lib/runbook/toolkit.js';
-import { defaultChoice, updateObservers } from './lib/runbook/strategy.js';
+import { defaultChoice, defaultFacts } from './lib/runbook/strategy.js';
 import { isMain } from './lib/cli/entry.js';
 
 // Seconds per million rows, measured by `make bench` on the reference machine (docs/performance.md):
@@ -144,10 +144,11 @@ Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
             `or run \`make rehearse-${id}\` to measure the real window on a copy.`,
         );
       }
-      const [columns, observers] = await withSql(target, async (sql) => [
+      const [columns, facts] = await withSql(target, async (sql) => [
         await withToolkitRolledBack(sql, async (tx) => (await tx.unsafe(m.plan!)) as unknown as PlanColumn[]),
-        await updateObservers(sql, m),
+        await defaultFacts(sql, m),
       ]);
+      const { observers } = facts;
       console.log(`database ${describeTarget(target)}${columns.length ? '' : ': no table uses "Role"'}`);
       for (const c of columns) {
         console.log(
@@ -169,7 +170,7 @@ Changes nothing. Exit codes: 0 ok, 2 no plan.sql or bad input, 3 unreachable.`,
         );
       }
       const best = recommend(rows, observers);
-      const dflt = defaultChoice(offered.rewrite, observers);
+      const dflt = defaultChoice(facts);
       console.log(`  STRATEGY unset: ${dflt.name}: ${dflt.why}`);
       console.log(`  recommended: ${best.strategy}: ${best.why}`);
       const chosen = rows.find((r) => r.strategy === best.strategy)!;

@@ -15,6 +15,9 @@ import { dump } from './lib/backup/dump.js';
 import { migrate, stepLine, type RunResult } from './migrate.js';
 import { restore } from './lib/backup/restore.js';
 import { isMain } from './lib/cli/entry.js';
+import { loadMigration } from './lib/runbook/migration.js';
+import { openRun } from './lib/runbook/journal.js';
+import { chooseStrategy, requestedStrategy } from './lib/runbook/strategy.js';
 
 export interface Rehearsal {
   where: 'server' | 'sandbox';
@@ -64,6 +67,16 @@ export async function rehearse(
 ): Promise<Rehearsal> {
   const log = opts.log ?? console.log;
   if (opts.inSandbox) await sandboxPreflight(target, id);
+  // STRATEGY unset: the strategy production's run would take, chosen on production (a copy has
+  // none of its replication slots), then rehearsed by name.
+  const m = loadMigration(id);
+  const strategy =
+    requestedStrategy(opts.strategy, m)?.name ??
+    (await withSql(target, async (sql) => {
+      const c = await chooseStrategy(sql, undefined, m, (await openRun(sql, id))?.done);
+      log(`  strategy ${c.strategy.name} (STRATEGY unset, as production would take it): ${c.why}`);
+      return c.strategy.name;
+    }));
   // The fresh dump is production's: through PG_SERVICE / PG_CONTAINER when set, as make dump does.
   const fresh = await step('fresh dump of the production database', () => dump(target, s, log), log);
   const sandbox = opts.inSandbox ? await step('start a throwaway PostgreSQL', () => startSandbox(), log) : undefined;
@@ -107,7 +120,7 @@ export async function rehearse(
       log,
     ).catch(onCopy('the fresh dump could not be restored into', `Fix the cause, then \`make rehearse-${id}\` again.`));
     const restoreSeconds = (performance.now() - t0) / 1000;
-    const run = await migrate(scratchTarget, id, copy, { strategy: opts.strategy, log: (l) => log(`  | ${l}`) }).catch(
+    const run = await migrate(scratchTarget, id, copy, { strategy, log: (l) => log(`  | ${l}`) }).catch(
       onCopy(
         'the rehearsal failed on',
         `The copy has production's schema and data: fix what the cause names (there, or in ` +

@@ -11,7 +11,9 @@ WITH runs AS (
               WHEN bool_or(event = 'failed') THEN 'failed'
               ELSE 'unfinished (run it again: it resumes)' END AS result,
          (array_agg(detail ->> 'path') FILTER (WHERE step = 'dump' AND event = 'done'))[1] AS dump,
-         (array_agg(detail ->> 'strategy') FILTER (WHERE step = 'mutate' AND event = 'done'))[1] AS strategy,
+         -- an earlier release called the UPDATE 'default'
+         (array_agg(regexp_replace(detail ->> 'strategy', '^default$', 'update'))
+            FILTER (WHERE step = 'mutate' AND event = 'done'))[1] AS strategy,
          (array_agg(detail -> 'updated') FILTER (WHERE step = 'mutate' AND event = 'done'))[1] AS updated,
          -- a rewrite has no UPDATE row count: its rows changed come from the counts before and after
          (array_agg(detail) FILTER (WHERE step = 'mutate' AND event = 'done' AND detail ->> 'proof' = 'count'))[1]

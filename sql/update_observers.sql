@@ -21,7 +21,11 @@ WITH RECURSIVE tables(relid) AS (
 )
 SELECT format('trigger %I on %s', tg.tgname, tg.tgrelid::regclass) AS observer
 FROM pg_trigger tg JOIN tables t ON tg.tgrelid = t.relid
-WHERE NOT tg.tgisinternal AND tg.tgenabled <> 'D' AND tg.tgtype & 16 <> 0 -- TRIGGER_TYPE_UPDATE
+WHERE tg.tgenabled <> 'D' AND tg.tgtype & 16 <> 0 -- TRIGGER_TYPE_UPDATE
+  -- the app's own, and their clones on partitions (internal before PostgreSQL 15); not the
+  -- foreign keys' (a rewrite keeps every key as it is)
+  AND (NOT tg.tgisinternal OR tg.tgparentid <> 0)
+  AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.oid = tg.tgconstraint AND k.contype = 'f')
 UNION ALL
 SELECT format('rule %I on %s', r.rulename, r.ev_class::regclass)
 FROM pg_rewrite r JOIN tables t ON r.ev_class = t.relid
@@ -29,7 +33,10 @@ WHERE r.ev_type = '2' -- ON UPDATE
 UNION ALL
 SELECT DISTINCT format('publication %I', p.pubname)
 FROM pg_publication p JOIN pg_publication_tables pt ON pt.pubname = p.pubname
-JOIN tables t ON t.relid = format('%I.%I', pt.schemaname, pt.tablename)::regclass
+-- by name (a regclass cast would need USAGE on every published table's schema)
+JOIN pg_namespace n ON n.nspname = pt.schemaname
+JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename
+JOIN tables t ON t.relid = c.oid
 WHERE p.pubupdate
 UNION ALL
 SELECT format('logical replication slot %I', s.slot_name)

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { migrate } from '../bin/migrate.js';
 import { loadMigration } from '../bin/lib/runbook/migration.js';
 import { strategy as pickStrategy, STRATEGY_NAMES } from '../bin/lib/runbook/strategy.js';
-import { enumLabels, query, seededDatabase } from './helpers/database.js';
+import { catalogSnapshot, enumLabels, query, seededDatabase, tableChecksum } from './helpers/database.js';
+import { runBin } from './helpers/cli.js';
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -120,4 +121,39 @@ for (const [strategy, like] of Object.entries(longStatement)) {
       await assertMigrated(t, url, before, s);
     },
   );
+}
+
+// An open run keeps the strategy it began with once that choice is in the database: its UPDATE
+// committed (the contract is still to do), or rename's dump taken before the window (its way
+// back is the inverse, not that dump). STRATEGY unset resumes it so; another STRATEGY is refused.
+for (const [began, marker, other] of [
+  ['update', '✓ mutate', 'rewrite'],
+  ['rename', '✓ maintenance-on', 'update'], // after its dump's journal row, which follows '✓ dump'
+] as const) {
+  t.test(`killed at "${marker}" with STRATEGY=${began}: STRATEGY=${other} is refused, unset resumes it`, async (t) => {
+    const url = await seededDatabase(t, 3000);
+    const s = tempSettings(url);
+    const before = await snapshot(url);
+    const { killed } = await runAndKill({ ...s.env, STRATEGY: began }, (out) => out.includes(marker));
+    t.ok(killed, 'the runner was killed');
+    const [catalog, data] = [await catalogSnapshot(url), await tableChecksum(url)];
+    const refused = runBin('migrate.ts', ['0001'], { ...s.env, STRATEGY: other });
+    t.equal(refused.code, 2, refused.stderr);
+    t.match(
+      refused.stderr,
+      new RegExp(
+        `^migrate-0001: the open run began as STRATEGY=${began} \\((its mutation has committed|its dump was taken ` +
+          `before the window)\\); STRATEGY=${other} cannot finish it; nothing changed\\.\\n {2}next: Run ` +
+          '`make migrate-0001` with STRATEGY unset',
+      ),
+    );
+    t.same(await catalogSnapshot(url), catalog, 'the refusal changed no catalog');
+    t.equal(await tableChecksum(url), data, 'nor any row');
+    const lines: string[] = [];
+    const r = await migrate(url, '0001', s, { log: (l) => lines.push(l) });
+    t.ok(r.resumed, 'resumed');
+    t.equal(r.strategy, began, 'as it began');
+    t.match(lines.join('\n'), new RegExp(`strategy ${began} \\(STRATEGY unset\\): as this run began: `));
+    await assertMigrated(t, url, before, s);
+  });
 }

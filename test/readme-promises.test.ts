@@ -138,7 +138,7 @@ t.test(
     // resumed run chooses again, without the trigger: rewrite.
     t.match(
       again.stdout,
-      /migrate-0001: done \(resumed\); 1\d{3} rows relabelled in the table rewrite; strategy rewrite;/,
+      /migrate-0001: done \(resumed\); 1\d{3} values relabelled in the table rewrite; strategy rewrite;/,
       'the rows the run changed',
     );
   },

@@ -26,7 +26,13 @@ for (const inSandbox of [false, true]) {
       const s = tempSettings(url);
       const catalog = await catalogSnapshot(url);
       const data = await tableChecksum(url);
-      const r = await rehearse(url, '0001', s, { inSandbox, log: () => {} });
+      const lines: string[] = [];
+      const r = await rehearse(url, '0001', s, { inSandbox, log: (l) => lines.push(l) });
+      t.match(
+        lines[0],
+        /^ {2}strategy rewrite \(STRATEGY unset, as production would take it\): one table rewrite instead/,
+        'the strategy is chosen on production, whose replication slots a copy lacks',
+      );
       t.equal(r.where, inSandbox ? 'sandbox' : 'server');
       t.same(
         r.run.steps.map((x) => x.step),

@@ -6,7 +6,7 @@ import { catalogSnapshot, enumLabels, query, seededDatabase, tableChecksum } fro
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 import { connect } from '../bin/lib/connection/db.js';
 import { loadMigration } from '../bin/lib/runbook/migration.js';
-import { strategy as pickStrategy, updateObservers } from '../bin/lib/runbook/strategy.js';
+import { chooseStrategy, strategy as pickStrategy, updateObservers } from '../bin/lib/runbook/strategy.js';
 import { InvariantFailed, verify } from '../verify/verifier.js';
 
 for (const name of ['rewrite', 'rename'] as const) {
@@ -259,7 +259,7 @@ t.test('what sees an UPDATE: triggers (partitions too), rules, publications; not
   );
   const { defaultChoice } = await import('../bin/lib/runbook/strategy.js');
   t.same(await observers(), [], 'an INSERT trigger, a disabled one, an insert-only publication, another table: none');
-  t.equal(defaultChoice(true, []).name, 'rewrite');
+  t.equal(defaultChoice({ hasRewrite: true, provesRows: true, observers: [] }).name, 'rewrite');
   await query(
     url,
     `CREATE TRIGGER member_sync BEFORE UPDATE ON "Member_1" FOR EACH ROW EXECUTE FUNCTION noop();
@@ -272,17 +272,32 @@ t.test('what sees an UPDATE: triggers (partitions too), rules, publications; not
     ['publication cdc', 'rule keep_copy on "User"', 'trigger member_sync on "Member_1"'],
     "a partition's trigger, an ON UPDATE rule, a publication of the partitioned table",
   );
-  t.same(defaultChoice(true, seen), {
+  t.same(defaultChoice({ hasRewrite: true, provesRows: true, observers: seen }), {
     name: 'update',
     why:
       'an UPDATE is seen by publication cdc, rule keep_copy on "User", trigger member_sync on "Member_1", ' +
       'which a rewrite would skip',
   });
-  t.match(defaultChoice(false, []), { name: 'update', why: 'the migration has no rewrite.sql' });
+  const sql = connect(url);
+  const explicit = await chooseStrategy(sql, pickStrategy('rewrite', m), m).finally(() => sql.end());
+  t.equal(
+    explicit.note,
+    'STRATEGY=rewrite writes no UPDATE: publication cdc, rule keep_copy on "User", trigger member_sync on "Member_1" ' +
+      'will not see the change',
+    'an explicit rewrite says what it will not fire',
+  );
+  t.match(defaultChoice({ hasRewrite: false, provesRows: true, observers: [] }), {
+    name: 'update',
+    why: 'the migration has no rewrite.sql',
+  });
+  t.match(defaultChoice({ hasRewrite: true, provesRows: false, observers: [] }), {
+    name: 'update',
+    why: /^its invariants.sql does not prove which rows hold each label/,
+  });
 });
 
 t.test(
-  'make migrate-0001 with STRATEGY unset says which strategy it took, why, and the rows it relabelled',
+  'make migrate-0001 with STRATEGY unset says which strategy it took, why, and the values it relabelled',
   async (t) => {
     const url = await seededDatabase(t, 500);
     const s = tempSettings(url);
@@ -296,7 +311,56 @@ t.test(
     t.match(r.stdout, /^• contract: skipped \(done by STRATEGY=rewrite\)$/m);
     t.match(
       r.stdout,
-      new RegExp(`^migrate-0001: done; ${users} rows relabelled in the table rewrite; strategy rewrite;`, 'm'),
+      new RegExp(`^migrate-0001: done; ${users} values relabelled in the table rewrite; strategy rewrite;`, 'm'),
     );
+  },
+);
+
+t.test(
+  "a migration written by an earlier release: its invariants don't prove which rows, so STRATEGY unset takes " +
+    'update; its journal still passes final checks',
+  async (t) => {
+    const url = await seededDatabase(t, 600);
+    const s = tempSettings(url);
+    const { cpSync, mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'bm-old-migrations-'));
+    cpSync(join(import.meta.dirname, '../migrations/0001'), join(dir, '0001'), { recursive: true });
+    // invariants.sql as the generator wrote it before the which-rows check: no 'identities'
+    const file = join(dir, '0001/invariants.sql');
+    writeFileSync(file, readFileSync(file, 'utf8').replaceAll("'identities'", "'identities_of_no_release'"));
+    const r = runBin('migrate.ts', ['0001'], { ...s.env, MIGRATIONS_DIR: dir });
+    t.equal(r.code, 0, r.stderr);
+    t.match(
+      r.stdout,
+      /strategy update \(STRATEGY unset\): its invariants.sql does not prove which rows hold each label/,
+    );
+    t.match(r.stdout, /^migrate-0001: done; \d+ rows updated; strategy update;/m);
+
+    // The verifier's committed counts as an earlier release journaled them (no identities): the
+    // final checks compare them in those measures, and still see a changed row.
+    const { finalChecks } = await import('../bin/lib/runbook/runbook.js');
+    const [last] = await query(
+      url,
+      `SELECT detail -> 'after' AS after FROM breaking_migrations.journal WHERE step = 'mutate' AND event = 'done'`,
+    );
+    const old = structuredClone(last.after) as { tables: Record<string, Record<string, unknown>> };
+    for (const v of Object.values(old.tables)) delete v.identities;
+    const m = loadMigration('0001');
+    const sql = connect(url);
+    try {
+      const checks = await finalChecks(sql, m, old);
+      t.ok(checks.length === 2 && checks.every((c) => c.ok), 'an earlier journal passes');
+      await query(url, `UPDATE "User" SET email = 'x' || email WHERE id = (SELECT min(id) FROM "User")`);
+      const changed = await finalChecks(sql, m, old);
+      t.same(
+        changed.filter((c) => !c.ok).map((c) => c.check),
+        ['public."User" as committed'],
+        'and it still sees a changed row',
+      );
+    } finally {
+      await sql.end();
+    }
   },
 );

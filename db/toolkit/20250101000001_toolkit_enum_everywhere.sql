@@ -100,8 +100,8 @@ BEGIN
         FROM (SELECT t.%2$I AS l, count(*) AS n, sum(%3$s) AS h FROM %4$s t GROUP BY t.%2$I) g$q$,
         tbl.columns[1], tbl.columns[1], identity, tbl.table_name) INTO counted;
     ELSE
-      -- Several columns, or arrays: each row yields its identity (hashed once, i.h), then one entry
-      -- per value, which carries it.
+      -- Several columns, or arrays: each row yields its identity (hashed once, i.h: OFFSET 0 keeps
+      -- the planner from copying the expression into every branch), then one entry per value.
       branches := ARRAY[format('SELECT NULL::text AS col, NULL::%s AS l, i.h', t)];
       FOR i IN 1 .. cardinality(tbl.columns) LOOP
         IF tbl.is_array[i] THEN
@@ -115,7 +115,7 @@ BEGIN
       END LOOP;
       EXECUTE format($q$
         WITH g AS (SELECT x.col, x.l, count(*) AS n, sum(x.h) AS h
-                   FROM %1$s t CROSS JOIN LATERAL (SELECT %4$s AS h) i CROSS JOIN LATERAL (%2$s) x
+                   FROM %1$s t CROSS JOIN LATERAL (SELECT %4$s AS h OFFSET 0) i CROSS JOIN LATERAL (%2$s) x
                    GROUP BY x.col, x.l),
              c AS (SELECT col, jsonb_object_agg(COALESCE(l::text, ''), n) AS labels,
                           jsonb_object_agg(COALESCE(l::text, ''), h::text) AS ids

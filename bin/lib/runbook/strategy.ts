@@ -42,7 +42,7 @@ export function strategy(name: string, m: Migration): Strategy {
     if (!existsSync(p))
       throw new Refusal(
         `migrate-${m.id}: STRATEGY=${n} is not available for migration ${m.id} (no ${shownPath(p)}).`,
-        `Leave STRATEGY unset for the default (\`make plan-${m.id}\` says which it is here).`,
+        'Leave STRATEGY unset for the default (the run says which strategy it takes, and why).',
       );
     return readFileSync(p, 'utf8');
   };
@@ -92,16 +92,32 @@ export function strategy(name: string, m: Migration): Strategy {
   }
 }
 
+/** What decides the default for a migration, read from its files and the database. */
+export interface DefaultFacts {
+  hasRewrite: boolean; // NNNN/rewrite.sql
+  /** An enum migration (enum.json) whose invariants.sql proves which rows hold each label. */
+  provesRows: boolean;
+  observers: string[]; // update_observers.sql
+}
+
 /**
  * The default: the mapping folded into the contract's type swap (rewrite: one table rewrite
  * instead of an UPDATE and then a rewrite) when nothing can tell the two apart — no trigger, rule,
- * publication or logical slot sees that UPDATE — and the migration has rewrite.sql; the runbook's
- * UPDATE otherwise. Both pass the same invariants, which prove which rows hold each label.
+ * publication or logical slot sees that UPDATE — and the migration's invariants prove which rows
+ * hold each label, the proof that stands in for the UPDATE's row count; the runbook's UPDATE otherwise.
  */
-export function defaultChoice(hasRewrite: boolean, observers: string[]): { name: StrategyName; why: string } {
-  if (!hasRewrite) return { name: 'update', why: 'the migration has no rewrite.sql' };
-  if (observers.length) {
-    const shown = observers.slice(0, 3).join(', ') + (observers.length > 3 ? ` and ${observers.length - 3} more` : '');
+export function defaultChoice(f: DefaultFacts): { name: StrategyName; why: string } {
+  if (!f.hasRewrite) return { name: 'update', why: 'the migration has no rewrite.sql' };
+  if (!f.provesRows)
+    return {
+      name: 'update',
+      why:
+        'its invariants.sql does not prove which rows hold each label (a rewrite has no UPDATE row count; ' +
+        '`make new-enum-migration` writes that proof)',
+    };
+  if (f.observers.length) {
+    const o = f.observers;
+    const shown = o.slice(0, 3).join(', ') + (o.length > 3 ? ` and ${o.length - 3} more` : '');
     return { name: 'update', why: `an UPDATE is seen by ${shown}, which a rewrite would skip` };
   }
   return {
@@ -119,24 +135,52 @@ export async function updateObservers(sql: Sql, m: Migration): Promise<string[]>
   return (await sql.unsafe(readSql('update_observers.sql'), [q(spec.type)])).map((r) => String(r.observer));
 }
 
+/** The facts defaultChoice decides on, for migration m on this database. */
+export async function defaultFacts(sql: Sql, m: Migration): Promise<DefaultFacts> {
+  return {
+    hasRewrite: existsSync(migrationPath(m.id, 'rewrite.sql')),
+    provesRows: Boolean(readEnumSpec(m.id)) && m.sql.invariants.includes("'identities'"),
+    observers: await updateObservers(sql, m),
+  };
+}
+
+/** An open run's journal: what its steps kept (journal_open_run.sql). */
+type Done = Record<string, Record<string, unknown> | undefined>;
+
 /**
- * The strategy a run takes: STRATEGY's, else the one this run's committed mutation took (a
- * journal from an earlier release says `default`: the UPDATE), else defaultChoice's for this
- * database. `why` says it for the run's log when the run chose.
+ * The strategy a run takes: STRATEGY's, else the one this open run began with, else
+ * defaultChoice's for this database. A run began with a strategy once its mutation committed (an
+ * earlier release's journal says `default`, or nothing: the UPDATE) or once it dumped before the
+ * window (rename); another STRATEGY cannot finish it and is refused, nothing changed. `why` says
+ * it for the run's log when the run chose; `note`, what an explicit rewrite or rename skips.
  */
 export async function chooseStrategy(
   sql: Sql,
   requested: Strategy | undefined,
   m: Migration,
-  committed?: string,
-): Promise<{ strategy: Strategy; why?: string }> {
-  if (requested) return { strategy: requested };
-  if (committed)
-    return {
-      strategy: strategy(committed === 'default' ? 'update' : committed, m),
-      why: 'as this run began: its mutation has committed',
-    };
-  const c = defaultChoice(existsSync(migrationPath(m.id, 'rewrite.sql')), await updateObservers(sql, m));
+  done: Done = {},
+): Promise<{ strategy: Strategy; why?: string; note?: string }> {
+  const began = done.mutate
+    ? String(done.mutate.strategy ?? 'update').replace(/^default$/, 'update')
+    : done.dump?.beforeWindow
+      ? 'rename'
+      : undefined;
+  const since = done.mutate ? 'its mutation has committed' : 'its dump was taken before the window';
+  if (requested && began && requested.name !== began)
+    throw new Refusal(
+      `migrate-${m.id}: the open run began as STRATEGY=${began} (${since}); STRATEGY=${requested.name} ` +
+        'cannot finish it; nothing changed.',
+      `Run \`make migrate-${m.id}\` with STRATEGY unset (or STRATEGY=${began}): it resumes the run.`,
+    );
+  if (requested) {
+    const seen = requested.name === 'update' ? [] : await updateObservers(sql, m);
+    const note = seen.length
+      ? `STRATEGY=${requested.name} writes no UPDATE: ${seen.join(', ')} will not see the change`
+      : undefined;
+    return { strategy: requested, note };
+  }
+  if (began) return { strategy: strategy(began, m), why: `as this run began: ${since}` };
+  const c = defaultChoice(await defaultFacts(sql, m));
   return { strategy: strategy(c.name, m), why: c.why };
 }
 
