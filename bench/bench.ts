@@ -20,10 +20,10 @@ import { loadMigration } from '../bin/lib/runbook/migration.js';
 import { renameToUndo, undoRename } from '../bin/lib/runbook/inverse.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const parts = (): Record<string, string> => {
+const parts = (file: string): Record<string, string> => {
   const out: Record<string, string> = {};
   let current = '';
-  for (const line of readFileSync(repoPath('bench/floor.sql'), 'utf8').split('\n')) {
+  for (const line of readFileSync(repoPath(file), 'utf8').split('\n')) {
     const m = /^-- part: (\w+)/.exec(line);
     if (m) current = m[1];
     else if (current) out[current] = `${out[current] ?? ''}${line}\n`;
@@ -88,6 +88,9 @@ export interface BenchResult {
   floor: Record<string, number>;
   toolkit: Record<string, number>;
   floorWindow: number;
+  /** bench/floor_rewrite.sql: the fold's own bare statement, and the toolkit's window against it. */
+  rewriteFloor: number;
+  rewriteFloorRatio: number;
   defaultStrategy: string; // what the toolkit's run took with STRATEGY unset (chooseStrategy)
   floorRounds: Record<string, number[]>; // each floor part's time in each round (floorWindow: the median of their sums)
   toolkitWindow: number;
@@ -140,10 +143,12 @@ export async function bench(
       into[k] ??= [];
       into[k].push(v);
     };
-    const sql = parts();
+    const sql = parts('bench/floor.sql');
+    const rewriteSql = parts('bench/floor_rewrite.sql');
+    const rewriteFloor: number[] = [];
     const etaLines: Record<string, number[]> = {}; // each progress line's error, per "step, strategy"
     let defaultStrategy = '';
-    // The other strategies' rounds first: right after the default run's gigabytes of writes,
+    // The other strategies' rounds first: right after an UPDATE run's gigabytes of writes,
     // this VM's disk slows every process start for minutes, which is the bench's doing.
     /** make migrate-0001 on a fresh copy `${name}_${r}`, each step's time and the windows into `into`. */
     const timedMigrate = async (name: string, r: number, into: Record<string, number[]>, strategy?: string) => {
@@ -196,6 +201,12 @@ export async function bench(
       await settle();
       for (const [part, text] of Object.entries(sql)) push(floor, part, psql(sb.bindir, f, text));
       await drop(`floor_${r}`);
+      const fr = await copy(`floor_rewrite_${r}`);
+      psql(sb.bindir, fr, 'SELECT count(*) FROM "User"');
+      await settle();
+      rewriteFloor.push(Object.values(rewriteSql).reduce((a, text) => a + psql(sb.bindir, fr, text), 0));
+      await drop(`floor_rewrite_${r}`);
+      log(`  round ${r}: floor, one rewrite ${rewriteFloor[r - 1].toFixed(2)} s`);
       log(
         `  round ${r}: floor ${Object.entries(floor)
           .map(([k, v]) => `${k} ${v[r - 1].toFixed(2)} s`)
@@ -237,6 +248,8 @@ export async function bench(
       floor: fm,
       toolkit: tm,
       floorWindow,
+      rewriteFloor: median(rewriteFloor),
+      rewriteFloorRatio: median(rewriteFloor.map((fw, i) => toolkit['window-no-dump'][i] / fw)),
       defaultStrategy,
       floorRounds: floor,
       toolkitWindow: tm['window-no-dump'],
@@ -286,6 +299,8 @@ export function table(b: BenchResult): string {
     `window, no dump   ${f(b.floorWindow)} ${f(b.toolkitWindow)}   ratio ${b.ratio.toFixed(3)} ` +
       `(median of rounds: ${b.roundRatios.map((x) => x.toFixed(3)).join(', ')})`,
     `window with dump  ${''.padStart(10)} ${f(b.toolkitWindowWithDump)}`,
+    `floor, one rewrite ${f(b.rewriteFloor)}   the toolkit's window, no dump, against it: ratio ` +
+      `${b.rewriteFloorRatio.toFixed(3)} (bench/floor_rewrite.sql: the fold's statement alone)`,
     `dump    ${b.databaseMB.toFixed(0)} MB database → ${b.dumpMB.toFixed(0)} MB file: ${b.dumpMBps.toFixed(0)} MB/s`,
     `restore ${b.restoreMBps.toFixed(0)} MB/s (one transaction)`,
     ...Object.entries(b.eta).map(

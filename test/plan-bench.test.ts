@@ -135,6 +135,8 @@ t.test('bench: floor and toolkit measured on copies of one database, ratio and t
   const text = table(b);
   t.match(text, /window, no dump +[\d.]+ s +[\d.]+ s +ratio [\d.]+ \(median of rounds: [\d.]+, [\d.]+\)/);
   t.match(text, /^toolkit: make migrate-0001 with STRATEGY unset, which took rewrite here$/m);
+  t.ok(b.rewriteFloor > 0, "the fold's bare statement was timed too");
+  t.match(text, /^floor, one rewrite +[\d.]+ s +the toolkit's window, no dump, against it: ratio [\d.]+ /m);
   t.match(text, /STRATEGY=update +window +[\d.]+ s \(dump inside\), no dump +[\d.]+ s +ratio to floor [\d.]+$/m);
   t.match(text, /STRATEGY=rename +window +[\d.]+ s \(dump before\), no dump +[\d.]+ s .*; inverse +[\d.]+ s, proved/);
 });
