@@ -27,7 +27,7 @@ import {
   waitForOrphans,
   type FinalCheck,
 } from './lib/runbook/runbook.js';
-import { chooseStrategy, requestedStrategy, type StrategyName } from './lib/runbook/strategy.js';
+import { chooseStrategy, ranAs, requestedStrategy, type StrategyName } from './lib/runbook/strategy.js';
 import { dump, dumpPreflight } from './lib/backup/dump.js';
 import { readManifest, writesSince } from './lib/backup/manifest.js';
 import { describeWritesSince, undoRename } from './lib/runbook/inverse.js';
@@ -125,26 +125,18 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
     await checkRights(sql, id, s.dbGuard);
     const open = await openRun(sql, id);
     const state = await dbState(target, m);
-    const { strategy, why, note } = await chooseStrategy(sql, requested, m, open?.done);
-    const result: RunResult = {
-      migration: id,
-      strategy: strategy.name,
-      runId:
-        open?.runId ?? `${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}-${randomBytes(3).toString('hex')}`,
-      resumed: Boolean(open),
-      alreadyApplied: false,
-      steps: [],
-      checks: [],
-    };
-    const done = open?.done ?? {};
+    const runId =
+      open?.runId ?? `${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}-${randomBytes(3).toString('hex')}`;
+    const base = { migration: id, runId, resumed: Boolean(open), alreadyApplied: false, steps: [], checks: [] };
 
     if (!open && state.expanded && state.contracted) {
-      // Finished before: check, change nothing.
+      // Finished before: check, change nothing. The result names the strategy that finished it.
       const last = await lastFinished(sql, id, 'mutate');
+      const applied: RunResult = { ...base, strategy: ranAs(last) ?? requested?.name ?? 'update' };
       // A rename's journal holds catalog facts, not counts: its data is compared to nothing.
       const committed = (last?.proof === 'catalog' ? undefined : last?.after) as Counts | undefined;
-      result.checks = await finalChecks(sql, m, committed);
-      const bad = result.checks.filter((c) => !c.ok && (c.kind === 'schema' || committed));
+      applied.checks = await finalChecks(sql, m, committed);
+      const bad = applied.checks.filter((c) => !c.ok && (c.kind === 'schema' || committed));
       if (bad.length)
         throw new Refusal(
           `migrate-${id}: already applied, but final checks fail: ${describeFailed(bad)}.`,
@@ -152,9 +144,13 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
           1,
         );
       // Prisma's history is bookkeeping of its own: finished (idempotently) whenever asked for.
-      if (opts.prismaDir) result.prisma = await prismaHistory(target, id, opts.prismaDir, { command: `migrate-${id}` });
-      return { ...result, alreadyApplied: true };
+      if (opts.prismaDir)
+        applied.prisma = await prismaHistory(target, id, opts.prismaDir, { command: `migrate-${id}` });
+      return { ...applied, alreadyApplied: true };
     }
+    const { strategy, why, note } = await chooseStrategy(sql, requested, m, open?.done);
+    const result: RunResult = { ...base, strategy: strategy.name };
+    const done = open?.done ?? {};
     if (open) log(`  resuming run ${result.runId} (done: ${Object.keys(done).join(', ') || 'nothing'})`);
     if (why) log(`  strategy ${strategy.name} (STRATEGY unset): ${why}`);
     if (note) log(`  note: ${note}`);

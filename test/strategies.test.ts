@@ -43,8 +43,9 @@ for (const name of ['rewrite', 'rename'] as const) {
       'dbmate sees expand and contract applied',
     );
     const data = await tableChecksum(url);
-    const again = await migrate(url, '0001', s, { strategy: name, log: () => {} });
+    const again = await migrate(url, '0001', s, { log: () => {} }); // STRATEGY unset
     t.equal(again.alreadyApplied, true);
+    t.equal(again.strategy, name, 'already applied: the result names the strategy that finished it');
     t.equal(await tableChecksum(url), data);
   });
 }

@@ -144,6 +144,13 @@ export async function defaultFacts(sql: Sql, m: Migration): Promise<DefaultFacts
   };
 }
 
+/**
+ * The strategy a mutation ran with, from its journal row: an earlier release wrote `default`, or
+ * nothing, for the UPDATE. No row: undefined.
+ */
+export const ranAs = (mutate: Record<string, unknown> | undefined): StrategyName | undefined =>
+  mutate ? (STRATEGY_NAMES.find((n) => n === mutate.strategy) ?? 'update') : undefined;
+
 /** An open run's journal: what its steps kept (journal_open_run.sql). */
 type Done = Record<string, Record<string, unknown> | undefined>;
 
@@ -160,11 +167,7 @@ export async function chooseStrategy(
   m: Migration,
   done: Done = {},
 ): Promise<{ strategy: Strategy; why?: string; note?: string }> {
-  const began = done.mutate
-    ? String(done.mutate.strategy ?? 'update').replace(/^default$/, 'update')
-    : done.dump?.beforeWindow
-      ? 'rename'
-      : undefined;
+  const began = done.mutate ? ranAs(done.mutate) : done.dump?.beforeWindow ? 'rename' : undefined;
   const since = done.mutate ? 'its mutation has committed' : 'its dump was taken before the window';
   if (requested && began && requested.name !== began)
     throw new Refusal(
