@@ -1,6 +1,7 @@
 -- What the run needs of the role it runs as, read from the catalog before anything changes
 -- (migrate's first check, before maintenance). One row per missing right: a code tests assert on,
 -- and the sentence with the statement that gives it. Nothing here needs the toolkit installed.
+-- What the run's dump and restore need of it: preflight_way_back.sql.
 --   $1  the enum type the migration changes (its enum.json "type"; NULL for other migrations)
 --   $2  true when the write guard will run (DB_GUARD, the default): it runs ALTER DATABASE … SET
 WITH me AS (
@@ -19,36 +20,6 @@ WITH me AS (
   JOIN pg_namespace n ON n.oid = c.relnamespace
 ), db AS (
   SELECT d.datname, d.datdba FROM pg_database d WHERE d.datname = current_database()
-), app_schemas AS (                             -- what pg_dump dumps: every schema but the system's
-  SELECT n.oid, n.nspname, n.nspowner FROM pg_namespace n
-  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'breaking_migrations')
-    AND n.nspname NOT LIKE 'pg\_%'
-    AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid
-                                               AND d.deptype = 'e')
-), dumped AS (                                  -- what the dump holds and its restore drops and recreates
-  SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
-                        WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END AS kind,
-         format('%I.%I', n.nspname, c.relname) AS name, c.relowner AS owner, 'pg_class'::regclass AS cls, c.oid
-  FROM pg_class c JOIN app_schemas n ON n.oid = c.relnamespace
-  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-    AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                                               AND d.deptype IN ('a', 'i') AND c.relkind = 'S')  -- its table's
-  UNION ALL
-  SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, format('%I.%I', n.nspname, t.typname), t.typowner,
-         'pg_type'::regclass, t.oid
-  FROM pg_type t JOIN app_schemas n ON n.oid = t.typnamespace
-  WHERE t.typtype IN ('e', 'd', 'r', 'c')                      -- not arrays ('b'); a multirange follows its range
-    AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
-  UNION ALL
-  SELECT CASE p.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END,
-         format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
-         p.proowner, 'pg_proc'::regclass, p.oid
-  FROM pg_proc p JOIN app_schemas n ON n.oid = p.pronamespace
-  WHERE NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
-                                             AND d.deptype = 'i')  -- a range's constructors: not dumped
-  UNION ALL
-  SELECT 'SCHEMA', quote_ident(n.nspname), n.nspowner, 'pg_namespace'::regclass, n.oid
-  FROM app_schemas n WHERE n.nspname <> 'public'
 )
 -- Row-level security that applies to this role would hide rows from the counts and the UPDATE
 -- (the toolkit's sessions set row_security = off, so PostgreSQL would raise mid-window instead).
@@ -134,25 +105,6 @@ FROM (SELECT 'TABLE' AS kind, format('breaking_migrations.%I', c.relname) AS nam
       WHERE p.pronamespace = to_regnamespace('breaking_migrations') AND p.proname = 'report_instance') o
 JOIN pg_roles r ON r.oid = o.owner, me
 WHERE NOT me.super AND NOT pg_has_role(me.name, o.owner, 'USAGE')
-GROUP BY me.name
-UNION ALL
--- The run's dump and its way back run as this role: pg_dump reads every table and sequence, and
--- the restore (pg_restore --clean, in one transaction) drops and recreates every object the dump
--- holds, which only their owner may: a dump that fails stops the run inside the window, a restore
--- that fails rolls back and leaves no way back. Extensions' own objects stay out (the restore
--- leaves extensions alone), and so do the type and tables named above.
-SELECT 'preflight.privilege',
-       format('role %I may not dump and restore (the way back) %s, owned by %s: %s%s (as a superuser)',
-              me.name, count(*) || ' object(s)', string_agg(DISTINCT quote_ident(r.rolname), ', '),
-              string_agg(format('ALTER %s %s OWNER TO %I', o.kind, o.name, me.name), '; ' ORDER BY o.name)
-                FILTER (WHERE o.n <= 5),
-              CASE WHEN count(*) > 5 THEN format('; and %s more, each ALTER … OWNER TO %I', count(*) - 5, me.name)
-                   ELSE '' END)
-FROM (SELECT d.*, row_number() OVER (ORDER BY d.name) AS n FROM dumped d, me
-      WHERE NOT me.super AND NOT pg_has_role(me.name, d.owner, 'USAGE')
-        AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = d.cls AND e.objid = d.oid AND e.deptype = 'e')
-        AND d.oid NOT IN (SELECT oid FROM enum UNION ALL SELECT oid FROM tables)) o
-JOIN pg_roles r ON r.oid = o.owner, me
 GROUP BY me.name
 UNION ALL
 -- The write guard: ALTER DATABASE … SET default_transaction_read_only (owner or superuser).

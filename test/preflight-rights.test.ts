@@ -26,6 +26,14 @@ const ownAll = (db: Target, role: string, more = '') =>
     ALTER TYPE "Role" OWNER TO ${role}; ALTER SCHEMA breaking_migrations OWNER TO ${role}; ${more}`,
   );
 
+/** A database that `role` owns with its toolkit's tables, but none of what else another role made. */
+async function ownedDatabase(t: Test, rows: number, name: string) {
+  const db = await seededDatabase(t, rows);
+  const role = await throwawayRole(t, db, name);
+  await ownAll(db, role, `ALTER TABLE breaking_migrations.schema_migrations OWNER TO ${role}`);
+  return { db, role };
+}
+
 /** make migrate-0001 as `role`, with what the database holds before it. */
 async function migrateAs(db: Target, role: string, extra: Record<string, string> = {}) {
   const before = { counts: await roleCounts(db), data: await tableChecksum(db) };
@@ -213,9 +221,7 @@ t.test("the app's sessions under a role the owner may not end: refused in prefli
 t.test("objects another role owns, which the run's dump and its restore handle: refused, each named", async (t) => {
   // Migrations once run as a superuser left some of the app's objects to it: pg_dump could not
   // read the table (the run stopped at its dump, maintenance ON) and the restore could not drop them.
-  const db = await seededDatabase(t, 120);
-  const role = await throwawayRole(t, db, 'bm_way');
-  await ownAll(db, role, `ALTER TABLE breaking_migrations.schema_migrations OWNER TO ${role}`);
+  const { db, role } = await ownedDatabase(t, 120, 'bm_way');
   await query(
     db,
     `CREATE TABLE audit (id int PRIMARY KEY); CREATE VIEW audit_v AS SELECT id FROM audit;
@@ -250,4 +256,68 @@ t.test("objects another role owns, which the run's dump and its restore handle: 
   const ok = runBin('migrate.ts', ['0001'], s.env);
   t.equal(ok.code, 0, ok.stderr);
   await assertMigrated(t, db, snap, s);
+});
+
+t.test("the way back's other objects: each owner's named, a superuser's named, another role's defaults", async (t) => {
+  // Each of these, left by a superuser, made the run's dump or its restore fail as the owner
+  // (each measured on PostgreSQL 15): pg_dump may not read the large object; the restore may not
+  // drop the others, nor create an event trigger or a wrapper, nor set postgres's defaults.
+  const { db, role } = await ownedDatabase(t, 90, 'bm_back');
+  await query(
+    db,
+    `CREATE COLLATION c_bytes (locale = 'C'); CREATE TEXT SEARCH DICTIONARY plain (template = simple);
+    CREATE STATISTICS user_stats ON id, email FROM "User"; CREATE PUBLICATION user_pub FOR TABLE "User";
+    SELECT lo_from_bytea(424242, 'x');
+    CREATE FUNCTION on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END';
+    ALTER FUNCTION on_ddl() OWNER TO ${role};
+    CREATE EVENT TRIGGER on_ddl ON ddl_command_start EXECUTE FUNCTION on_ddl();
+    CREATE FOREIGN DATA WRAPPER nowhere;
+    ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT SELECT ON TABLES TO ${role}`,
+  );
+  const { before, s, r } = await migrateAs(db, role);
+  t.equal(r.code, 2, 'refused, exit 2');
+  t.match(r.stderr, `role ${role} may not dump and restore (the way back) 5 object(s), owned by postgres: `);
+  const owners = [
+    `ALTER COLLATION public.c_bytes OWNER TO ${role}`,
+    `ALTER LARGE OBJECT 424242 OWNER TO ${role}`,
+    `ALTER PUBLICATION user_pub OWNER TO ${role}`,
+    `ALTER STATISTICS public.user_stats OWNER TO ${role}`,
+    `ALTER TEXT SEARCH DICTIONARY public.plain OWNER TO ${role}`,
+  ];
+  for (const fix of owners) t.match(r.stderr, fix, `names ${fix}`);
+  t.match(
+    r.stderr,
+    `role ${role} may not restore (the way back) 2 object(s), which only a superuser may create: ` +
+      'event trigger on_ddl, foreign-data wrapper nowhere; run the migration as a superuser',
+  );
+  t.match(
+    r.stderr,
+    `role ${role} may not restore (the way back) the default privileges of role postgres (ALTER DEFAULT ` +
+      'PRIVILEGES FOR ROLE postgres …), which only a member of postgres may set: run the migration as a superuser',
+  );
+  await assertNothingChanged(t, db, s, before);
+
+  // Given each owner, and without what only a superuser restores: the run, then its way back.
+  await query(
+    db,
+    `${owners.join('; ')}; DROP EVENT TRIGGER on_ddl; DROP FOREIGN DATA WRAPPER nowhere;
+    ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public REVOKE SELECT ON TABLES FROM ${role}`,
+  );
+  const snap = await snapshot(db);
+  const data = await tableChecksum(db);
+  const ok = runBin('migrate.ts', ['0001'], s.env);
+  t.equal(ok.code, 0, ok.stderr);
+  await assertMigrated(t, db, snap, s);
+  const dump = readdirSync(s.backupDir).find((f) => f.endsWith('.dump'));
+  const back = runBin('restore.ts', [join(s.backupDir, String(dump))], { ...s.env, YES: '1', LIVE: '1' });
+  t.equal(back.code, 0, `the way back restores as ${role}: ${back.stderr}`);
+  t.same(await enumLabels(db), ['USER', 'ADMIN'], 'restored: the labels before the run');
+  t.equal(await tableChecksum(db), data, 'restored: the data before the run');
+  const [kept] = await query(
+    db,
+    `SELECT (SELECT count(*) FROM pg_largeobject_metadata WHERE oid = 424242)::int AS lo,
+            (SELECT count(*) FROM pg_publication_rel WHERE prpubid = (SELECT oid FROM pg_publication
+              WHERE pubname = 'user_pub'))::int AS pub, to_regcollation('c_bytes') IS NOT NULL AS coll`,
+  );
+  t.same(kept, { lo: 1, pub: 1, coll: true }, 'the restore brought each object back');
 });

@@ -1,7 +1,8 @@
 // The rights a run needs, checked in the catalog before anything changes (sql/preflight_rights.sql):
 // ownership of the type and of every table the contract alters, the toolkit's schema and tables,
 // the guard's ALTER DATABASE and its right to end the app's sessions, and row-level security that
-// would hide rows. A fault refuses, exit 2.
+// would hide rows; and those its dump and restore need (sql/preflight_way_back.sql): the owners'
+// of the app's other objects, a superuser's for some. A fault refuses, exit 2.
 import { readEnumSpec } from '../enum/enum-spec.js';
 import { readSql } from '../connection/config.js';
 import type { Sql } from '../connection/db.js';
@@ -23,7 +24,10 @@ export async function rightsProblems(
   enumType: string | undefined,
   dbGuard: boolean,
 ): Promise<RightsProblem[]> {
-  const rows = await sql.unsafe(readSql('preflight_rights.sql'), [enumType ?? null, dbGuard]);
+  const rows = [
+    ...(await sql.unsafe(readSql('preflight_rights.sql'), [enumType ?? null, dbGuard])),
+    ...(await sql.unsafe(readSql('preflight_way_back.sql'), [enumType ?? null])),
+  ];
   return rows.map((r) => ({ code: r.code as RightsProblem['code'], problem: String(r.problem) }));
 }
 
