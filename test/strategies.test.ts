@@ -183,6 +183,11 @@ t.test('the invariants prove which rows hold each label, not only how many (plai
        UPDATE "Team" SET roles = CASE id WHEN 1 THEN '{EMPLOYEE,ADMIN}' ELSE '{EMPLOYEE}' END::"Role"[] WHERE id < 3`,
       /public\."Team"\.roles: rows holding EMPLOYEE after = rows holding EMPLOYEE or USER before \(expected/,
     ],
+    [
+      'an array: a NULL array made empty (both hold no label)',
+      `${rewrite.mutationSql}; UPDATE "Team" SET roles = '{}' WHERE id = 3`,
+      /public\."Team"\.roles: rows with a NULL array unchanged \(expected -?\d+, got 0\)/,
+    ],
   ];
   for (const [what, mutationSql, failure] of broken) {
     const sql = connect(url);
@@ -203,8 +208,13 @@ t.test('the invariants prove which rows hold each label, not only how many (plai
   const ok = await verify(sql, m, { mutation: { sql: rewrite.mutationSql, updatesRows: false } }).finally(() =>
     sql.end(),
   );
-  type Ids = { tables: Record<string, { identities: Record<string, Record<string, string>> }> };
+  type Ids = {
+    tables: Record<string, { identities: Record<string, Record<string, string>>; nulls: Record<string, string> }>;
+  };
   const team = (c: unknown) => (c as Ids).tables['public."Team"'].identities.roles;
+  const nulls = (c: unknown) => (c as Ids).tables['public."Team"'].nulls.roles;
+  t.ok(nulls(ok.before) && nulls(ok.before) !== '0', 'the NULL array row is measured');
+  t.equal(nulls(ok.after), nulls(ok.before), 'and stays NULL');
   t.same(
     team(ok.after),
     { EMPLOYEE: team(ok.before).USER, ADMIN: team(ok.before).ADMIN },

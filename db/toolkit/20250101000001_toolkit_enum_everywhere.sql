@@ -60,12 +60,14 @@ END $$;
 
 -- One scan per table. The result, per table:
 --   {"rows": 200, "identity": "-8123…", "columns": {"role": {"USER": 180, "ADMIN": 20}},
---    "identities": {"role": {"USER": "-5120…", "ADMIN": "-3003…"}}, "holding": {"roles": {"USER": 7}}}
+--    "identities": {"role": {"USER": "-5120…", "ADMIN": "-3003…"}}, "holding": {"roles": {"USER": 7}},
+--    "nulls": {"roles": "-1234…"}}
 -- "columns" counts values (array elements, for an array column; NULL counts under ""),
 -- "identities" sums, per column and label, the identity hash of the rows holding it (of each
 -- element's row, for an array): the mutation's checks compare them to prove WHICH rows hold each
 -- label after, not only how many; "holding" counts, for array columns, the rows whose array
--- holds each label.
+-- holds each label; "nulls", for array columns, the sum of the identity hashes of the rows whose
+-- array is NULL (no such row: no key), which an empty array would otherwise pass for.
 CREATE OR REPLACE FUNCTION breaking_migrations.enum_counts(type_name text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -108,7 +110,9 @@ BEGIN
           branches := branches
             || format('SELECT %L, e, i.h FROM unnest(t.%I) e', tbl.columns[i], tbl.columns[i])
             || format('SELECT %L, e, NULL FROM (SELECT DISTINCT unnest(t.%I)) d(e)',
-                      '#' || tbl.columns[i], tbl.columns[i]);
+                      '#' || tbl.columns[i], tbl.columns[i])
+            -- a NULL array and an empty one both unnest to nothing: the NULL ones counted apart
+            || format('SELECT %L, NULL, i.h WHERE t.%I IS NULL', '!' || tbl.columns[i], tbl.columns[i]);
         ELSE
           branches := branches || format('SELECT %L, t.%I, i.h', tbl.columns[i], tbl.columns[i]);
         END IF;
@@ -127,7 +131,8 @@ BEGIN
                       FROM unnest(%3$L::text[]) k(col)),
           'identities', (SELECT jsonb_object_agg(col, COALESCE((SELECT ids FROM c WHERE c.col = k), '{}'))
                          FROM unnest(%3$L::text[]) k(col)),
-          'holding', COALESCE((SELECT jsonb_object_agg(substr(col, 2), labels) FROM c WHERE col LIKE '#%%'), '{}'))$q$,
+          'holding', COALESCE((SELECT jsonb_object_agg(substr(col, 2), labels) FROM c WHERE col LIKE '#%%'), '{}'),
+          'nulls', COALESCE((SELECT jsonb_object_agg(substr(col, 2), ids -> '') FROM c WHERE col LIKE '!%%'), '{}'))$q$,
         tbl.table_name, array_to_string(branches, ' UNION ALL '), tbl.columns, identity) INTO counted;
     END IF;
     result := result || jsonb_build_object(tbl.table_name, counted);

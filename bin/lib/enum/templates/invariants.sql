@@ -3,8 +3,8 @@
 -- every such column (arrays: element by element), each label after = the labels that map to it
 -- before, and the rows holding it are exactly the rows that held those labels (a hash of their
 -- identities: which rows, not only how many); every label mapped away is gone, and rows updated =
--- rows that held a mapped label; for every table, its rows and every row's identity are unchanged;
--- no column appears or vanishes.
+-- rows that held a mapped label; an array column's NULL arrays stay on the same rows; for every
+-- table, its rows and every row's identity are unchanged; no column appears or vanishes.
 -- $1 = counts.sql before, $2 = after (JSON); $3 = mutation.sql's rows updated as
 -- {"table": {"column": n}}, NULL for the strategies that relabel without an UPDATE.
 WITH map(old_label, new_label) AS (VALUES {{map_values}}),
@@ -46,6 +46,12 @@ FROM (
   FROM col, map m WHERE m.new_label IS DISTINCT FROM m.old_label
   UNION ALL
   SELECT format('%s.%s: NULL unchanged', t, c), COALESCE(bc ->> '', '0'), COALESCE(ac ->> '', '0') FROM col
+  UNION ALL
+  -- an array column: the rows whose array is NULL are the same rows (sum of their identity hashes;
+  -- an empty array holds nothing either, and would pass for one in the counts above)
+  SELECT format('%s.%s: rows with a NULL array unchanged', t, c),
+         COALESCE(bt -> 'nulls' ->> c, '0'), COALESCE(at -> 'nulls' ->> c, '0')
+  FROM col WHERE is_array
   UNION ALL
   -- rows updated: a plain column's rows holding a mapped label; an array's rows holding one
   -- (at least the most held, at most their sum when a row may hold several)
