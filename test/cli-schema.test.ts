@@ -134,9 +134,10 @@ t.test("credentials never reach a command line: dbmate's real argv, read while i
     for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
       try {
         const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-        if (argv.includes('--migrations-table') && argv.includes(' migrate')) {
-          found = { argv, env: readFileSync(`/proc/${pid}/environ`, 'utf8') };
-        }
+        const env = readFileSync(`/proc/${pid}/environ`, 'utf8');
+        // this test's dbmate, not another test file's running beside it: its database, wherever given
+        const ours = `${argv}\n${env}`.includes(`/${plain.database}?`);
+        if (ours && argv.includes('--migrations-table') && argv.includes(' migrate')) found = { argv, env };
       } catch {
         /* the process ended meanwhile */
       }
