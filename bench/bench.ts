@@ -158,7 +158,7 @@ export async function bench(
       const lines: TimedLine[] = [];
       const log = (line: string) => lines.push({ t: performance.now() / 1000, line });
       const run = await migrate(db, '0001', s, { strategy, log, progressEveryMs: 1000 });
-      if (!strategy) defaultStrategy = run.strategy;
+      if (!strategy && run.strategy) defaultStrategy = run.strategy;
       for (const st of ['mutate', 'contract']) {
         const errors = etaErrors(lines, st);
         const key = `${st}, ${run.strategy}`;

@@ -61,7 +61,8 @@ export const stepLine = (st: StepTime) =>
   `  ${st.step.padEnd(16)} ${st.skipped ? `skipped: ${st.skipped}` : `${st.seconds.toFixed(2)} s`}`;
 export interface RunResult {
   migration: string;
-  strategy: StrategyName;
+  /** Absent only when already applied with no finished mutation in the journal (outside the toolkit). */
+  strategy?: StrategyName;
   runId: string;
   resumed: boolean;
   alreadyApplied: boolean;
@@ -132,7 +133,7 @@ export async function migrate(target: Target, id: string, s: Settings, opts: Run
     if (!open && state.expanded && state.contracted) {
       // Finished before: check, change nothing. The result names the strategy that finished it.
       const last = await lastFinished(sql, id, 'mutate');
-      const applied: RunResult = { ...base, strategy: ranAs(last) ?? requested?.name ?? 'update' };
+      const applied: RunResult = { ...base, strategy: ranAs(last, id) };
       // A rename's journal holds catalog facts, not counts: its data is compared to nothing.
       const committed = (last?.proof === 'catalog' ? undefined : last?.after) as Counts | undefined;
       applied.checks = await finalChecks(sql, m, committed);

@@ -6,7 +6,7 @@ import { catalogSnapshot, enumLabels, query, seededDatabase, tableChecksum } fro
 import { assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 import { connect } from '../bin/lib/connection/db.js';
 import { loadMigration } from '../bin/lib/runbook/migration.js';
-import { chooseStrategy, strategy as pickStrategy, updateObservers } from '../bin/lib/runbook/strategy.js';
+import { chooseStrategy, ranAs, strategy as pickStrategy, updateObservers } from '../bin/lib/runbook/strategy.js';
 import { InvariantFailed, verify } from '../verify/verifier.js';
 
 for (const name of ['rewrite', 'rename'] as const) {
@@ -159,7 +159,10 @@ t.test('the invariants prove which rows hold each label, not only how many (plai
   await query(
     url,
     `CREATE TABLE "Team" (id int PRIMARY KEY, roles "Role"[]);
-     INSERT INTO "Team" VALUES (1, '{USER,USER}'), (2, '{ADMIN}'), (3, NULL)`,
+     INSERT INTO "Team" VALUES (1, '{USER,USER}'), (2, '{ADMIN}'), (3, NULL);
+     -- an array column where no row holds an element yet: still an array to the checks
+     CREATE TABLE "Squad" (id int PRIMARY KEY, roles "Role"[]);
+     INSERT INTO "Squad" VALUES (1, NULL), (2, '{}')`,
   );
   const { schema } = await import('../bin/schema.js');
   await schema(url, 'expand');
@@ -188,6 +191,11 @@ t.test('the invariants prove which rows hold each label, not only how many (plai
       `${rewrite.mutationSql}; UPDATE "Team" SET roles = '{}' WHERE id = 3`,
       /public\."Team"\.roles: rows with a NULL array unchanged \(expected -?\d+, got 0\)/,
     ],
+    [
+      'an array no row holds an element of: its NULL array made empty',
+      `${rewrite.mutationSql}; UPDATE "Squad" SET roles = '{}' WHERE id = 1`,
+      /public\."Squad"\.roles: rows with a NULL array unchanged \(expected -?\d+, got 0\)/,
+    ],
   ];
   for (const [what, mutationSql, failure] of broken) {
     const sql = connect(url);
@@ -215,6 +223,9 @@ t.test('the invariants prove which rows hold each label, not only how many (plai
   const nulls = (c: unknown) => (c as Ids).tables['public."Team"'].nulls.roles;
   t.ok(nulls(ok.before) && nulls(ok.before) !== '0', 'the NULL array row is measured');
   t.equal(nulls(ok.after), nulls(ok.before), 'and stays NULL');
+  const squad = (c: unknown) => (c as Ids).tables['public."Squad"'].nulls.roles;
+  t.not(squad(ok.before), '0', 'an array column without elements is measured too');
+  t.equal(squad(ok.after), squad(ok.before));
   t.same(
     team(ok.after),
     { EMPLOYEE: team(ok.before).USER, ADMIN: team(ok.before).ADMIN },
@@ -247,6 +258,11 @@ t.test('STRATEGY unset: update when a trigger sees the UPDATE (it fires for ever
     'the trigger saw every row the mutation changed',
   );
   t.same(r.verifier?.updated, { 'public."User"': { role: users } });
+  // without the trigger a fresh choice would be rewrite: an applied run still names what finished it
+  await query(url, `DROP TRIGGER user_audit ON "User"`);
+  const again = await migrate(url, '0001', s, { log: () => {} });
+  t.equal(again.alreadyApplied, true);
+  t.equal(again.strategy, 'update', 'already applied: the strategy that ran, not the one chosen today');
 });
 
 t.test('what sees an UPDATE: triggers (partitions too), rules, publications; not what would not fire', async (t) => {
@@ -375,3 +391,25 @@ t.test(
     }
   },
 );
+
+t.test('the journal names the strategy that ran; none when applied outside the toolkit', async (t) => {
+  t.equal(ranAs(undefined, '0001'), undefined, 'no mutation row: no strategy');
+  t.equal(ranAs({}, '0001'), 'update', "an earlier release's row without a strategy: the UPDATE");
+  t.equal(ranAs({ strategy: 'default' }, '0001'), 'update');
+  t.equal(ranAs({ strategy: 'rename' }, '0001'), 'rename');
+  t.throws(
+    () => ranAs({ strategy: 'swap' }, '0001'),
+    { message: /ran as strategy swap, which this release of the toolkit does not know; nothing changed\.$/ },
+    "a later release's strategy is refused, not guessed",
+  );
+  const url = await seededDatabase(t, 50);
+  const { schema } = await import('../bin/schema.js');
+  await schema(url, 'expand');
+  await query(url, `UPDATE "User" SET role = 'EMPLOYEE' WHERE role = 'USER'`);
+  await schema(url, 'contract');
+  const data = await tableChecksum(url);
+  const r = await migrate(url, '0001', tempSettings(url), { log: () => {} });
+  t.equal(r.alreadyApplied, true);
+  t.equal(r.strategy, undefined, 'applied by hand: no strategy is claimed');
+  t.equal(await tableChecksum(url), data, 'nothing changed');
+});

@@ -67,7 +67,8 @@ END $$;
 -- element's row, for an array): the mutation's checks compare them to prove WHICH rows hold each
 -- label after, not only how many; "holding" counts, for array columns, the rows whose array
 -- holds each label; "nulls", for array columns, the sum of the identity hashes of the rows whose
--- array is NULL (no such row: no key), which an empty array would otherwise pass for.
+-- array is NULL ("0": none), which an empty array would otherwise pass for. Every array column has
+-- a key in both, so that the checks know it for an array even when no row holds an element.
 CREATE OR REPLACE FUNCTION breaking_migrations.enum_counts(type_name text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -131,9 +132,14 @@ BEGIN
                       FROM unnest(%3$L::text[]) k(col)),
           'identities', (SELECT jsonb_object_agg(col, COALESCE((SELECT ids FROM c WHERE c.col = k), '{}'))
                          FROM unnest(%3$L::text[]) k(col)),
-          'holding', COALESCE((SELECT jsonb_object_agg(substr(col, 2), labels) FROM c WHERE col LIKE '#%%'), '{}'),
-          'nulls', COALESCE((SELECT jsonb_object_agg(substr(col, 2), ids -> '') FROM c WHERE col LIKE '!%%'), '{}'))$q$,
-        tbl.table_name, array_to_string(branches, ' UNION ALL '), tbl.columns, identity) INTO counted;
+          -- every array column has both keys, even when no row holds an element or none is NULL
+          'holding', COALESCE((SELECT jsonb_object_agg(k, COALESCE((SELECT labels FROM c WHERE c.col = '#' || k), '{}'))
+                               FROM unnest(%5$L::text[]) k), '{}'),
+          'nulls', COALESCE((SELECT jsonb_object_agg(k, COALESCE((SELECT ids -> '' FROM c WHERE c.col = '!' || k),
+                                                                  '"0"'))
+                             FROM unnest(%5$L::text[]) k), '{}'))$q$,
+        tbl.table_name, array_to_string(branches, ' UNION ALL '), tbl.columns, identity,
+        (SELECT array_agg(c) FROM unnest(tbl.columns, tbl.is_array) AS u(c, a) WHERE a)) INTO counted;
     END IF;
     result := result || jsonb_build_object(tbl.table_name, counted);
   END LOOP;

@@ -146,10 +146,21 @@ export async function defaultFacts(sql: Sql, m: Migration): Promise<DefaultFacts
 
 /**
  * The strategy a mutation ran with, from its journal row: an earlier release wrote `default`, or
- * nothing, for the UPDATE. No row: undefined.
+ * nothing, for the UPDATE. No row: undefined. A name this release does not know (a later
+ * release's) is refused: guessing the UPDATE would finish another strategy's run.
  */
-export const ranAs = (mutate: Record<string, unknown> | undefined): StrategyName | undefined =>
-  mutate ? (STRATEGY_NAMES.find((n) => n === mutate.strategy) ?? 'update') : undefined;
+export function ranAs(mutate: Record<string, unknown> | undefined, id: string): StrategyName | undefined {
+  if (!mutate) return undefined;
+  const name = mutate.strategy ?? 'default';
+  if (name === 'default') return 'update';
+  const known = STRATEGY_NAMES.find((n) => n === name);
+  if (known) return known;
+  throw new Refusal(
+    `migrate-${id}: the journal says its mutation ran as strategy ${String(name)}, which this release of the ` +
+      'toolkit does not know; nothing changed.',
+    `Upgrade breaking-migrations to the release that began it, then run \`make migrate-${id}\` again.`,
+  );
+}
 
 /** An open run's journal: what its steps kept (journal_open_run.sql). */
 type Done = Record<string, Record<string, unknown> | undefined>;
@@ -167,7 +178,7 @@ export async function chooseStrategy(
   m: Migration,
   done: Done = {},
 ): Promise<{ strategy: Strategy; why?: string; note?: string }> {
-  const began = done.mutate ? ranAs(done.mutate) : done.dump?.beforeWindow ? 'rename' : undefined;
+  const began = done.mutate ? ranAs(done.mutate, m.id) : done.dump?.beforeWindow ? 'rename' : undefined;
   const since = done.mutate ? 'its mutation has committed' : 'its dump was taken before the window';
   if (requested && began && requested.name !== began)
     throw new Refusal(
