@@ -9,9 +9,12 @@
 WITH me AS (
   SELECT r.rolname AS name, r.rolsuper AS super FROM pg_roles r WHERE r.rolname = current_user
 ), altered AS (                                 -- the type and its tables: preflight_rights.sql's own
-  SELECT t.oid FROM pg_type t WHERE $1::text IS NOT NULL AND t.oid = to_regtype(quote_ident($1::text))
-  UNION ALL
-  SELECT a.attrelid FROM pg_type t JOIN pg_attribute a ON a.atttypid IN (t.oid, t.typarray)
+  SELECT 'pg_type'::regclass AS cls, t.oid FROM pg_type t
+  WHERE $1::text IS NOT NULL AND t.oid = to_regtype(quote_ident($1::text))
+  UNION ALL                                     -- tables only, as there: a view of the type is asked for here
+  SELECT 'pg_class'::regclass, c.oid FROM pg_type t
+  JOIN pg_attribute a ON a.atttypid IN (t.oid, t.typarray) AND a.attnum > 0 AND NOT a.attisdropped
+  JOIN pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p')
   WHERE $1::text IS NOT NULL AND t.oid = to_regtype(quote_ident($1::text))
 ), app_schemas AS (                             -- what pg_dump dumps: every schema but the system's
   SELECT n.oid, n.nspname, n.nspowner FROM pg_namespace n
@@ -38,6 +41,7 @@ WITH me AS (
          format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
          p.proowner, 'pg_proc'::regclass, p.oid
   FROM pg_proc p JOIN app_schemas n ON n.oid = p.pronamespace
+  JOIN pg_language l ON l.oid = p.prolang AND l.lanpltrusted    -- C, internal…: a superuser's (below)
   WHERE NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                                              AND d.deptype = 'i')  -- a range's constructors: not dumped
   UNION ALL
@@ -83,6 +87,26 @@ WITH me AS (
   UNION ALL
   SELECT format('language %I', o.lanname), 'pg_language'::regclass, o.oid
   FROM pg_language o WHERE o.oid >= 16384      -- not the built-in ones (FirstNormalObjectId)
+  UNION ALL                                     -- whoever owns it: CREATE FUNCTION … LANGUAGE c is a superuser's
+  SELECT format('function %I.%I(%s) in language %I', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
+                l.lanname), 'pg_proc'::regclass, p.oid
+  FROM pg_proc p JOIN app_schemas n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+  WHERE NOT l.lanpltrusted
+    AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                                             AND d.deptype = 'i')  -- a range's constructors: not dumped
+  UNION ALL
+  SELECT format('base type %I.%I', n.nspname, t.typname), 'pg_type'::regclass, t.oid
+  FROM pg_type t JOIN app_schemas n ON n.oid = t.typnamespace
+  WHERE t.typtype = 'b' AND NOT EXISTS (SELECT FROM pg_type e WHERE e.typarray = t.oid)  -- not an array
+  UNION ALL
+  SELECT format('text search parser %I.%I', n.nspname, o.prsname), 'pg_ts_parser'::regclass, o.oid
+  FROM pg_ts_parser o JOIN app_schemas n ON n.oid = o.prsnamespace
+  UNION ALL
+  SELECT format('text search template %I.%I', n.nspname, o.tmplname), 'pg_ts_template'::regclass, o.oid
+  FROM pg_ts_template o JOIN app_schemas n ON n.oid = o.tmplnamespace
+  UNION ALL
+  SELECT format('access method %I', o.amname), 'pg_am'::regclass, o.oid
+  FROM pg_am o WHERE o.oid >= 16384
   UNION ALL
   SELECT format('operator class %I.%I', n.nspname, o.opcname), 'pg_opclass'::regclass, o.oid
   FROM pg_opclass o JOIN app_schemas n ON n.oid = o.opcnamespace
@@ -114,7 +138,7 @@ SELECT 'preflight.privilege' AS code,
 FROM (SELECT d.*, row_number() OVER (ORDER BY d.name) AS n FROM dumped d, me
       WHERE NOT me.super AND NOT pg_has_role(me.name, d.owner, 'USAGE')
         AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = d.cls AND e.objid = d.oid AND e.deptype = 'e')
-        AND d.oid NOT IN (SELECT oid FROM altered)) o
+        AND NOT EXISTS (SELECT FROM altered x WHERE x.cls = d.cls AND x.oid = d.oid)) o
 JOIN pg_roles r ON r.oid = o.owner, me
 GROUP BY me.name
 UNION ALL
@@ -139,4 +163,16 @@ SELECT 'preflight.privilege',
                    ELSE format('GRANT %I TO %I, or run the migration as a superuser', r.rolname, me.name) END)
 FROM (SELECT DISTINCT a.defaclrole FROM pg_default_acl a) a
 JOIN pg_roles r ON r.oid = a.defaclrole, me
-WHERE NOT me.super AND NOT pg_has_role(me.name, a.defaclrole, 'USAGE');
+WHERE NOT me.super AND NOT pg_has_role(me.name, a.defaclrole, 'USAGE')
+UNION ALL
+-- A foreign server's CREATE SERVER, and ALTER SERVER … OWNER TO, need USAGE on its wrapper, which
+-- an extension's wrapper (postgres_fdw) does not grant to PUBLIC: the restore would fail there.
+SELECT 'preflight.privilege',
+       format('role %I may not restore (the way back) foreign server(s) %s without USAGE on their wrapper: %s',
+              me.name, string_agg(DISTINCT quote_ident(s.srvname), ', '),
+              string_agg(DISTINCT format('GRANT USAGE ON FOREIGN DATA WRAPPER %I TO %I', w.fdwname, me.name), '; '))
+FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw, me
+WHERE NOT me.super AND NOT has_foreign_data_wrapper_privilege(me.name, w.oid, 'USAGE')
+  AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_foreign_server'::regclass AND e.objid = s.oid
+                                            AND e.deptype = 'e')
+GROUP BY me.name;

@@ -41,6 +41,20 @@ async function migrateAs(db: Target, role: string, extra: Record<string, string>
   return { before, s, r: runBin('migrate.ts', ['0001'], s.env) };
 }
 
+/** As `role`: make migrate-0001, checked, then its way back (make restore of the run's dump), checked. */
+async function migrateThenRestore(t: Test, db: Target, role: string, s: ReturnType<typeof tempSettings>) {
+  const snap = await snapshot(db);
+  const data = await tableChecksum(db);
+  const ok = runBin('migrate.ts', ['0001'], s.env);
+  t.equal(ok.code, 0, ok.stderr);
+  await assertMigrated(t, db, snap, s);
+  const dump = readdirSync(s.backupDir).find((f) => f.endsWith('.dump'));
+  const back = runBin('restore.ts', [join(s.backupDir, String(dump))], { ...s.env, YES: '1', LIVE: '1' });
+  t.equal(back.code, 0, `the way back restores as ${role}: ${back.stderr}`);
+  t.same(await enumLabels(db), ['USER', 'ADMIN'], 'restored: the labels before the run');
+  t.equal(await tableChecksum(db), data, 'restored: the data before the run');
+}
+
 async function assertNothingChanged(
   t: Test,
   db: Target,
@@ -303,16 +317,7 @@ t.test("the way back's other objects: each owner's named, a superuser's named, a
     `${owners.join('; ')}; DROP EVENT TRIGGER on_ddl; DROP FOREIGN DATA WRAPPER nowhere;
     ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public REVOKE SELECT ON TABLES FROM ${role}`,
   );
-  const snap = await snapshot(db);
-  const data = await tableChecksum(db);
-  const ok = runBin('migrate.ts', ['0001'], s.env);
-  t.equal(ok.code, 0, ok.stderr);
-  await assertMigrated(t, db, snap, s);
-  const dump = readdirSync(s.backupDir).find((f) => f.endsWith('.dump'));
-  const back = runBin('restore.ts', [join(s.backupDir, String(dump))], { ...s.env, YES: '1', LIVE: '1' });
-  t.equal(back.code, 0, `the way back restores as ${role}: ${back.stderr}`);
-  t.same(await enumLabels(db), ['USER', 'ADMIN'], 'restored: the labels before the run');
-  t.equal(await tableChecksum(db), data, 'restored: the data before the run');
+  await migrateThenRestore(t, db, role, s);
   const [kept] = await query(
     db,
     `SELECT (SELECT count(*) FROM pg_largeobject_metadata WHERE oid = 424242)::int AS lo,
@@ -320,4 +325,75 @@ t.test("the way back's other objects: each owner's named, a superuser's named, a
               WHERE pubname = 'user_pub'))::int AS pub, to_regcollation('c_bytes') IS NOT NULL AS coll`,
   );
   t.same(kept, { lo: 1, pub: 1, coll: true }, 'the restore brought each object back');
+});
+
+t.test("the way back's code, casts, operators, a view of the type, a server's wrapper: named, restored", async (t) => {
+  // A function in C or internal (and a base type, parser, template or access method, which need
+  // one) may be created by a superuser only, whoever owns it, as may a language, an operator class,
+  // a publication of every table and a cast between the system's types; a view of the type is not
+  // one of the tables preflight_rights asks for; CREATE SERVER needs USAGE on an extension's wrapper.
+  const { db, role } = await ownedDatabase(t, 60, 'bm_code');
+  const owners = [
+    `ALTER OPERATOR public.### (integer, integer) OWNER TO ${role}`, // in the order of their names
+    `ALTER CONVERSION public.latin_to_utf8 OWNER TO ${role}`,
+    `ALTER TEXT SEARCH CONFIGURATION public.plain_cfg OWNER TO ${role}`,
+    `ALTER VIEW public.role_names OWNER TO ${role}`,
+  ];
+  await query(
+    db,
+    `CREATE CONVERSION latin_to_utf8 FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8;
+    CREATE OPERATOR ### (LEFTARG = int4, RIGHTARG = int4, FUNCTION = int4pl);
+    CREATE TEXT SEARCH CONFIGURATION plain_cfg (COPY = simple);
+    CREATE TRUSTED LANGUAGE plsame HANDLER plpgsql_call_handler;
+    CREATE OPERATOR CLASS int4_again FOR TYPE int4 USING btree AS OPERATOR 1 <, FUNCTION 1 btint4cmp(int4, int4);
+    CREATE PUBLICATION everything FOR ALL TABLES;
+    CREATE CAST (point AS text) WITH INOUT;
+    CREATE VIEW role_names AS SELECT 'ADMIN'::"Role" AS role;
+    CREATE FUNCTION text_length(text) RETURNS int4 LANGUAGE internal STRICT IMMUTABLE AS 'textlen';
+    ALTER FUNCTION text_length(text) OWNER TO ${role};
+    CREATE ACCESS METHOD heap2 TYPE TABLE HANDLER heap_tableam_handler;
+    CREATE TEXT SEARCH TEMPLATE simple2 (INIT = dsimple_init, LEXIZE = dsimple_lexize);
+    CREATE EXTENSION postgres_fdw; CREATE SERVER far FOREIGN DATA WRAPPER postgres_fdw;
+    ALTER SERVER far OWNER TO ${role}`,
+  );
+  const { before, s, r } = await migrateAs(db, role);
+  t.equal(r.code, 2, 'refused, exit 2');
+  t.match(r.stderr, `4 object(s), owned by postgres: ${owners.join('; ')} (as a superuser)`);
+  t.match(
+    r.stderr,
+    `role ${role} may not restore (the way back) 7 object(s), which only a superuser may create: ` +
+      'access method heap2, cast (point AS text), function public.text_length(text) in language internal, ' +
+      'language plsame, operator class public.int4_again, publication everything (FOR ALL TABLES), ' +
+      'text search template public.simple2; run the migration as a superuser',
+  );
+  t.match(
+    r.stderr,
+    `role ${role} may not restore (the way back) foreign server(s) far without USAGE on their wrapper: ` +
+      `GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO ${role}`,
+  );
+  t.notMatch(r.stderr, /ALTER (ROUTINE|FUNCTION) public\.text_length/, 'no owner to give: only a superuser creates it');
+  t.same(await enumLabels(db), ['USER', 'ADMIN'], 'labels unchanged');
+  t.same(await roleCounts(db), before.counts, 'rows unchanged');
+  t.notOk(existsSync(join(s.maintenanceDir, 'enabled.lock')), 'maintenance never ON');
+  // (the view also blocks the type swap: it is dropped here, as that preflight would ask)
+  await query(
+    db,
+    `DROP VIEW role_names; DROP FUNCTION text_length(text); DROP ACCESS METHOD heap2;
+    DROP TEXT SEARCH TEMPLATE simple2; GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO ${role};
+    DROP LANGUAGE plsame; DROP OPERATOR FAMILY int4_again USING btree; DROP PUBLICATION everything;
+    DROP CAST (point AS text); ${owners.slice(0, 3).join('; ')}`,
+  );
+  await migrateThenRestore(t, db, role, s);
+  const [kept] = await query(
+    db,
+    `SELECT to_regoperator('###(int4, int4)') IS NOT NULL AS op,
+            (SELECT count(*) FROM pg_conversion WHERE conname = 'latin_to_utf8')::int AS conv,
+            (SELECT count(*) FROM pg_ts_config WHERE cfgname = 'plain_cfg')::int AS cfg`,
+  );
+  t.same(kept, { op: true, conv: 1, cfg: 1 }, 'the restore brought each object back');
+  const [far] = await query(
+    db,
+    `SELECT pg_get_userbyid(srvowner) AS owner FROM pg_foreign_server WHERE srvname = 'far'`,
+  );
+  t.same(far, { owner: role }, 'the server is back, with its owner');
 });
