@@ -25,58 +25,62 @@ WITH me AS (
 ), dumped AS (                                  -- what the dump holds and its restore drops and recreates
   SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
                         WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END AS kind,
-         format('%I.%I', n.nspname, c.relname) AS name, c.relowner AS owner, 'pg_class'::regclass AS cls, c.oid
+         format('%I.%I', n.nspname, c.relname) AS name, c.relowner AS owner, 'pg_class'::regclass AS cls, c.oid,
+         n.oid AS nsp                           -- its schema (NULL: none), where its owner must create
   FROM pg_class c JOIN app_schemas n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
     AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                                                AND d.deptype IN ('a', 'i') AND c.relkind = 'S')  -- its table's
   UNION ALL
   SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, format('%I.%I', n.nspname, t.typname), t.typowner,
-         'pg_type'::regclass, t.oid
+         'pg_type'::regclass, t.oid, n.oid
   FROM pg_type t JOIN app_schemas n ON n.oid = t.typnamespace
   WHERE t.typtype IN ('e', 'd', 'r', 'c')                      -- not arrays ('b'); a multirange follows its range
     AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
   UNION ALL
   SELECT CASE p.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END,
          format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
-         p.proowner, 'pg_proc'::regclass, p.oid
+         p.proowner, 'pg_proc'::regclass, p.oid, n.oid
   FROM pg_proc p JOIN app_schemas n ON n.oid = p.pronamespace
   JOIN pg_language l ON l.oid = p.prolang AND l.lanpltrusted    -- C, internal…: a superuser's (below)
   WHERE NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                                              AND d.deptype = 'i')  -- a range's constructors: not dumped
   UNION ALL
-  SELECT 'SCHEMA', quote_ident(n.nspname), n.nspowner, 'pg_namespace'::regclass, n.oid
+  SELECT 'SCHEMA', quote_ident(n.nspname), n.nspowner, 'pg_namespace'::regclass, n.oid, NULL
   FROM app_schemas n WHERE n.nspname <> 'public'
   UNION ALL
-  SELECT 'COLLATION', format('%I.%I', n.nspname, o.collname), o.collowner, 'pg_collation'::regclass, o.oid
+  SELECT 'COLLATION', format('%I.%I', n.nspname, o.collname), o.collowner, 'pg_collation'::regclass, o.oid,
+         n.oid
   FROM pg_collation o JOIN app_schemas n ON n.oid = o.collnamespace
   UNION ALL
-  SELECT 'CONVERSION', format('%I.%I', n.nspname, o.conname), o.conowner, 'pg_conversion'::regclass, o.oid
+  SELECT 'CONVERSION', format('%I.%I', n.nspname, o.conname), o.conowner, 'pg_conversion'::regclass, o.oid,
+         n.oid
   FROM pg_conversion o JOIN app_schemas n ON n.oid = o.connamespace
   UNION ALL
   SELECT 'OPERATOR', format('%I.%s (%s, %s)', n.nspname, o.oprname, COALESCE(format_type(NULLIF(o.oprleft, 0), NULL),
-         'NONE'), format_type(o.oprright, NULL)), o.oprowner, 'pg_operator'::regclass, o.oid
+         'NONE'), format_type(o.oprright, NULL)), o.oprowner, 'pg_operator'::regclass, o.oid, n.oid
   FROM pg_operator o JOIN app_schemas n ON n.oid = o.oprnamespace
   UNION ALL
   SELECT 'TEXT SEARCH CONFIGURATION', format('%I.%I', n.nspname, o.cfgname), o.cfgowner, 'pg_ts_config'::regclass,
-         o.oid
+         o.oid, n.oid
   FROM pg_ts_config o JOIN app_schemas n ON n.oid = o.cfgnamespace
   UNION ALL
   SELECT 'TEXT SEARCH DICTIONARY', format('%I.%I', n.nspname, o.dictname), o.dictowner, 'pg_ts_dict'::regclass,
-         o.oid
+         o.oid, n.oid
   FROM pg_ts_dict o JOIN app_schemas n ON n.oid = o.dictnamespace
   UNION ALL
-  SELECT 'STATISTICS', format('%I.%I', n.nspname, o.stxname), o.stxowner, 'pg_statistic_ext'::regclass, o.oid
+  SELECT 'STATISTICS', format('%I.%I', n.nspname, o.stxname), o.stxowner, 'pg_statistic_ext'::regclass, o.oid,
+         n.oid
   FROM pg_statistic_ext o JOIN app_schemas n ON n.oid = o.stxnamespace
   UNION ALL                                     -- FOR ALL TABLES / TABLES IN SCHEMA: a superuser's (below)
-  SELECT 'PUBLICATION', quote_ident(o.pubname), o.pubowner, 'pg_publication'::regclass, o.oid
+  SELECT 'PUBLICATION', quote_ident(o.pubname), o.pubowner, 'pg_publication'::regclass, o.oid, NULL
   FROM pg_publication o
   WHERE NOT o.puballtables AND NOT EXISTS (SELECT FROM pg_publication_namespace s WHERE s.pnpubid = o.oid)
   UNION ALL
-  SELECT 'SERVER', quote_ident(o.srvname), o.srvowner, 'pg_foreign_server'::regclass, o.oid
+  SELECT 'SERVER', quote_ident(o.srvname), o.srvowner, 'pg_foreign_server'::regclass, o.oid, NULL
   FROM pg_foreign_server o
   UNION ALL                                     -- pg_dump reads each one: its owner, or SELECT on it
-  SELECT 'LARGE OBJECT', o.oid::text, o.lomowner, 'pg_largeobject'::regclass, o.oid
+  SELECT 'LARGE OBJECT', o.oid::text, o.lomowner, 'pg_largeobject'::regclass, o.oid, NULL
   FROM pg_largeobject_metadata o
 ), superuser_only AS (                          -- what only a superuser may create, whoever owns it
   SELECT format('event trigger %I', o.evtname) AS name, 'pg_event_trigger'::regclass AS cls, o.oid
@@ -164,6 +168,27 @@ SELECT 'preflight.privilege',
 FROM (SELECT DISTINCT a.defaclrole FROM pg_default_acl a) a
 JOIN pg_roles r ON r.oid = a.defaclrole, me
 WHERE NOT me.super AND NOT pg_has_role(me.name, a.defaclrole, 'USAGE')
+UNION ALL
+-- The restore gives each object back to its owner (ALTER … OWNER TO), and PostgreSQL then asks the
+-- new owner for CREATE on the object's schema (on the database, for a publication): a group role
+-- this role is a member of, which owns objects in a schema it may not create in (public, on 15, for
+-- any role but the database's owner), fails it. (A schema's asks the restorer, as preflight_rights.)
+SELECT 'preflight.privilege',
+       format('role %I may not restore (the way back) %s owned by %s, which may not create where they are: %s '
+              || '(the restore gives each back to its owner, which needs it)',
+              me.name, count(*) || ' object(s)', string_agg(DISTINCT quote_ident(o.owner_name), ', '),
+              string_agg(DISTINCT o.fix, '; ' ORDER BY o.fix))
+FROM (SELECT d.*, r.rolname AS owner_name,
+             CASE WHEN d.nsp IS NULL THEN format('GRANT CREATE ON DATABASE %I TO %I', current_database(), r.rolname)
+                  ELSE format('GRANT CREATE ON SCHEMA %I TO %I', n.nspname, r.rolname) END AS fix
+      FROM dumped d JOIN pg_roles r ON r.oid = d.owner LEFT JOIN pg_namespace n ON n.oid = d.nsp, me
+      WHERE NOT me.super AND NOT r.rolsuper AND r.rolname <> me.name AND pg_has_role(me.name, d.owner, 'USAGE')
+        AND d.kind NOT IN ('SCHEMA', 'SERVER', 'LARGE OBJECT')  -- these ask nothing of their new owner
+        AND CASE WHEN d.nsp IS NULL THEN NOT has_database_privilege(r.oid, current_database(), 'CREATE')
+                 ELSE NOT has_schema_privilege(r.oid, d.nsp, 'CREATE') END
+        AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = d.cls AND e.objid = d.oid AND e.deptype = 'e')) o,
+     me
+GROUP BY me.name
 UNION ALL
 -- A foreign server's CREATE SERVER, and ALTER SERVER … OWNER TO, need USAGE on its wrapper, which
 -- an extension's wrapper (postgres_fdw) does not grant to PUBLIC: the restore would fail there.

@@ -397,3 +397,37 @@ t.test("the way back's code, casts, operators, a view of the type, a server's wr
   );
   t.same(far, { owner: role }, 'the server is back, with its owner');
 });
+
+t.test("a group role's objects: the restore gives them back, and their owner must create there", async (t) => {
+  // Measured on 15: the role is a member of the group (so it may drop and recreate its objects),
+  // but ALTER TABLE … OWNER TO group needs the group's CREATE on public (which 15 gives to the
+  // database's owner only), ALTER PUBLICATION … OWNER TO its CREATE on the database: the way back
+  // failed, rolled back, after a run whose preflight had passed.
+  const { db, role } = await ownedDatabase(t, 40, 'bm_member');
+  const group = await throwawayRole(t, db, 'bm_group');
+  await query(
+    db,
+    `GRANT ${group} TO ${role}; CREATE TABLE audit (id int PRIMARY KEY); INSERT INTO audit VALUES (1), (2);
+    ALTER TABLE audit OWNER TO ${group}; CREATE PUBLICATION audit_pub FOR TABLE audit;
+    ALTER PUBLICATION audit_pub OWNER TO ${group}`,
+  );
+  const { before, s, r } = await migrateAs(db, role);
+  t.equal(r.code, 2, 'refused, exit 2');
+  t.match(
+    r.stderr,
+    `role ${role} may not restore (the way back) 2 object(s) owned by ${group}, which may not create where they ` +
+      `are: GRANT CREATE ON DATABASE ${db.database} TO ${group}; GRANT CREATE ON SCHEMA public TO ${group} ` +
+      '(the restore gives each back to its owner, which needs it)',
+  );
+  t.notMatch(r.stderr, /ALTER TABLE public\.audit OWNER/, 'its owner is fine: the role is a member');
+  await assertNothingChanged(t, db, s, before);
+  await query(db, `GRANT CREATE ON DATABASE "${db.database}" TO ${group}; GRANT CREATE ON SCHEMA public TO ${group}`);
+  await migrateThenRestore(t, db, role, s);
+  const [audit] = await query(
+    db,
+    `SELECT pg_get_userbyid(c.relowner) AS owner, (SELECT count(*) FROM audit)::int AS n,
+            (SELECT pg_get_userbyid(pubowner) FROM pg_publication WHERE pubname = 'audit_pub') AS pub
+     FROM pg_class c WHERE c.oid = 'audit'::regclass`,
+  );
+  t.same(audit, { owner: group, n: 2, pub: group }, "restored: the group's table, its rows and its publication");
+});
