@@ -30,7 +30,15 @@ import { withoutExtensions } from '../bin/lib/backup/extensions.js';
 import { listBackups, pruneBackups } from '../bin/lib/backup/backups.js';
 import { repo, runBin } from './helpers/cli.js';
 import { tempSettings } from './helpers/runbook.js';
-import { oracleConfig, query, seededDatabase, tableChecksum, throwawayRole, urlOf } from './helpers/database.js';
+import {
+  oracleConfig,
+  query,
+  roleCounts,
+  seededDatabase,
+  tableChecksum,
+  throwawayRole,
+  urlOf,
+} from './helpers/database.js';
 import { spawnTracked } from '../e2e/prisma/apps.js';
 import { reportStatements } from '../nextjs/maintenance.js';
 
@@ -557,4 +565,39 @@ t.test('a restore that fails after the large objects is rolled back whole', asyn
   const again = runBin('restore.ts', [d.stdout.trim().split('\n').pop()!], { ...env, YES: '1', LIVE: '1' });
   t.equal(again.code, 0, again.stderr);
   t.same(await query(url, `SELECT count(*)::int AS n FROM pg_largeobject_metadata`), [{ n: 1 }], 'the large object');
+});
+
+t.test("a restore whose data is not the manifest's is rolled back before its COMMIT", async (t) => {
+  // The check runs inside the restore's transaction (sql/restore_check.sql), in place of pg_restore's
+  // own COMMIT: before, the data was committed, then found different ("restored, but row counts differ").
+  const url = await seededDatabase(t, 40);
+  const env = { DATABASE_URL: urlOf(url), BACKUP_DIR: backupDir() };
+  const d = runBin('dump.ts', [], env);
+  t.equal(d.code, 0, d.stderr);
+  const path = d.stdout.trim().split('\n').pop()!;
+  const manifest = JSON.parse(readFileSync(`${path}.manifest.json`, 'utf8'));
+  writeFileSync(
+    `${path}.manifest.json`,
+    JSON.stringify({ ...manifest, tables: { ...manifest.tables, 'public."User"': 41, 'public."Gone"': 3 } }),
+  );
+  await query(url, `DELETE FROM "User" WHERE role = 'ADMIN'`);
+  const before = await tableChecksum(url);
+  const r = runBin('restore.ts', [path], { ...env, YES: '1', LIVE: '1' });
+  t.equal(r.code, 1, r.stderr);
+  t.match(
+    r.stderr,
+    'the restore failed and was rolled back; the database is as it was: psql:<stdin>:', // the check's line
+  );
+  t.match(
+    r.stderr,
+    "restore check: the restored data is not what the dump's manifest counted: " +
+      'public."Gone" is missing (the manifest: 3 rows); public."User" has 40 rows (the manifest: 41)',
+  );
+  t.match(r.stderr, /next: Pick another dump \(`make backups`\): this one does not hold what its manifest counted\./);
+  t.equal(await tableChecksum(url), before, 'as it was, as said: nothing of the dump committed');
+  writeFileSync(`${path}.manifest.json`, JSON.stringify(manifest));
+  const again = runBin('restore.ts', [path], { ...env, YES: '1', LIVE: '1' });
+  t.equal(again.code, 0, again.stderr);
+  t.match(again.stdout, /tables match the manifest/);
+  t.equal((await roleCounts(url)).total, 40, 'restored: every row of the dump');
 });

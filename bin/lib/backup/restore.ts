@@ -91,11 +91,16 @@ export async function restore(
   const manifest = opts.checked !== undefined ? opts.checked : await checkDump(target, s, dumpPath);
   const database = target.database;
   log(`→ restore ${dumpPath} into ${describeTarget(target)} (one transaction)`);
-  const r = await restoreInOneTransaction(target, s, dumpPath, log, opts.portable);
+  const expected = manifest
+    ? Object.fromEntries(Object.entries(manifest.tables).filter(([name]) => !(name in NOT_COMPARED)))
+    : null;
+  const r = await restoreInOneTransaction(target, s, dumpPath, log, expected, opts.portable);
   if (!r.ok) {
     throw new Refusal(
       `restore: the restore failed and was rolled back; the database is as it was: ${r.why}`,
-      'Fix the cause above and run it again.',
+      r.why.includes('restore check:')
+        ? `Pick another dump (\`make backups\`): this one does not hold what its manifest counted.`
+        : 'Fix the cause above and run it again.',
       1,
     );
   }
@@ -116,9 +121,11 @@ export async function restore(
 
 /**
  * pg_restore --clean --if-exists --single-transaction writes the SQL; psql runs it. We sit between
- * the two and open the transaction ourselves; pg_restore's own COMMIT is the last line it writes,
- * once it has read the whole archive, and psql stops at the first error (ON_ERROR_STOP): a
- * truncated archive never commits half a restore, and neither do large objects (see args).
+ * the two and open the transaction ourselves, and hold pg_restore's own COMMIT back (the last
+ * statement it writes, once it has read the whole archive): only once pg_restore has exited 0 do
+ * we send sql/restore_check.sql (every table's rows as the manifest counted them, or it raises)
+ * and then the COMMIT. psql stops at the first error (ON_ERROR_STOP): a truncated archive, a
+ * failed check, never commit half a restore, and neither do large objects (see args).
  * The toolkit's own schema is dropped first, in the same transaction, so that it comes back
  * exactly as the dump has it (or not at all, for a dump taken before the toolkit was installed).
  * The app's instance reports (report_instance(), into app_instances) go on meanwhile: the DROP waits
@@ -132,6 +139,7 @@ async function restoreInOneTransaction(
   s: Settings,
   dumpPath: string,
   log: (l: string) => void,
+  expected: Record<string, number> | null,
   portable = false,
 ): Promise<{ ok: boolean; why: string }> {
   const args = [
@@ -163,21 +171,51 @@ async function restoreInOneTransaction(
   psql.stdin.on('error', () => {}); // psql stopped on an error: its exit code tells
   const psqlDone = new Promise<number | null>((res) => psql.once('close', res));
   const filter = withoutExtensions(await withSql(target, foreignExtensions));
+  const held = withoutFinalCommit();
   psql.stdin.write('BEGIN;\nDROP SCHEMA IF EXISTS breaking_migrations CASCADE;\n');
   const produced = await runStreaming(producer, {
     input: dumpPath,
-    onData: (chunk) => void psql.stdin.write(filter.push(chunk)),
+    onData: (chunk) => void psql.stdin.write(held.push(filter.push(chunk))),
     // Measured: the share of the dump file read so far (pg_restore reads it once, in order).
     progress: (_sent, sec, read) =>
       log(`  … restore: ${describeProgress({ done: read, total: dumpBytes, unit: 'bytes' }, sec)}`),
   });
-  if (produced.code === 0) psql.stdin.end(Buffer.concat([filter.end(), Buffer.from('COMMIT;\n')]));
-  else psql.kill('SIGTERM'); // the connection closes, the server rolls the transaction back
+  const rest = produced.code === 0 ? held.push(filter.end()) : Buffer.alloc(0);
+  const tail = produced.code === 0 ? held.end() : null;
+  if (tail) {
+    const counts = expected && JSON.stringify(expected).replaceAll("'", "''");
+    const setting = `SELECT set_config('breaking_migrations.restore_expected', '${counts}', true);`;
+    const check = counts ? `${setting}\n${readSql('restore_check.sql')}\n` : '';
+    psql.stdin.end(Buffer.concat([rest, tail, Buffer.from(`${check}COMMIT;\n`)]));
+  } else psql.kill('SIGTERM'); // the connection closes, the server rolls the transaction back
   const psqlCode = await psqlDone;
   if (produced.code !== 0)
     return { ok: false, why: `pg_restore: ${failureCause(produced.stderr) || `exit ${produced.code}`}` };
+  if (!tail) return { ok: false, why: "pg_restore's SQL ended before its COMMIT (an archive cut short?)" };
   if (psqlCode !== 0) return { ok: false, why: failureCause(psqlErr) || `psql exit ${psqlCode}` };
   return { ok: true, why: '' };
+}
+
+/**
+ * pg_restore's SQL with its final COMMIT cut out: the last bytes wait until the end, when the
+ * COMMIT line is taken out of them; end() gives null when there was none (a stream cut short).
+ * Only the tail is looked at: a data line that reads COMMIT; comes before the archive's last one.
+ */
+function withoutFinalCommit(): { push: (chunk: Buffer) => Buffer; end: () => Buffer | null } {
+  const keep = 4096; // more than what follows the COMMIT (a comment and \unrestrict)
+  const commit = '\nCOMMIT;\n';
+  let held = Buffer.alloc(0);
+  return {
+    push(chunk) {
+      const all = Buffer.concat([held, chunk]);
+      held = Buffer.from(all.subarray(Math.max(0, all.length - keep)));
+      return all.subarray(0, Math.max(0, all.length - keep));
+    },
+    end() {
+      const at = held.lastIndexOf(commit);
+      return at < 0 ? null : Buffer.concat([held.subarray(0, at + 1), held.subarray(at + commit.length)]);
+    },
+  };
 }
 
 /**
