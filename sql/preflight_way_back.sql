@@ -22,6 +22,12 @@ WITH me AS (
     AND n.nspname NOT LIKE 'pg\_%'
     AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid
                                                AND d.deptype = 'e')
+), routines AS (                                -- the app's functions, procedures and aggregates
+  SELECT p.oid, p.proname, p.prokind, p.proowner, n.oid AS nsp, n.nspname, l.lanname,
+         l.lanpltrusted OR p.prokind = 'a' AS trusted  -- an aggregate says 'internal', its functions tell
+  FROM pg_proc p JOIN app_schemas n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+  WHERE NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                                             AND d.deptype = 'i')  -- a range's constructors: not dumped
 ), dumped AS (                                  -- what the dump holds and its restore drops and recreates
   SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
                         WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END AS kind,
@@ -38,13 +44,10 @@ WITH me AS (
   WHERE t.typtype IN ('e', 'd', 'r', 'c')                      -- not arrays ('b'); a multirange follows its range
     AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
   UNION ALL
-  SELECT CASE p.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END,
-         format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
-         p.proowner, 'pg_proc'::regclass, p.oid, n.oid
-  FROM pg_proc p JOIN app_schemas n ON n.oid = p.pronamespace
-  JOIN pg_language l ON l.oid = p.prolang AND l.lanpltrusted    -- C, internal…: a superuser's (below)
-  WHERE NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
-                                             AND d.deptype = 'i')  -- a range's constructors: not dumped
+  SELECT CASE r.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END,
+         format('%I.%I(%s)', r.nspname, r.proname, pg_get_function_identity_arguments(r.oid)),
+         r.proowner, 'pg_proc'::regclass, r.oid, r.nsp
+  FROM routines r WHERE r.trusted              -- C, internal…: a superuser's (below)
   UNION ALL
   SELECT 'SCHEMA', quote_ident(n.nspname), n.nspowner, 'pg_namespace'::regclass, n.oid, NULL
   FROM app_schemas n WHERE n.nspname <> 'public'
@@ -92,12 +95,9 @@ WITH me AS (
   SELECT format('language %I', o.lanname), 'pg_language'::regclass, o.oid
   FROM pg_language o WHERE o.oid >= 16384      -- not the built-in ones (FirstNormalObjectId)
   UNION ALL                                     -- whoever owns it: CREATE FUNCTION … LANGUAGE c is a superuser's
-  SELECT format('function %I.%I(%s) in language %I', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
-                l.lanname), 'pg_proc'::regclass, p.oid
-  FROM pg_proc p JOIN app_schemas n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
-  WHERE NOT l.lanpltrusted
-    AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
-                                             AND d.deptype = 'i')  -- a range's constructors: not dumped
+  SELECT format('function %I.%I(%s) in language %I', r.nspname, r.proname, pg_get_function_identity_arguments(r.oid),
+                r.lanname), 'pg_proc'::regclass, r.oid
+  FROM routines r WHERE NOT r.trusted
   UNION ALL
   SELECT format('base type %I.%I', n.nspname, t.typname), 'pg_type'::regclass, t.oid
   FROM pg_type t JOIN app_schemas n ON n.oid = t.typnamespace
@@ -183,21 +183,26 @@ FROM (SELECT d.*, r.rolname AS owner_name,
                   ELSE format('GRANT CREATE ON SCHEMA %I TO %I', n.nspname, r.rolname) END AS fix
       FROM dumped d JOIN pg_roles r ON r.oid = d.owner LEFT JOIN pg_namespace n ON n.oid = d.nsp, me
       WHERE NOT me.super AND NOT r.rolsuper AND r.rolname <> me.name AND pg_has_role(me.name, d.owner, 'USAGE')
-        AND d.kind NOT IN ('SCHEMA', 'SERVER', 'LARGE OBJECT')  -- these ask nothing of their new owner
+        AND d.kind NOT IN ('SCHEMA', 'SERVER', 'LARGE OBJECT')  -- no CREATE asked of their new owner (a
+                                                                 -- server's USAGE on its wrapper: below)
         AND CASE WHEN d.nsp IS NULL THEN NOT has_database_privilege(r.oid, current_database(), 'CREATE')
                  ELSE NOT has_schema_privilege(r.oid, d.nsp, 'CREATE') END
         AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = d.cls AND e.objid = d.oid AND e.deptype = 'e')) o,
      me
 GROUP BY me.name
 UNION ALL
--- A foreign server's CREATE SERVER, and ALTER SERVER … OWNER TO, need USAGE on its wrapper, which
--- an extension's wrapper (postgres_fdw) does not grant to PUBLIC: the restore would fail there.
+-- A foreign server's CREATE SERVER needs USAGE on its wrapper for the role that restores it, and
+-- ALTER SERVER … OWNER TO for its owner; an extension's wrapper (postgres_fdw) grants it to no one.
 SELECT 'preflight.privilege',
-       format('role %I may not restore (the way back) foreign server(s) %s without USAGE on their wrapper: %s',
+       format('role %I may not restore (the way back) foreign server(s) %s without USAGE on their wrapper '
+              || '(for the role that recreates them and the one that owns them): %s',
               me.name, string_agg(DISTINCT quote_ident(s.srvname), ', '),
-              string_agg(DISTINCT format('GRANT USAGE ON FOREIGN DATA WRAPPER %I TO %I', w.fdwname, me.name), '; '))
-FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw, me
-WHERE NOT me.super AND NOT has_foreign_data_wrapper_privilege(me.name, w.oid, 'USAGE')
+              string_agg(DISTINCT format('GRANT USAGE ON FOREIGN DATA WRAPPER %I TO %I', w.fdwname, who.rolname),
+                         '; '))
+FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw, me,
+     LATERAL (SELECT r.rolname FROM pg_roles r
+              WHERE r.rolname = me.name OR (r.oid = s.srvowner AND NOT r.rolsuper)) who
+WHERE NOT me.super AND NOT has_foreign_data_wrapper_privilege(who.rolname, w.oid, 'USAGE')
   AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_foreign_server'::regclass AND e.objid = s.oid
                                             AND e.deptype = 'e')
 GROUP BY me.name;

@@ -338,6 +338,7 @@ t.test("the way back's code, casts, operators, a view of the type, a server's wr
     `ALTER CONVERSION public.latin_to_utf8 OWNER TO ${role}`,
     `ALTER TEXT SEARCH CONFIGURATION public.plain_cfg OWNER TO ${role}`,
     `ALTER VIEW public.role_names OWNER TO ${role}`,
+    `ALTER AGGREGATE public.total(integer) OWNER TO ${role}`, // 'internal' in the catalog, not a C function
   ];
   await query(
     db,
@@ -349,6 +350,8 @@ t.test("the way back's code, casts, operators, a view of the type, a server's wr
     CREATE PUBLICATION everything FOR ALL TABLES;
     CREATE CAST (point AS text) WITH INOUT;
     CREATE VIEW role_names AS SELECT 'ADMIN'::"Role" AS role;
+    CREATE AGGREGATE total(int4) (SFUNC = int4pl, STYPE = int4);
+    CREATE AGGREGATE mine(int4) (SFUNC = int4pl, STYPE = int4); ALTER AGGREGATE mine(int4) OWNER TO ${role};
     CREATE FUNCTION text_length(text) RETURNS int4 LANGUAGE internal STRICT IMMUTABLE AS 'textlen';
     ALTER FUNCTION text_length(text) OWNER TO ${role};
     CREATE ACCESS METHOD heap2 TYPE TABLE HANDLER heap_tableam_handler;
@@ -358,7 +361,8 @@ t.test("the way back's code, casts, operators, a view of the type, a server's wr
   );
   const { before, s, r } = await migrateAs(db, role);
   t.equal(r.code, 2, 'refused, exit 2');
-  t.match(r.stderr, `4 object(s), owned by postgres: ${owners.join('; ')} (as a superuser)`);
+  t.match(r.stderr, `5 object(s), owned by postgres: ${owners.join('; ')} (as a superuser)`);
+  t.notMatch(r.stderr, /public\.mine/, 'an aggregate the role owns: nothing to ask');
   t.match(
     r.stderr,
     `role ${role} may not restore (the way back) 7 object(s), which only a superuser may create: ` +
@@ -368,7 +372,8 @@ t.test("the way back's code, casts, operators, a view of the type, a server's wr
   );
   t.match(
     r.stderr,
-    `role ${role} may not restore (the way back) foreign server(s) far without USAGE on their wrapper: ` +
+    `role ${role} may not restore (the way back) foreign server(s) far without USAGE on their wrapper ` +
+      `(for the role that recreates them and the one that owns them): ` +
       `GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO ${role}`,
   );
   t.notMatch(r.stderr, /ALTER (ROUTINE|FUNCTION) public\.text_length/, 'no owner to give: only a superuser creates it');
@@ -381,7 +386,7 @@ t.test("the way back's code, casts, operators, a view of the type, a server's wr
     `DROP VIEW role_names; DROP FUNCTION text_length(text); DROP ACCESS METHOD heap2;
     DROP TEXT SEARCH TEMPLATE simple2; GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO ${role};
     DROP LANGUAGE plsame; DROP OPERATOR FAMILY int4_again USING btree; DROP PUBLICATION everything;
-    DROP CAST (point AS text); ${owners.slice(0, 3).join('; ')}`,
+    DROP CAST (point AS text); ${owners.filter((o) => !o.includes('VIEW')).join('; ')}`,
   );
   await migrateThenRestore(t, db, role, s);
   const [kept] = await query(
@@ -409,7 +414,9 @@ t.test("a group role's objects: the restore gives them back, and their owner mus
     db,
     `GRANT ${group} TO ${role}; CREATE TABLE audit (id int PRIMARY KEY); INSERT INTO audit VALUES (1), (2);
     ALTER TABLE audit OWNER TO ${group}; CREATE PUBLICATION audit_pub FOR TABLE audit;
-    ALTER PUBLICATION audit_pub OWNER TO ${group}`,
+    ALTER PUBLICATION audit_pub OWNER TO ${group};
+    CREATE EXTENSION postgres_fdw; GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO ${role};
+    CREATE SERVER audit_far FOREIGN DATA WRAPPER postgres_fdw; ALTER SERVER audit_far OWNER TO ${group}`,
   );
   const { before, s, r } = await migrateAs(db, role);
   t.equal(r.code, 2, 'refused, exit 2');
@@ -419,15 +426,30 @@ t.test("a group role's objects: the restore gives them back, and their owner mus
       `are: GRANT CREATE ON DATABASE ${db.database} TO ${group}; GRANT CREATE ON SCHEMA public TO ${group} ` +
       '(the restore gives each back to its owner, which needs it)',
   );
+  // ALTER SERVER … OWNER TO asks the new owner for USAGE on the wrapper, which only the role has
+  t.match(
+    r.stderr,
+    `foreign server(s) audit_far without USAGE on their wrapper (for the role that recreates them and the one ` +
+      `that owns them): GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO ${group}`,
+  );
   t.notMatch(r.stderr, /ALTER TABLE public\.audit OWNER/, 'its owner is fine: the role is a member');
   await assertNothingChanged(t, db, s, before);
-  await query(db, `GRANT CREATE ON DATABASE "${db.database}" TO ${group}; GRANT CREATE ON SCHEMA public TO ${group}`);
+  await query(
+    db,
+    `GRANT CREATE ON DATABASE "${db.database}" TO ${group}; GRANT CREATE ON SCHEMA public TO ${group};
+    GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO ${group}`,
+  );
   await migrateThenRestore(t, db, role, s);
   const [audit] = await query(
     db,
     `SELECT pg_get_userbyid(c.relowner) AS owner, (SELECT count(*) FROM audit)::int AS n,
-            (SELECT pg_get_userbyid(pubowner) FROM pg_publication WHERE pubname = 'audit_pub') AS pub
+            (SELECT pg_get_userbyid(pubowner) FROM pg_publication WHERE pubname = 'audit_pub') AS pub,
+            (SELECT pg_get_userbyid(srvowner) FROM pg_foreign_server WHERE srvname = 'audit_far') AS server
      FROM pg_class c WHERE c.oid = 'audit'::regclass`,
   );
-  t.same(audit, { owner: group, n: 2, pub: group }, "restored: the group's table, its rows and its publication");
+  t.same(
+    audit,
+    { owner: group, n: 2, pub: group, server: group },
+    "restored: the group's table, its rows, its publication and its server",
+  );
 });
