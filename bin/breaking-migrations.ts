@@ -67,7 +67,7 @@ export const VERBS: Verb[] = [
     verb: 'restore',
     does: 'restore DUMP=… in one transaction, says what it discards first',
     changes: 'the whole database (or nothing)',
-    exits: '0 restored, 1 failed (unchanged) or counts differ, 2 refused, 3 unreachable',
+    exits: '0 restored and checked, 1 failed (unchanged), 2 refused, 3 unreachable',
     load: () => import('./restore.js'),
     args: none,
   },

@@ -169,6 +169,11 @@ Exit codes: 0 the rehearsal passed, 1 it failed (production untouched), 2 refuse
       console.log(`  fresh dump       ${r.dumpSeconds.toFixed(2)} s  ${r.dump}`);
       console.log(`  restore          ${r.restoreSeconds.toFixed(2)} s  into ${r.scratch} (${r.where})`);
       for (const st of r.run.steps) console.log(stepLine(st));
+      if (r.run.alreadyApplied)
+        return void console.log(
+          `rehearse-${id}: already applied on a copy of ${describeTarget(target)}: final checks pass, ` +
+            `nothing to rehearse (${seconds(t0)})`,
+        );
       console.log(
         `rehearse-${id}: passed on a copy of ${describeTarget(target)}; strategy ${r.run.strategy}; ` +
           `maintenance window there: ${r.run.windowSeconds?.toFixed(1)} s, dump included (${seconds(t0)})`,

@@ -2,9 +2,10 @@
 -- holds pg_restore's own COMMIT back and sends this instead): every table the dump's manifest counted
 -- is there with exactly the rows the manifest says. Otherwise it raises, and the whole restore rolls
 -- back: the database stays as it was, rather than replaced by data that is not the dump's.
--- The expected counts come as JSON, {"public.\"User\"": 1000, …}, in the transaction's setting
+-- The expected counts come as JSON, {"public.\"User\"": 1000, ...}, in the transaction's setting
 -- breaking_migrations.restore_expected (set_config just before); the toolkit's live bookkeeping
 -- (app_instances) is left out of it. A name is resolved with to_regclass, never pasted into SQL.
+-- This file stays ASCII: it runs under the client_encoding the dump's header set.
 DO $check$
 DECLARE
   t record;

@@ -23,15 +23,16 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readSql, settings } from '../bin/lib/connection/config.js';
-import type { Target } from '../bin/lib/connection/target.js';
+import { type Target, withDatabase } from '../bin/lib/connection/target.js';
 import { dump, dumpFileName } from '../bin/lib/backup/dump.js';
-import { restore } from '../bin/lib/backup/restore.js';
+import { restore, withLockTimeout, withoutFinalCommit } from '../bin/lib/backup/restore.js';
 import { withoutExtensions } from '../bin/lib/backup/extensions.js';
 import { listBackups, pruneBackups } from '../bin/lib/backup/backups.js';
 import { repo, runBin } from './helpers/cli.js';
 import { tempSettings } from './helpers/runbook.js';
 import {
   oracleConfig,
+  serverTarget,
   query,
   roleCounts,
   seededDatabase,
@@ -535,6 +536,40 @@ t.test("the restore's extension filter: only those lines, whatever the chunks, n
   t.same([...out], [...latin1.subarray(latin1.indexOf(0x0a) + 1)], 'LATIN1 bytes, byte for byte');
 });
 
+t.test("the restore's stream: its lock bound in the header, its COMMIT held back, whatever the chunks", async (t) => {
+  const data = Array.from({ length: 400 }, (_, i) => (i === 390 ? 'COMMIT;' : `${i}\tCOMMIT; row`)).join('\n');
+  const sql = [
+    '--',
+    '-- PostgreSQL database dump',
+    'SET statement_timeout = 0;',
+    'SET lock_timeout = 0;',
+    'BEGIN;',
+    'COPY public."T" (a) FROM stdin;',
+    data, // a data line that reads COMMIT; too, before the archive's own
+    '\\.',
+    'COMMIT;',
+    '',
+    '-- PostgreSQL database dump complete',
+    '\\unrestrict abc',
+    '',
+  ].join('\n');
+  const expected = sql.replace('SET lock_timeout = 0;', "SET lock_timeout = '60s';").replace('\\.\nCOMMIT;\n', '\\.\n');
+  const bytes = Buffer.from(sql);
+  for (const size of [1, 3, 100, 5000, bytes.length]) {
+    const header = withLockTimeout('60s');
+    const held = withoutFinalCommit();
+    const out: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += size) out.push(held.push(header.push(bytes.subarray(i, i + size))));
+    out.push(held.push(header.push(Buffer.alloc(0), true)));
+    const tail = held.end();
+    t.ok(tail, `chunks of ${size} bytes: its COMMIT found`);
+    t.equal(Buffer.concat([...out, tail ?? Buffer.alloc(0)]).toString(), expected, `chunks of ${size} bytes`);
+  }
+  const cut = withoutFinalCommit();
+  cut.push(Buffer.from(sql.slice(0, sql.lastIndexOf('COMMIT;'))));
+  t.equal(cut.end(), null, 'a stream cut before its COMMIT: nothing to commit');
+});
+
 t.test('a restore that fails after the large objects is rolled back whole', async (t) => {
   // pg_restore framed each large object's data in a BEGIN / COMMIT of its own: inside the restore's
   // one transaction, that COMMIT committed everything before it, and a later failure left half a restore.
@@ -600,4 +635,29 @@ t.test("a restore whose data is not the manifest's is rolled back before its COM
   t.equal(again.code, 0, again.stderr);
   t.match(again.stdout, /tables match the manifest/);
   t.equal((await roleCounts(url)).total, 40, 'restored: every row of the dump');
+});
+
+t.test('the check reads every name as the manifest wrote it: a LATIN1 database, old string syntax', async (t) => {
+  // pg_restore's header sets client_encoding = LATIN1 and standard_conforming_strings = off as the
+  // database has them; the check's counts (quoted names, an accent) must reach the server unchanged.
+  const admin = await serverTarget();
+  const name = `bm_test_${process.pid}_latin1`;
+  await query(admin, `CREATE DATABASE ${name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`);
+  t.teardown(() => query(admin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  const url = withDatabase(admin, name);
+  await query(
+    url,
+    `ALTER DATABASE ${name} SET standard_conforming_strings = off;
+    CREATE TABLE "Café" (id int PRIMARY KEY, note text); INSERT INTO "Café" VALUES (1, 'crème'), (2, 'brûlée')`,
+  );
+  const env = { DATABASE_URL: urlOf(url), BACKUP_DIR: backupDir() };
+  const d = runBin('dump.ts', [], env);
+  t.equal(d.code, 0, d.stderr);
+  const path = d.stdout.trim().split('\n').pop()!;
+  t.match(JSON.parse(readFileSync(`${path}.manifest.json`, 'utf8')).tables, { 'public."Café"': 2 });
+  await query(url, `DELETE FROM "Café" WHERE id = 2`);
+  const r = runBin('restore.ts', [path], { ...env, YES: '1', LIVE: '1' });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /ok {3}public\."Café": 2 rows \(dump: 2\)/);
+  t.same(await query(url, `SELECT note FROM "Café" ORDER BY id`), [{ note: 'crème' }, { note: 'brûlée' }]);
 });

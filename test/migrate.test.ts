@@ -7,7 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrate } from '../bin/migrate.js';
 import { runBin } from './helpers/cli.js';
-import { catalogSnapshot, enumLabels, query, seededDatabase, tableChecksum, oracleConfig } from './helpers/database.js';
+import {
+  catalogSnapshot,
+  enumLabels,
+  query,
+  roleCounts,
+  seededDatabase,
+  tableChecksum,
+  oracleConfig,
+} from './helpers/database.js';
 import { addSneakyTrigger, assertMigrated, snapshot, tempSettings } from './helpers/runbook.js';
 
 const quiet = () => {};
@@ -194,6 +202,37 @@ t.test('AUTO_RESTORE=1 restores the dump itself when the data had changed', asyn
   t.same(await enumLabels(url), ['USER', 'ADMIN']);
 });
 
+t.test('AUTO_RESTORE=1 whose restore fails: rolled back, and the run says the data is still mutated', async (t) => {
+  const url = await seededDatabase(t, 300);
+  const s = tempSettings(url);
+  // After the UPDATE committed: an event trigger that fails the restore's post-data CREATE INDEX.
+  const blockIndexes = () =>
+    query(
+      url,
+      `BEGIN READ WRITE; -- through the guard, as a DBA's make psql would
+      CREATE FUNCTION no_index() RETURNS event_trigger LANGUAGE plpgsql AS
+        $$ BEGIN IF tg_tag = 'CREATE INDEX' THEN RAISE EXCEPTION 'no index today'; END IF; END $$;
+      CREATE EVENT TRIGGER no_index ON ddl_command_end EXECUTE FUNCTION no_index(); COMMIT`,
+    );
+  const { code, out, err } = await failAtContract(url, { ...s.env, AUTO_RESTORE: '1' }, blockIndexes);
+  t.equal(code, 1);
+  t.match(out, /AUTO_RESTORE=1: restoring /);
+  t.match(
+    err,
+    new RegExp(
+      /\n {2}next: state: mutated \(expanded, data changed, not contracted\); AUTO_RESTORE=1 did not restore: /.source +
+        /restore: the restore failed and was rolled back; the database is as it was: .*no index today; /.source +
+        /maintenance stays ON/.source,
+    ),
+    'the restore rolled back: the state the failed step left, as it is',
+  );
+  t.match(err, /\n {2}back to the data before this run, once that is fixed: make restore DUMP=\S+\.dump\n/);
+  t.match(err, /it resumes/);
+  t.notMatch(err, /state after the restore/);
+  t.equal((await roleCounts(url)).USER, undefined, 'still mutated: no USER row came back');
+  await query(url, 'BEGIN READ WRITE; DROP EVENT TRIGGER no_index; COMMIT');
+});
+
 t.test(
   'a run that changed data survives a failure and a refused restart: the re-run resumes it, names its first dump, ' +
     'reports its rows and the whole outage',
@@ -252,6 +291,7 @@ t.test(
 async function failAtContract(
   url: Target,
   env: Record<string, string>,
+  onceMutated: () => Promise<unknown> = async () => {},
 ): Promise<{ code: number | null; out: string; err: string }> {
   const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, ['--import=tsx', 'bin/migrate.ts', '0001'], {
@@ -276,6 +316,7 @@ async function failAtContract(
   child.stdout.on('data', (d) => (out += d));
   const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
   await seen('✓ mutate');
+  await onceMutated();
   await reader.connect();
   await reader.query('BEGIN; SELECT count(*) FROM "User"');
   // Let go once the contract has given up: an AUTO_RESTORE needs the table too.

@@ -89,6 +89,18 @@ t.test('rehearse STRATEGY=rename from the command line: the copy is renamed, pro
   t.same(await enumLabels(url), ['USER', 'ADMIN']);
 });
 
+t.test('rehearse on a database already migrated: says so, names no strategy', async (t) => {
+  const url = await seededDatabase(t, 200);
+  const s = tempSettings(url);
+  t.equal(runBin('migrate.ts', ['0001'], s.env).code, 0);
+  const data = await tableChecksum(url);
+  const r = runBin('rehearse.ts', ['0001'], s.env);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^rehearse-0001: already applied on a copy of .*: final checks pass, nothing to rehearse \(/m);
+  t.notMatch(r.stdout, /strategy undefined/);
+  t.equal(await tableChecksum(url), data, 'production data unchanged');
+});
+
 t.test('make demo tells the whole story and exits 0', async (t) => {
   const r = spawnSync('make', ['-s', 'demo', 'ROWS=3000'], {
     cwd: repo,

@@ -20,7 +20,7 @@ export interface RestoreResult {
   seconds: number;
   // compared: false for the toolkit's live bookkeeping (NOT_COMPARED), shown but never a difference
   tables: { name: string; expected: number; actual: number | null; compared: boolean }[];
-  countsMatch: boolean | null; // null: no manifest to compare with
+  countsMatch: true | null; // checked before the COMMIT; null: no manifest to check against
 }
 
 /**
@@ -104,19 +104,21 @@ export async function restore(
       1,
     );
   }
-  const tables: RestoreResult['tables'] = [];
-  if (manifest) {
-    const counts = await withSql(target, (sql) => sql.unsafe(readSql('table_counts.sql')));
-    const actual = new Map(counts.map((c) => [String(c.name), Number(c.rows)]));
-    for (const [name, expected] of Object.entries(manifest.tables))
-      tables.push({ name, expected, actual: actual.get(name) ?? null, compared: !(name in NOT_COMPARED) });
-  }
-  return {
-    database,
-    seconds: (performance.now() - t0) / 1000,
-    tables,
-    countsMatch: manifest ? tables.every((t) => !t.compared || t.actual === t.expected) : null,
-  };
+  // Every compared table held its manifest's rows at the COMMIT (the check); only the toolkit's live
+  // bookkeeping is counted again, to show it: no second scan of the data inside the window.
+  const live = Object.keys(manifest?.tables ?? {}).filter((name) => name in NOT_COMPARED);
+  const liveRows = new Map<string, number>();
+  if (live.length)
+    await withSql(target, async (sql) => {
+      for (const name of live) liveRows.set(name, Number((await sql.unsafe(`SELECT count(*) AS n FROM ${name}`))[0].n));
+    });
+  const tables: RestoreResult['tables'] = Object.entries(manifest?.tables ?? {}).map(([name, rows]) => ({
+    name,
+    expected: rows,
+    actual: name in NOT_COMPARED ? (liveRows.get(name) ?? null) : rows,
+    compared: !(name in NOT_COMPARED),
+  }));
+  return { database, seconds: (performance.now() - t0) / 1000, tables, countsMatch: manifest ? true : null };
 }
 
 /**
@@ -161,7 +163,7 @@ async function restoreInOneTransaction(
     ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--no-password', '--file=-'],
     { container, stdin: true, writable: true },
   );
-  consumer.env.PGOPTIONS = `${consumer.env.PGOPTIONS ?? ''} -c lock_timeout=60s -c client_min_messages=warning`.trim();
+  consumer.env.PGOPTIONS = `${consumer.env.PGOPTIONS ?? ''} -c client_min_messages=warning`.trim();
   const psql = spawn(consumer.argv[0], consumer.argv.slice(1), {
     env: consumer.env,
     stdio: ['pipe', 'ignore', 'pipe'],
@@ -172,19 +174,26 @@ async function restoreInOneTransaction(
   const psqlDone = new Promise<number | null>((res) => psql.once('close', res));
   const filter = withoutExtensions(await withSql(target, foreignExtensions));
   const held = withoutFinalCommit();
-  psql.stdin.write('BEGIN;\nDROP SCHEMA IF EXISTS breaking_migrations CASCADE;\n');
+  const header = withLockTimeout(RESTORE_LOCK_TIMEOUT);
+  psql.stdin.write(
+    `BEGIN;\nSET lock_timeout = '${RESTORE_LOCK_TIMEOUT}';\nDROP SCHEMA IF EXISTS breaking_migrations CASCADE;\n`,
+  );
   const produced = await runStreaming(producer, {
     input: dumpPath,
-    onData: (chunk) => void psql.stdin.write(held.push(filter.push(chunk))),
+    onData: (chunk) => void psql.stdin.write(held.push(header.push(filter.push(chunk)))),
     // Measured: the share of the dump file read so far (pg_restore reads it once, in order).
     progress: (_sent, sec, read) =>
       log(`  … restore: ${describeProgress({ done: read, total: dumpBytes, unit: 'bytes' }, sec)}`),
   });
-  const rest = produced.code === 0 ? held.push(filter.end()) : Buffer.alloc(0);
+  const rest = produced.code === 0 ? held.push(header.push(filter.end(), true)) : Buffer.alloc(0);
   const tail = produced.code === 0 ? held.end() : null;
   if (tail) {
-    const counts = expected && JSON.stringify(expected).replaceAll("'", "''");
-    const setting = `SELECT set_config('breaking_migrations.restore_expected', '${counts}', true);`;
+    // base64: pg_restore's header set client_encoding and standard_conforming_strings as the dump's
+    // database had them, and neither may change a table's name on its way in
+    const counts = expected && Buffer.from(JSON.stringify(expected), 'utf8').toString('base64');
+    const setting =
+      "SELECT set_config('breaking_migrations.restore_expected', " +
+      `convert_from(decode('${counts}', 'base64'), 'UTF8'), true);`;
     const check = counts ? `${setting}\n${readSql('restore_check.sql')}\n` : '';
     psql.stdin.end(Buffer.concat([rest, tail, Buffer.from(`${check}COMMIT;\n`)]));
   } else psql.kill('SIGTERM'); // the connection closes, the server rolls the transaction back
@@ -196,12 +205,44 @@ async function restoreInOneTransaction(
   return { ok: true, why: '' };
 }
 
+/** How long the restore waits for each lock before it gives up (and rolls back) rather than queue the site. */
+const RESTORE_LOCK_TIMEOUT = '60s';
+
+/**
+ * pg_restore's header says `SET lock_timeout = 0;` (wait for ever), which would override the bound the
+ * session starts with: that one line becomes `SET lock_timeout = '<bound>';`. It comes in the first
+ * lines; the first 64 KiB are held until it has been seen, and nothing past them is looked at.
+ */
+export function withLockTimeout(bound: string): { push: (chunk: Buffer, last?: boolean) => Buffer } {
+  const line = '\nSET lock_timeout = 0;\n';
+  let head: Buffer | undefined = Buffer.alloc(0);
+  return {
+    push(chunk, last = false) {
+      if (!head) return chunk;
+      head = Buffer.concat([head, chunk]);
+      const at = head.indexOf(line);
+      if (at < 0 && head.length < 65536 && !last) return Buffer.alloc(0);
+      const out =
+        at < 0
+          ? head
+          : Buffer.concat([
+              head.subarray(0, at),
+              Buffer.from(`\nSET lock_timeout = '${bound}';\n`),
+              head.subarray(at + line.length),
+            ]);
+      head = undefined;
+      return out;
+    },
+  };
+}
+
 /**
  * pg_restore's SQL with its final COMMIT cut out: the last bytes wait until the end, when the
  * COMMIT line is taken out of them; end() gives null when there was none (a stream cut short).
- * Only the tail is looked at: a data line that reads COMMIT; comes before the archive's last one.
+ * Only the tail is looked at, and only a COMMIT followed by nothing but blank lines, comments and
+ * psql's \unrestrict is pg_restore's: a data line that reads COMMIT; has rows or `\.` after it.
  */
-function withoutFinalCommit(): { push: (chunk: Buffer) => Buffer; end: () => Buffer | null } {
+export function withoutFinalCommit(): { push: (chunk: Buffer) => Buffer; end: () => Buffer | null } {
   const keep = 4096; // more than what follows the COMMIT (a comment and \unrestrict)
   const commit = '\nCOMMIT;\n';
   let held = Buffer.alloc(0);
@@ -213,7 +254,9 @@ function withoutFinalCommit(): { push: (chunk: Buffer) => Buffer; end: () => Buf
     },
     end() {
       const at = held.lastIndexOf(commit);
-      return at < 0 ? null : Buffer.concat([held.subarray(0, at + 1), held.subarray(at + commit.length)]);
+      const after = at < 0 ? '' : held.subarray(at + commit.length).toString('latin1');
+      if (at < 0 || !/^(?:\n|--[^\n]*\n|\\unrestrict [^\n]*\n)*$/.test(after)) return null;
+      return Buffer.concat([held.subarray(0, at + 1), held.subarray(at + commit.length)]);
     },
   };
 }

@@ -114,21 +114,31 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
     );
   } else if (c.dumpPath && c.autoRestore && changed) {
     c.log(`  AUTO_RESTORE=1: restoring ${c.dumpPath}`);
-    const r = await restore(c.target, c.s, c.dumpPath, { log: c.log });
-    // The restore brought back the journal as dumped too: this run is closed, the next starts afresh.
-    await record(c.sql, {
-      runId: c.runId,
-      migration: c.m.id,
-      step: 'finish',
-      event: 'failed',
-      detail: { restored: c.dumpPath },
-    }).catch(() => {});
-    const after = await where();
-    lines.push(
-      `state after the restore: ${after.text}; restored ${c.dumpPath} ` +
-        `(${r.countsMatch ? 'row counts match the dump' : 'ROW COUNTS DIFFER'}); ${await maintenance()}`,
-      reopen,
-    );
+    const r = await restore(c.target, c.s, c.dumpPath, { log: c.log }).catch((e: Error) => e);
+    if (r instanceof Error) {
+      // Rolled back (or refused): the database is still as the failed step left it.
+      lines.push(
+        `state: ${before.text}; AUTO_RESTORE=1 did not restore: ${r.message}; ${await maintenance()}`,
+        `back to the data before this run, once that is fixed: make restore DUMP=${c.dumpPath}`,
+        `or fix the cause and run \`make migrate-${c.m.id}\` again: it resumes`,
+      );
+    } else {
+      // The restore brought back the journal as dumped too: this run is closed, the next starts afresh.
+      await record(c.sql, {
+        runId: c.runId,
+        migration: c.m.id,
+        step: 'finish',
+        event: 'failed',
+        detail: { restored: c.dumpPath },
+      }).catch(() => {});
+      const after = await where();
+      lines.push(
+        `state after the restore: ${after.text}; restored ${c.dumpPath} ` +
+          `(${r.countsMatch ? 'row counts match the dump' : 'no manifest to check its row counts'}); ` +
+          `${await maintenance()}`,
+        reopen,
+      );
+    }
   } else {
     lines.push(`state: ${before.text}; ${await maintenance()}`);
     if (inverse) {
