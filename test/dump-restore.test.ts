@@ -565,6 +565,15 @@ t.test("the restore's stream: its lock bound in the header, its COMMIT held back
     t.ok(tail, `chunks of ${size} bytes: its COMMIT found`);
     t.equal(Buffer.concat([...out, tail ?? Buffer.alloc(0)]).toString(), expected, `chunks of ${size} bytes`);
   }
+  // No lock line (another pg_restore): passed through whole, at the end or past 64 KiB.
+  const plain = Buffer.from(`${'-- x\n'.repeat(20000)}SELECT 1;\n`);
+  const h = withLockTimeout('60s');
+  t.equal(Buffer.concat([h.push(plain.subarray(0, 10)), h.push(plain.subarray(10))]).length, plain.length);
+  const small = withLockTimeout('60s');
+  t.equal(
+    Buffer.concat([small.push(Buffer.from('SELECT 1;\n')), small.push(Buffer.alloc(0), true)]).toString(),
+    'SELECT 1;\n',
+  );
   const cut = withoutFinalCommit();
   cut.push(Buffer.from(sql.slice(0, sql.lastIndexOf('COMMIT;'))));
   t.equal(cut.end(), null, 'a stream cut before its COMMIT: nothing to commit');
@@ -656,6 +665,16 @@ t.test('the check reads every name as the manifest wrote it: a LATIN1 database, 
   const path = d.stdout.trim().split('\n').pop()!;
   t.match(JSON.parse(readFileSync(`${path}.manifest.json`, 'utf8')).tables, { 'public."Café"': 2 });
   await query(url, `DELETE FROM "Café" WHERE id = 2`);
+  const manifest = readFileSync(`${path}.manifest.json`, 'utf8');
+  const counted = JSON.parse(manifest);
+  writeFileSync(
+    `${path}.manifest.json`,
+    JSON.stringify({ ...counted, tables: { ...counted.tables, 'public."Café"': 3 } }),
+  );
+  const wrong = runBin('restore.ts', [path], { ...env, YES: '1', LIVE: '1' });
+  t.equal(wrong.code, 1, wrong.stderr);
+  t.match(wrong.stderr, 'public."Café" has 2 rows (the manifest: 3)', "the check's message, its name readable");
+  writeFileSync(`${path}.manifest.json`, manifest);
   const r = runBin('restore.ts', [path], { ...env, YES: '1', LIVE: '1' });
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /ok {3}public\."Café": 2 rows \(dump: 2\)/);

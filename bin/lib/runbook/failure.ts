@@ -119,7 +119,10 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
       // Rolled back (or refused): the database is still as the failed step left it.
       lines.push(
         `state: ${before.text}; AUTO_RESTORE=1 did not restore: ${r.message}; ${await maintenance()}`,
-        `back to the data before this run, once that is fixed: make restore DUMP=${c.dumpPath}`,
+        // the dump itself is at fault when its data is not what its manifest counted
+        r.message.includes('restore check:')
+          ? 'back to the data before this run: not from this dump; an earlier one (`make backups`) loses writes'
+          : `back to the data before this run, once that is fixed: make restore DUMP=${c.dumpPath}`,
         `or fix the cause and run \`make migrate-${c.m.id}\` again: it resumes`,
       );
     } else {
