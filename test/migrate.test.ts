@@ -2,7 +2,7 @@
 import t from 'tap';
 import pg from 'pg';
 import type { Target } from '../bin/lib/connection/target.js';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrate } from '../bin/migrate.js';
@@ -231,6 +231,22 @@ t.test('AUTO_RESTORE=1 whose restore fails: rolled back, and the run says the da
   t.notMatch(err, /state after the restore/);
   t.equal((await roleCounts(url)).USER, undefined, 'still mutated: no USER row came back');
   await query(url, 'BEGIN READ WRITE; DROP EVENT TRIGGER no_index; COMMIT');
+});
+
+t.test('AUTO_RESTORE=1 with a dump that is not what its manifest counted: that dump is not offered', async (t) => {
+  const url = await seededDatabase(t, 300);
+  const s = tempSettings(url);
+  const miscount = async () => {
+    const file = readdirSync(s.backupDir).find((f) => f.endsWith('.manifest.json'))!;
+    const m = JSON.parse(readFileSync(join(s.backupDir, file), 'utf8'));
+    writeFileSync(join(s.backupDir, file), JSON.stringify({ ...m, tables: { ...m.tables, 'public."User"': 1 } }));
+  };
+  const { code, err } = await failAtContract(url, { ...s.env, AUTO_RESTORE: '1' }, miscount);
+  t.equal(code, 1);
+  t.match(err, /AUTO_RESTORE=1 did not restore: .*restore check: .*public\."User" has 300 rows \(the manifest: 1\)/);
+  t.match(err, /\n {2}back to the data before this run: not from this dump; an earlier one \(`make backups`\)/);
+  t.notMatch(err, /make restore DUMP=/, 'the dump at fault is not offered again');
+  t.equal((await roleCounts(url)).USER, undefined, 'still mutated: the restore rolled back');
 });
 
 t.test(
