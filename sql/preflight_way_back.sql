@@ -28,7 +28,7 @@ WITH me AS (
   FROM pg_proc p JOIN app_schemas n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
   WHERE NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                                              AND d.deptype = 'i')  -- a range's constructors: not dumped
-), dumped AS (                                  -- what the dump holds and its restore drops and recreates
+), objects AS (                                 -- what the dump holds and its restore drops and recreates
   SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
                         WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END AS kind,
          format('%I.%I', n.nspname, c.relname) AS name, c.relowner AS owner, 'pg_class'::regclass AS cls, c.oid,
@@ -85,6 +85,9 @@ WITH me AS (
   UNION ALL                                     -- pg_dump reads each one: its owner, or SELECT on it
   SELECT 'LARGE OBJECT', o.oid::text, o.lomowner, 'pg_largeobject'::regclass, o.oid, NULL
   FROM pg_largeobject_metadata o
+), dumped AS (                                  -- of those, all but an extension's own (it stays as it is)
+  SELECT o.* FROM objects o
+  WHERE NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = o.cls AND e.objid = o.oid AND e.deptype = 'e')
 ), superuser_only AS (                          -- what only a superuser may create, whoever owns it
   SELECT format('event trigger %I', o.evtname) AS name, 'pg_event_trigger'::regclass AS cls, o.oid
   FROM pg_event_trigger o
@@ -141,7 +144,6 @@ SELECT 'preflight.privilege' AS code,
                    ELSE '' END) AS problem
 FROM (SELECT d.*, row_number() OVER (ORDER BY d.name) AS n FROM dumped d, me
       WHERE NOT me.super AND NOT pg_has_role(me.name, d.owner, 'USAGE')
-        AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = d.cls AND e.objid = d.oid AND e.deptype = 'e')
         AND NOT EXISTS (SELECT FROM altered x WHERE x.cls = d.cls AND x.oid = d.oid)) o
 JOIN pg_roles r ON r.oid = o.owner, me
 GROUP BY me.name
@@ -186,8 +188,7 @@ FROM (SELECT d.*, r.rolname AS owner_name,
         AND d.kind NOT IN ('SCHEMA', 'SERVER', 'LARGE OBJECT')  -- no CREATE asked of their new owner (a
                                                                  -- server's USAGE on its wrapper: below)
         AND CASE WHEN d.nsp IS NULL THEN NOT has_database_privilege(r.oid, current_database(), 'CREATE')
-                 ELSE NOT has_schema_privilege(r.oid, d.nsp, 'CREATE') END
-        AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = d.cls AND e.objid = d.oid AND e.deptype = 'e')) o,
+                 ELSE NOT has_schema_privilege(r.oid, d.nsp, 'CREATE') END) o,
      me
 GROUP BY me.name
 UNION ALL
@@ -199,10 +200,9 @@ SELECT 'preflight.privilege',
               me.name, string_agg(DISTINCT quote_ident(s.srvname), ', '),
               string_agg(DISTINCT format('GRANT USAGE ON FOREIGN DATA WRAPPER %I TO %I', w.fdwname, who.rolname),
                          '; '))
-FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw, me,
+FROM dumped d JOIN pg_foreign_server s ON d.kind = 'SERVER' AND s.oid = d.oid
+JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw, me,
      LATERAL (SELECT r.rolname FROM pg_roles r
               WHERE r.rolname = me.name OR (r.oid = s.srvowner AND NOT r.rolsuper)) who
 WHERE NOT me.super AND NOT has_foreign_data_wrapper_privilege(who.rolname, w.oid, 'USAGE')
-  AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_foreign_server'::regclass AND e.objid = s.oid
-                                            AND e.deptype = 'e')
 GROUP BY me.name;

@@ -98,7 +98,7 @@ export async function restore(
   if (!r.ok) {
     throw new Refusal(
       `restore: the restore failed and was rolled back; the database is as it was: ${r.why}`,
-      r.why.includes('restore check:')
+      failedItsCheck(r.why)
         ? `Pick another dump (\`make backups\`): this one does not hold what its manifest counted.`
         : 'Fix the cause above and run it again.',
       1,
@@ -205,6 +205,12 @@ async function restoreInOneTransaction(
   return { ok: true, why: '' };
 }
 
+/**
+ * Whether a restore's failure is sql/restore_check.sql's (its RAISE begins so): the dump's data is not
+ * what its manifest counted, and restoring that dump again cannot help.
+ */
+export const failedItsCheck = (message: string) => message.includes('restore check:');
+
 /** How long the restore waits for each lock before it gives up (and rolls back) rather than queue the site. */
 const RESTORE_LOCK_TIMEOUT = '60s';
 const lockBound = (bound: string) => `SET lock_timeout = '${bound}';\n`;
@@ -216,13 +222,14 @@ const lockBound = (bound: string) => `SET lock_timeout = '${bound}';\n`;
  */
 export function withLockTimeout(bound: string): { push: (chunk: Buffer, last?: boolean) => Buffer } {
   const line = '\nSET lock_timeout = 0;\n';
+  const within = 65536; // the header's length, many times over
   let head: Buffer | undefined = Buffer.alloc(0);
   return {
     push(chunk, last = false) {
       if (!head) return chunk;
       head = Buffer.concat([head, chunk]);
-      const at = head.subarray(0, 65536).indexOf(line);
-      if (at < 0 && head.length < 65536 && !last) return Buffer.alloc(0);
+      const at = head.subarray(0, within).indexOf(line);
+      if (at < 0 && head.length < within && !last) return Buffer.alloc(0);
       const out =
         at < 0
           ? head
@@ -250,8 +257,9 @@ export function withoutFinalCommit(): { push: (chunk: Buffer) => Buffer; end: ()
   return {
     push(chunk) {
       const all = Buffer.concat([held, chunk]);
-      held = Buffer.from(all.subarray(Math.max(0, all.length - keep)));
-      return all.subarray(0, Math.max(0, all.length - keep));
+      const cut = Math.max(0, all.length - keep);
+      held = Buffer.from(all.subarray(cut));
+      return all.subarray(0, cut);
     },
     end() {
       const at = held.lastIndexOf(commit);

@@ -7,7 +7,7 @@ import type { Migration } from './migration.js';
 import { Refusal } from '../connection/refusal.js';
 import { describeLost, isLostConnection } from '../connection/lost-server.js';
 import { dbState } from './runbook.js';
-import { restore } from '../backup/restore.js';
+import { failedItsCheck, restore } from '../backup/restore.js';
 import { maintenanceStatus, onSince } from '../maintenance/mode.js';
 
 export class RunFailed extends Refusal {}
@@ -120,7 +120,7 @@ export async function failed(err: unknown, c: FailureContext): Promise<never> {
       lines.push(
         `state: ${before.text}; AUTO_RESTORE=1 did not restore: ${r.message}; ${await maintenance()}`,
         // the dump itself is at fault when its data is not what its manifest counted
-        r.message.includes('restore check:')
+        failedItsCheck(r.message)
           ? 'back to the data before this run: not from this dump; an earlier one (`make backups`) loses writes'
           : `back to the data before this run, once that is fixed: make restore DUMP=${c.dumpPath}`,
         `or fix the cause and run \`make migrate-${c.m.id}\` again: it resumes`,
